@@ -1,0 +1,176 @@
+/**
+ * Breakwater's one prom-client registry and the only way to create a metric:
+ * `counter('upstreamTries')`, `gauge('breakerState')`, `histogram('upstreamDuration')`
+ * look the entry up in `metric-names.ts` and return the same instance every time
+ * (get-or-create), so two modules asking for one metric never collide.
+ *
+ * Scrape with `renderMetrics(acceptHeader)`: Prometheus text by default,
+ * OpenMetrics (with exemplars) when the Accept header asks for it.
+ */
+import client from 'prom-client';
+import { METRICS, type MetricKey, type MetricSpec } from './metric-names.ts';
+
+// The registry is created in OpenMetrics mode because prom-client only lets
+// exemplar-enabled histograms join an OpenMetrics registry; `renderMetrics`
+// switches it to Prometheus text for a plain scrape.
+export const registry = new (
+  client.Registry as unknown as new (
+    contentType: client.RegistryContentType,
+  ) => client.Registry<client.OpenMetricsContentType>
+)(client.Registry.OPENMETRICS_CONTENT_TYPE);
+
+/** The registry seen as switchable between both formats (`renderMetrics` only). */
+const switchable = registry as unknown as {
+  setContentType(t: client.RegistryContentType): void;
+  metrics(): Promise<string>;
+};
+
+type SpecOf<K extends MetricKey> = (typeof METRICS)[K];
+type LabelsOf<K extends MetricKey> = SpecOf<K>['labels'][number];
+type KeysOfType<T extends string> = {
+  [K in MetricKey]: SpecOf<K>['type'] extends T ? K : never;
+}[MetricKey];
+
+export type CounterKey = KeysOfType<'counter'>;
+export type GaugeKey = KeysOfType<'gauge'>;
+export type HistogramKey = KeysOfType<'histogram'>;
+
+/** Default buckets for request durations, in seconds (1 ms … 10 s). */
+export const DURATION_BUCKETS: readonly number[] = Object.freeze([
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+]);
+
+const created = new Map<MetricKey, client.Metric<string>>();
+
+function labelNames(spec: MetricSpec): string[] {
+  return [...spec.labels];
+}
+
+/** The counter declared as `key` in the catalogue (created on first use). */
+export function counter<K extends CounterKey>(key: K): client.Counter<LabelsOf<K>> {
+  let m = created.get(key);
+  if (!m) {
+    const spec: MetricSpec = METRICS[key];
+    m = new client.Counter({
+      name: spec.name,
+      help: spec.help,
+      labelNames: labelNames(spec),
+      registers: [registry],
+    });
+    created.set(key, m);
+  }
+  return m as client.Counter<LabelsOf<K>>;
+}
+
+/** The gauge declared as `key` in the catalogue (created on first use). */
+export function gauge<K extends GaugeKey>(key: K): client.Gauge<LabelsOf<K>> {
+  let m = created.get(key);
+  if (!m) {
+    const spec: MetricSpec = METRICS[key];
+    m = new client.Gauge({
+      name: spec.name,
+      help: spec.help,
+      labelNames: labelNames(spec),
+      registers: [registry],
+    });
+    created.set(key, m);
+  }
+  return m as client.Gauge<LabelsOf<K>>;
+}
+
+export interface HistogramSettings {
+  /** Bucket upper bounds; default `DURATION_BUCKETS` (seconds). */
+  buckets?: readonly number[];
+  /**
+   * Keep an exemplar (e.g. `trace_id`) per bucket, shown on OpenMetrics
+   * scrapes. Default false. When on, prom-client only accepts the object form
+   * `observe({ labels, value, exemplarLabels })` or `labels(...).observe(v)`.
+   */
+  exemplars?: boolean;
+}
+
+/**
+ * The histogram declared as `key` (created on first use; `settings` only
+ * apply to the first call).
+ */
+export function histogram<K extends HistogramKey>(
+  key: K,
+  settings: HistogramSettings = {},
+): client.Histogram<LabelsOf<K>> {
+  let m = created.get(key);
+  if (!m) {
+    const spec: MetricSpec = METRICS[key];
+    m = new client.Histogram({
+      name: spec.name,
+      help: spec.help,
+      labelNames: labelNames(spec),
+      buckets: [...(settings.buckets ?? DURATION_BUCKETS)],
+      enableExemplars: settings.exemplars ?? false,
+      registers: [registry],
+    });
+    created.set(key, m);
+  }
+  return m as client.Histogram<LabelsOf<K>>;
+}
+
+/** Sets the `service` default label on every metric. Call once at start-up. */
+export function setServiceLabel(service: string): void {
+  registry.setDefaultLabels({ service });
+}
+
+let defaultsOn = false;
+/** Node process metrics (CPU, memory, event loop lag, GC), once per process. */
+export function collectProcessMetrics(): void {
+  if (defaultsOn) return;
+  defaultsOn = true;
+  client.collectDefaultMetrics({ register: registry });
+}
+
+/** Status class label for an HTTP status: `2xx` … `5xx`. */
+export function statusClass(status: number): string {
+  if (status >= 500) return '5xx';
+  if (status >= 400) return '4xx';
+  if (status >= 300) return '3xx';
+  if (status >= 200) return '2xx';
+  return '1xx';
+}
+
+export const PROMETHEUS_CONTENT_TYPE = client.Registry.PROMETHEUS_CONTENT_TYPE;
+export const OPENMETRICS_CONTENT_TYPE = client.Registry.OPENMETRICS_CONTENT_TYPE;
+
+// prom-client switches format per registry, and its OpenMetrics rendering
+// strips `_total` from counter names in place; renders are therefore
+// serialised and the names restored afterwards, so a Prometheus-text scrape
+// never sees a half-switched registry.
+let renderChain: Promise<unknown> = Promise.resolve();
+
+/**
+ * The registry's text: OpenMetrics when `accept` names
+ * `application/openmetrics-text`, Prometheus text 0.0.4 otherwise.
+ */
+export function renderMetrics(accept?: string): Promise<{ contentType: string; body: string }> {
+  const openMetrics = typeof accept === 'string' && accept.includes('application/openmetrics-text');
+  const run = async () => {
+    const contentType = openMetrics ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE;
+    switchable.setContentType(contentType);
+    try {
+      return { contentType, body: await registry.metrics() };
+    } finally {
+      switchable.setContentType(OPENMETRICS_CONTENT_TYPE);
+      for (const m of registry.getMetricsAsArray() as unknown as Array<{ name: string }>) {
+        const declared = catalogueName.get(m.name.replace(/_total$/, ''));
+        if (declared && declared !== m.name) m.name = declared;
+      }
+    }
+  };
+  const p = renderChain.then(run, run);
+  renderChain = p.catch(() => undefined);
+  return p;
+}
+
+/** Counter names as declared, keyed by the name without `_total`. */
+const catalogueName = new Map<string, string>(
+  Object.values(METRICS)
+    .filter((m) => m.type === 'counter')
+    .map((m) => [m.name.replace(/_total$/, ''), m.name]),
+);
