@@ -1,0 +1,10 @@
+/** The shared event layer: envelope, shop event catalogue, outbox, inbox, stream consumer. */
+export * from './consumer.ts';
+export * from './envelope.ts';
+export * from './inbox.ts';
+export * from './logger.ts';
+export * from './metrics.ts';
+export * from './outbox.ts';
+export * from './redis.ts';
+export * from './shop-events.ts';
+export * from './trace-context.ts';
