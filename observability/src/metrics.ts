@@ -27,13 +27,19 @@ const switchable = registry as unknown as {
 
 type SpecOf<K extends MetricKey> = (typeof METRICS)[K];
 type LabelsOf<K extends MetricKey> = SpecOf<K>['labels'][number];
-type KeysOfType<T extends string> = {
-  [K in MetricKey]: SpecOf<K>['type'] extends T ? K : never;
-}[MetricKey];
+// The catalogue's `spec()` widens `type` to MetricType, so the kind cannot be
+// told apart at compile time; each getter checks it at run time instead.
+export type CounterKey = MetricKey;
+export type GaugeKey = MetricKey;
+export type HistogramKey = MetricKey;
 
-export type CounterKey = KeysOfType<'counter'>;
-export type GaugeKey = KeysOfType<'gauge'>;
-export type HistogramKey = KeysOfType<'histogram'>;
+function specOf(key: MetricKey, type: MetricSpec['type']): MetricSpec {
+  const spec: MetricSpec | undefined = METRICS[key];
+  if (!spec) throw new RangeError(`unknown metric key: ${String(key)} (declare it in metric-names.ts)`);
+  if (spec.type !== type)
+    throw new TypeError(`metric ${key} (${spec.name}) is a ${spec.type}, not a ${type}`);
+  return spec;
+}
 
 /** Default buckets for request durations, in seconds (1 ms … 10 s). */
 export const DURATION_BUCKETS: readonly number[] = Object.freeze([
@@ -50,7 +56,7 @@ function labelNames(spec: MetricSpec): string[] {
 export function counter<K extends CounterKey>(key: K): client.Counter<LabelsOf<K>> {
   let m = created.get(key);
   if (!m) {
-    const spec: MetricSpec = METRICS[key];
+    const spec = specOf(key, 'counter');
     m = new client.Counter({
       name: spec.name,
       help: spec.help,
@@ -66,7 +72,7 @@ export function counter<K extends CounterKey>(key: K): client.Counter<LabelsOf<K
 export function gauge<K extends GaugeKey>(key: K): client.Gauge<LabelsOf<K>> {
   let m = created.get(key);
   if (!m) {
-    const spec: MetricSpec = METRICS[key];
+    const spec = specOf(key, 'gauge');
     m = new client.Gauge({
       name: spec.name,
       help: spec.help,
@@ -99,7 +105,7 @@ export function histogram<K extends HistogramKey>(
 ): client.Histogram<LabelsOf<K>> {
   let m = created.get(key);
   if (!m) {
-    const spec: MetricSpec = METRICS[key];
+    const spec = specOf(key, 'histogram');
     m = new client.Histogram({
       name: spec.name,
       help: spec.help,

@@ -1,0 +1,317 @@
+/**
+ * The call policy of one upstream: one zod schema with defaults, validated at
+ * start-up (unknown keys refused, the offending field named), then frozen.
+ * Field names are chosen to map one to one onto Envoy and Istio; the mapping
+ * is exported as data (`POLICY_MAPPING`) for the k8s and gateway renderers and
+ * written out as a table in mesh/README.md.
+ */
+import { z } from 'zod';
+import { MeshError } from './errors.ts';
+
+const ms = (min: number, max: number) => z.number().int().min(min).max(max);
+
+export const BackoffSchema = z.strictObject({
+  /** First backoff step, ms (default 25, as Envoy's base_interval). */
+  baseMs: ms(1, 60_000).default(25),
+  /** Largest backoff, ms (default 250, Envoy's default max_interval = 10 × base). */
+  capMs: ms(1, 300_000).default(250),
+  /** `full` (default) or `decorrelated`; formulas in backoff.ts. */
+  jitter: z.enum(['full', 'decorrelated']).default('full'),
+});
+
+export const RetryBudgetSchema = z.strictObject({
+  /** Retries as a percentage of requests in the window (default 20 %). */
+  percent: z.number().min(0).max(100).default(20),
+  /** Retries per second always allowed (default 10). */
+  minRetriesPerSec: z.number().min(0).max(10_000).default(10),
+  /** Sliding window, ms (default 10 s). */
+  ttlMs: ms(100, 600_000).default(10_000),
+});
+
+export const RetrySchema = z.strictObject({
+  /** Retries after the first try (default 2, so at most 3 tries). 0 disables retries. */
+  maxRetries: z.number().int().min(0).max(10).default(2),
+  /** Upstream statuses that are retried (default 502, 503, 504). Only 5xx: 4xx are never retried. */
+  statuses: z.array(z.number().int().min(500).max(599)).max(100).default([502, 503, 504]),
+  /** Retry tries that failed to connect or were reset (default true). */
+  onConnectError: z.boolean().default(true),
+  /** Retry tries cut by the per-try timeout (default true). */
+  onTimeout: z.boolean().default(true),
+  /** Wait what the upstream's Retry-After asks (default true); no retry if it exceeds the deadline. */
+  honorRetryAfter: z.boolean().default(true),
+  backoff: BackoffSchema.prefault({}),
+  budget: RetryBudgetSchema.prefault({}),
+});
+
+export const BreakerSchema = z.strictObject({
+  /** Default true. */
+  enabled: z.boolean().default(true),
+  /** Open when more than this % of tries in the window failed (default 50). */
+  errorThresholdPct: z.number().min(0).max(100).default(50),
+  /** Tries needed in the window before the breaker may open (default 20). */
+  volumeThreshold: z.number().int().min(0).max(1_000_000).default(20),
+  /** Time open before one probe is let through (half-open), ms (default 5 s). */
+  resetTimeoutMs: ms(1, 3_600_000).default(5_000),
+  /** Rolling statistics window, ms (default 10 s). */
+  rollingWindowMs: ms(100, 3_600_000).default(10_000),
+  /** Buckets in the window; must divide it (default 10). */
+  rollingBuckets: z.number().int().min(1).max(100).default(10),
+  /** A successful try slower than this counts as a failure, ms; 0 (default) turns slow-call counting off. */
+  slowCallMs: ms(0, 3_600_000).default(0),
+});
+
+export const BulkheadSchema = z.strictObject({
+  /** Concurrent calls (default 64). */
+  maxConcurrent: z.number().int().min(1).max(100_000).default(64),
+  /** Calls that may wait for a slot (default 64); the rest are rejected at once. */
+  maxQueue: z.number().int().min(0).max(100_000).default(64),
+});
+
+export const PoolSchema = z.strictObject({
+  /** Keep-alive connections to the upstream (default 32). */
+  connections: z.number().int().min(1).max(10_000).default(32),
+  /** TCP connect timeout, ms (default 1 s). */
+  connectTimeoutMs: ms(1, 60_000).default(1_000),
+  /** Idle keep-alive connections are closed after this, ms (default 4 s). */
+  keepAliveTimeoutMs: ms(1, 600_000).default(4_000),
+});
+
+export const UpstreamPolicySchema = z
+  .strictObject({
+    /** Per-try timeout, ms (default 1 s). */
+    timeoutMs: ms(1, 600_000).default(1_000),
+    /** Overall deadline covering every try and backoff, ms (default 3 s). */
+    deadlineMs: ms(1, 3_600_000).default(3_000),
+    retry: RetrySchema.prefault({}),
+    breaker: BreakerSchema.prefault({}),
+    bulkhead: BulkheadSchema.prefault({}),
+    pool: PoolSchema.prefault({}),
+  })
+  .superRefine((p, ctx) => {
+    if (p.timeoutMs > p.deadlineMs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['timeoutMs'],
+        message: `must not exceed deadlineMs (${p.deadlineMs})`,
+      });
+    }
+    if (p.retry.backoff.baseMs > p.retry.backoff.capMs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['retry', 'backoff', 'baseMs'],
+        message: `must not exceed capMs (${p.retry.backoff.capMs})`,
+      });
+    }
+    if (p.breaker.rollingWindowMs % p.breaker.rollingBuckets !== 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['breaker', 'rollingBuckets'],
+        message: `must divide rollingWindowMs (${p.breaker.rollingWindowMs})`,
+      });
+    }
+  });
+
+/** A validated, frozen policy. */
+export type UpstreamPolicy = z.output<typeof UpstreamPolicySchema>;
+/** What callers may write: every field optional, defaults fill the rest. */
+export type UpstreamPolicyInput = z.input<typeof UpstreamPolicySchema>;
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
+}
+
+/** Formats zod issues as `where.field: message; …`. */
+export function formatIssues(where: string, error: z.ZodError): string {
+  return error.issues
+    .map((i) => {
+      const path = [where, ...i.path.map(String)].filter(Boolean).join('.');
+      const keys = i.code === 'unrecognized_keys' ? ` (${i.keys.join(', ')})` : '';
+      return `${path}: ${i.message}${keys}`;
+    })
+    .join('; ');
+}
+
+/**
+ * Validates `input` (defaults applied) and returns a deeply frozen policy.
+ * Throws MeshError MESH_ERR_INVALID_POLICY naming every bad field, e.g.
+ * `policy.catalog.retry.statuses.0: Too small: expected number to be >=500`.
+ */
+export function parsePolicy(input: unknown, name = 'upstream'): UpstreamPolicy {
+  const r = UpstreamPolicySchema.safeParse(input ?? {});
+  if (!r.success) {
+    throw new MeshError(
+      'MESH_ERR_INVALID_POLICY',
+      `invalid policy: ${formatIssues(`policy.${name}`, r.error)}`,
+    );
+  }
+  return deepFreeze(r.data);
+}
+
+export interface PolicyMappingRow {
+  /** Path in UpstreamPolicy. */
+  field: string;
+  unit: string;
+  /** Envoy field (cluster.* or route.*), or null when Envoy has none. */
+  envoy: string | null;
+  /** Istio field (DestinationRule.* or VirtualService.*), or null when Istio has none. */
+  istio: string | null;
+  /** How the value converts, when it is not taken as is. */
+  note?: string;
+}
+
+/** How every policy field renders onto Envoy and Istio (read by renderers). */
+export const POLICY_MAPPING: readonly PolicyMappingRow[] = Object.freeze([
+  {
+    field: 'timeoutMs',
+    unit: 'ms',
+    envoy: 'route.retry_policy.per_try_timeout',
+    istio: 'VirtualService.http[].retries.perTryTimeout',
+  },
+  { field: 'deadlineMs', unit: 'ms', envoy: 'route.timeout', istio: 'VirtualService.http[].timeout' },
+  {
+    field: 'retry.maxRetries',
+    unit: 'count',
+    envoy: 'route.retry_policy.num_retries',
+    istio: 'VirtualService.http[].retries.attempts',
+  },
+  {
+    field: 'retry.statuses',
+    unit: 'HTTP status',
+    envoy: 'route.retry_policy.retriable_status_codes (+ retry_on: retriable-status-codes)',
+    istio: 'VirtualService.http[].retries.retryOn ("retriable-status-codes,502,503,504")',
+  },
+  {
+    field: 'retry.onConnectError',
+    unit: 'bool',
+    envoy: 'route.retry_policy.retry_on: connect-failure,reset',
+    istio: 'VirtualService.http[].retries.retryOn: connect-failure,reset',
+  },
+  {
+    field: 'retry.onTimeout',
+    unit: 'bool',
+    envoy: 'route.retry_policy.retry_on: gateway-error (per-try timeout answers 504)',
+    istio: 'VirtualService.http[].retries.retryOn: gateway-error',
+  },
+  {
+    field: 'retry.honorRetryAfter',
+    unit: 'bool',
+    envoy:
+      'route.retry_policy.rate_limited_retry_back_off.reset_headers[{name: Retry-After, format: SECONDS}]',
+    istio: null,
+  },
+  {
+    field: 'retry.backoff.baseMs',
+    unit: 'ms',
+    envoy: 'route.retry_policy.retry_back_off.base_interval',
+    istio: null,
+    note: 'Istio uses Envoy default 25 ms',
+  },
+  {
+    field: 'retry.backoff.capMs',
+    unit: 'ms',
+    envoy: 'route.retry_policy.retry_back_off.max_interval',
+    istio: null,
+  },
+  {
+    field: 'retry.backoff.jitter',
+    unit: 'full|decorrelated',
+    envoy: null,
+    istio: null,
+    note: 'Envoy always uses full jitter',
+  },
+  {
+    field: 'retry.budget.percent',
+    unit: '%',
+    envoy: 'cluster.circuit_breakers.thresholds[].retry_budget.budget_percent',
+    istio: null,
+    note: 'Envoy budgets against active requests, the mesh against the request rate in ttlMs',
+  },
+  {
+    field: 'retry.budget.minRetriesPerSec',
+    unit: '1/s',
+    envoy: 'cluster.circuit_breakers.thresholds[].retry_budget.min_retry_concurrency',
+    istio: null,
+    note: 'Envoy floor is a concurrency; render the same number',
+  },
+  { field: 'retry.budget.ttlMs', unit: 'ms', envoy: null, istio: null, note: 'Finagle RetryBudget ttl' },
+  {
+    field: 'breaker.enabled',
+    unit: 'bool',
+    envoy: 'cluster.outlier_detection (present or absent)',
+    istio: 'DestinationRule.trafficPolicy.outlierDetection (present or absent)',
+  },
+  {
+    field: 'breaker.errorThresholdPct',
+    unit: '%',
+    envoy: 'cluster.outlier_detection.failure_percentage_threshold',
+    istio: 'DestinationRule.trafficPolicy.outlierDetection.consecutive5xxErrors',
+    note: 'Istio has no failure percentage: render consecutive5xxErrors = ceil(volumeThreshold × pct / 100)',
+  },
+  {
+    field: 'breaker.volumeThreshold',
+    unit: 'count',
+    envoy: 'cluster.outlier_detection.failure_percentage_request_volume',
+    istio: null,
+    note: 'used for consecutive5xxErrors, see above',
+  },
+  {
+    field: 'breaker.resetTimeoutMs',
+    unit: 'ms',
+    envoy: 'cluster.outlier_detection.base_ejection_time',
+    istio: 'DestinationRule.trafficPolicy.outlierDetection.baseEjectionTime',
+  },
+  {
+    field: 'breaker.rollingWindowMs',
+    unit: 'ms',
+    envoy: 'cluster.outlier_detection.interval',
+    istio: 'DestinationRule.trafficPolicy.outlierDetection.interval',
+  },
+  {
+    field: 'breaker.rollingBuckets',
+    unit: 'count',
+    envoy: null,
+    istio: null,
+    note: 'opossum rollingCountBuckets',
+  },
+  {
+    field: 'breaker.slowCallMs',
+    unit: 'ms',
+    envoy: null,
+    istio: null,
+    note: 'resilience4j slowCallDurationThreshold; no proxy equivalent',
+  },
+  {
+    field: 'bulkhead.maxConcurrent',
+    unit: 'count',
+    envoy: 'cluster.circuit_breakers.thresholds[].max_requests',
+    istio: 'DestinationRule.trafficPolicy.connectionPool.http.http2MaxRequests',
+  },
+  {
+    field: 'bulkhead.maxQueue',
+    unit: 'count',
+    envoy: 'cluster.circuit_breakers.thresholds[].max_pending_requests',
+    istio: 'DestinationRule.trafficPolicy.connectionPool.http.http1MaxPendingRequests',
+  },
+  {
+    field: 'pool.connections',
+    unit: 'count',
+    envoy: 'cluster.circuit_breakers.thresholds[].max_connections',
+    istio: 'DestinationRule.trafficPolicy.connectionPool.tcp.maxConnections',
+  },
+  {
+    field: 'pool.connectTimeoutMs',
+    unit: 'ms',
+    envoy: 'cluster.connect_timeout',
+    istio: 'DestinationRule.trafficPolicy.connectionPool.tcp.connectTimeout',
+  },
+  {
+    field: 'pool.keepAliveTimeoutMs',
+    unit: 'ms',
+    envoy: 'cluster.typed_extension_protocol_options…common_http_protocol_options.idle_timeout',
+    istio: 'DestinationRule.trafficPolicy.connectionPool.http.idleTimeout',
+  },
+] satisfies PolicyMappingRow[]);
