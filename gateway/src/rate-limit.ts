@@ -1,0 +1,285 @@
+/**
+ * Rate limiting shared across gateway processes through one Redis: policy
+ * selection (Kong's precedence), identity (consumer, IP, header or path), one
+ * atomic script call per decision, live overrides, and the local fallback
+ * when Redis is unreachable.
+ */
+import { createHash } from 'node:crypto';
+import { counter, gauge } from '@breakwater/observability';
+import type { Redis } from 'ioredis';
+import { WINDOW_SECONDS, WINDOWS, type Limits, type RateLimitPolicy, type WindowName } from './config.ts';
+import { GatewayError } from './errors.ts';
+import { LocalLimiter } from './local-limiter.ts';
+import { RATE_LIMIT_LUA } from './rate-limit-script.ts';
+
+export interface WindowDecision {
+  name: WindowName | string;
+  seconds: number;
+  limit: number;
+  remaining: number;
+  /** Time until this window's quota resets (fixed) or, when blocking, until a request is admitted again (ms). */
+  resetMs: number;
+  /** This window refused the request. */
+  blocking: boolean;
+}
+
+export interface Decision {
+  allowed: boolean;
+  policy: RateLimitPolicy;
+  windows: WindowDecision[];
+  /** `redis`: the shared, exact count; `local`: Redis unreachable, this process's count (fail-open). */
+  source: 'redis' | 'local';
+}
+
+export interface RequestIdentity {
+  route: string;
+  consumer: string | undefined;
+  ip: string;
+  path: string;
+  header: (name: string) => string | undefined;
+}
+
+export interface RateLimiterOptions {
+  /** Command connection: offline queue off, so an unreachable Redis fails at once. */
+  redis: Redis;
+  /** Subscriber connection for override changes (a duplicate of `redis`). */
+  subscriber?: Redis;
+  keyPrefix: string;
+  policies: readonly RateLimitPolicy[];
+  log?: { info(o: object, msg: string): void; warn(o: object, msg: string): void };
+}
+
+export type LimitOverride = Partial<Record<WindowName, number>>;
+
+type ScriptRedis = Redis & { bwRateLimit(...args: (string | number)[]): Promise<number[]> };
+
+const decisions = () => counter('gatewayRateLimitDecisions');
+const limitGauge = () => gauge('gatewayRateLimitLimit');
+
+export class RateLimiter {
+  readonly #redis: ScriptRedis;
+  readonly #sub: Redis | undefined;
+  readonly #prefix: string;
+  readonly #local = new LocalLimiter();
+  readonly #log: RateLimiterOptions['log'];
+  #policies: readonly RateLimitPolicy[];
+  /** Overrides as last seen (Redis is the truth; the script reads it per decision). */
+  readonly #overrides = new Map<string, LimitOverride>();
+
+  constructor(opts: RateLimiterOptions) {
+    this.#redis = opts.redis as ScriptRedis;
+    if (typeof this.#redis.bwRateLimit !== 'function') this.#redis.defineCommand('bwRateLimit', { lua: RATE_LIMIT_LUA });
+    this.#sub = opts.subscriber;
+    this.#prefix = opts.keyPrefix;
+    this.#policies = opts.policies;
+    this.#log = opts.log;
+    this.#publishGauges();
+  }
+
+  get channel(): string {
+    return `${this.#prefix}limits-changed`;
+  }
+
+  overridesKey(policy: string): string {
+    return `${this.#prefix}limits:${policy}`;
+  }
+
+  /** Subscribes to override changes and loads the current overrides (best effort: Redis may be down). */
+  async start(): Promise<void> {
+    if (this.#sub) {
+      this.#sub.on('message', (channel: string, message: string) => {
+        if (channel === this.channel) void this.#refresh(message);
+      });
+      this.#sub.on('ready', () => void this.#refreshAll());
+      await this.#sub.subscribe(this.channel).catch(() => undefined);
+    }
+    await this.#refreshAll();
+  }
+
+  setPolicies(policies: readonly RateLimitPolicy[]): void {
+    this.#policies = policies;
+    limitGauge().reset();
+    this.#publishGauges();
+  }
+
+  get policies(): readonly RateLimitPolicy[] {
+    return this.#policies;
+  }
+
+  /** The policy for a request: route+consumer, else consumer, else route (Kong's precedence). */
+  select(route: string, consumer: string | undefined): RateLimitPolicy | undefined {
+    let best: RateLimitPolicy | undefined;
+    let bestScore = -1;
+    for (const p of this.#policies) {
+      if (p.route !== undefined && p.route !== route) continue;
+      if (p.consumer !== undefined && p.consumer !== consumer) continue;
+      const score = (p.consumer !== undefined ? 2 : 0) + (p.route !== undefined ? 1 : 0);
+      if (score > bestScore) {
+        best = p;
+        bestScore = score;
+      }
+    }
+    return best;
+  }
+
+  /** The limits in force: gateway.yaml's, with any live override on top. */
+  effectiveLimits(policy: RateLimitPolicy): Limits {
+    return { ...policy.limits, ...this.#overrides.get(policy.name) };
+  }
+
+  overrideOf(policy: string): LimitOverride | undefined {
+    return this.#overrides.get(policy);
+  }
+
+  async decide(policy: RateLimitPolicy, req: RequestIdentity): Promise<Decision> {
+    const identity = identityOf(policy, req);
+    const windows = WINDOWS.filter((w) => policy.limits[w] !== undefined);
+    const base = `${this.#prefix}rl:${policy.window}:${policy.name}:`;
+    const keys = windows.map((w) => `${base}${w}:${identity}`);
+    const args: (string | number)[] = [policy.window, windows.length];
+    for (const w of windows) args.push(w, WINDOW_SECONDS[w], policy.limits[w] as number);
+    const consumer = req.consumer ?? 'anonymous';
+    try {
+      const reply = await this.#redis.bwRateLimit(1 + keys.length, this.overridesKey(policy.name), ...keys, ...args);
+      const out: WindowDecision[] = windows.map((w, i) => ({
+        name: w,
+        seconds: WINDOW_SECONDS[w],
+        limit: Number(reply[1 + i * 4]),
+        remaining: Number(reply[2 + i * 4]),
+        resetMs: Number(reply[3 + i * 4]),
+        blocking: Number(reply[4 + i * 4]) === 1,
+      }));
+      const allowed = Number(reply[0]) === 1;
+      this.#noticeLimits(policy, out);
+      decisions().inc({ route: req.route, consumer, decision: allowed ? 'allowed' : 'limited' });
+      return { allowed, policy, windows: out, source: 'redis' };
+    } catch (err) {
+      if (policy.onRedisDown === 'fail-closed') {
+        decisions().inc({ route: req.route, consumer, decision: 'fail_closed' });
+        throw new GatewayError('GW_ERR_RATE_LIMIT_UNAVAILABLE', 'Rate limiting is unavailable; try again shortly', {
+          cause: err,
+          headers: { 'retry-after': '1' },
+        });
+      }
+      const eff = this.effectiveLimits(policy);
+      const local = this.#local.decide(
+        policy.window,
+        windows.map((w, i) => ({
+          name: w,
+          seconds: WINDOW_SECONDS[w],
+          limit: eff[w] as number,
+          key: keys[i] as string,
+        })),
+      );
+      decisions().inc({ route: req.route, consumer, decision: local.allowed ? 'fail_open' : 'limited' });
+      return { allowed: local.allowed, policy, windows: local.windows, source: 'local' };
+    }
+  }
+
+  /**
+   * Sets a live override: validated against the policy's windows, written to
+   * Redis (which every gateway's script reads on its next decision), then
+   * announced so every process updates its gauges and local fallback.
+   */
+  async setOverride(policyName: string, limits: LimitOverride): Promise<Limits> {
+    const policy = this.#policies.find((p) => p.name === policyName);
+    if (!policy) throw new GatewayError('GW_ERR_ADMIN_NOT_FOUND', `no rate-limit policy "${policyName}"`);
+    const problems: string[] = [];
+    for (const [w, v] of Object.entries(limits)) {
+      if (!(WINDOWS as readonly string[]).includes(w)) problems.push(`limits.${w}: unknown window`);
+      else if (policy.limits[w as WindowName] === undefined)
+        problems.push(`limits.${w}: policy "${policyName}" has no ${w} window`);
+      if (!Number.isInteger(v) || (v as number) <= 0) problems.push(`limits.${w}: must be a positive integer`);
+    }
+    if (Object.keys(limits).length === 0) problems.push('limits: set at least one window');
+    const merged = { ...this.effectiveLimits(policy), ...limits };
+    if (merged.second && merged.minute && merged.minute < merged.second)
+      problems.push('limits.minute: cannot be lower than limits.second');
+    if (merged.minute && merged.hour && merged.hour < merged.minute)
+      problems.push('limits.hour: cannot be lower than limits.minute');
+    if (problems.length > 0) throw new GatewayError('GW_ERR_ADMIN_BAD_PAYLOAD', problems.join('; '));
+    const fields: string[] = [];
+    for (const [w, v] of Object.entries(limits)) fields.push(w, String(v));
+    await this.#redis.multi().hset(this.overridesKey(policyName), ...fields).publish(this.channel, policyName).exec();
+    this.#overrides.set(policyName, { ...this.#overrides.get(policyName), ...limits });
+    this.#publishGauges();
+    this.#log?.info({ policy: policyName, limits, effective: merged }, 'rate limit changed');
+    return merged;
+  }
+
+  async clearOverride(policyName: string): Promise<Limits> {
+    const policy = this.#policies.find((p) => p.name === policyName);
+    if (!policy) throw new GatewayError('GW_ERR_ADMIN_NOT_FOUND', `no rate-limit policy "${policyName}"`);
+    await this.#redis.multi().del(this.overridesKey(policyName)).publish(this.channel, policyName).exec();
+    this.#overrides.delete(policyName);
+    this.#publishGauges();
+    this.#log?.info({ policy: policyName, effective: policy.limits }, 'rate limit override cleared');
+    return policy.limits;
+  }
+
+  async #refresh(policyName: string): Promise<void> {
+    try {
+      const h = await this.#redis.hgetall(this.overridesKey(policyName));
+      const o: LimitOverride = {};
+      for (const w of WINDOWS) if (h[w] !== undefined) o[w] = Number(h[w]);
+      if (Object.keys(o).length > 0) this.#overrides.set(policyName, o);
+      else this.#overrides.delete(policyName);
+      this.#publishGauges();
+    } catch {
+      // Redis unreachable: keep the last known overrides; the next ready event reloads them.
+    }
+  }
+
+  async #refreshAll(): Promise<void> {
+    await Promise.all(this.#policies.map((p) => this.#refresh(p.name)));
+  }
+
+  /** A decision saw a limit we did not know about (an override set elsewhere): update at once. */
+  #noticeLimits(policy: RateLimitPolicy, windows: readonly WindowDecision[]): void {
+    const eff = this.effectiveLimits(policy);
+    let changed = false;
+    const o: LimitOverride = { ...this.#overrides.get(policy.name) };
+    for (const w of windows) {
+      const name = w.name as WindowName;
+      if (eff[name] !== w.limit) {
+        changed = true;
+        if (policy.limits[name] === w.limit) delete o[name];
+        else o[name] = w.limit;
+      }
+    }
+    if (!changed) return;
+    if (Object.keys(o).length > 0) this.#overrides.set(policy.name, o);
+    else this.#overrides.delete(policy.name);
+    this.#publishGauges();
+  }
+
+  #publishGauges(): void {
+    for (const p of this.#policies) {
+      const eff = this.effectiveLimits(p);
+      for (const w of WINDOWS) {
+        const v = eff[w];
+        if (v !== undefined) limitGauge().set({ route: p.route ?? '*', consumer: p.consumer ?? '*', window: w }, v);
+      }
+    }
+  }
+}
+
+function identityOf(policy: RateLimitPolicy, req: RequestIdentity): string {
+  switch (policy.limitBy) {
+    case 'consumer':
+      return req.consumer !== undefined ? `c:${req.consumer}` : `ip:${req.ip}`;
+    case 'ip':
+      return `ip:${req.ip}`;
+    case 'header': {
+      const v = req.header((policy.header as string).toLowerCase());
+      return v === undefined || v === '' ? `ip:${req.ip}` : `h:${digest(v)}`;
+    }
+    case 'path':
+      return `p:${digest(req.path)}`;
+  }
+}
+
+/** Client-chosen strings become fixed-length key parts (no key-space games with huge or odd values). */
+function digest(v: string): string {
+  return createHash('sha256').update(v).digest('base64url').slice(0, 22);
+}
