@@ -1,0 +1,62 @@
+/**
+ * Edges: "caller may open a connection to callee's port". Every view of the
+ * policy (policy.yaml, NetworkPolicies, AuthorizationPolicies, the code's
+ * configured upstreams) reduces to a sorted list of these strings so tests
+ * can compare views with one `toEqual`.
+ */
+import type { MeshPolicy } from './schema.ts';
+
+/** `caller -> callee`; an external caller is written `ext:<name>`. */
+export type Edge = `${string} -> ${string}`;
+
+export const edge = (from: string, to: string): Edge => `${from} -> ${to}`;
+export const externalName = (name: string): string => `ext:${name}`;
+/** Anyone, from inside or outside the cluster: the caller of a public workload. */
+export const WORLD = 'ext:world';
+
+export function sortEdges(edges: Iterable<Edge>): Edge[] {
+  return [...new Set(edges)].sort();
+}
+
+export interface EdgeOptions {
+  /** Include external callers' edges (scrapers, stand-ins, their own calls). */
+  external?: boolean;
+  /** Only external callers rendered into this component (undefined: the always-on ones). */
+  component?: string;
+}
+
+/** Callees of an external caller: its own list plus the stand-in's (without datastores it reaches itself). */
+export function externalCallees(policy: MeshPolicy, name: string): string[] {
+  const e = policy.external[name];
+  if (e === undefined) return [];
+  const fromStandIn = e.standsInFor
+    ? (policy.calls[e.standsInFor] ?? []).filter((c) => policy.workloads[c]?.kind === 'service')
+    : [];
+  return [...new Set([...fromStandIn, ...e.calls])];
+}
+
+/** Workloads a scraper may reach: every service and worker (datastores expose no metrics path). */
+export function scrapeTargets(policy: MeshPolicy): string[] {
+  return Object.entries(policy.workloads)
+    .filter(([, w]) => w.kind !== 'datastore')
+    .map(([n]) => n);
+}
+
+/** The edges policy.yaml allows. */
+export function policyEdges(policy: MeshPolicy, opts: EdgeOptions = {}): Edge[] {
+  const out: Edge[] = [];
+  if (opts.component === undefined)
+    for (const [caller, callees] of Object.entries(policy.calls))
+      for (const c of callees) out.push(edge(caller, c));
+  if (opts.external && opts.component === undefined)
+    for (const [w, spec] of Object.entries(policy.workloads)) if (spec.public) out.push(edge(WORLD, w));
+  if (opts.external || opts.component !== undefined) {
+    for (const [name, e] of Object.entries(policy.external)) {
+      if (e.component !== opts.component) continue;
+      const from = externalName(name);
+      for (const c of externalCallees(policy, name)) out.push(edge(from, c));
+      if (e.scrape) for (const t of scrapeTargets(policy)) out.push(edge(from, t));
+    }
+  }
+  return sortEdges(out);
+}

@@ -1,0 +1,35 @@
+/**
+ * The files `npm run render` writes from mesh/policy.yaml, as
+ * repo-relative path → content, so the staleness test can compare a fresh
+ * render with what is checked in.
+ */
+import { stringify } from 'yaml';
+import {
+  renderAuthorizationPolicies,
+  renderDestinationRules,
+  renderPeerAuthentications,
+  renderVirtualServices,
+} from './istio.ts';
+import { renderComponentNetworkPolicies, renderNetworkPolicies } from './network-policies.ts';
+import type { MeshPolicy } from './schema.ts';
+
+const HEADER = '# Generated from mesh/policy.yaml by `npm run render` (mesh/src/render.ts). Do not edit.\n';
+
+export function toYamlDocuments(objects: readonly object[]): string {
+  return (
+    HEADER + objects.map((o) => `---\n${stringify(o, { lineWidth: 0, sortMapEntries: false })}`).join('')
+  );
+}
+
+export function renderPolicyFiles(policy: MeshPolicy): Record<string, string> {
+  return {
+    'k8s/components/network-policies/network-policies.yaml': toYamlDocuments(renderNetworkPolicies(policy)),
+    'k8s/components/istio/peer-authentications.yaml': toYamlDocuments(renderPeerAuthentications(policy)),
+    'k8s/components/istio/authorization-policies.yaml': toYamlDocuments(renderAuthorizationPolicies(policy)),
+    'k8s/components/istio/destination-rules.yaml': toYamlDocuments(renderDestinationRules(policy)),
+    'k8s/components/istio/virtual-services.yaml': toYamlDocuments(renderVirtualServices(policy)),
+    'k8s/components/envoy-gateway/network-policies.yaml': toYamlDocuments(
+      renderComponentNetworkPolicies(policy, 'envoy-gateway'),
+    ),
+  };
+}

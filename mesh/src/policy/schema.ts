@@ -1,0 +1,155 @@
+/**
+ * mesh/policy.yaml: who may call whom. Validated once with unknown keys
+ * refused and every error naming its field, then frozen. Rendered by
+ * mesh/src/render.ts into NetworkPolicies and Istio resources.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+const name = z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be kebab-case');
+const ms = (max: number) => z.int().min(1).max(max);
+const port = z.int().min(1).max(65535);
+const labels = z.record(z.string().min(1), z.string().min(1));
+
+const workloadSchema = z.strictObject({
+  /** service: Deployment + Service; worker: no inbound traffic but metrics; datastore: TCP (Redis, PostgreSQL). */
+  kind: z.enum(['service', 'worker', 'datastore']),
+  port,
+  /** North-south entry: anyone may connect to `port` (mTLS PERMISSIVE on that port only). */
+  public: z.boolean().default(false),
+});
+
+const externalSchema = z.strictObject({
+  namespace: name,
+  /** Istio identity; omit when the caller is not in the mesh (then it gets no AuthorizationPolicy rule). */
+  serviceAccount: name.optional(),
+  podLabels: labels,
+  /** May GET `path` on every service and worker (Prometheus). */
+  scrape: z.strictObject({ path: z.string().regex(/^\/\S*$/) }).optional(),
+  /** Gets the callee list of this workload, e.g. Envoy Gateway's proxies standing in for the gateway. */
+  standsInFor: name.optional(),
+  calls: z.array(name).default([]),
+  /** Render this caller's rules into k8s/components/<component> instead of the always-on set. */
+  component: name.optional(),
+});
+
+/**
+ * The resilience vocabulary of gateway.yaml and the mesh client, as far as
+ * Istio can express it. Units in the names (ms).
+ */
+export const upstreamPolicySchema = z.strictObject({
+  /** Per-try timeout (ms) → VirtualService retries.perTryTimeout (and timeout when there is one try). */
+  timeoutMs: ms(600_000),
+  /** Overall deadline (ms) → VirtualService timeout; default timeoutMs × attempts. */
+  deadlineMs: ms(600_000).optional(),
+  /** → DestinationRule connectionPool.tcp.connectTimeout. */
+  connectTimeoutMs: ms(60_000).default(1_000),
+  retry: z.strictObject({
+    /** Total tries including the first (1 = no retry); retries apply to GET and HEAD only. */
+    attempts: z.int().min(1).max(10),
+  }),
+  breaker: z.strictObject({
+    errorPct: z.number().min(1).max(100),
+    volume: z.int().min(1),
+    windowMs: ms(600_000).default(10_000),
+    resetMs: ms(600_000),
+  }),
+  bulkhead: z.strictObject({ maxConcurrent: z.int().positive(), maxQueue: z.int().min(0).default(0) }),
+});
+
+const policySchema = z
+  .strictObject({
+    version: z.literal(1),
+    namespace: name,
+    trustDomain: z.string().min(1).default('cluster.local'),
+    workloads: z.record(name, workloadSchema),
+    calls: z.record(name, z.array(name)),
+    external: z.record(name, externalSchema).default({}),
+    upstreams: z.record(name, upstreamPolicySchema).default({}),
+  })
+  .superRefine((p, ctx) => {
+    const issue = (path: (string | number)[], message: string) =>
+      ctx.addIssue({ code: 'custom', path, message });
+    const known = (w: string) => w in p.workloads;
+    for (const [caller, callees] of Object.entries(p.calls)) {
+      if (!known(caller)) issue(['calls', caller], `unknown workload "${caller}"`);
+      else if (p.workloads[caller]?.kind === 'datastore')
+        issue(['calls', caller], 'a datastore calls nobody');
+      callees.forEach((c, i) => {
+        if (!known(c)) issue(['calls', caller, i], `unknown workload "${c}"`);
+        else if (p.workloads[c]?.kind === 'worker')
+          issue(['calls', caller, i], `"${c}" is a worker: nobody calls it`);
+        if (c === caller) issue(['calls', caller, i], 'a workload does not call itself');
+        if (callees.indexOf(c) !== i) issue(['calls', caller, i], `"${c}" listed twice`);
+      });
+    }
+    for (const [ext, e] of Object.entries(p.external)) {
+      if (ext in p.workloads) issue(['external', ext], 'an external caller cannot share a workload name');
+      if (e.standsInFor !== undefined && !known(e.standsInFor))
+        issue(['external', ext, 'standsInFor'], `unknown workload "${e.standsInFor}"`);
+      e.calls.forEach((c, i) => {
+        if (!known(c)) issue(['external', ext, 'calls', i], `unknown workload "${c}"`);
+      });
+    }
+    for (const up of Object.keys(p.upstreams)) {
+      const w = p.workloads[up];
+      if (w === undefined || w.kind !== 'service')
+        issue(['upstreams', up], `"${up}" is not a service workload (HTTP upstreams only)`);
+    }
+  });
+
+export type MeshPolicy = z.output<typeof policySchema>;
+export type Workload = MeshPolicy['workloads'][string];
+export type ExternalCaller = MeshPolicy['external'][string];
+export type UpstreamPolicy = z.output<typeof upstreamPolicySchema>;
+
+export class PolicyError extends Error {
+  readonly code = 'MESH_ERR_POLICY_INVALID';
+  readonly issues: readonly string[];
+  constructor(issues: readonly string[]) {
+    super(`mesh policy is invalid:\n  ${issues.join('\n  ')}`);
+    this.name = 'PolicyError';
+    this.issues = issues;
+  }
+}
+
+function fieldPath(path: readonly PropertyKey[]): string {
+  return path.length === 0 ? '(root)' : path.map(String).join('.');
+}
+
+export function validatePolicy(doc: unknown): MeshPolicy {
+  const r = policySchema.safeParse(doc);
+  if (!r.success) {
+    throw new PolicyError(
+      r.error.issues.map((i) => {
+        const keys = i.code === 'unrecognized_keys' ? ` (${i.keys.join(', ')})` : '';
+        return `${fieldPath(i.path)}: ${i.message}${keys}`;
+      }),
+    );
+  }
+  return deepFreeze(r.data);
+}
+
+export function parsePolicy(text: string): MeshPolicy {
+  return validatePolicy(parseYaml(text, { uniqueKeys: true }));
+}
+
+export const POLICY_FILE = new URL('../../policy.yaml', import.meta.url);
+
+export function loadPolicy(file: URL | string = POLICY_FILE): MeshPolicy {
+  return parsePolicy(readFileSync(file, 'utf8'));
+}
+
+/** Istio principal of a ServiceAccount: no `spiffe://` prefix (only the certificate's SAN carries it). */
+export function principal(trustDomain: string, namespace: string, serviceAccount: string): string {
+  return `${trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o !== null && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
+}

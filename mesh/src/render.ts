@@ -1,0 +1,32 @@
+/**
+ * `npm run render` for the mesh: mesh/policy.yaml → NetworkPolicies and
+ * Istio resources under k8s/components/. `--check` writes nothing and exits 1
+ * when a checked-in file differs from a fresh render.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadPolicy, renderPolicyFiles } from './policy/index.ts';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const check = process.argv.includes('--check');
+const files = renderPolicyFiles(loadPolicy());
+let stale = 0;
+for (const [rel, content] of Object.entries(files)) {
+  const abs = resolve(root, rel);
+  if (check) {
+    let current = '';
+    try {
+      current = readFileSync(abs, 'utf8');
+    } catch {}
+    if (current !== content) {
+      stale++;
+      console.error(`stale: ${rel} (run npm run render)`);
+    }
+    continue;
+  }
+  mkdirSync(dirname(abs), { recursive: true });
+  writeFileSync(abs, content);
+  console.log(`wrote ${rel}`);
+}
+if (stale > 0) process.exit(1);
