@@ -17,7 +17,7 @@ const HEADER = '# Generated from mesh/policy.yaml by `npm run render` (mesh/src/
 
 export function toYamlDocuments(objects: readonly object[]): string {
   return (
-    HEADER + objects.map((o) => `---\n${stringify(o, { lineWidth: 0, sortMapEntries: false })}`).join('')
+    HEADER + objects.map((o) => `---\n${stringify(o, { lineWidth: 0, aliasDuplicateObjects: false })}`).join('')
   );
 }
 

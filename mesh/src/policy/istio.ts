@@ -111,13 +111,21 @@ export const host = (policy: MeshPolicy, service: string) =>
   `${service}.${policy.namespace}.svc.cluster.local`;
 
 /**
- * Istio's outlier detection has no error-percentage trigger, so the breaker's
- * "errorPct of at least `volume` calls" becomes that many consecutive 5xx
- * (errorPct × volume, rounded up), counted over the breaker window and
- * ejecting for its reset time.
+ * Istio's outlier detection has no failure-percentage trigger, so the
+ * breaker's "errorThresholdPct of at least volumeThreshold tries" becomes
+ * that many consecutive 5xx: ceil(volume × pct / 100), as POLICY_MAPPING says.
  */
 export function consecutiveErrors(u: UpstreamPolicy): number {
-  return Math.max(1, Math.ceil((u.breaker.errorPct / 100) * u.breaker.volume));
+  return Math.max(1, Math.ceil((u.breaker.volumeThreshold * u.breaker.errorThresholdPct) / 100));
+}
+
+/** Envoy retry_on conditions for the policy (see POLICY_MAPPING in mesh/src/policy.ts). */
+export function retryOn(u: UpstreamPolicy): string {
+  const on: string[] = [];
+  if (u.retry.onConnectError) on.push('connect-failure', 'reset');
+  if (u.retry.onTimeout) on.push('gateway-error');
+  if (u.retry.statuses.length > 0) on.push('retriable-status-codes', ...u.retry.statuses.map(String));
+  return on.join(',');
 }
 
 export function renderDestinationRules(policy: MeshPolicy): IDestinationRule[] {
@@ -129,20 +137,24 @@ export function renderDestinationRules(policy: MeshPolicy): IDestinationRule[] {
       host: host(policy, svc),
       trafficPolicy: {
         connectionPool: {
-          tcp: { connectTimeout: seconds(u.connectTimeoutMs) },
+          tcp: { maxConnections: u.pool.connections, connectTimeout: seconds(u.pool.connectTimeoutMs) },
           http: {
-            // the bulkhead: requests in flight, and those allowed to wait (0 in Istio means "default", so ≥ 1)
+            // the bulkhead: requests in flight, and those allowed to wait (0 means "Istio default", so ≥ 1)
             http2MaxRequests: u.bulkhead.maxConcurrent,
             http1MaxPendingRequests: Math.max(1, u.bulkhead.maxQueue),
-            maxRetries: Math.max(1, Math.ceil(u.bulkhead.maxConcurrent * 0.2)), // ~20 % retry budget
+            idleTimeout: seconds(u.pool.keepAliveTimeoutMs),
           },
         },
-        outlierDetection: {
-          consecutive5xxErrors: consecutiveErrors(u),
-          interval: seconds(u.breaker.windowMs),
-          baseEjectionTime: seconds(u.breaker.resetMs),
-          maxEjectionPercent: 100,
-        },
+        ...(u.breaker.enabled
+          ? {
+              outlierDetection: {
+                consecutive5xxErrors: consecutiveErrors(u),
+                interval: seconds(u.breaker.rollingWindowMs),
+                baseEjectionTime: seconds(u.breaker.resetTimeoutMs),
+                maxEjectionPercent: 100, // the mesh breaker opens for the whole upstream
+              },
+            }
+          : {}),
       },
     },
   }));
@@ -151,7 +163,6 @@ export function renderDestinationRules(policy: MeshPolicy): IDestinationRule[] {
 export function renderVirtualServices(policy: MeshPolicy): IVirtualService[] {
   return Object.entries(policy.upstreams).map(([svc, u]) => {
     const h = host(policy, svc);
-    const deadline = u.deadlineMs ?? u.timeoutMs * u.retry.attempts;
     const route = [{ destination: { host: h } }];
     return {
       apiVersion: 'networking.istio.io/v1',
@@ -161,21 +172,21 @@ export function renderVirtualServices(policy: MeshPolicy): IVirtualService[] {
         hosts: [h],
         http: [
           {
-            // retries only where they are safe: idempotent reads
-            name: 'idempotent',
-            match: [{ method: { exact: 'GET' } }, { method: { exact: 'HEAD' } }],
+            // retries only where they are safe: reads, and writes carrying an Idempotency-Key
+            name: 'retry-safe',
+            match: [
+              { method: { exact: 'GET' } },
+              { method: { exact: 'HEAD' } },
+              { headers: { 'idempotency-key': { regex: '.+' } } },
+            ],
             route,
-            timeout: seconds(deadline),
+            timeout: seconds(u.deadlineMs),
             retries:
-              u.retry.attempts > 1
-                ? {
-                    attempts: u.retry.attempts - 1,
-                    perTryTimeout: seconds(u.timeoutMs),
-                    retryOn: 'connect-failure,refused-stream,reset,unavailable,gateway-error',
-                  }
+              u.retry.maxRetries > 0
+                ? { attempts: u.retry.maxRetries, perTryTimeout: seconds(u.timeoutMs), retryOn: retryOn(u) }
                 : { attempts: 0 },
           },
-          { name: 'default', route, timeout: seconds(u.timeoutMs), retries: { attempts: 0 } },
+          { name: 'no-retry', route, timeout: seconds(u.timeoutMs), retries: { attempts: 0 } },
         ],
       },
     };

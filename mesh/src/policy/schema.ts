@@ -6,9 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { UpstreamPolicySchema } from '../policy.ts';
 
 const name = z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be kebab-case');
-const ms = (max: number) => z.int().min(1).max(max);
 const port = z.int().min(1).max(65535);
 const labels = z.record(z.string().min(1), z.string().min(1));
 
@@ -34,30 +34,6 @@ const externalSchema = z.strictObject({
   component: name.optional(),
 });
 
-/**
- * The resilience vocabulary of gateway.yaml and the mesh client, as far as
- * Istio can express it. Units in the names (ms).
- */
-export const upstreamPolicySchema = z.strictObject({
-  /** Per-try timeout (ms) → VirtualService retries.perTryTimeout (and timeout when there is one try). */
-  timeoutMs: ms(600_000),
-  /** Overall deadline (ms) → VirtualService timeout; default timeoutMs × attempts. */
-  deadlineMs: ms(600_000).optional(),
-  /** → DestinationRule connectionPool.tcp.connectTimeout. */
-  connectTimeoutMs: ms(60_000).default(1_000),
-  retry: z.strictObject({
-    /** Total tries including the first (1 = no retry); retries apply to GET and HEAD only. */
-    attempts: z.int().min(1).max(10),
-  }),
-  breaker: z.strictObject({
-    errorPct: z.number().min(1).max(100),
-    volume: z.int().min(1),
-    windowMs: ms(600_000).default(10_000),
-    resetMs: ms(600_000),
-  }),
-  bulkhead: z.strictObject({ maxConcurrent: z.int().positive(), maxQueue: z.int().min(0).default(0) }),
-});
-
 const policySchema = z
   .strictObject({
     version: z.literal(1),
@@ -66,7 +42,8 @@ const policySchema = z
     workloads: z.record(name, workloadSchema),
     calls: z.record(name, z.array(name)),
     external: z.record(name, externalSchema).default({}),
-    upstreams: z.record(name, upstreamPolicySchema).default({}),
+    /** Mesh call policy per HTTP upstream (mesh/src/policy.ts), rendered to DestinationRule + VirtualService. */
+    upstreams: z.record(name, UpstreamPolicySchema).default({}),
   })
   .superRefine((p, ctx) => {
     const issue = (path: (string | number)[], message: string) =>
@@ -102,7 +79,7 @@ const policySchema = z
 export type MeshPolicy = z.output<typeof policySchema>;
 export type Workload = MeshPolicy['workloads'][string];
 export type ExternalCaller = MeshPolicy['external'][string];
-export type UpstreamPolicy = z.output<typeof upstreamPolicySchema>;
+export type { UpstreamPolicy } from '../policy.ts';
 
 export class PolicyError extends Error {
   readonly code = 'MESH_ERR_POLICY_INVALID';
