@@ -180,6 +180,14 @@ export const METRICS = {
     'Pending entries reclaimed from a dead or slow consumer (XAUTOCLAIM).',
     ['stream', 'group'],
   ),
+
+  // --- drills ------------------------------------------------------------------
+  drillFaultActive: spec(
+    'bw_drill_fault_active',
+    'gauge',
+    'Set to 1 while a drill injects a fault (kill, pause, latency, errors, cut), 0 after; dashboards shade these windows.',
+    ['drill', 'fault', 'target'],
+  ),
 } as const;
 
 export type MetricKey = keyof typeof METRICS;
