@@ -1,0 +1,794 @@
+/**
+ * The mesh client: one per upstream, built once at module level so that its
+ * breaker, budget and bulkhead are shared by every call.
+ *
+ *   bulkhead ─▶ retry loop (budget, backoff, deadline) ─▶ breaker ─▶ one try (timeout)
+ *
+ * - The bulkhead slot is held for the whole call (all tries and backoffs).
+ * - The deadline covers every try and every backoff (as Envoy's route
+ *   timeout): a try never runs past it, a backoff that would end after it is
+ *   not taken. Each try sends min(per-try timeout, remaining deadline) in
+ *   `x-bw-timeout-ms` so the callee stops in time.
+ * - The breaker (opossum) sees every try, so a retry storm trips it; opossum's
+ *   own timeout and AbortController are off — every try has its own
+ *   AbortController (opossum's shared one would abort every call in flight,
+ *   its issue #780).
+ */
+import type { Readable } from 'node:stream';
+import { counter, gauge, getTracer, histogram, injectTraceHeaders } from '@breakwater/observability';
+import { context as otelContext, type Span, SpanKind, trace } from '@opentelemetry/api';
+import CircuitBreaker from 'opossum';
+import { Pool } from 'undici';
+import { backoffDelay, parseRetryAfter } from './backoff.ts';
+import { RetryBudget } from './budget.ts';
+import { Bulkhead } from './bulkhead.ts';
+import { DEADLINE_HEADER, type Deadline } from './deadline.ts';
+import { MeshError, type MeshErrorCode } from './errors.ts';
+import { parsePolicy, type UpstreamPolicy, type UpstreamPolicyInput } from './policy.ts';
+
+export type BreakerState = 'closed' | 'half-open' | 'open';
+const STATE_VALUE: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
+
+export type HeaderValues = Record<string, string | string[] | undefined>;
+
+/** A buffered response. */
+export class MeshResponse {
+  readonly status: number;
+  readonly headers: HeaderValues;
+  readonly body: Buffer;
+  /** Tries it took (1 = no retry). */
+  readonly tries: number;
+
+  constructor(status: number, headers: HeaderValues, body: Buffer, tries: number) {
+    this.status = status;
+    this.headers = headers;
+    this.body = body;
+    this.tries = tries;
+  }
+
+  get ok(): boolean {
+    return this.status >= 200 && this.status < 300;
+  }
+
+  text(): string {
+    return this.body.toString('utf8');
+  }
+
+  /** Parses the body as JSON (throws SyntaxError on a malformed body). */
+  json<T = unknown>(): T {
+    return JSON.parse(this.body.toString('utf8')) as T;
+  }
+}
+
+/** A streaming response: the body is a Readable the caller must consume or destroy. */
+export interface MeshStreamResponse {
+  readonly status: number;
+  readonly headers: HeaderValues;
+  readonly body: Readable;
+  readonly tries: number;
+}
+
+export interface CallOptions {
+  /** Default GET. */
+  method?: string;
+  /** Path (and query) under the upstream's base URL; must start with `/`. */
+  path: string;
+  /** Route template for metric labels (`/products/:id`); default `other` — never a raw path. */
+  route?: string;
+  /** Query parameters appended to `path` (undefined values skipped). */
+  query?: Record<string, string | number | boolean | undefined>;
+  headers?: Record<string, string>;
+  /** JSON body (sets content-type). */
+  json?: unknown;
+  /** Raw body. A Readable is sent once and never retried. */
+  body?: string | Buffer | Uint8Array | Readable;
+  /** Makes a non-idempotent method retryable; sent as `Idempotency-Key`. */
+  idempotencyKey?: string;
+  /** The caller's cancellation; ends the call with MESH_ERR_ABORTED. */
+  signal?: AbortSignal;
+  /** Inherited deadline (e.g. `req.deadline` of the inbound request); the earlier of it and the policy's wins. */
+  deadline?: Deadline;
+  /** Override the policy's per-try timeout for this call, ms. */
+  timeoutMs?: number;
+  /** Override the policy's overall deadline for this call, ms. */
+  deadlineMs?: number;
+  /**
+   * When false, an upstream failure status (5xx) left after retries is
+   * returned instead of thrown as MESH_ERR_UPSTREAM_STATUS. Default true.
+   */
+  throwOnStatus?: boolean;
+  /** Called instead of throwing when the call fails with a MeshError (not on MESH_ERR_ABORTED). */
+  fallback?: Fallback;
+}
+
+export type Fallback = (err: MeshError) => MeshResponse | Promise<MeshResponse>;
+
+export interface UpstreamOptions {
+  /** Upstream name: metric label, breaker name, error field. */
+  name: string;
+  /** `http://host:port` (a path prefix is kept). */
+  baseUrl: string;
+  /** Policy (validated, defaults applied, frozen); a parsed policy is used as is. */
+  policy?: UpstreamPolicyInput | UpstreamPolicy;
+  /** Fallback for every call that has none of its own. */
+  fallback?: Fallback;
+  /** Random source for jitter (tests). */
+  random?: () => number;
+}
+
+export interface Disposable {
+  dispose(): void;
+  [Symbol.dispose](): void;
+}
+
+export interface UpstreamStats {
+  state: BreakerState;
+  inFlight: number;
+  queued: number;
+  retriesAvailable: number;
+}
+
+export interface Upstream {
+  readonly name: string;
+  readonly policy: UpstreamPolicy;
+  /** A buffered call: the body is read within the try. */
+  request(options: CallOptions): Promise<MeshResponse>;
+  /**
+   * A streaming call: retries only until response headers arrive (and never
+   * with a Readable request body); 5xx responses are returned, not thrown.
+   * The deadline keeps running while the body streams.
+   */
+  stream(options: CallOptions): Promise<MeshStreamResponse>;
+  /** The breaker's state now. */
+  readonly state: BreakerState;
+  /** Calls `listener` on every breaker transition; dispose to stop. */
+  onStateChange(listener: (state: BreakerState) => void): Disposable;
+  stats(): UpstreamStats;
+  /** Closes the connection pool (in-flight calls finish) and stops the breaker. */
+  close(): Promise<void>;
+}
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+const OUTCOME_OF: Partial<Record<MeshErrorCode, string>> = {
+  MESH_ERR_TIMEOUT: 'timeout',
+  MESH_ERR_DEADLINE: 'deadline',
+  MESH_ERR_BREAKER_OPEN: 'breaker_open',
+  MESH_ERR_BULKHEAD_FULL: 'bulkhead_full',
+  MESH_ERR_BUDGET_EXHAUSTED: 'budget_exhausted',
+  MESH_ERR_UPSTREAM_STATUS: 'upstream_5xx',
+  MESH_ERR_CONNECT: 'connect_error',
+  MESH_ERR_ABORTED: 'aborted',
+  MESH_ERR_CLOSED: 'aborted',
+};
+
+/** A try that came back with a response the breaker must count as failed (5xx or slow). */
+class FailedTry {
+  readonly response: TryResult;
+  readonly slow: boolean;
+  constructor(response: TryResult, slow: boolean) {
+    this.response = response;
+    this.slow = slow;
+  }
+}
+
+interface TryResult {
+  status: number;
+  headers: HeaderValues;
+  body: Buffer | undefined;
+  stream: Readable | undefined;
+}
+
+/** Per-call state, one object per call (no per-try closures). */
+class Call {
+  readonly up: UpstreamClient;
+  readonly method: string;
+  readonly path: string;
+  readonly headers: Record<string, string>;
+  readonly body: string | Buffer | Uint8Array | Readable | undefined;
+  readonly streaming: boolean;
+  readonly retryable: boolean;
+  readonly timeoutMs: number;
+  readonly deadlineAt: number;
+  readonly signal: AbortSignal | undefined;
+  tries = 0;
+  /** Set while a try runs. */
+  tryController: AbortController | undefined = undefined;
+  tryTimer: NodeJS.Timeout | undefined = undefined;
+  tryCutIsDeadline = false;
+  tryStart = 0;
+
+  constructor(up: UpstreamClient, o: CallOptions, streaming: boolean, start: number) {
+    this.up = up;
+    const method = (o.method ?? 'GET').toUpperCase();
+    this.method = method;
+    this.streaming = streaming;
+    this.signal = o.signal;
+    const p = up.policy;
+    this.timeoutMs = o.timeoutMs ?? p.timeoutMs;
+    let deadlineAt = start + (o.deadlineMs ?? p.deadlineMs);
+    if (o.deadline && o.deadline.at < deadlineAt) deadlineAt = o.deadline.at;
+    this.deadlineAt = deadlineAt;
+
+    let path = up.pathPrefix + o.path;
+    if (o.query) {
+      let qs = '';
+      for (const k in o.query) {
+        const v = o.query[k];
+        if (v === undefined) continue;
+        qs += `${qs ? '&' : ''}${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`;
+      }
+      if (qs) path += (path.includes('?') ? '&' : '?') + qs;
+    }
+    this.path = path;
+
+    const headers: Record<string, string> = {};
+    if (o.headers) for (const k in o.headers) headers[k.toLowerCase()] = o.headers[k] as string;
+    let body = o.body;
+    if (o.json !== undefined) {
+      body = JSON.stringify(o.json);
+      headers['content-type'] ??= 'application/json';
+    }
+    this.body = body;
+    if (o.idempotencyKey !== undefined) headers['idempotency-key'] = o.idempotencyKey;
+    this.headers = headers;
+    const streamBody = body !== undefined && typeof (body as Readable).pipe === 'function';
+    this.retryable =
+      p.retry.maxRetries > 0 && !streamBody && (IDEMPOTENT.has(method) || o.idempotencyKey !== undefined);
+  }
+}
+
+function onTryTimer(call: Call): void {
+  const up = call.up;
+  if (call.tryCutIsDeadline) {
+    call.tryController?.abort(
+      new MeshError('MESH_ERR_DEADLINE', `${up.name}: deadline exceeded during try ${call.tries}`, {
+        upstream: up.name,
+      }),
+    );
+  } else {
+    up.timeoutTry.inc();
+    call.tryController?.abort(
+      new MeshError(
+        'MESH_ERR_TIMEOUT',
+        `${up.name}: try ${call.tries} timed out after ${call.timeoutMs} ms`,
+        {
+          upstream: up.name,
+        },
+      ),
+    );
+  }
+}
+
+function onCallerAbort(this: Call): void {
+  this.tryController?.abort(
+    new MeshError('MESH_ERR_ABORTED', `${this.up.name}: call aborted by caller`, {
+      upstream: this.up.name,
+      cause: this.signal?.reason,
+    }),
+  );
+}
+
+/** The breaker's action: one try (a plain function, so no closure per call). */
+function runTry(call: Call): Promise<TryResult> {
+  return call.up.tryOnce(call);
+}
+
+const CONNECT_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_CLOSED',
+  'UND_ERR_DESTROYED',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
+]);
+
+type Children = Record<string, { observe(v: number): void }>;
+
+class UpstreamClient implements Upstream {
+  readonly name: string;
+  readonly policy: UpstreamPolicy;
+  readonly pathPrefix: string;
+  readonly pool: Pool;
+  readonly breaker: CircuitBreaker<[Call], TryResult> | undefined;
+  readonly budget: RetryBudget;
+  readonly bulkhead: Bulkhead;
+  readonly fallback: Fallback | undefined;
+  readonly random: () => number;
+  #state: BreakerState = 'closed';
+  #openedAt = 0;
+  #listeners = new Set<(s: BreakerState) => void>();
+  #closed = false;
+
+  // Pre-bound metric children: no label hashing on the hot path beyond prom-client's own.
+  readonly triesFirst;
+  readonly triesRetry;
+  readonly timeoutTry;
+  readonly timeoutDeadline;
+  readonly budgetExhausted;
+  readonly bulkheadRejected;
+  readonly bulkheadInUse;
+  readonly #durations = new Map<string, Children>();
+  readonly #tracer = getTracer('@breakwater/mesh');
+
+  constructor(o: UpstreamOptions) {
+    if (!o.name || typeof o.name !== 'string') {
+      throw new MeshError('MESH_ERR_INVALID_POLICY', 'createUpstream: name is required');
+    }
+    this.name = o.name;
+    this.policy = Object.isFrozen(o.policy) ? (o.policy as UpstreamPolicy) : parsePolicy(o.policy, o.name);
+    let url: URL;
+    try {
+      url = new URL(o.baseUrl);
+    } catch {
+      throw new MeshError(
+        'MESH_ERR_INVALID_POLICY',
+        `createUpstream(${o.name}): baseUrl is not a URL: ${o.baseUrl}`,
+      );
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new MeshError(
+        'MESH_ERR_INVALID_POLICY',
+        `createUpstream(${o.name}): baseUrl must be http(s): ${o.baseUrl}`,
+      );
+    }
+    this.pathPrefix = url.pathname.replace(/\/+$/, '');
+    const p = this.policy;
+    this.pool = new Pool(url.origin, {
+      connections: p.pool.connections,
+      keepAliveTimeout: p.pool.keepAliveTimeoutMs,
+      connect: { timeout: p.pool.connectTimeoutMs },
+    });
+    this.budget = new RetryBudget(p.retry.budget);
+    this.bulkhead = new Bulkhead(p.bulkhead);
+    this.fallback = o.fallback;
+    this.random = o.random ?? Math.random;
+
+    const n = this.name;
+    this.triesFirst = counter('upstreamTries').labels(n, 'first');
+    this.triesRetry = counter('upstreamTries').labels(n, 'retry');
+    this.timeoutTry = counter('upstreamTimeouts').labels(n, 'try');
+    this.timeoutDeadline = counter('upstreamTimeouts').labels(n, 'deadline');
+    this.budgetExhausted = counter('upstreamBudgetExhausted').labels(n);
+    this.bulkheadRejected = counter('upstreamBulkheadRejected').labels(n);
+    this.bulkheadInUse = gauge('upstreamBulkheadInUse').labels(n);
+    gauge('breakerState').labels(n).set(0);
+
+    if (p.breaker.enabled) {
+      const b = p.breaker;
+      const breaker = new CircuitBreaker<[Call], TryResult>(runTry, {
+        name: n,
+        timeout: false, // the mesh times every try itself, with its own AbortController
+        resetTimeout: b.resetTimeoutMs,
+        errorThresholdPercentage: b.errorThresholdPct,
+        volumeThreshold: b.volumeThreshold,
+        rollingCountTimeout: b.rollingWindowMs,
+        rollingCountBuckets: b.rollingBuckets,
+        rollingPercentilesEnabled: false,
+        enableSnapshots: false,
+        // A call the caller gave up on says nothing about the upstream.
+        errorFilter: (err: unknown) => err instanceof MeshError && err.code === 'MESH_ERR_ABORTED',
+      } as CircuitBreaker.Options);
+      breaker.on('open', () => this.#transition('open'));
+      breaker.on('halfOpen', () => this.#transition('half-open'));
+      breaker.on('close', () => this.#transition('closed'));
+      this.breaker = breaker;
+    } else {
+      this.breaker = undefined;
+    }
+  }
+
+  get state(): BreakerState {
+    return this.#state;
+  }
+
+  #transition(s: BreakerState): void {
+    if (s === this.#state) return;
+    this.#state = s;
+    if (s === 'open') this.#openedAt = Date.now();
+    gauge('breakerState').labels(this.name).set(STATE_VALUE[s]);
+    counter('breakerTransitions').labels(this.name, s).inc();
+    for (const l of this.#listeners) {
+      try {
+        l(s);
+      } catch {
+        // A listener's failure must not break the breaker.
+      }
+    }
+  }
+
+  onStateChange(listener: (state: BreakerState) => void): Disposable {
+    this.#listeners.add(listener);
+    const dispose = () => {
+      this.#listeners.delete(listener);
+    };
+    return { dispose, [Symbol.dispose]: dispose };
+  }
+
+  stats(): UpstreamStats {
+    return {
+      state: this.#state,
+      inFlight: this.bulkhead.inUse,
+      queued: this.bulkhead.queued,
+      retriesAvailable: this.budget.available(),
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.breaker?.shutdown();
+    await this.pool.close();
+  }
+
+  #children(method: string, route: string): Children {
+    const key = `${method} ${route}`;
+    let c = this.#durations.get(key);
+    if (!c) {
+      const h = histogram('upstreamDuration');
+      c = {};
+      for (const outcome of [
+        'success',
+        'upstream_4xx',
+        'upstream_5xx',
+        'timeout',
+        'deadline',
+        'breaker_open',
+        'bulkhead_full',
+        'budget_exhausted',
+        'connect_error',
+        'aborted',
+      ]) {
+        c[outcome] = h.labels(this.name, method, route, outcome);
+      }
+      this.#durations.set(key, c);
+    }
+    return c;
+  }
+
+  request(o: CallOptions): Promise<MeshResponse> {
+    return this.#call(o, false) as Promise<MeshResponse>;
+  }
+
+  stream(o: CallOptions): Promise<MeshStreamResponse> {
+    return this.#call(o, true) as Promise<MeshStreamResponse>;
+  }
+
+  async #call(o: CallOptions, streaming: boolean): Promise<MeshResponse | MeshStreamResponse> {
+    const start = performance.now();
+    if (o === null || typeof o !== 'object' || typeof o.path !== 'string' || o.path[0] !== '/') {
+      throw new MeshError('MESH_ERR_INVALID_REQUEST', `${this.name}: request path must start with "/"`, {
+        upstream: this.name,
+      });
+    }
+    const route = o.route ?? 'other';
+    const method = (o.method ?? 'GET').toUpperCase();
+    const children = this.#children(method, route);
+    let span: Span | undefined;
+    try {
+      if (this.#closed)
+        throw new MeshError('MESH_ERR_CLOSED', `${this.name}: client closed`, { upstream: this.name });
+      if (o.signal?.aborted) {
+        throw new MeshError('MESH_ERR_ABORTED', `${this.name}: call aborted by caller`, {
+          upstream: this.name,
+          cause: o.signal.reason,
+        });
+      }
+      const call = new Call(this, o, streaming, start);
+      const parent = otelContext.active();
+      span = this.#tracer.startSpan(`${method} ${route}`, { kind: SpanKind.CLIENT }, parent);
+      injectTraceHeaders(call.headers, trace.setSpan(parent, span));
+
+      if (!this.bulkhead.tryAcquire()) await this.#queue(call);
+      this.bulkheadInUse.set(this.bulkhead.inUse);
+      let res: TryResult;
+      try {
+        res = await this.#retryLoop(call);
+      } finally {
+        this.bulkhead.release();
+        this.bulkheadInUse.set(this.bulkhead.inUse);
+      }
+      if (span.isRecording()) span.setAttribute('http.response.status_code', res.status);
+      span.end();
+      const seconds = (performance.now() - start) / 1000;
+      if (res.status >= 500) {
+        children.upstream_5xx?.observe(seconds);
+        if (!streaming && o.throwOnStatus !== false) {
+          throw this.#statusError(res, call.tries);
+        }
+      } else {
+        (res.status >= 400 ? children.upstream_4xx : children.success)?.observe(seconds);
+      }
+      if (streaming) {
+        return { status: res.status, headers: res.headers, body: res.stream as Readable, tries: call.tries };
+      }
+      return new MeshResponse(res.status, res.headers, res.body as Buffer, call.tries);
+    } catch (e) {
+      const err = this.#asMeshError(e);
+      if (span) {
+        span.recordException(err);
+        span.end();
+      }
+      if (err.code !== 'MESH_ERR_UPSTREAM_STATUS') {
+        children[OUTCOME_OF[err.code] ?? 'connect_error']?.observe((performance.now() - start) / 1000);
+      }
+      if (err.code === 'MESH_ERR_DEADLINE') this.timeoutDeadline.inc();
+      const fallback = o.fallback ?? this.fallback;
+      if (
+        fallback &&
+        err.code !== 'MESH_ERR_ABORTED' &&
+        err.code !== 'MESH_ERR_INVALID_REQUEST' &&
+        !streaming
+      ) {
+        return fallback(err);
+      }
+      throw err;
+    }
+  }
+
+  #statusError(res: TryResult, tries: number): MeshError {
+    const retryAfterMs = parseRetryAfter(res.headers['retry-after']);
+    return new MeshError(
+      'MESH_ERR_UPSTREAM_STATUS',
+      `${this.name}: upstream answered ${res.status} after ${tries} ${tries === 1 ? 'try' : 'tries'}`,
+      {
+        upstream: this.name,
+        upstreamStatus: res.status,
+        retryAfterSec: retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000),
+        extensions: { upstreamBody: res.body?.subarray(0, 2048).toString('utf8') },
+      },
+    );
+  }
+
+  async #queue(call: Call): Promise<void> {
+    if (!this.bulkhead.canQueue()) {
+      this.bulkheadRejected.inc();
+      throw new MeshError(
+        'MESH_ERR_BULKHEAD_FULL',
+        `${this.name}: ${this.bulkhead.maxConcurrent} calls in flight and ${this.bulkhead.maxQueue} waiting`,
+        { upstream: this.name, retryAfterSec: 1 },
+      );
+    }
+    const remaining = call.deadlineAt - performance.now();
+    const timeout = AbortSignal.timeout(Math.max(1, Math.ceil(remaining)));
+    const signal = call.signal ? AbortSignal.any([timeout, call.signal]) : timeout;
+    try {
+      await this.bulkhead.wait(signal);
+    } catch {
+      if (call.signal?.aborted) {
+        throw new MeshError('MESH_ERR_ABORTED', `${this.name}: call aborted by caller while queued`, {
+          upstream: this.name,
+        });
+      }
+      throw new MeshError(
+        'MESH_ERR_DEADLINE',
+        `${this.name}: deadline passed while waiting for a bulkhead slot`,
+        {
+          upstream: this.name,
+        },
+      );
+    }
+  }
+
+  async #retryLoop(call: Call): Promise<TryResult> {
+    const p = this.policy.retry;
+    this.budget.recordRequest();
+    let prevDelay = 0;
+    for (;;) {
+      let failure: MeshError | FailedTry;
+      try {
+        const r = this.breaker ? await this.breaker.fire(call) : await this.tryOnce(call);
+        return r;
+      } catch (e) {
+        if (e instanceof FailedTry) {
+          // Slow but successful tries are failures for the breaker only.
+          if (e.slow) return e.response;
+          failure = e;
+        } else {
+          failure = this.#asMeshError(e);
+        }
+      }
+      const retryNo = call.tries - 1; // 0 for the first retry
+      if (!this.#shouldRetry(call, failure, retryNo)) return this.#finalFailure(failure);
+      if (!this.budget.tryWithdraw()) {
+        this.budgetExhausted.inc();
+        const original =
+          failure instanceof FailedTry ? this.#statusError(failure.response, call.tries) : failure;
+        throw new MeshError(
+          'MESH_ERR_BUDGET_EXHAUSTED',
+          `${this.name}: retry budget spent; ${original.message}`,
+          {
+            upstream: this.name,
+            cause: original,
+            retryAfterSec: 1,
+          },
+        );
+      }
+      let delay = backoffDelay(p.backoff, retryNo, prevDelay, this.random);
+      if (failure instanceof FailedTry && p.honorRetryAfter) {
+        const ra = parseRetryAfter(failure.response.headers['retry-after']);
+        if (ra !== undefined) delay = ra;
+      }
+      prevDelay = delay;
+      // A backoff that would end at or after the deadline cannot lead to a useful try.
+      if (performance.now() + delay >= call.deadlineAt - 1) return this.#finalFailure(failure);
+      if (failure instanceof FailedTry) failure.response.stream?.destroy();
+      await this.#sleep(delay, call);
+    }
+  }
+
+  #finalFailure(failure: MeshError | FailedTry): TryResult {
+    if (failure instanceof FailedTry) return failure.response;
+    throw failure;
+  }
+
+  #shouldRetry(call: Call, f: MeshError | FailedTry, retryNo: number): boolean {
+    if (!call.retryable || retryNo >= this.policy.retry.maxRetries) return false;
+    const r = this.policy.retry;
+    if (f instanceof FailedTry) return r.statuses.includes(f.response.status);
+    switch (f.code) {
+      case 'MESH_ERR_CONNECT':
+        return r.onConnectError;
+      case 'MESH_ERR_TIMEOUT':
+        return r.onTimeout;
+      default:
+        return false;
+    }
+  }
+
+  #sleep(ms: number, call: Call): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const signal = call.signal;
+      const onAbort = () => {
+        clearTimeout(t);
+        reject(
+          new MeshError('MESH_ERR_ABORTED', `${this.name}: call aborted by caller during backoff`, {
+            upstream: this.name,
+          }),
+        );
+      };
+      const t = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** One try: its own AbortController and timer; the body is read inside the try when buffered. */
+  async tryOnce(call: Call): Promise<TryResult> {
+    const now = performance.now();
+    const remaining = call.deadlineAt - now;
+    call.tries++;
+    (call.tries === 1 ? this.triesFirst : this.triesRetry).inc();
+    if (remaining < 1) {
+      throw new MeshError('MESH_ERR_DEADLINE', `${this.name}: deadline exceeded before try ${call.tries}`, {
+        upstream: this.name,
+      });
+    }
+    const tryMs = remaining < call.timeoutMs ? remaining : call.timeoutMs;
+    call.tryCutIsDeadline = remaining <= call.timeoutMs;
+    call.headers[DEADLINE_HEADER] = String(Math.floor(tryMs));
+    const ac = new AbortController();
+    call.tryController = ac;
+    call.tryStart = now;
+    call.tryTimer = setTimeout(onTryTimer, tryMs, call);
+    const signal = call.signal;
+    let onAbort: (() => void) | undefined;
+    if (signal) {
+      onAbort = onCallerAbort.bind(call);
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+    let keepTimer = false;
+    try {
+      const res = await this.pool.request({
+        method: call.method as 'GET',
+        path: call.path,
+        headers: call.headers,
+        body: call.body as string | Buffer | Uint8Array | Readable | undefined,
+        signal: ac.signal,
+      });
+      const result: TryResult = {
+        status: res.statusCode,
+        headers: res.headers,
+        body: undefined,
+        stream: undefined,
+      };
+      if (call.streaming) {
+        result.stream = res.body;
+        // The deadline keeps running while the body streams; the per-try timeout stops at headers.
+        clearTimeout(call.tryTimer);
+        const left = call.deadlineAt - performance.now();
+        const body = res.body;
+        const t = setTimeout(
+          () => {
+            body.destroy(
+              new MeshError('MESH_ERR_DEADLINE', `${this.name}: deadline exceeded while streaming`, {
+                upstream: this.name,
+              }),
+            );
+          },
+          Math.max(1, left),
+        );
+        body.once('close', () => clearTimeout(t));
+        keepTimer = true;
+      } else {
+        result.body = Buffer.from(await res.body.arrayBuffer());
+      }
+      if (res.statusCode >= 500) throw new FailedTry(result, false);
+      const slow = this.policy.breaker.slowCallMs;
+      if (slow > 0 && performance.now() - now > slow) throw new FailedTry(result, true);
+      return result;
+    } catch (e) {
+      if (e instanceof FailedTry) throw e;
+      if (ac.signal.aborted && ac.signal.reason instanceof MeshError) throw ac.signal.reason;
+      throw this.#asMeshError(e);
+    } finally {
+      if (!keepTimer) clearTimeout(call.tryTimer);
+      call.tryTimer = undefined;
+      call.tryController = undefined;
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  #asMeshError(e: unknown): MeshError {
+    if (e instanceof MeshError) return e;
+    if (e instanceof FailedTry) return this.#statusError(e.response, 0);
+    const code = (e as { code?: string } | null)?.code;
+    if (code === 'EOPENBREAKER') {
+      const left = this.#openedAt + this.policy.breaker.resetTimeoutMs - Date.now();
+      return new MeshError('MESH_ERR_BREAKER_OPEN', `${this.name}: circuit breaker is ${this.#state}`, {
+        upstream: this.name,
+        retryAfterSec: Math.max(1, Math.ceil(left / 1000)),
+      });
+    }
+    if (code === 'ESHUTDOWN') {
+      return new MeshError('MESH_ERR_CLOSED', `${this.name}: client closed`, {
+        upstream: this.name,
+        cause: e,
+      });
+    }
+    if (code === 'UND_ERR_INVALID_ARG') {
+      return new MeshError('MESH_ERR_INVALID_REQUEST', `${this.name}: ${(e as Error).message}`, {
+        upstream: this.name,
+        cause: e,
+      });
+    }
+    const causeCode = (e as { cause?: { code?: string } } | null)?.cause?.code;
+    const msg = (e as Error)?.message ?? String(e);
+    return new MeshError('MESH_ERR_CONNECT', `${this.name}: ${code ?? causeCode ?? 'error'}: ${msg}`, {
+      upstream: this.name,
+      cause: e,
+      extensions:
+        code || causeCode
+          ? { errno: code && !CONNECT_CODES.has(code) ? code : (code ?? causeCode) }
+          : undefined,
+    });
+  }
+}
+
+/**
+ * A client for one upstream. Build it once (module level or at start-up) and
+ * share it: its breaker, budget and bulkhead only work if every call uses it.
+ * Throws MESH_ERR_INVALID_POLICY at once on a bad policy or base URL.
+ */
+export function createUpstream(options: UpstreamOptions): Upstream {
+  return new UpstreamClient(options);
+}
+
+/** A response a fallback can return (`staticResponse(200, { items: [] })`). */
+export function staticResponse(status: number, body: unknown = '', headers: HeaderValues = {}): MeshResponse {
+  const buf = Buffer.isBuffer(body)
+    ? body
+    : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body), 'utf8');
+  const h = { ...headers };
+  if (typeof body !== 'string' && !Buffer.isBuffer(body)) h['content-type'] ??= 'application/json';
+  return new MeshResponse(status, h, buf, 0);
+}
