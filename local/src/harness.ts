@@ -1,0 +1,298 @@
+/**
+ * Test harness: a real Redis and a real PostgreSQL on free loopback ports in
+ * temporary folders, built on the same process code as `up` (ManagedProcess,
+ * redisSpec, postgresInstance). No mocks.
+ *
+ *   const redis = await startRedis();
+ *   const pg = await startPostgres({ databases: ['catalog'] });
+ *   const url = pg.databaseUrl('catalog');      // postgres://catalog:…@127.0.0.1:<port>/catalog
+ *   const isolated = await createDatabase(pg);  // a fresh database + role for one test
+ *   await redis.kill(); await redis.restart();  // faults: kill, pause, resume, restart
+ *   await Promise.all([redis.stop(), pg.stop()]); // teardown: process gone, folder removed
+ *
+ * Every handle is also torn down when the test process exits, and a later
+ * harness start reaps servers left by a test process that was killed.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { isLocalError } from './errors.ts';
+import { tailLines } from './logs.ts';
+import { ManagedProcess, type ProcessSpec } from './managed-process.ts';
+import { freePort } from './ports.ts';
+import { ensureDatabase, postgresInstance, postgresUrl } from './postgres.ts';
+import { redisSpec } from './redis.ts';
+import { killLeftoverGroup, pidAlive } from './stale.ts';
+
+export interface ServerHandle {
+  readonly name: string;
+  /** redis://127.0.0.1:<port> or the superuser's postgres:// URL. */
+  readonly url: string;
+  readonly port: number;
+  /** The temporary folder (data and `server.log`). */
+  readonly dir: string;
+  readonly logFile: string;
+  /** The pid while it runs. */
+  readonly pid: number | undefined;
+  /** Teardown: stops the server (gracefully, then SIGKILL) and removes its folder. Idempotent. */
+  stop(): Promise<void>;
+  /** Fault: SIGKILL (data stays; `restart()` brings it back on the same port). */
+  kill(): Promise<void>;
+  /** Fault: SIGSTOP — connections hang until `resume()`. */
+  pause(): void;
+  /** SIGCONT after `pause()`. */
+  resume(): void;
+  /** Stops it if alive and starts it again on the same port with the same data. */
+  restart(): Promise<void>;
+  /** Graceful stop that keeps the folder, so `restart()` can bring it back. */
+  stopProcess(): Promise<void>;
+}
+
+export interface RedisHandle extends ServerHandle {}
+
+export interface PostgresHandle extends ServerHandle {
+  /** The superuser URL to the `postgres` database (same as `url`). */
+  readonly superuserUrl: string;
+  /** URLs of the databases created so far, by name (each with its own role). */
+  readonly databaseUrls: Readonly<Record<string, string>>;
+  /** URL of a database created at start or by createDatabase(). */
+  databaseUrl(name: string): string;
+}
+
+export interface StartRedisOptions {
+  /** Default: a free port. */
+  port?: number;
+  /** Append-only file so data survives kill/restart. Default false (faster). */
+  persistent?: boolean;
+  /** Default 20_000 (20 s). */
+  readyTimeoutMs?: number;
+}
+
+export interface StartPostgresOptions {
+  /** Databases to create at start, each with a login role of the same name. */
+  databases?: readonly string[];
+  /** Default: a free port. */
+  port?: number;
+  /** Default 30_000 (30 s). */
+  readyTimeoutMs?: number;
+}
+
+const REGISTRY = path.join(os.tmpdir(), `breakwater-harness-${process.getuid?.() ?? 'user'}`);
+const live = new Set<{ process: ManagedProcess; dir: string; entry: string }>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // Last resort when a test forgets stop(): 'exit' handlers must be synchronous.
+  process.on('exit', () => {
+    for (const h of live) {
+      h.process.killNow();
+      rmSync(h.dir, { recursive: true, force: true });
+      rmSync(h.entry, { force: true });
+    }
+  });
+}
+
+interface RegistryEntry {
+  owner: number;
+  pid: number;
+  command: string;
+  dir: string;
+}
+
+/** Kills servers (and removes folders) left by harness users whose process is gone. */
+export function reapOrphans(): number {
+  let reaped = 0;
+  let entries: string[] = [];
+  try {
+    entries = readdirSync(REGISTRY);
+  } catch {
+    return 0;
+  }
+  for (const name of entries) {
+    const file = path.join(REGISTRY, name);
+    let entry: RegistryEntry;
+    try {
+      entry = JSON.parse(readFileSync(file, 'utf8')) as RegistryEntry;
+    } catch {
+      continue;
+    }
+    if (pidAlive(entry.owner)) continue;
+    killLeftoverGroup(entry.pid, entry.command);
+    rmSync(entry.dir, { recursive: true, force: true });
+    rmSync(file, { force: true });
+    reaped += 1;
+  }
+  return reaped;
+}
+
+function register(
+  process_: ManagedProcess,
+  dir: string,
+): { process: ManagedProcess; dir: string; entry: string } {
+  mkdirSync(REGISTRY, { recursive: true });
+  const entry = path.join(REGISTRY, `${path.basename(dir)}.json`);
+  return { process: process_, dir, entry };
+}
+
+function writeEntry(handle: { process: ManagedProcess; dir: string; entry: string }): void {
+  const pid = handle.process.pid;
+  if (pid === undefined) return;
+  const record: RegistryEntry = {
+    owner: process.pid,
+    pid,
+    command: handle.process.spec.command,
+    dir: handle.dir,
+  };
+  writeFileSync(handle.entry, JSON.stringify(record));
+}
+
+function isBindFailure(err: unknown, logFile: string): boolean {
+  if (isLocalError(err, 'LOCAL_ERR_PORT_TAKEN')) return true;
+  if (!isLocalError(err, 'LOCAL_ERR_EXITED')) return false;
+  return /address already in use|could not bind|could not create any TCP\/IP sockets/i.test(
+    tailLines(logFile, 20),
+  );
+}
+
+/**
+ * Starts a process built from `build(port)`, retrying on a fresh free port when
+ * another test grabbed the chosen one between the check and the bind.
+ */
+async function startOnPort(
+  fixedPort: number | undefined,
+  build: (port: number) => ProcessSpec,
+): Promise<{ process: ManagedProcess; port: number }> {
+  const attempts = fixedPort === undefined ? 3 : 1;
+  let lastError: unknown;
+  for (let i = 0; i < attempts; i++) {
+    const port = fixedPort ?? (await freePort());
+    const managed = new ManagedProcess(build(port));
+    try {
+      await managed.start();
+      return { process: managed, port };
+    } catch (err) {
+      lastError = err;
+      if (!isBindFailure(err, managed.spec.logFile)) throw err;
+    }
+  }
+  throw lastError;
+}
+
+function handleFor<Extra extends object>(
+  name: string,
+  url: string,
+  port: number,
+  dir: string,
+  managed: ManagedProcess,
+  extra: Extra,
+): ServerHandle & Extra {
+  installExitHook();
+  const record = register(managed, dir);
+  writeEntry(record);
+  live.add(record);
+  let stopped = false;
+  return {
+    ...extra,
+    name,
+    url,
+    port,
+    dir,
+    logFile: managed.spec.logFile,
+    get pid() {
+      return managed.pid;
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await managed.stop();
+      live.delete(record);
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(record.entry, { force: true });
+    },
+    kill: () => managed.kill(),
+    pause: () => managed.pause(),
+    resume: () => managed.resume(),
+    async restart() {
+      await managed.restart();
+      writeEntry(record);
+    },
+    stopProcess: () => managed.stop(),
+  };
+}
+
+/** A real redis-server on a free loopback port in a temporary folder. */
+export async function startRedis(options: StartRedisOptions = {}): Promise<RedisHandle> {
+  reapOrphans();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bw-redis-'));
+  try {
+    const { process: managed, port } = await startOnPort(options.port, (p) =>
+      redisSpec({
+        name: 'redis',
+        port: p,
+        dir,
+        logFile: path.join(dir, 'server.log'),
+        persistent: options.persistent ?? false,
+        readyTimeoutMs: options.readyTimeoutMs ?? 20_000,
+      }),
+    );
+    return handleFor('redis', `redis://127.0.0.1:${port}`, port, dir, managed, {});
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** A real PostgreSQL (initdb in a temporary folder) on a free loopback port. */
+export async function startPostgres(options: StartPostgresOptions = {}): Promise<PostgresHandle> {
+  reapOrphans();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bw-pg-'));
+  const databaseUrls: Record<string, string> = {};
+  try {
+    let instance: ReturnType<typeof postgresInstance> | undefined;
+    const { process: managed, port } = await startOnPort(options.port, (p) => {
+      instance = postgresInstance({
+        name: 'postgres',
+        dir,
+        port: p,
+        logFile: path.join(dir, 'server.log'),
+        databases: (options.databases ?? []).map((name) => ({ name })),
+        readyTimeoutMs: options.readyTimeoutMs ?? 30_000,
+      });
+      return instance.spec;
+    });
+    const pgInstance = instance as NonNullable<typeof instance>;
+    for (const name of options.databases ?? []) databaseUrls[name] = pgInstance.databaseUrl(name);
+    return handleFor('postgres', pgInstance.superuserUrl, port, dir, managed, {
+      superuserUrl: pgInstance.superuserUrl,
+      databaseUrls,
+      databaseUrl(name: string) {
+        const url = databaseUrls[name];
+        if (url === undefined) {
+          throw new Error(
+            `no database "${name}" on this PostgreSQL: create it with createDatabase(pg, "${name}")`,
+          );
+        }
+        return url;
+      },
+    });
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/**
+ * A fresh database owned by a fresh login role of the same name, for test
+ * isolation; returns its DATABASE_URL. `name` defaults to a random `t_<hex>`.
+ */
+export async function createDatabase(pgHandle: PostgresHandle, name?: string): Promise<string> {
+  const db = name ?? `t_${randomBytes(6).toString('hex')}`;
+  const password = randomBytes(18).toString('base64url');
+  await ensureDatabase(pgHandle.superuserUrl, db, db, password);
+  const url = postgresUrl(pgHandle.port, db, password, db);
+  (pgHandle.databaseUrls as Record<string, string>)[db] = url;
+  return url;
+}

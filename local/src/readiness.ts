@@ -1,0 +1,79 @@
+/**
+ * Readiness probes: one real check per kind of process. A probe answers
+ * true (ready), false (not yet) and never throws; the process manager polls it
+ * until a deadline.
+ */
+import http from 'node:http';
+import net from 'node:net';
+import pg from 'pg';
+
+export interface ReadinessProbe {
+  /** What is checked, for error messages: "GET http://127.0.0.1:4100/health/ready → 200". */
+  readonly describe: string;
+  check(signal: AbortSignal): Promise<boolean>;
+}
+
+const PROBE_TIMEOUT_MS = 1_000; // one attempt; the caller's deadline bounds the whole wait
+
+/** Ready when `GET url` answers 200. */
+export function httpProbe(url: string): ReadinessProbe {
+  return {
+    describe: `GET ${url} answers 200`,
+    check: (signal) =>
+      new Promise((resolve) => {
+        const req = http.get(url, { agent: false, timeout: PROBE_TIMEOUT_MS, signal }, (res) => {
+          res.resume();
+          resolve(res.statusCode === 200);
+        });
+        req.on('timeout', () => req.destroy());
+        req.on('error', () => resolve(false));
+      }),
+  };
+}
+
+/** Ready when Redis answers PING with +PONG (not -LOADING while it replays its append-only file). */
+export function redisProbe(port: number, host = '127.0.0.1'): ReadinessProbe {
+  return {
+    describe: `redis PING on ${host}:${port} answers PONG`,
+    check: (signal) =>
+      new Promise((resolve) => {
+        let answer = '';
+        const socket = net.connect({ host, port });
+        const done = (ok: boolean) => {
+          socket.destroy();
+          resolve(ok);
+        };
+        socket.setTimeout(PROBE_TIMEOUT_MS, () => done(false));
+        signal.addEventListener('abort', () => done(false), { once: true });
+        socket.on('error', () => done(false));
+        socket.on('connect', () => socket.write('PING\r\n'));
+        socket.on('data', (chunk) => {
+          answer += chunk.toString('latin1');
+          if (answer.includes('\r\n')) done(answer.startsWith('+PONG'));
+        });
+      }),
+  };
+}
+
+/** Ready when a real connection can log in and run `SELECT 1`. */
+export function postgresProbe(connectionString: string, port: number): ReadinessProbe {
+  return {
+    describe: `PostgreSQL on 127.0.0.1:${port} accepts a connection and SELECT 1`,
+    check: async () => {
+      const client = new pg.Client({ connectionString, connectionTimeoutMillis: PROBE_TIMEOUT_MS });
+      client.on('error', () => {});
+      try {
+        await client.connect();
+        await client.query('SELECT 1');
+        return true;
+      } catch {
+        return false;
+      } finally {
+        await client.end().catch(() => {});
+      }
+    },
+  };
+}
+
+/** Ready when the process is alive (for processes with no endpoint). */
+export const aliveProbe: ReadinessProbe = { describe: 'process stays alive', check: async () => true };
