@@ -5,6 +5,7 @@ export * from './inbox.ts';
 export * from './logger.ts';
 export * from './metrics.ts';
 export * from './outbox.ts';
+export * from './postgres.ts';
 export * from './redis.ts';
 export * from './shop-events.ts';
 export * from './trace-context.ts';

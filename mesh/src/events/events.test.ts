@@ -1,0 +1,297 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import {
+  createDatabase,
+  type PostgresHandle,
+  type RedisHandle,
+  startPostgres,
+  startRedis,
+} from '@breakwater/local/harness';
+import { context, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StreamConsumer } from './consumer.ts';
+import { createEvent, envelopeJsonSchema, parseEnvelope } from './envelope.ts';
+import { claimEvent } from './inbox.ts';
+import type { EventMetrics } from './metrics.ts';
+import { enqueueEvent, OutboxRelay, outboxBacklog } from './outbox.ts';
+import { createPgPool, runMigrations } from './postgres.ts';
+import { createStreamRedis, waitReady } from './redis.ts';
+import { DATA_SCHEMAS, EVENT_TYPES, SOURCES } from './shop-events.ts';
+import { activeTraceparent } from './trace-context.ts';
+
+async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined && v !== false) return v as T;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function recordingMetrics() {
+  const seen = { dead: [] as string[], processed: [] as string[], reclaimed: 0, backlog: -1, published: 0 };
+  const m: EventMetrics = {
+    outboxBacklog: (n) => {
+      seen.backlog = n;
+    },
+    outboxPublished: (_s, n) => {
+      seen.published += n;
+    },
+    streamLag: () => {},
+    streamPending: () => {},
+    processed: (_s, _g, _t, outcome) => seen.processed.push(outcome),
+    deadLetter: (_s, _g, reason) => seen.dead.push(reason),
+    reclaimed: (_s, _g, n) => {
+      seen.reclaimed += n;
+    },
+  };
+  return { m, seen };
+}
+
+const placed = (orderId = randomUUID()) =>
+  createEvent({
+    type: EVENT_TYPES.orderPlaced,
+    source: SOURCES.orders,
+    subject: orderId,
+    data: {
+      orderId,
+      customerId: 'c-1',
+      reservationId: randomUUID(),
+      amountCents: 1200,
+      currency: 'EUR',
+      items: [{ productId: 'sku-0001', quantity: 1, unitPriceCents: 1200 }],
+    },
+  });
+
+describe('event envelope', () => {
+  it('the committed JSON schema is the one generated from the zod schema', () => {
+    const committed = JSON.parse(readFileSync(new URL('./envelope.schema.json', import.meta.url), 'utf8'));
+    expect(committed).toEqual(JSON.parse(JSON.stringify(envelopeJsonSchema(DATA_SCHEMAS))));
+  });
+
+  it('parses a valid envelope and refuses broken ones with a reason', () => {
+    const ok = parseEnvelope(JSON.stringify(placed()));
+    expect(ok.ok).toBe(true);
+    expect(parseEnvelope('{not json')).toMatchObject({ ok: false, reason: 'unparseable' });
+    expect(parseEnvelope(JSON.stringify({ ...placed(), specversion: '0.3' }))).toMatchObject({
+      ok: false,
+      reason: 'invalid_envelope',
+    });
+    expect(parseEnvelope(undefined)).toMatchObject({ ok: false, reason: 'unparseable' });
+  });
+});
+
+describe('outbox relay and stream consumer (real Redis and PostgreSQL)', () => {
+  let redisServer: RedisHandle;
+  let pgServer: PostgresHandle;
+  let redis: Redis;
+  const pools: pg.Pool[] = [];
+
+  beforeAll(async () => {
+    // What the telemetry SDK does in a service: an active context follows async work.
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    [redisServer, pgServer] = await Promise.all([startRedis(), startPostgres()]);
+    redis = createStreamRedis(redisServer.url);
+    await waitReady(redis);
+  });
+  afterAll(async () => {
+    redis?.disconnect();
+    await Promise.all(pools.map((p) => p.end()));
+    await Promise.all([redisServer?.stop(), pgServer?.stop()]);
+  });
+
+  async function freshDb(): Promise<pg.Pool> {
+    const url = await createDatabase(pgServer);
+    await runMigrations({ databaseUrl: url, dir: new URL('./test-migrations/', import.meta.url) });
+    const pool = createPgPool(url);
+    pools.push(pool);
+    return pool;
+  }
+
+  it('publishes committed rows only, marks them sent after XADD, and rows wait while Redis is down', async () => {
+    const pool = await freshDb();
+    const stream = `t:${randomUUID()}`;
+    const { m, seen } = recordingMetrics();
+    const relayRedis = createStreamRedis(redisServer.url, { commandTimeoutMs: 500 });
+    const relay = new OutboxRelay({ pool, redis: relayRedis, pollMs: 20, metrics: m });
+
+    // A rolled-back transaction leaves no event.
+    const c = await pool.connect();
+    await c.query('BEGIN');
+    await enqueueEvent(c, stream, placed());
+    await c.query('ROLLBACK');
+    const committed = placed();
+    await c.query('BEGIN');
+    await enqueueEvent(c, stream, committed);
+    await c.query('COMMIT');
+    c.release();
+
+    await waitReady(relayRedis);
+    relay.start();
+    await until('row published', async () => (await outboxBacklog(pool)) === 0);
+    const entries = (await redis.xrange(stream, '-', '+')) as [string, string[]][];
+    expect(entries).toHaveLength(1);
+    expect(JSON.parse(entries[0]?.[1][3] ?? '{}').id).toBe(committed.id);
+
+    await redisServer.kill();
+    for (let i = 0; i < 5; i++) await enqueueEvent(pool, stream, placed());
+    // Rows wait while Redis is away: give the relay several turns.
+    await new Promise((r) => setTimeout(r, 600));
+    expect(await outboxBacklog(pool)).toBe(5);
+    await redisServer.restart();
+    await until('backlog drained', async () => (await outboxBacklog(pool)) === 0, 20_000);
+    await relay.stop();
+    relayRedis.disconnect();
+    await waitReady(redis, 10_000);
+    // Redis was not persistent, so the stream restarted empty: exactly the 5 waiting rows arrive.
+    expect(await redis.xlen(stream)).toBe(5);
+    expect(seen.backlog).toBe(0);
+    expect(seen.published).toBe(6);
+  });
+
+  it('dead-letters what it cannot parse, with the reason, and keeps consuming', async () => {
+    const stream = `t:${randomUUID()}`;
+    const handled: string[] = [];
+    const { m, seen } = recordingMetrics();
+    const consumer = new StreamConsumer({
+      redis,
+      stream,
+      group: 'g',
+      blockMs: 100,
+      handlers: {
+        [EVENT_TYPES.orderPlaced]: async (e) => {
+          handled.push(e.id);
+          return 'ok';
+        },
+      },
+      dataSchemas: DATA_SCHEMAS,
+      metrics: m,
+    });
+    await redis.xadd(stream, '*', 'event', '{broken');
+    const badData = placed();
+    (badData.data as Record<string, unknown>).amountCents = 'lots';
+    await redis.xadd(stream, '*', 'event', JSON.stringify(badData));
+    await redis.xadd(stream, '*', 'event', JSON.stringify({ ...placed(), dataversion: '9' }));
+    const good = placed();
+    await redis.xadd(stream, '*', 'event', JSON.stringify(good));
+    consumer.start();
+    await until('good event handled', async () => handled.includes(good.id));
+    await consumer.stop();
+    const dlq = (await redis.xrange(consumer.deadLetterStream, '-', '+')) as [string, string[]][];
+    const reasons = dlq.map(([, f]) => f[f.indexOf('reason') + 1]);
+    expect(reasons).toEqual(['unparseable', 'invalid_data', 'unsupported_version']);
+    expect(seen.dead).toEqual(reasons);
+    const info = await consumer.sampleMetrics();
+    expect(info).toEqual({ lag: 0, pending: 0 });
+  });
+
+  it('reclaims an entry a dead consumer left pending; the effect happens once', async () => {
+    const pool = await freshDb();
+    const stream = `t:${randomUUID()}`;
+    const group = 'workers';
+    const ev = placed();
+    let traceIdSeen: string | undefined;
+    const handler = async (e: { id: string }) => {
+      traceIdSeen = trace.getSpanContext(context.active())?.traceId;
+      const c = await pool.connect();
+      try {
+        await c.query('BEGIN');
+        if (!(await claimEvent(c, group, e.id))) {
+          await c.query('ROLLBACK');
+          return 'duplicate' as const;
+        }
+        await c.query('INSERT INTO effects (event_id, n) VALUES ($1, 1)', [e.id]);
+        await c.query('COMMIT');
+        return 'ok' as const;
+      } finally {
+        c.release();
+      }
+    };
+    // Put a trace context on the event as a producer inside a span would.
+    ev.traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    await redis.xgroup('CREATE', stream, group, '0', 'MKSTREAM');
+    await redis.xadd(stream, '*', 'event', JSON.stringify(ev));
+    // A consumer that reads and dies before acknowledging.
+    const read = await redis.xreadgroup('GROUP', group, 'dead-one', 'COUNT', 10, 'STREAMS', stream, '>');
+    expect(read).not.toBeNull();
+    const { m, seen } = recordingMetrics();
+    const survivor = new StreamConsumer({
+      redis,
+      stream,
+      group,
+      consumer: 'survivor',
+      blockMs: 100,
+      claimIdleMs: 200,
+      claimIntervalMs: 100,
+      handlers: { [EVENT_TYPES.orderPlaced]: handler },
+      dataSchemas: DATA_SCHEMAS,
+      metrics: m,
+    });
+    survivor.start();
+    await until('reclaimed and acknowledged', async () => (await survivor.sampleMetrics())?.pending === 0);
+    // Redelivery of the same event (e.g. the outbox published it twice) is a duplicate.
+    await redis.xadd(stream, '*', 'event', JSON.stringify(ev));
+    await until('duplicate seen', async () => seen.processed.includes('duplicate'));
+    await survivor.stop();
+    expect(seen.reclaimed).toBe(1);
+    const { rows } = await pool.query('SELECT count(*)::int AS n FROM effects WHERE event_id = $1', [ev.id]);
+    expect(rows[0].n).toBe(1);
+    expect(traceIdSeen).toBe('0af7651916cd43dd8448eb211c80319c');
+  });
+
+  it('moves an entry whose handler keeps failing to the dead-letter stream after maxAttempts', async () => {
+    const stream = `t:${randomUUID()}`;
+    let calls = 0;
+    const { m, seen } = recordingMetrics();
+    const consumer = new StreamConsumer({
+      redis,
+      stream,
+      group: 'g',
+      blockMs: 100,
+      claimIdleMs: 50,
+      claimIntervalMs: 50,
+      maxAttempts: 3,
+      handlers: {
+        [EVENT_TYPES.orderPlaced]: async () => {
+          calls++;
+          throw new Error('processor down');
+        },
+      },
+      dataSchemas: DATA_SCHEMAS,
+      metrics: m,
+    });
+    await redis.xadd(stream, '*', 'event', JSON.stringify(placed()));
+    consumer.start();
+    await until('dead-lettered', async () => (await redis.xlen(consumer.deadLetterStream)) === 1);
+    await consumer.stop();
+    expect(calls).toBe(3);
+    expect(seen.dead).toEqual(['max_attempts']);
+    const [[, fields]] = (await redis.xrange(consumer.deadLetterStream, '-', '+')) as [string, string[]][];
+    expect(fields[fields.indexOf('detail') + 1]).toBe('processor down');
+    expect((await consumer.sampleMetrics())?.pending).toBe(0);
+  });
+
+  it('an event enqueued inside a span carries that span as traceparent', async () => {
+    const pool = await freshDb();
+    const span = trace.wrapSpanContext({
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      spanId: '00f067aa0ba902b7',
+      traceFlags: 1,
+    });
+    const ev = placed();
+    await context.with(trace.setSpan(context.active(), span), async () => {
+      expect(activeTraceparent()).toBe('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01');
+      await enqueueEvent(pool, 's', ev);
+    });
+    const { rows } = await pool.query('SELECT payload FROM outbox WHERE event_id = $1', [ev.id]);
+    expect(rows[0].payload.traceparent).toBe('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01');
+  });
+});

@@ -1,0 +1,103 @@
+/**
+ * PostgreSQL for a data-owning service: a pool that fails fast (an outage
+ * must turn into a quick error the caller can degrade on, not a hung
+ * request), and versioned SQL migrations run by node-pg-migrate from the
+ * service's `migrations/` folder. The outbox and inbox tables the event
+ * layer needs are created by those migrations (OUTBOX_TABLE_SQL,
+ * INBOX_TABLE_SQL).
+ */
+import { fileURLToPath } from 'node:url';
+import { runner } from 'node-pg-migrate';
+import pg from 'pg';
+import { type EventLogger, silentLogger } from './logger.ts';
+
+export interface PgPoolOptions {
+  /** Connections. Default 10. */
+  max?: number;
+  /** Wait for a connection, ms. Default 1_000. */
+  connectionTimeoutMs?: number;
+  /** Server-side statement_timeout, ms. Default 2_000. */
+  statementTimeoutMs?: number;
+  /** Client-side query timeout, ms. Default statementTimeoutMs + 500. */
+  queryTimeoutMs?: number;
+  applicationName?: string;
+  log?: EventLogger;
+}
+
+export function createPgPool(databaseUrl: string, o: PgPoolOptions = {}): pg.Pool {
+  const statement = o.statementTimeoutMs ?? 2_000;
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: o.max ?? 10,
+    connectionTimeoutMillis: o.connectionTimeoutMs ?? 1_000,
+    idleTimeoutMillis: 10_000,
+    statement_timeout: statement,
+    query_timeout: o.queryTimeoutMs ?? statement + 500,
+    application_name: o.applicationName ?? 'breakwater',
+  });
+  // An idle client whose server went away emits 'error' on the pool; without
+  // a listener that would crash the process.
+  pool.on('error', (err) => (o.log ?? silentLogger).warn({ err: err.message }, 'idle postgres client error'));
+  return pool;
+}
+
+export interface MigrateOptions {
+  databaseUrl: string;
+  /** Folder of `NNN_name.sql` files (`-- Up Migration` / `-- Down Migration` sections), a path or file: URL. */
+  dir: string | URL;
+  direction?: 'up' | 'down';
+  /** For `down`: how many to undo. Default 1. */
+  count?: number;
+  log?: EventLogger;
+}
+
+/** Runs pending migrations (node-pg-migrate, with its advisory lock); returns the names run. */
+export async function runMigrations(o: MigrateOptions): Promise<string[]> {
+  const dir = o.dir instanceof URL ? fileURLToPath(o.dir) : o.dir;
+  const log = o.log ?? silentLogger;
+  const direction = o.direction ?? 'up';
+  const ran = await runner({
+    databaseUrl: o.databaseUrl,
+    dir,
+    direction,
+    migrationsTable: 'pgmigrations',
+    ...(direction === 'down' ? { count: o.count ?? 1 } : {}),
+    singleTransaction: true,
+    checkOrder: true,
+    log: (msg: string) => log.debug({ msg }, 'migration'),
+    logger: {
+      debug: (m: string) => log.debug({ m }, 'migration'),
+      info: (m: string) => log.debug({ m }, 'migration'),
+      warn: (m: string) => log.warn({ m }, 'migration'),
+      error: (m: string) => log.error({ m }, 'migration'),
+    },
+  });
+  return ran.map((m) => m.name);
+}
+
+/**
+ * The command behind `node services/<name>/src/migrate.ts [up|down [count]]`:
+ * runs the service's migrations against DATABASE_URL.
+ */
+export async function migrateCli(dir: URL, argv: string[] = process.argv.slice(2)): Promise<void> {
+  const databaseUrl = process.env.DATABASE_URL;
+  if (!databaseUrl) {
+    console.error('DATABASE_URL is required');
+    process.exitCode = 2;
+    return;
+  }
+  const direction = argv[0] === 'down' ? 'down' : 'up';
+  if (argv[0] !== undefined && argv[0] !== 'up' && argv[0] !== 'down') {
+    console.error(`unknown direction ${argv[0]} (up or down)`);
+    process.exitCode = 2;
+    return;
+  }
+  const count = argv[1] === undefined ? undefined : Number(argv[1]);
+  const names = await runMigrations({
+    databaseUrl,
+    dir,
+    direction,
+    ...(count === undefined ? {} : { count }),
+  });
+  console.log(JSON.stringify({ direction, migrations: names }));
+}
