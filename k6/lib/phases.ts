@@ -1,0 +1,58 @@
+/**
+ * Drill phases by elapsed time. A schedule is written as
+ * `PHASES=warmup:10s,fault:30s,recovery:30s`; the phase a request belongs to
+ * is the one whose slot holds the test's elapsed time, and every request and
+ * outcome metric is tagged `phase:<name>` so thresholds can be stated per phase
+ * (`failures{phase:fault}`). Past the last slot the last phase continues.
+ */
+
+import exec from 'k6/execution';
+import { env } from './config.ts';
+import { parseDuration } from './duration.ts';
+
+export interface Phase {
+  readonly name: string;
+  /** Start, in ms since the test began. */
+  readonly startMs: number;
+  readonly durationMs: number;
+}
+
+export function parsePhases(spec: string): Phase[] {
+  const phases: Phase[] = [];
+  let startMs = 0;
+  for (const part of spec.split(',')) {
+    const [name, duration] = part.split(':').map((s) => s.trim());
+    if (!name || !duration) throw new Error(`PHASES: "${part}" is not name:duration`);
+    const durationMs = parseDuration(duration, `PHASES ${name}`);
+    phases.push({ name, startMs, durationMs });
+    startMs += durationMs;
+  }
+  return phases;
+}
+
+export function phaseAt(phases: readonly Phase[], elapsedMs: number): string {
+  let current = phases[0]?.name ?? 'steady';
+  for (const phase of phases) if (elapsedMs >= phase.startMs) current = phase.name;
+  return current;
+}
+
+/** The schedule from `PHASES`, or `fallback` (a single `steady` phase by default). */
+export function phasesFromEnv(fallback = 'steady:1h'): Phase[] {
+  return parsePhases(env('PHASES') ?? fallback);
+}
+
+let schedule: Phase[] | undefined;
+
+/**
+ * Sets the schedule a script's stages imply (call in the init context);
+ * `PHASES` from the environment still wins.
+ */
+export function usePhases(spec: string): void {
+  schedule = phasesFromEnv(spec);
+}
+
+/** The current phase, for tagging; reads the schedule on first use. */
+export function currentPhase(): string {
+  schedule ??= phasesFromEnv();
+  return phaseAt(schedule, exec.instance.currentTestRunDuration);
+}

@@ -1,0 +1,32 @@
+/**
+ * Short soak: a moderate constant rate for DURATION (default 15m) to surface
+ * leaks, pool exhaustion and slow drift that short runs miss.
+ *
+ *   k6 run k6/load/soak.ts                       # against http://127.0.0.1:8080
+ *   k6 run -e BASE_URL=https://shop.example -e API_KEY=… k6/load/soak.ts
+ *
+ * Overrides: RATE, PEAK_RATE, DURATION, RAMP, MAX_VUS, ORDER_SHARE,
+ * LATENCY_SCALE, MAX_FAILURE_RATE, PHASES (see k6/README.md).
+ */
+
+import type { Options } from 'k6/options';
+import { shopJourney } from '../lib/journey.ts';
+import { installResponseCallback } from '../lib/outcome.ts';
+import { usePhases } from '../lib/phases.ts';
+import { loadThresholds, profile } from '../lib/profiles.ts';
+import { shopApi } from '../lib/shop-api.ts';
+
+const p = profile('soak');
+usePhases(p.phases);
+installResponseCallback();
+
+export const options: Options = {
+  scenarios: { soak: p.scenario },
+  thresholds: loadThresholds(p),
+};
+
+const api = shopApi();
+
+export function journey(): void {
+  shopJourney(api);
+}

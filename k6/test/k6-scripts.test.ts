@@ -1,0 +1,205 @@
+/**
+ * The k6 scripts, run by real k6 for a few seconds against a real loopback
+ * server (contract-server.ts) — so the scripts' verdicts are proven
+ * independently of the gateway: exit 0 when the server keeps its limits and
+ * contract, 99 (a threshold failed) when it deliberately does not.
+ */
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseRateLimitPolicy, policiesFrom } from '../lib/ratelimit-headers.ts';
+import { type ContractServer, startContractServer } from './contract-server.ts';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const K6 = join(ROOT, '.tools', 'bin', 'k6');
+const K6_TIMEOUT_MS = 25_000;
+/** Per test: a k6 run of a few seconds plus start-up; the root config's timeout does not apply under --root k6. */
+const TEST_TIMEOUT_MS = 40_000;
+
+interface K6Result {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function k6(args: readonly string[], env: Record<string, string> = {}): Promise<K6Result> {
+  return new Promise((done, fail) => {
+    const child = spawn(K6, args, {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: mkdtempSync(join(tmpdir(), 'bw-k6-home-')),
+        K6_NO_USAGE_REPORT: 'true',
+        ...env,
+      },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), K6_TIMEOUT_MS);
+    child.on('error', fail);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      done({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Every k6 entry script (a file that exports `options`) under k6/. */
+function entryScripts(): string[] {
+  const dir = join(ROOT, 'k6');
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter(
+      (f) => f.endsWith('.ts') && !f.startsWith('test/') && !f.startsWith('lib/') && !f.endsWith('.d.ts'),
+    )
+    .filter((f) => /export const options\b/.test(readFileSync(join(dir, f), 'utf8')))
+    .map((f) => join('k6', f));
+}
+
+let server: ContractServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+describe('k6 scripts parse', () => {
+  it('finds the load profiles and the rate-limit tool', () => {
+    const scripts = entryScripts();
+    for (const name of ['smoke', 'average', 'stress', 'spike', 'soak'])
+      expect(scripts).toContain(`k6/load/${name}.ts`);
+    expect(scripts).toContain('k6/ratelimit/ratelimit.ts');
+  });
+
+  it(
+    'k6 inspect accepts every script, each with an arrival-rate scenario and thresholds',
+    async () => {
+      for (const script of entryScripts()) {
+        const { code, stdout, stderr } = await k6(['inspect', script]);
+        expect(code, `${script}: ${stderr}`).toBe(0);
+        const options = JSON.parse(stdout) as {
+          scenarios: Record<string, { executor: string }>;
+          thresholds: object;
+        };
+        const executors = Object.values(options.scenarios).map((s) => s.executor);
+        expect(executors.length, script).toBeGreaterThan(0);
+        for (const e of executors) expect(e, script).toMatch(/^(constant|ramping)-arrival-rate$/);
+        expect(Object.keys(options.thresholds).length, script).toBeGreaterThan(0);
+      }
+    },
+    TEST_TIMEOUT_MS,
+  );
+});
+
+describe('smoke profile', () => {
+  const consumers = { 'smoke-key': { name: 'smoke', limit: 1_000 } };
+  const run = (url: string) =>
+    k6(['run', '-q', 'k6/load/smoke.ts'], {
+      BASE_URL: url,
+      API_KEY: 'smoke-key',
+      RATE: '5',
+      DURATION: '3s',
+      ORDER_SHARE: '0.5',
+    });
+
+  it(
+    'passes (exit 0) against a server that keeps the contract',
+    async () => {
+      server = await startContractServer({ consumers });
+      const result = await run(server.url);
+      expect(result.code, result.stderr + result.stdout).toBe(0);
+      expect(server.counts.admitted).toBeGreaterThanOrEqual(10);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'fails (exit 99) when orders answer bare 500s',
+    async () => {
+      server = await startContractServer({ consumers, failOrders: true });
+      const result = await run(server.url);
+      expect(result.code).toBe(99);
+      expect(result.stdout + result.stderr).toMatch(/failures[\s\S]*✗/);
+    },
+    TEST_TIMEOUT_MS,
+  );
+});
+
+describe('rate-limit tool', () => {
+  const consumers = { 'key-busy': { name: 'busy', limit: 10 }, 'key-quiet': { name: 'quiet', limit: 20 } };
+  const run = (url: string, summaryPath: string) =>
+    k6(['run', '-q', 'k6/ratelimit/ratelimit.ts'], {
+      BASE_URL: url,
+      RL_CONSUMERS: JSON.stringify({
+        busy: { apiKey: 'key-busy', rate: 30 },
+        quiet: { apiKey: 'key-quiet', rate: 5 },
+      }),
+      RL_DURATION: '4s',
+      RL_SUMMARY_JSON: summaryPath,
+    });
+  type Row = {
+    consumer: string;
+    admittedPerS: number;
+    rejectedShare: number;
+    limitPerS: number;
+    pass: boolean;
+  };
+  const rows = (path: string) =>
+    Object.fromEntries(
+      (JSON.parse(readFileSync(path, 'utf8')) as { consumers: Row[] }).consumers.map((r) => [r.consumer, r]),
+    );
+
+  it(
+    'passes (exit 0) when the server admits its announced limit, and reports per consumer',
+    async () => {
+      server = await startContractServer({ consumers });
+      const summary = join(mkdtempSync(join(tmpdir(), 'bw-rl-')), 'summary.json');
+      const result = await run(server.url, summary);
+      expect(result.code, result.stderr + result.stdout).toBe(0);
+      expect(result.stdout).toMatch(/consumer\s+offered\/s\s+limit\/s\s+admitted\/s\s+429 %/);
+      const { busy, quiet } = rows(summary);
+      expect(busy?.limitPerS).toBe(10);
+      // 4 s at a 10/s fixed-window limit touches 4–5 windows.
+      expect(busy?.admittedPerS).toBeGreaterThanOrEqual(8);
+      expect(busy?.admittedPerS).toBeLessThanOrEqual(13);
+      expect(busy?.rejectedShare).toBeGreaterThan(0.5);
+      expect(quiet?.rejectedShare).toBe(0);
+      expect(busy?.pass && quiet?.pass).toBe(true);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'fails (exit 99) when the server admits twice the limit it announces',
+    async () => {
+      server = await startContractServer({ consumers, admitFactor: 2 });
+      const summary = join(mkdtempSync(join(tmpdir(), 'bw-rl-')), 'summary.json');
+      const result = await run(server.url, summary);
+      expect(result.code).toBe(99);
+      const { busy, quiet } = rows(summary);
+      expect(busy?.admittedPerS).toBeGreaterThan(16);
+      expect(busy?.pass).toBe(false);
+      expect(quiet?.pass).toBe(true);
+    },
+    TEST_TIMEOUT_MS,
+  );
+});
+
+describe('rate-limit headers', () => {
+  it('reads draft -07 and -08 RateLimit-Policy and Kong headers as policies', () => {
+    expect(parseRateLimitPolicy('10, 10;w=1, 600;w=60')).toEqual([
+      { quota: 10, windowS: 1 },
+      { quota: 600, windowS: 60 },
+    ]);
+    expect(parseRateLimitPolicy('"default";q=100;w=60')).toEqual([{ quota: 100, windowS: 60 }]);
+    expect(policiesFrom({ 'X-RateLimit-Limit-Minute': '120' })).toEqual([{ quota: 120, windowS: 60 }]);
+    expect(policiesFrom({ 'X-RateLimit-Limit': '5' })).toEqual([]);
+  });
+});
