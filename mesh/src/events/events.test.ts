@@ -274,7 +274,8 @@ describe('outbox relay and stream consumer (real Redis and PostgreSQL)', () => {
     await consumer.stop();
     expect(calls).toBe(3);
     expect(seen.dead).toEqual(['max_attempts']);
-    const [[, fields]] = (await redis.xrange(consumer.deadLetterStream, '-', '+')) as [string, string[]][];
+    const dead = (await redis.xrange(consumer.deadLetterStream, '-', '+')) as [string, string[]][];
+    const fields = dead[0]?.[1] ?? [];
     expect(fields[fields.indexOf('detail') + 1]).toBe('processor down');
     expect((await consumer.sampleMetrics())?.pending).toBe(0);
   });
