@@ -5,12 +5,10 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { loadPolicy, renderPolicyFiles } from './policy/index.ts';
+import { renderMeshFiles, REPO_ROOT as root } from './policy/sources.ts';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const check = process.argv.includes('--check');
-const files = renderPolicyFiles(loadPolicy());
+const files = renderMeshFiles(root);
 let stale = 0;
 for (const [rel, content] of Object.entries(files)) {
   const abs = resolve(root, rel);

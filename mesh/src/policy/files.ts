@@ -5,6 +5,7 @@
  */
 import { stringify } from 'yaml';
 import {
+  type EdgePolicies,
   renderAuthorizationPolicies,
   renderDestinationRules,
   renderPeerAuthentications,
@@ -17,17 +18,18 @@ const HEADER = '# Generated from mesh/policy.yaml by `npm run render` (mesh/src/
 
 export function toYamlDocuments(objects: readonly object[]): string {
   return (
-    HEADER + objects.map((o) => `---\n${stringify(o, { lineWidth: 0, aliasDuplicateObjects: false })}`).join('')
+    HEADER +
+    objects.map((o) => `---\n${stringify(o, { lineWidth: 0, aliasDuplicateObjects: false })}`).join('')
   );
 }
 
-export function renderPolicyFiles(policy: MeshPolicy): Record<string, string> {
+export function renderPolicyFiles(policy: MeshPolicy, edges: EdgePolicies): Record<string, string> {
   return {
     'k8s/components/network-policies/network-policies.yaml': toYamlDocuments(renderNetworkPolicies(policy)),
     'k8s/components/istio/peer-authentications.yaml': toYamlDocuments(renderPeerAuthentications(policy)),
     'k8s/components/istio/authorization-policies.yaml': toYamlDocuments(renderAuthorizationPolicies(policy)),
-    'k8s/components/istio/destination-rules.yaml': toYamlDocuments(renderDestinationRules(policy)),
-    'k8s/components/istio/virtual-services.yaml': toYamlDocuments(renderVirtualServices(policy)),
+    'k8s/components/istio/destination-rules.yaml': toYamlDocuments(renderDestinationRules(policy, edges)),
+    'k8s/components/istio/virtual-services.yaml': toYamlDocuments(renderVirtualServices(policy, edges)),
     'k8s/components/envoy-gateway/network-policies.yaml': toYamlDocuments(
       renderComponentNetworkPolicies(policy, 'envoy-gateway'),
     ),

@@ -128,67 +128,126 @@ export function retryOn(u: UpstreamPolicy): string {
   return on.join(',');
 }
 
-export function renderDestinationRules(policy: MeshPolicy): IDestinationRule[] {
-  return Object.entries(policy.upstreams).map(([svc, u]) => ({
-    apiVersion: 'networking.istio.io/v1',
-    kind: 'DestinationRule',
-    metadata: meta(policy, svc),
-    spec: {
-      host: host(policy, svc),
-      trafficPolicy: {
-        connectionPool: {
-          tcp: { maxConnections: u.pool.connections, connectTimeout: seconds(u.pool.connectTimeoutMs) },
-          http: {
-            // the bulkhead: requests in flight, and those allowed to wait (0 means "Istio default", so ≥ 1)
-            http2MaxRequests: u.bulkhead.maxConcurrent,
-            http1MaxPendingRequests: Math.max(1, u.bulkhead.maxQueue),
-            idleTimeout: seconds(u.pool.keepAliveTimeoutMs),
-          },
-        },
-        ...(u.breaker.enabled
-          ? {
-              outlierDetection: {
-                consecutive5xxErrors: consecutiveErrors(u),
-                interval: seconds(u.breaker.rollingWindowMs),
-                baseEjectionTime: seconds(u.breaker.resetTimeoutMs),
-                maxEjectionPercent: 100, // the mesh breaker opens for the whole upstream
-              },
-            }
-          : {}),
-      },
-    },
-  }));
+/** caller → upstream → the caller's call policy for that upstream. */
+export type EdgePolicies = Readonly<Record<string, Readonly<Record<string, UpstreamPolicy>>>>;
+
+/**
+ * The policy of every HTTP edge: policy.yaml's `edgePolicies`, plus the
+ * `upstreams` of each workload's `upstreamPolicies` file, read by `readFile`
+ * (the gateway's own config loader). Every HTTP edge needs exactly one.
+ */
+export function resolveEdgePolicies(
+  policy: MeshPolicy,
+  readFile: (repoRelativeFile: string) => Readonly<Record<string, UpstreamPolicy>>,
+): EdgePolicies {
+  const out: Record<string, Record<string, UpstreamPolicy>> = {};
+  const problems: string[] = [];
+  for (const [caller, callees] of Object.entries(policy.calls)) {
+    const file = policy.workloads[caller]?.upstreamPolicies;
+    const source = file !== undefined ? readFile(file) : (policy.edgePolicies[caller] ?? {});
+    const http = callees.filter((c) => policy.workloads[c]?.kind === 'service');
+    for (const c of http)
+      if (!(c in source)) problems.push(`${caller} -> ${c}: no call policy (${file ?? 'edgePolicies'})`);
+    for (const c of Object.keys(source))
+      if (!http.includes(c))
+        problems.push(`${caller} -> ${c}: policy for an edge not in calls (${file ?? 'edgePolicies'})`);
+    out[caller] = Object.fromEntries(
+      http.filter((c) => c in source).map((c) => [c, source[c] as UpstreamPolicy]),
+    );
+  }
+  if (problems.length > 0) throw new Error(`edge policies do not match calls:\n  ${problems.join('\n  ')}`);
+  return out;
 }
 
-export function renderVirtualServices(policy: MeshPolicy): IVirtualService[] {
-  return Object.entries(policy.upstreams).map(([svc, u]) => {
-    const h = host(policy, svc);
+const edgesByUpstream = (edges: EdgePolicies) => {
+  const by = new Map<string, [string, UpstreamPolicy][]>();
+  for (const caller of Object.keys(edges).sort())
+    for (const [up, u] of Object.entries(edges[caller] ?? {}))
+      by.set(up, [...(by.get(up) ?? []), [caller, u]]);
+  return new Map([...by.entries()].sort(([a], [b]) => a.localeCompare(b)));
+};
+
+/** One DestinationRule per edge, bound to the caller's sidecars by workloadSelector. */
+export function renderDestinationRules(policy: MeshPolicy, edges: EdgePolicies): IDestinationRule[] {
+  const out: IDestinationRule[] = [];
+  for (const [up, callers] of edgesByUpstream(edges))
+    for (const [caller, u] of callers)
+      out.push({
+        apiVersion: 'networking.istio.io/v1',
+        kind: 'DestinationRule',
+        metadata: meta(policy, `${up}-from-${caller}`),
+        spec: {
+          host: host(policy, up),
+          workloadSelector: selector(caller),
+          trafficPolicy: {
+            connectionPool: {
+              tcp: { maxConnections: u.pool.connections, connectTimeout: seconds(u.pool.connectTimeoutMs) },
+              http: {
+                // the bulkhead: requests in flight, and those allowed to wait (0 means "Istio default", so ≥ 1)
+                http2MaxRequests: u.bulkhead.maxConcurrent,
+                http1MaxPendingRequests: Math.max(1, u.bulkhead.maxQueue),
+                idleTimeout: seconds(u.pool.keepAliveTimeoutMs),
+              },
+            },
+            ...(u.breaker.enabled
+              ? {
+                  outlierDetection: {
+                    consecutive5xxErrors: consecutiveErrors(u),
+                    interval: seconds(u.breaker.rollingWindowMs),
+                    baseEjectionTime: seconds(u.breaker.resetTimeoutMs),
+                    maxEjectionPercent: 100, // the mesh breaker opens for the whole upstream
+                  },
+                }
+              : {}),
+          },
+        },
+      });
+  return out;
+}
+
+/**
+ * One VirtualService per upstream host; per caller (sourceLabels) a route
+ * with retries where they are safe (reads, writes with an Idempotency-Key)
+ * under the overall deadline, and one without retries under the per-try
+ * timeout.
+ */
+export function renderVirtualServices(policy: MeshPolicy, edges: EdgePolicies): IVirtualService[] {
+  const out: IVirtualService[] = [];
+  for (const [up, callers] of edgesByUpstream(edges)) {
+    const h = host(policy, up);
     const route = [{ destination: { host: h } }];
-    return {
+    const http = callers.flatMap(([caller, u]) => {
+      const src = { [NAME_LABEL]: caller };
+      return [
+        {
+          name: `${caller}-retry-safe`,
+          match: [
+            { sourceLabels: src, method: { exact: 'GET' } },
+            { sourceLabels: src, method: { exact: 'HEAD' } },
+            { sourceLabels: src, headers: { 'idempotency-key': { regex: '.+' } } },
+          ],
+          route,
+          timeout: seconds(u.deadlineMs),
+          retries:
+            u.retry.maxRetries > 0
+              ? { attempts: u.retry.maxRetries, perTryTimeout: seconds(u.timeoutMs), retryOn: retryOn(u) }
+              : { attempts: 0 },
+        },
+        {
+          name: caller,
+          match: [{ sourceLabels: src }],
+          route,
+          timeout: seconds(u.timeoutMs),
+          retries: { attempts: 0 },
+        },
+      ];
+    });
+    out.push({
       apiVersion: 'networking.istio.io/v1',
       kind: 'VirtualService',
-      metadata: meta(policy, svc),
-      spec: {
-        hosts: [h],
-        http: [
-          {
-            // retries only where they are safe: reads, and writes carrying an Idempotency-Key
-            name: 'retry-safe',
-            match: [
-              { method: { exact: 'GET' } },
-              { method: { exact: 'HEAD' } },
-              { headers: { 'idempotency-key': { regex: '.+' } } },
-            ],
-            route,
-            timeout: seconds(u.deadlineMs),
-            retries:
-              u.retry.maxRetries > 0
-                ? { attempts: u.retry.maxRetries, perTryTimeout: seconds(u.timeoutMs), retryOn: retryOn(u) }
-                : { attempts: 0 },
-          },
-          { name: 'no-retry', route, timeout: seconds(u.timeoutMs), retries: { attempts: 0 } },
-        ],
-      },
-    };
-  });
+      metadata: meta(policy, up),
+      spec: { hosts: [h], http: [...http, { name: 'default', route, retries: { attempts: 0 } }] },
+    });
+  }
+  return out;
 }

@@ -18,6 +18,8 @@ const workloadSchema = z.strictObject({
   port,
   /** North-south entry: anyone may connect to `port` (mTLS PERMISSIVE on that port only). */
   public: z.boolean().default(false),
+  /** Repo-relative YAML file whose `upstreams` hold this caller's edge policies (the gateway's gateway.yaml). */
+  upstreamPolicies: z.string().min(1).optional(),
 });
 
 const externalSchema = z.strictObject({
@@ -42,8 +44,8 @@ const policySchema = z
     workloads: z.record(name, workloadSchema),
     calls: z.record(name, z.array(name)),
     external: z.record(name, externalSchema).default({}),
-    /** Mesh call policy per HTTP upstream (mesh/src/policy.ts), rendered to DestinationRule + VirtualService. */
-    upstreams: z.record(name, UpstreamPolicySchema).default({}),
+    /** Call policy per HTTP edge, caller → upstream → UpstreamPolicy (mesh/src/policy.ts). */
+    edgePolicies: z.record(name, z.record(name, UpstreamPolicySchema)).default({}),
   })
   .superRefine((p, ctx) => {
     const issue = (path: (string | number)[], message: string) =>
@@ -69,11 +71,18 @@ const policySchema = z
         if (!known(c)) issue(['external', ext, 'calls', i], `unknown workload "${c}"`);
       });
     }
-    for (const up of Object.keys(p.upstreams)) {
-      const w = p.workloads[up];
-      if (w === undefined || w.kind !== 'service')
-        issue(['upstreams', up], `"${up}" is not a service workload (HTTP upstreams only)`);
-    }
+    for (const [caller, ups] of Object.entries(p.edgePolicies))
+      for (const up of Object.keys(ups)) {
+        if (!(p.calls[caller] ?? []).includes(up))
+          issue(['edgePolicies', caller, up], `no such edge in calls: ${caller} -> ${up}`);
+        else if (p.workloads[up]?.kind !== 'service')
+          issue(['edgePolicies', caller, up], `"${up}" is not an HTTP service`);
+        if (p.workloads[caller]?.upstreamPolicies !== undefined)
+          issue(
+            ['edgePolicies', caller],
+            `${caller} takes its policies from ${p.workloads[caller]?.upstreamPolicies}`,
+          );
+      }
   });
 
 export type MeshPolicy = z.output<typeof policySchema>;
