@@ -9,8 +9,10 @@
  * - `X-RateLimit-Limit-Second|Minute|Hour|Day: 10` (Kong)
  * - `X-RateLimit-Limit: 10` with `X-RateLimit-Window: 1` (seconds) if present
  *
- * The answer is the tightest policy as a rate per second — over a run longer
- * than its window, that is what bounds the admitted rate.
+ * The answer is the tightest policy as a rate per second. Over a run of D
+ * seconds a policy of q per w seconds admits about q/w per second when w ≤ D,
+ * but up to q in total (q/D per second) when its window outlasts the run — so
+ * a per-minute quota does not bind a 20 s run that stays under it.
  */
 
 export interface LimitPolicy {
@@ -67,8 +69,14 @@ export function policiesFrom(headers: Record<string, string>): LimitPolicy[] {
   return [];
 }
 
-/** The tightest policy as requests per second, or undefined when none is announced. */
-export function limitPerSecond(policies: readonly LimitPolicy[]): number | undefined {
+/**
+ * The tightest policy as requests per second over a run of `runS` seconds
+ * (default: an unbounded run), or undefined when none is announced.
+ */
+export function limitPerSecond(
+  policies: readonly LimitPolicy[],
+  runS = Number.POSITIVE_INFINITY,
+): number | undefined {
   if (policies.length === 0) return undefined;
-  return Math.min(...policies.map((p) => p.quota / p.windowS));
+  return Math.min(...policies.map((p) => p.quota / Math.min(p.windowS, runS)));
 }

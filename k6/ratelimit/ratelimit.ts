@@ -119,10 +119,13 @@ export function drive(data: SetupData): void {
   rejected.add(res.status === 429, metricTags);
   if (!ok) return;
   const configured = c.limit === undefined ? undefined : c.limit / (c.windowMs / 1_000);
+  const runS = config.durationMs / 1_000;
   const perSecond =
-    configured ?? limitPerSecond(policiesFrom(res.headers)) ?? limitPerSecond(data.announced[c.name] ?? []);
+    configured ??
+    limitPerSecond(policiesFrom(res.headers), runS) ??
+    limitPerSecond(data.announced[c.name] ?? [], runS);
   const expected = Math.min(c.rate, perSecond ?? c.rate);
-  limitRatio.add(1 / (expected * (config.durationMs / 1_000)), metricTags);
+  limitRatio.add(1 / (expected * runS), metricTags);
 }
 
 export function handleSummary(data: SummaryData): Record<string, string> {

@@ -3,7 +3,7 @@
  * JSON for tools. Pure (no k6 imports), fed the data k6 hands handleSummary.
  */
 
-import type { LimitPolicy } from '../lib/ratelimit-headers.ts';
+import { type LimitPolicy, limitPerSecond } from '../lib/ratelimit-headers.ts';
 import type { RateLimitConfig } from './config.ts';
 
 interface MetricData {
@@ -52,8 +52,7 @@ export function summarize(
     const admitted = m('rl_admitted');
     const requests = (admitted?.values.passes ?? 0) + (admitted?.values.fails ?? 0);
     const announced = data.setup_data?.announced?.[c.name] ?? [];
-    const headerLimit =
-      announced.length > 0 ? Math.min(...announced.map((p) => p.quota / p.windowS)) : undefined;
+    const headerLimit = limitPerSecond(announced, seconds);
     const configLimit = c.limit === undefined ? undefined : c.limit / (c.windowMs / 1_000);
     const duration = m('http_req_duration')?.values ?? {};
     const thresholdsOk = Object.entries(data.metrics)

@@ -10,7 +10,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseRateLimitPolicy, policiesFrom } from '../lib/ratelimit-headers.ts';
+import { limitPerSecond, parseRateLimitPolicy, policiesFrom } from '../lib/ratelimit-headers.ts';
 import { type ContractServer, startContractServer } from './contract-server.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -201,5 +201,12 @@ describe('rate-limit headers', () => {
     expect(parseRateLimitPolicy('"default";q=100;w=60')).toEqual([{ quota: 100, windowS: 60 }]);
     expect(policiesFrom({ 'X-RateLimit-Limit-Minute': '120' })).toEqual([{ quota: 120, windowS: 60 }]);
     expect(policiesFrom({ 'X-RateLimit-Limit': '5' })).toEqual([]);
+  });
+
+  it('takes the tightest policy, counting a window longer than the run as the run', () => {
+    const gateway = policiesFrom({ 'RateLimit-Policy': '"per-second";q=50;w=1, "per-minute";q=1000;w=60' });
+    expect(limitPerSecond(gateway)).toBeCloseTo(1000 / 60);
+    expect(limitPerSecond(gateway, 20)).toBe(50);
+    expect(limitPerSecond([])).toBeUndefined();
   });
 });
