@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { UpstreamPolicySchema } from '@breakwater/mesh/policy';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
@@ -16,48 +17,12 @@ export const WINDOW_SECONDS: Record<WindowName, number> = { second: 1, minute: 6
 const positiveInt = z.int().positive();
 const ms = (max: number) => z.int().min(1).max(max);
 
-const retrySchema = z.strictObject({
-  /** Total tries including the first (1 = no retry). */
-  attempts: z.int().min(1).max(10),
-  /** Full-jitter exponential backoff: base and cap in ms. */
-  backoffBaseMs: ms(60_000).default(25),
-  backoffMaxMs: ms(60_000).default(250),
-  /** Retries allowed as a percentage of requests in flight (Envoy retry_budget). */
-  budgetPercent: z.number().min(0).max(100).default(20),
-  /** Retries always allowed per second regardless of the budget. */
-  minRetriesPerSecond: z.int().min(0).default(3),
-});
-
-const breakerSchema = z.strictObject({
-  /** Error percentage in the rolling window that opens the breaker. */
-  errorPct: z.number().min(1).max(100),
-  /** Minimum calls in the window before the breaker may open. */
-  volume: z.int().min(1),
-  /** Rolling window length (ms). */
-  windowMs: ms(600_000).default(10_000),
-  /** Time open before a half-open probe (ms). */
-  resetMs: ms(600_000),
-});
-
-const bulkheadSchema = z.strictObject({
-  maxConcurrent: positiveInt,
-  maxQueue: z.int().min(0).default(0),
-});
-
-const upstreamSchema = z.strictObject({
-  /** Per-try timeout (ms). */
-  timeoutMs: ms(600_000),
-  /** Overall deadline across tries and backoff (ms); defaults to timeoutMs × attempts. */
-  deadlineMs: ms(600_000).optional(),
-  connectTimeoutMs: ms(60_000).default(1_000),
-  retry: retrySchema,
-  breaker: breakerSchema,
-  bulkhead: bulkheadSchema,
-});
-
 const prefixSchema = z
   .string()
-  .regex(/^\/([A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*)?$/, 'must be "/" or a path like /api/orders (no trailing slash)');
+  .regex(
+    /^\/([A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*)?$/,
+    'must be "/" or a path like /api/orders (no trailing slash)',
+  );
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
@@ -73,9 +38,13 @@ const routeSchema = z.strictObject({
   auth: z.enum(['required', 'none']).default('required'),
   /** When set, only these consumers may use the route (others get 403). */
   allowConsumers: z.array(z.string()).min(1).optional(),
-  /** Route overrides of the upstream's per-try timeout and retry policy. */
+  /**
+   * Route overrides of the upstream's per-try timeout and overall deadline (ms).
+   * Retry and breaker policy are the upstream's: the breaker is about the
+   * upstream's health, so every route to it shares one.
+   */
   timeoutMs: ms(600_000).optional(),
-  retry: retrySchema.optional(),
+  deadlineMs: ms(3_600_000).optional(),
   /** Static assets of the frontend: any path under the prefix that is not another route's. */
   fallback: z.boolean().default(false),
 });
@@ -105,7 +74,11 @@ const consumerSchema = z.strictObject({
 });
 
 const limitsSchema = z
-  .strictObject({ second: positiveInt.optional(), minute: positiveInt.optional(), hour: positiveInt.optional() })
+  .strictObject({
+    second: positiveInt.optional(),
+    minute: positiveInt.optional(),
+    hour: positiveInt.optional(),
+  })
   .refine((l) => WINDOWS.some((w) => l[w] !== undefined), 'set at least one of second, minute, hour')
   .refine(
     (l) => !(l.second && l.minute && l.minute < l.second) && !(l.minute && l.hour && l.hour < l.minute),
@@ -153,7 +126,8 @@ const gatewaySchema = z
         commandTimeoutMs: ms(10_000).default(100),
       })
       .default({ keyPrefix: 'bw:gw:', commandTimeoutMs: 100 }),
-    upstreams: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be kebab-case'), upstreamSchema),
+    /** Call policy per upstream service, in the mesh's vocabulary (@breakwater/mesh/policy). */
+    upstreams: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be kebab-case'), UpstreamPolicySchema),
     routes: z.array(routeSchema).min(1),
     consumers: z.array(consumerSchema).default([]),
     rateLimits: z.array(rateLimitSchema).default([]),
@@ -165,15 +139,28 @@ const gatewaySchema = z
         redisPort: z.int().min(1).max(65535).default(6379),
         listenPort: z.int().min(1).max(65535).default(8080),
       })
-      .default({ namespace: 'breakwater', redisHost: 'redis.breakwater.svc', redisPort: 6379, listenPort: 8080 }),
+      .default({
+        namespace: 'breakwater',
+        redisHost: 'redis.breakwater.svc',
+        redisPort: 6379,
+        listenPort: 8080,
+      }),
   })
   .superRefine((cfg, ctx) => {
-    const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    const issue = (path: (string | number)[], message: string) =>
+      ctx.addIssue({ code: 'custom', path, message });
     const routeNames = new Set<string>();
     cfg.routes.forEach((r, i) => {
       if (routeNames.has(r.name)) issue(['routes', i, 'name'], `duplicate route name "${r.name}"`);
       routeNames.add(r.name);
-      if (!(r.upstream in cfg.upstreams)) issue(['routes', i, 'upstream'], `unknown upstream "${r.upstream}"`);
+      if (!(r.upstream in cfg.upstreams))
+        issue(['routes', i, 'upstream'], `unknown upstream "${r.upstream}"`);
+      const up = cfg.upstreams[r.upstream];
+      if (up && r.timeoutMs !== undefined && r.timeoutMs > (r.deadlineMs ?? up.deadlineMs))
+        issue(
+          ['routes', i, 'timeoutMs'],
+          `must not exceed the deadline (${r.deadlineMs ?? up.deadlineMs} ms)`,
+        );
       if (r.stripPrefix !== undefined && !isPrefixOf(r.stripPrefix, r.path))
         issue(['routes', i, 'stripPrefix'], `"${r.stripPrefix}" is not a prefix of path "${r.path}"`);
       for (const c of r.allowConsumers ?? [])
@@ -223,7 +210,6 @@ export type ConsumerConfig = GatewayConfig['consumers'][number];
 export type JwtCredential = ConsumerConfig['jwt'][number];
 export type RateLimitPolicy = GatewayConfig['rateLimits'][number];
 export type Limits = RateLimitPolicy['limits'];
-export type RetryPolicy = z.output<typeof retrySchema>;
 
 /** A loaded config: the validated document plus the directory its relative paths resolve against. */
 export interface LoadedConfig {
@@ -246,9 +232,7 @@ function fieldPath(path: readonly PropertyKey[]): string {
 export function validateConfig(doc: unknown): GatewayConfig {
   const result = gatewaySchema.safeParse(doc);
   if (!result.success) {
-    throw new ConfigError(
-      result.error.issues.map((i) => `${fieldPath(i.path)}: ${i.message}`),
-    );
+    throw new ConfigError(result.error.issues.map((i) => `${fieldPath(i.path)}: ${i.message}`));
   }
   return deepFreeze(result.data);
 }

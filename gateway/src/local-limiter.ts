@@ -61,7 +61,8 @@ export class LocalLimiter {
       let remaining: number;
       let reset = s.reset;
       if (mode === 'fixed') {
-        if (allowed) this.#entries.set(s.w.key, { value: s.cur + 1, start: s.start, expiresAt: s.start + s.wms });
+        if (allowed)
+          this.#entries.set(s.w.key, { value: s.cur + 1, start: s.start, expiresAt: s.start + s.wms });
         remaining = s.w.limit - s.cur - (allowed ? 1 : 0);
       } else {
         const interval = s.wms / s.w.limit;

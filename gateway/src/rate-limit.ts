@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { counter, gauge } from '@breakwater/observability';
 import type { Redis } from 'ioredis';
-import { WINDOW_SECONDS, WINDOWS, type Limits, type RateLimitPolicy, type WindowName } from './config.ts';
+import { type Limits, type RateLimitPolicy, WINDOW_SECONDS, WINDOWS, type WindowName } from './config.ts';
 import { GatewayError } from './errors.ts';
 import { LocalLimiter } from './local-limiter.ts';
 import { RATE_LIMIT_LUA } from './rate-limit-script.ts';
@@ -68,7 +68,8 @@ export class RateLimiter {
 
   constructor(opts: RateLimiterOptions) {
     this.#redis = opts.redis as ScriptRedis;
-    if (typeof this.#redis.bwRateLimit !== 'function') this.#redis.defineCommand('bwRateLimit', { lua: RATE_LIMIT_LUA });
+    if (typeof this.#redis.bwRateLimit !== 'function')
+      this.#redis.defineCommand('bwRateLimit', { lua: RATE_LIMIT_LUA });
     this.#sub = opts.subscriber;
     this.#prefix = opts.keyPrefix;
     this.#policies = opts.policies;
@@ -140,7 +141,12 @@ export class RateLimiter {
     for (const w of windows) args.push(w, WINDOW_SECONDS[w], policy.limits[w] as number);
     const consumer = req.consumer ?? 'anonymous';
     try {
-      const reply = await this.#redis.bwRateLimit(1 + keys.length, this.overridesKey(policy.name), ...keys, ...args);
+      const reply = await this.#redis.bwRateLimit(
+        1 + keys.length,
+        this.overridesKey(policy.name),
+        ...keys,
+        ...args,
+      );
       const out: WindowDecision[] = windows.map((w, i) => ({
         name: w,
         seconds: WINDOW_SECONDS[w],
@@ -156,10 +162,14 @@ export class RateLimiter {
     } catch (err) {
       if (policy.onRedisDown === 'fail-closed') {
         decisions().inc({ route: req.route, consumer, decision: 'fail_closed' });
-        throw new GatewayError('GW_ERR_RATE_LIMIT_UNAVAILABLE', 'Rate limiting is unavailable; try again shortly', {
-          cause: err,
-          headers: { 'retry-after': '1' },
-        });
+        throw new GatewayError(
+          'GW_ERR_RATE_LIMIT_UNAVAILABLE',
+          'Rate limiting is unavailable; try again shortly',
+          {
+            cause: err,
+            headers: { 'retry-after': '1' },
+          },
+        );
       }
       const eff = this.effectiveLimits(policy);
       const local = this.#local.decide(
@@ -189,7 +199,8 @@ export class RateLimiter {
       if (!(WINDOWS as readonly string[]).includes(w)) problems.push(`limits.${w}: unknown window`);
       else if (policy.limits[w as WindowName] === undefined)
         problems.push(`limits.${w}: policy "${policyName}" has no ${w} window`);
-      if (!Number.isInteger(v) || (v as number) <= 0) problems.push(`limits.${w}: must be a positive integer`);
+      if (!Number.isInteger(v) || (v as number) <= 0)
+        problems.push(`limits.${w}: must be a positive integer`);
     }
     if (Object.keys(limits).length === 0) problems.push('limits: set at least one window');
     const merged = { ...this.effectiveLimits(policy), ...limits };
@@ -200,7 +211,11 @@ export class RateLimiter {
     if (problems.length > 0) throw new GatewayError('GW_ERR_ADMIN_BAD_PAYLOAD', problems.join('; '));
     const fields: string[] = [];
     for (const [w, v] of Object.entries(limits)) fields.push(w, String(v));
-    await this.#redis.multi().hset(this.overridesKey(policyName), ...fields).publish(this.channel, policyName).exec();
+    await this.#redis
+      .multi()
+      .hset(this.overridesKey(policyName), ...fields)
+      .publish(this.channel, policyName)
+      .exec();
     this.#overrides.set(policyName, { ...this.#overrides.get(policyName), ...limits });
     this.#publishGauges();
     this.#log?.info({ policy: policyName, limits, effective: merged }, 'rate limit changed');
@@ -258,7 +273,8 @@ export class RateLimiter {
       const eff = this.effectiveLimits(p);
       for (const w of WINDOWS) {
         const v = eff[w];
-        if (v !== undefined) limitGauge().set({ route: p.route ?? '*', consumer: p.consumer ?? '*', window: w }, v);
+        if (v !== undefined)
+          limitGauge().set({ route: p.route ?? '*', consumer: p.consumer ?? '*', window: w }, v);
       }
     }
   }

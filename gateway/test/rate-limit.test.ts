@@ -1,8 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateConfig } from '../src/config.ts';
-import { rateLimitHeaders } from '../src/rate-limit-headers.ts';
 import { RateLimiter, type RequestIdentity } from '../src/rate-limit.ts';
+import { rateLimitHeaders } from '../src/rate-limit-headers.ts';
 import { startTestRedis, type TestRedis } from './redis-server.ts';
 
 const baseDoc = (rateLimits: unknown[]) => ({
@@ -68,7 +68,9 @@ describe('RateLimiter against a real Redis', () => {
     const refused = results.find((d) => !d.allowed);
     if (!refused) throw new Error('expected a refusal');
     const h = rateLimitHeaders(refused);
-    expect(Number(h['retry-after'])).toBeGreaterThanOrEqual(Math.ceil((refused.windows[0]?.resetMs ?? 0) / 1000));
+    expect(Number(h['retry-after'])).toBeGreaterThanOrEqual(
+      Math.ceil((refused.windows[0]?.resetMs ?? 0) / 1000),
+    );
     expect(h['ratelimit-policy']).toBe('"per-hour";q=50;w=3600');
     expect(h.ratelimit).toMatch(/^"per-hour";r=0;t=\d+$/);
   });
@@ -98,7 +100,9 @@ describe('RateLimiter against a real Redis', () => {
 
   it('a live override written by one limiter is used by another on its very next decision', async () => {
     const cfg = validateConfig(
-      baseDoc([{ name: 'o', consumer: 'alice', window: 'fixed', limits: { hour: 1000 }, limitBy: 'consumer' }]),
+      baseDoc([
+        { name: 'o', consumer: 'alice', window: 'fixed', limits: { hour: 1000 }, limitBy: 'consumer' },
+      ]),
     );
     const prefix = `t3:${Date.now()}:`;
     const a = new RateLimiter({ redis: client(), keyPrefix: prefix, policies: cfg.rateLimits });
@@ -113,8 +117,12 @@ describe('RateLimiter against a real Redis', () => {
     expect(d1.allowed).toBe(true);
     expect((await b.decide(policy, who('alice'))).allowed).toBe(false);
     expect(b.effectiveLimits(policy).hour).toBe(2);
-    await expect(a.setOverride('o', { minute: 5 })).rejects.toMatchObject({ code: 'GW_ERR_ADMIN_BAD_PAYLOAD' });
-    await expect(a.setOverride('o', { hour: -1 })).rejects.toMatchObject({ code: 'GW_ERR_ADMIN_BAD_PAYLOAD' });
+    await expect(a.setOverride('o', { minute: 5 })).rejects.toMatchObject({
+      code: 'GW_ERR_ADMIN_BAD_PAYLOAD',
+    });
+    await expect(a.setOverride('o', { hour: -1 })).rejects.toMatchObject({
+      code: 'GW_ERR_ADMIN_BAD_PAYLOAD',
+    });
     expect((await b.decide(policy, who('alice'))).windows[0]?.limit).toBe(2);
   });
 });

@@ -1,0 +1,120 @@
+/**
+ * Header hygiene between client and upstream: hop-by-hop fields removed both
+ * ways (RFC 9110 §7.6.1, plus whatever `Connection` names), credentials and
+ * spoofable identity headers dropped, X-Forwarded-* and the consumer set by
+ * the gateway, a request id and W3C trace context always present.
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+]);
+
+/** Set by the gateway only: a client's own value is dropped, never trusted. */
+const GATEWAY_OWNED = new Set([
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'x-forwarded-port',
+  'x-forwarded-prefix',
+  'forwarded',
+  'x-real-ip',
+  'x-consumer-username',
+  'x-consumer-id',
+  'x-credential-identifier',
+  'x-anonymous-consumer',
+  'x-request-id',
+  'traceparent',
+  'tracestate',
+  // The gateway authenticates; the upstream never sees the client's credentials (Kong's hide_credentials).
+  'authorization',
+  'apikey',
+]);
+
+function connectionTokens(v: string | string[] | undefined): Set<string> | undefined {
+  if (v === undefined) return undefined;
+  const s = new Set<string>();
+  for (const part of (Array.isArray(v) ? v.join(',') : v).split(',')) s.add(part.trim().toLowerCase());
+  return s;
+}
+
+export interface ForwardContext {
+  clientIp: string;
+  /** Client-supplied X-Forwarded-For kept only when the gateway trusts hops in front of it. */
+  trustedHops: number;
+  proto: 'http' | 'https';
+  host: string | undefined;
+  requestId: string;
+  traceparent: string;
+  tracestate: string | undefined;
+  consumer: string | undefined;
+  prefix: string | undefined;
+}
+
+export function upstreamRequestHeaders(
+  incoming: IncomingHttpHeaders,
+  ctx: ForwardContext,
+): Record<string, string | string[]> {
+  const named = connectionTokens(incoming.connection);
+  const out: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(incoming)) {
+    if (v === undefined || HOP_BY_HOP.has(k) || GATEWAY_OWNED.has(k) || named?.has(k) || k === 'host')
+      continue;
+    out[k] = v;
+  }
+  const xff = ctx.trustedHops > 0 ? incoming['x-forwarded-for'] : undefined;
+  out['x-forwarded-for'] = xff
+    ? `${Array.isArray(xff) ? xff.join(', ') : xff}, ${ctx.clientIp}`
+    : ctx.clientIp;
+  out['x-forwarded-proto'] = ctx.proto;
+  if (ctx.host !== undefined) out['x-forwarded-host'] = ctx.host;
+  if (ctx.prefix !== undefined) out['x-forwarded-prefix'] = ctx.prefix;
+  out['x-request-id'] = ctx.requestId;
+  out.traceparent = ctx.traceparent;
+  if (ctx.tracestate !== undefined) out.tracestate = ctx.tracestate;
+  if (ctx.consumer !== undefined) out['x-consumer-username'] = ctx.consumer;
+  else out['x-anonymous-consumer'] = 'true';
+  return out;
+}
+
+export function clientResponseHeaders(
+  upstream: Record<string, string | string[] | undefined>,
+): OutgoingHttpHeaders {
+  const named = connectionTokens(upstream.connection);
+  const out: OutgoingHttpHeaders = {};
+  for (const [k, v] of Object.entries(upstream)) {
+    if (v === undefined || HOP_BY_HOP.has(k) || named?.has(k)) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+export function requestIdOf(incoming: string | string[] | undefined): string {
+  if (typeof incoming === 'string' && REQUEST_ID.test(incoming)) return incoming;
+  return randomBytes(12).toString('base64url');
+}
+
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+/**
+ * The traceparent sent upstream: the client's trace id kept (so traces join),
+ * with a new parent id for the gateway hop; a fresh trace when the client sent
+ * none or an invalid one.
+ */
+export function nextTraceparent(incoming: string | string[] | undefined): string {
+  const m = typeof incoming === 'string' ? TRACEPARENT.exec(incoming) : null;
+  const traceId = m && m[1] !== '0'.repeat(32) ? m[1] : randomBytes(16).toString('hex');
+  const flags = m ? m[3] : '01';
+  return `00-${traceId}-${randomBytes(8).toString('hex')}-${flags}`;
+}
