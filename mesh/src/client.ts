@@ -323,7 +323,10 @@ class UpstreamClient implements Upstream {
       throw new MeshError('MESH_ERR_INVALID_POLICY', 'createUpstream: name is required');
     }
     this.name = o.name;
-    this.policy = Object.isFrozen(o.policy) ? (o.policy as UpstreamPolicy) : parsePolicy(o.policy, o.name);
+    this.policy =
+      o.policy !== undefined && o.policy !== null && Object.isFrozen(o.policy)
+        ? (o.policy as UpstreamPolicy)
+        : parsePolicy(o.policy, o.name);
     let url: URL;
     try {
       url = new URL(o.baseUrl);
