@@ -110,11 +110,15 @@ export class FaultFilter {
 
   /** Express middleware. */
   readonly middleware = (req: Request, res: Response, next: NextFunction): void => {
-    if (this.#rules.length === 0) return next();
     const path = req.path;
-    for (const e of EXEMPT) if (path.startsWith(e)) return next();
-    const c = this.#match(req.method, path);
-    if (!c) return next();
+    const c =
+      this.#rules.length === 0 || EXEMPT.some((e) => path.startsWith(e))
+        ? undefined
+        : this.#match(req.method, path);
+    if (!c) {
+      next();
+      return;
+    }
     const { delay, abort } = c.rule;
     const doAbort = abort !== undefined && this.#random() * 100 < abort.percent;
     const finish = () => {
