@@ -1,0 +1,92 @@
+/**
+ * GET /products?limit=&cursor= and GET /products/:id — cache-aside reads.
+ *
+ * Response headers: `X-Cache: hit | miss | bypass | stale`. `stale` means
+ * PostgreSQL could not answer and the last copy from Redis was served; it
+ * also carries `Warning: 110 - "Response is Stale"` and `Age`. When neither
+ * can answer: 503 CATALOG_ERR_UNAVAILABLE with Retry-After.
+ */
+import type { Request, Response, Router } from 'express';
+import {
+  decodeCursor,
+  encodeCursor,
+  ListQuery,
+  PAGE_DEFAULT,
+  type Product,
+  ProductId,
+} from '../domain/products.ts';
+import { parseOr400 } from '../domain/validation.ts';
+import { CatalogError, isCatalogError } from '../errors.ts';
+import type { Cached, ProductCache } from '../store/product-cache.ts';
+import type { ProductsStore } from '../store/products-store.ts';
+
+export interface ProductRouteDeps {
+  store: ProductsStore;
+  cache: ProductCache;
+  onCacheResult?: (result: string) => void;
+  /** Retry-After for the 503 when both PostgreSQL and Redis fail, s. */
+  retryAfterSec: number;
+}
+
+/** Any failure that is not our own validation/not-found answer means the source is down. */
+const isSourceFailure = (err: unknown) => !isCatalogError(err);
+
+function send<T>(res: Response, c: Cached<T>, body: unknown): void {
+  res.setHeader('X-Cache', c.result);
+  if (c.result === 'stale') {
+    res.setHeader('Warning', '110 - "Response is Stale"');
+    res.setHeader('Age', String(c.ageS ?? 0));
+  }
+  res.setHeader('Cache-Control', 'no-store');
+  res.json(body);
+}
+
+function unavailable(err: unknown, retryAfterSec: number): never {
+  if (isCatalogError(err)) throw err;
+  throw new CatalogError('CATALOG_ERR_UNAVAILABLE', 'product data is unavailable (database and cache)', {
+    cause: err,
+    retryAfterSec,
+  });
+}
+
+export function mountProductRoutes(router: Router, deps: ProductRouteDeps): void {
+  router.get('/products', async (req: Request, res: Response) => {
+    const q = parseOr400(ListQuery, req.query, 'query');
+    const limit = q.limit ?? PAGE_DEFAULT;
+    let after: string | undefined;
+    if (q.cursor !== undefined) {
+      after = decodeCursor(q.cursor);
+      if (after === undefined)
+        throw new CatalogError('CATALOG_ERR_VALIDATION', 'query: cursor: not a cursor we issued');
+    }
+    const key = `list:${limit}:${after ?? ''}`;
+    const cached = await deps.cache
+      .read(
+        key,
+        async () => {
+          const page = await deps.store.list(limit, after);
+          const last = page.items[page.items.length - 1];
+          return { items: page.items, nextCursor: page.more && last ? encodeCursor(last.id) : null };
+        },
+        isSourceFailure,
+      )
+      .catch((err) => unavailable(err, deps.retryAfterSec));
+    deps.onCacheResult?.(cached.result);
+    send(res, cached, cached.value);
+  });
+
+  router.get('/products/:id', async (req: Request, res: Response) => {
+    const id = parseOr400(ProductId, req.params.id, 'path: id');
+    const cached = await deps.cache
+      .read<Product | null>(
+        `product:${id}`,
+        async () => (await deps.store.get(id)) ?? null,
+        isSourceFailure,
+        (p) => p !== null,
+      )
+      .catch((err) => unavailable(err, deps.retryAfterSec));
+    deps.onCacheResult?.(cached.result);
+    if (cached.value === null) throw new CatalogError('CATALOG_ERR_NOT_FOUND', `no product ${id}`);
+    send(res, cached, cached.value);
+  });
+}

@@ -1,0 +1,332 @@
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import {
+  createDatabase,
+  type PostgresHandle,
+  type RedisHandle,
+  startPostgres,
+  startRedis,
+} from '@breakwater/local/harness';
+import { createPgPool, createStreamRedis, runMigrations, waitReady } from '@breakwater/mesh/events/index';
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
+
+let redisServer: RedisHandle;
+let pgServer: PostgresHandle;
+const closers: (() => Promise<unknown> | unknown)[] = [];
+
+beforeAll(async () => {
+  [redisServer, pgServer] = await Promise.all([startRedis(), startPostgres()]);
+});
+afterAll(async () => {
+  for (const c of closers.reverse()) await c();
+  await Promise.all([redisServer?.stop(), pgServer?.stop()]);
+});
+
+interface Catalog {
+  base: string;
+  pool: pg.Pool;
+  redis: Redis;
+}
+
+async function startCatalog(env: Record<string, string> = {}): Promise<Catalog> {
+  const databaseUrl = await createDatabase(pgServer);
+  await runMigrations({ databaseUrl, dir: new URL('../migrations/', import.meta.url) });
+  const config = loadConfig({ DATABASE_URL: databaseUrl, REDIS_URL: redisServer.url, PORT: '0', ...env });
+  const pool = createPgPool(databaseUrl, { statementTimeoutMs: 500, connectionTimeoutMs: 500 });
+  const redis = createStreamRedis(redisServer.url, { commandTimeoutMs: 250 });
+  await waitReady(redis);
+  const app = buildApp(config, { pool, redis });
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  closers.push(
+    () => new Promise((r) => server.close(r)),
+    () => pool.end(),
+    () => redis.disconnect(),
+  );
+  return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, pool, redis };
+}
+
+async function call(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+) {
+  const init: RequestInit = { method, headers: { ...headers } };
+  if (body !== undefined) {
+    init.body = typeof body === 'string' ? body : JSON.stringify(body);
+    (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
+  }
+  const res = await fetch(base + path, init);
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = text;
+  }
+  return { status: res.status, headers: res.headers, body: json as Record<string, unknown> };
+}
+
+const stockOf = async (pool: pg.Pool, id: string) =>
+  (await pool.query('SELECT stock FROM products WHERE id = $1', [id])).rows[0]?.stock as number;
+
+describe('catalog: products', () => {
+  let c: Catalog;
+  beforeAll(async () => {
+    c = await startCatalog();
+  });
+
+  it('pages through the seeded products with a cursor', async () => {
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    for (let i = 0; i < 10; i++) {
+      const q: string = cursor ? `?limit=15&cursor=${cursor}` : '?limit=15';
+      const r = await call(c.base, 'GET', `/products${q}`);
+      expect(r.status).toBe(200);
+      const page = r.body as { items: { id: string; stock: number }[]; nextCursor: string | null };
+      seen.push(...page.items.map((p) => p.id));
+      cursor = page.nextCursor;
+      if (!cursor) break;
+    }
+    expect(seen).toHaveLength(40);
+    expect(new Set(seen).size).toBe(40);
+    expect(seen[0]).toBe('sku-0001');
+  });
+
+  it('caches a product read: miss, then hit', async () => {
+    const first = await call(c.base, 'GET', '/products/sku-0007');
+    expect(first.status).toBe(200);
+    expect(first.headers.get('x-cache')).toBe('miss');
+    expect(first.body).toMatchObject({ id: 'sku-0007', currency: 'EUR' });
+    const second = await call(c.base, 'GET', '/products/sku-0007');
+    expect(second.headers.get('x-cache')).toBe('hit');
+    expect(second.body).toEqual(first.body);
+  });
+
+  it('answers 404 problem+json for an unknown product and 400 for bad ids and paging', async () => {
+    const missing = await call(c.base, 'GET', '/products/sku-9999');
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('content-type')).toContain('application/problem+json');
+    expect(missing.body.code).toBe('CATALOG_ERR_NOT_FOUND');
+    for (const path of [
+      '/products/NOT_AN_ID',
+      `/products/${'a'.repeat(65)}`,
+      '/products?limit=0',
+      '/products?limit=101',
+      '/products?limit=abc',
+      '/products?cursor=%%%',
+      '/products?cursor=bm90IGFuIGlkIQ',
+      '/products?limit=5&limit=6',
+      '/products?surprise=1',
+    ]) {
+      const r = await call(c.base, 'GET', path);
+      expect(r.status, path).toBe(400);
+      expect(r.body.code, path).toBe('CATALOG_ERR_VALIDATION');
+    }
+  });
+});
+
+describe('catalog: reservations', () => {
+  let c: Catalog;
+  beforeAll(async () => {
+    c = await startCatalog();
+  });
+
+  it('reserves once per id: replay answers the same reservation, stock drops once', async () => {
+    const before = await stockOf(c.pool, 'sku-0002');
+    const body = { reservationId: randomUUID(), items: [{ productId: 'sku-0002', quantity: 3 }] };
+    const first = await call(c.base, 'POST', '/reservations', body);
+    expect(first.status).toBe(201);
+    expect(first.body).toMatchObject({ id: body.reservationId, status: 'held' });
+    const again = await call(c.base, 'POST', '/reservations', body);
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(first.body);
+    expect(await stockOf(c.pool, 'sku-0002')).toBe(before - 3);
+
+    const other = await call(c.base, 'POST', '/reservations', {
+      ...body,
+      items: [{ productId: 'sku-0002', quantity: 4 }],
+    });
+    expect(other.status).toBe(409);
+    expect(other.body.code).toBe('CATALOG_ERR_RESERVATION_CONFLICT');
+  });
+
+  it('releases once: stock comes back, a second release changes nothing, and the id cannot reserve again', async () => {
+    const before = await stockOf(c.pool, 'sku-0003');
+    const body = { reservationId: randomUUID(), items: [{ productId: 'sku-0003', quantity: 5 }] };
+    expect((await call(c.base, 'POST', '/reservations', body)).status).toBe(201);
+    expect(await stockOf(c.pool, 'sku-0003')).toBe(before - 5);
+    expect((await call(c.base, 'DELETE', `/reservations/${body.reservationId}`)).status).toBe(204);
+    expect((await call(c.base, 'DELETE', `/reservations/${body.reservationId}`)).status).toBe(204);
+    expect(await stockOf(c.pool, 'sku-0003')).toBe(before);
+    const late = await call(c.base, 'POST', '/reservations', body);
+    expect(late.status).toBe(409);
+    expect(late.body.code).toBe('CATALOG_ERR_RESERVATION_RELEASED');
+    expect(await stockOf(c.pool, 'sku-0003')).toBe(before);
+  });
+
+  it('releasing an unknown id leaves a tombstone: a late reserve with it takes no stock', async () => {
+    const id = randomUUID();
+    expect((await call(c.base, 'DELETE', `/reservations/${id}`)).status).toBe(204);
+    const before = await stockOf(c.pool, 'sku-0004');
+    const late = await call(c.base, 'POST', '/reservations', {
+      reservationId: id,
+      items: [{ productId: 'sku-0004', quantity: 1 }],
+    });
+    expect(late.status).toBe(409);
+    expect(await stockOf(c.pool, 'sku-0004')).toBe(before);
+  });
+
+  it('refuses all or nothing: out of stock 409, unknown product 422, and no line is taken', async () => {
+    const before = await stockOf(c.pool, 'sku-0005');
+    const tooMany = await call(c.base, 'POST', '/reservations', {
+      reservationId: randomUUID(),
+      items: [
+        { productId: 'sku-0005', quantity: 1 },
+        { productId: 'sku-0006', quantity: 1000 },
+      ],
+    });
+    expect(tooMany.status).toBe(409);
+    expect(tooMany.body.code).toBe('CATALOG_ERR_OUT_OF_STOCK');
+    const unknown = await call(c.base, 'POST', '/reservations', {
+      reservationId: randomUUID(),
+      items: [
+        { productId: 'sku-0005', quantity: 1 },
+        { productId: 'sku-9999', quantity: 1 },
+      ],
+    });
+    expect(unknown.status).toBe(422);
+    expect(unknown.body.code).toBe('CATALOG_ERR_UNKNOWN_PRODUCT');
+    expect(await stockOf(c.pool, 'sku-0005')).toBe(before);
+  });
+
+  it('concurrent replays of one reservation take stock once', async () => {
+    const before = await stockOf(c.pool, 'sku-0008');
+    const body = { reservationId: randomUUID(), items: [{ productId: 'sku-0008', quantity: 2 }] };
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () => call(c.base, 'POST', '/reservations', body)),
+    );
+    expect(results.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 201]);
+    expect(await stockOf(c.pool, 'sku-0008')).toBe(before - 2);
+  });
+
+  it('answers bad input with 4xx problem+json, never 5xx, and writes nothing', async () => {
+    const { rows: before } = await c.pool.query(
+      'SELECT sum(stock)::int AS s, (SELECT count(*) FROM reservations)::int AS r FROM products',
+    );
+    const id = randomUUID();
+    const cases: [string, string, unknown, number][] = [
+      ['POST', '/reservations', '{"reservationId":', 400],
+      ['POST', '/reservations', 'null', 400],
+      ['POST', '/reservations', [], 400],
+      [
+        'POST',
+        '/reservations',
+        { reservationId: 'nope', items: [{ productId: 'sku-0001', quantity: 1 }] },
+        400,
+      ],
+      ['POST', '/reservations', { reservationId: id, items: [] }, 400],
+      [
+        'POST',
+        '/reservations',
+        { reservationId: id, items: [{ productId: 'sku-0001', quantity: '1' }] },
+        400,
+      ],
+      [
+        'POST',
+        '/reservations',
+        { reservationId: id, items: [{ productId: 'sku-0001', quantity: 1.5 }] },
+        400,
+      ],
+      ['POST', '/reservations', { reservationId: id, items: [{ productId: 'sku-0001', quantity: -1 }] }, 400],
+      [
+        'POST',
+        '/reservations',
+        { reservationId: id, items: [{ productId: 'sku-0001', quantity: 1e12 }] },
+        400,
+      ],
+      [
+        'POST',
+        '/reservations',
+        { reservationId: id, items: [{ productId: 'sku-0001', quantity: 1 }], extra: true },
+        400,
+      ],
+      [
+        'POST',
+        '/reservations',
+        {
+          reservationId: id,
+          items: [
+            { productId: 'sku-0001', quantity: 1 },
+            { productId: 'sku-0001', quantity: 1 },
+          ],
+        },
+        400,
+      ],
+      [
+        'POST',
+        '/reservations',
+        { reservationId: id, items: [{ productId: 'x'.repeat(20_000), quantity: 1 }] },
+        413,
+      ],
+      ['DELETE', '/reservations/not-a-uuid', undefined, 400],
+      ['GET', '/nowhere', undefined, 404],
+    ];
+    for (const [method, path, body, status] of cases) {
+      const r = await call(c.base, method, path, body);
+      expect(r.status, `${method} ${path} ${JSON.stringify(body)?.slice(0, 80)}`).toBe(status);
+      expect(r.headers.get('content-type')).toContain('application/problem+json');
+    }
+    const wrongType = await call(c.base, 'POST', '/reservations', 'reservationId=1', {
+      'content-type': 'text/plain',
+    });
+    expect(wrongType.status).toBeGreaterThanOrEqual(400);
+    expect(wrongType.status).toBeLessThan(500);
+    const { rows: after } = await c.pool.query(
+      'SELECT sum(stock)::int AS s, (SELECT count(*) FROM reservations)::int AS r FROM products',
+    );
+    expect(after).toEqual(before);
+  });
+});
+
+describe('catalog: degraded', () => {
+  it('serves cached products marked stale while PostgreSQL is down, and a fast 503 when Redis is gone too', async () => {
+    // A fresh TTL shorter than the test, so only the stale copy is left when PostgreSQL goes.
+    const c = await startCatalog({ CATALOG_CACHE_TTL_MS: '50' });
+    const warm = await call(c.base, 'GET', '/products/sku-0010');
+    expect(warm.headers.get('x-cache')).toBe('miss');
+    expect((await call(c.base, 'GET', '/products?limit=5')).status).toBe(200);
+    await pgServer.stopProcess();
+    try {
+      await new Promise((r) => setTimeout(r, 100)); // let the 50 ms fresh TTL lapse
+      const stale = await call(c.base, 'GET', '/products/sku-0010');
+      expect(stale.status).toBe(200);
+      expect(stale.headers.get('x-cache')).toBe('stale');
+      expect(stale.headers.get('warning')).toBe('110 - "Response is Stale"');
+      expect(stale.body).toEqual(warm.body);
+      const page = await call(c.base, 'GET', '/products?limit=5');
+      expect(page.status).toBe(200);
+      expect(page.headers.get('x-cache')).toBe('stale');
+
+      const never = await call(c.base, 'GET', '/products/sku-0011');
+      expect(never.status).toBe(503);
+      expect(never.headers.get('retry-after')).toBe('5');
+
+      await redisServer.stopProcess();
+      const t0 = Date.now();
+      const gone = await call(c.base, 'GET', '/products/sku-0010');
+      expect(gone.status).toBe(503);
+      expect(gone.body.code).toBe('CATALOG_ERR_UNAVAILABLE');
+      expect(gone.headers.get('retry-after')).toBe('5');
+      expect(Date.now() - t0).toBeLessThan(1_500);
+    } finally {
+      await Promise.all([pgServer.restart(), redisServer.restart()]);
+    }
+  });
+});
