@@ -37,7 +37,13 @@ export function createPgPool(databaseUrl: string, o: PgPoolOptions = {}): pg.Poo
   });
   // An idle client whose server went away emits 'error' on the pool; without
   // a listener that would crash the process.
-  pool.on('error', (err) => (o.log ?? silentLogger).warn({ err: err.message }, 'idle postgres client error'));
+  const log = o.log ?? silentLogger;
+  pool.on('error', (err) => log.warn({ err: err.message }, 'idle postgres client error'));
+  // A server shutdown (57P01) reaches a checked-out client as an 'error'
+  // event too; the query in flight fails on its own, the event must not crash us.
+  pool.on('connect', (client) => {
+    client.on('error', (err) => log.debug({ err: err.message }, 'postgres client error'));
+  });
   return pool;
 }
 

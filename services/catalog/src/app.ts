@@ -1,15 +1,16 @@
 /**
- * buildApp(config, deps) → the catalog's express app. No I/O happens here
- * beyond what the routes do per request; main.ts owns the connections.
+ * buildApp(config, deps) → the catalog's service app (the mesh server kit:
+ * health, readiness, metrics, request ids, problem+json, fault filter) with
+ * the catalog's routes. Connections are opened by main.ts (or a test) and
+ * handed in; the kit closes them on shutdown.
  */
 import { readFileSync } from 'node:fs';
-import { renderProblem } from '@breakwater/mesh/problem';
-import { counter } from '@breakwater/observability/metrics';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import { createServiceApp, type ServiceApp, type ServiceAppOptions } from '@breakwater/mesh/server';
+import type { MetricKey } from '@breakwater/observability/metric-names';
+import * as metrics from '@breakwater/observability/metrics';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { CatalogConfig } from './config.ts';
-import { CatalogError } from './errors.ts';
 import { mountProductRoutes } from './routes/products.ts';
 import { mountReservationRoutes } from './routes/reservations.ts';
 import { ProductCache } from './store/product-cache.ts';
@@ -19,42 +20,64 @@ export interface CatalogDeps {
   pool: pg.Pool;
   /** Fail-fast client for the cache (short command timeout, no offline queue). */
   redis: Redis;
+  /** Server-kit overrides (tests: `signals: []`, `drainDelayMs: 0`). */
+  server?: Partial<Pick<ServiceAppOptions, 'signals' | 'drainDelayMs' | 'logger' | 'accessLog'>>;
 }
 
 export const OPENAPI = JSON.parse(
   readFileSync(new URL('../openapi.json', import.meta.url), 'utf8'),
 ) as Record<string, unknown>;
 
-export function buildApp(config: CatalogConfig, deps: CatalogDeps): express.Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.use(express.json({ limit: '16kb' }));
+/** Retry-After on 503s, s. */
+const RETRY_AFTER_READS_S = 5;
+const RETRY_AFTER_WRITES_S = 2;
+
+// See mesh/src/events/metrics.ts: the registry's typed keys narrow to never for now.
+const cacheRequests = () =>
+  (metrics.counter as unknown as (k: MetricKey) => { inc(l: Record<string, string>): void })('cacheRequests');
+
+export function buildApp(config: CatalogConfig, deps: CatalogDeps): ServiceApp {
+  const kit = createServiceApp({
+    service: config.service,
+    bodyLimit: '16kb',
+    ...(config.adminPort !== undefined && config.adminToken !== undefined
+      ? { admin: { port: config.adminPort, token: config.adminToken } }
+      : {}),
+    ...deps.server,
+  });
   const store = new ProductsStore(deps.pool);
   const cache = new ProductCache(deps.redis, {
     freshTtlMs: config.cacheTtlMs,
     staleTtlMs: config.staleTtlMs,
   });
-  const cacheRequests = counter('cacheRequests' as never) as unknown as {
-    inc(l: Record<string, string>): void;
-  };
-  const router = express.Router();
-  router.get('/openapi.json', (_req, res) => {
+  const r = kit.router;
+  r.get('/openapi.json', (_req, res) => {
     res.json(OPENAPI);
   });
-  mountProductRoutes(router, {
+  mountProductRoutes(r, {
     store,
     cache,
-    retryAfterSec: 5,
-    onCacheResult: (result) => cacheRequests.inc({ cache: 'products', result }),
+    retryAfterSec: RETRY_AFTER_READS_S,
+    onCacheResult: (result) => cacheRequests().inc({ cache: 'products', result }),
   });
-  mountReservationRoutes(router, { store, cache, retryAfterSec: 2 });
-  app.use(router);
-  app.use((req: Request) => {
-    throw new CatalogError('CATALOG_ERR_NOT_FOUND', `no route ${req.method} ${req.path}`);
+  mountReservationRoutes(r, { store, cache, retryAfterSec: RETRY_AFTER_WRITES_S });
+
+  // Ready while either store can answer: with PostgreSQL down the catalog
+  // still serves (stale) reads, so taking it out of rotation would only hurt.
+  kit.addReadinessCheck('postgres-or-redis', async () => {
+    const pgOk = deps.pool.query('SELECT 1').then(
+      () => true,
+      () => false,
+    );
+    const redisOk = deps.redis.ping().then(
+      () => true,
+      () => false,
+    );
+    const [p, rd] = await Promise.all([pgOk, redisOk]);
+    if (!p && !rd) throw new Error('neither postgres nor redis reachable');
+    return true;
   });
-  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const p = renderProblem(err, undefined, req.originalUrl);
-    res.status(p.status).set(p.headers).send(JSON.stringify(p.body));
-  });
-  return app;
+  kit.addCloser('postgres', () => deps.pool.end());
+  kit.addCloser('redis', () => deps.redis.quit().catch(() => deps.redis.disconnect()));
+  return kit;
 }

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import {
   createDatabase,
   type PostgresHandle,
@@ -39,15 +38,10 @@ async function startCatalog(env: Record<string, string> = {}): Promise<Catalog> 
   const pool = createPgPool(databaseUrl, { statementTimeoutMs: 500, connectionTimeoutMs: 500 });
   const redis = createStreamRedis(redisServer.url, { commandTimeoutMs: 250 });
   await waitReady(redis);
-  const app = buildApp(config, { pool, redis });
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  closers.push(
-    () => new Promise((r) => server.close(r)),
-    () => pool.end(),
-    () => redis.disconnect(),
-  );
-  return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, pool, redis };
+  const kit = buildApp(config, { pool, redis, server: { signals: [], drainDelayMs: 0, accessLog: false } });
+  const { port } = await kit.listen({ port: 0 });
+  closers.push(() => kit.shutdown());
+  return { base: `http://127.0.0.1:${port}`, pool, redis };
 }
 
 async function call(
@@ -116,6 +110,7 @@ describe('catalog: products', () => {
     expect(missing.body.code).toBe('CATALOG_ERR_NOT_FOUND');
     for (const path of [
       '/products/NOT_AN_ID',
+      '/products/%F0%9F%92%A5',
       `/products/${'a'.repeat(65)}`,
       '/products?limit=0',
       '/products?limit=101',
