@@ -148,6 +148,18 @@ export interface Upstream {
   close(): Promise<void>;
 }
 
+/** Connection-level headers a caller (e.g. a proxy) must not forward; undici sets its own. */
+const HOP_BY_HOP = new Set([
+  'host',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'expect',
+]);
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 const OUTCOME_OF: Partial<Record<MeshErrorCode, string>> = {
   MESH_ERR_TIMEOUT: 'timeout',
@@ -222,11 +234,19 @@ class Call {
     this.path = path;
 
     const headers: Record<string, string> = {};
-    if (o.headers) for (const k in o.headers) headers[k.toLowerCase()] = o.headers[k] as string;
+    if (o.headers) {
+      for (const k in o.headers) {
+        const lk = k.toLowerCase();
+        if (HOP_BY_HOP.has(lk)) continue;
+        const v = o.headers[k];
+        if (v !== undefined) headers[lk] = v;
+      }
+    }
     let body = o.body;
     if (o.json !== undefined) {
       body = JSON.stringify(o.json);
       headers['content-type'] ??= 'application/json';
+      delete headers['content-length'];
     }
     this.body = body;
     if (o.idempotencyKey !== undefined) headers['idempotency-key'] = o.idempotencyKey;
