@@ -1,0 +1,213 @@
+/**
+ * Resilience: what the mesh client does per upstream — breaker state over
+ * time, retries and the retry budget, bulkhead and timeout outcomes — and
+ * what the fault filter injected.
+ */
+import { RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
+import { byVar, dashboard, labelVariable, stateTimeline, timeseries, valueText } from './common.ts';
+
+const CALLS = 'bw_upstream_request_duration_seconds_count';
+const sel = `${byVar('service')}, ${byVar('upstream')}`;
+const rate = (metric: string, extra = '') =>
+  `rate(${metric}{${sel}${extra ? `, ${extra}` : ''}}[$__rate_interval])`;
+
+export function resilienceDashboard() {
+  return dashboard(
+    'bw-resilience',
+    'Breakwater / Resilience',
+    'Per upstream: circuit breaker state, call outcomes, retries and the retry budget, bulkheads, timeouts, injected faults.',
+    ['resilience', 'mesh'],
+  )
+    .withVariable(labelVariable('service', 'service', CALLS, { title: 'caller' }))
+    .withVariable(labelVariable('upstream', 'upstream', CALLS, { matchers: byVar('service') }))
+    .withRow(new RowBuilder('Circuit breakers'))
+    .withPanel(
+      stateTimeline({
+        title: 'Breaker state',
+        description:
+          'Closed (calls flow), half-open (probing), open (calls short-circuited to the fallback).',
+        queries: [
+          {
+            expr: `max by (service, upstream) (bw_breaker_state{${sel}})`,
+            legend: '{{service}} → {{upstream}}',
+          },
+        ],
+        mappings: valueText([
+          [0, 'closed', 'green'],
+          [1, 'half-open', 'yellow'],
+          [2, 'open', 'red'],
+        ]),
+        steps: [
+          [null, 'green'],
+          [1, 'yellow'],
+          [2, 'red'],
+        ],
+        w: 24,
+      }),
+    )
+    .withPanel(
+      timeseries({
+        title: 'Breaker transitions',
+        description: 'State changes per interval, by the state entered.',
+        queries: [
+          {
+            expr: `sum by (service, upstream, to) (increase(bw_breaker_transitions_total{${sel}}[$__rate_interval]))`,
+            legend: '{{service}} → {{upstream}}: {{to}}',
+          },
+        ],
+        min: 0,
+      }),
+    )
+    .withPanel(
+      timeseries({
+        title: 'Call outcomes',
+        description:
+          'Whole calls per second by outcome: success, upstream 4xx/5xx, timeout, deadline, breaker_open, bulkhead_full, budget_exhausted, connect_error, aborted.',
+        queries: [
+          {
+            expr: `sum by (service, upstream, outcome) (${rate(CALLS)})`,
+            legend: '{{service}} → {{upstream}}: {{outcome}}',
+          },
+        ],
+        unit: 'reqps',
+        stacked: true,
+      }),
+    )
+    .withRow(new RowBuilder('Retries'))
+    .withPanel(
+      timeseries({
+        title: 'Tries: first and retry',
+        description: 'Tries sent per second; retries only where they are safe.',
+        queries: [
+          {
+            expr: `sum by (service, upstream, kind) (${rate('bw_upstream_tries_total')})`,
+            legend: '{{service}} → {{upstream}}: {{kind}}',
+          },
+        ],
+        unit: 'reqps',
+        min: 0,
+        w: 8,
+      }),
+    )
+    .withPanel(
+      timeseries({
+        title: 'Retry ratio',
+        description: 'Retries as a share of all tries (0 when nothing was retried).',
+        queries: [
+          {
+            expr: `(sum by (service, upstream) (${rate('bw_upstream_tries_total', 'kind="retry"')}) or 0 * sum by (service, upstream) (${rate('bw_upstream_tries_total')})) / sum by (service, upstream) (${rate('bw_upstream_tries_total')})`,
+            legend: '{{service}} → {{upstream}}',
+          },
+        ],
+        unit: 'percentunit',
+        min: 0,
+        w: 8,
+      }),
+    )
+    .withPanel(
+      timeseries({
+        title: 'Retries refused by the budget',
+        description: 'Retries not sent because the retry budget was spent (so retries cannot storm).',
+        queries: [
+          {
+            expr: `sum by (service, upstream) (${rate('bw_upstream_retry_budget_exhausted_total')})`,
+            legend: '{{service}} → {{upstream}}',
+          },
+        ],
+        unit: 'reqps',
+        min: 0,
+        w: 8,
+      }),
+    )
+    .withRow(new RowBuilder('Bulkheads and timeouts'))
+    .withPanel(
+      timeseries({
+        title: 'Bulkhead slots in use',
+        description: 'Concurrent calls holding a bulkhead slot, per upstream.',
+        queries: [
+          {
+            expr: `sum by (service, upstream) (bw_upstream_bulkhead_in_use{${sel}})`,
+            legend: '{{service}} → {{upstream}}',
+          },
+        ],
+        min: 0,
+        w: 8,
+      }),
+    )
+    .withPanel(
+      timeseries({
+        title: 'Bulkhead rejections',
+        description: 'Calls rejected at once because the bulkhead and its queue were full.',
+        queries: [
+          {
+            expr: `sum by (service, upstream) (${rate('bw_upstream_bulkhead_rejected_total')})`,
+            legend: '{{service}} → {{upstream}}',
+          },
+        ],
+        unit: 'reqps',
+        min: 0,
+        w: 8,
+      }),
+    )
+    .withPanel(
+      timeseries({
+        title: 'Timeouts: per try and deadline',
+        description:
+          'Tries cut by the per-try timeout (try) and calls cut by the overall deadline (deadline).',
+        queries: [
+          {
+            expr: `sum by (service, upstream, kind) (${rate('bw_upstream_timeouts_total')})`,
+            legend: '{{service}} → {{upstream}}: {{kind}}',
+          },
+        ],
+        unit: 'reqps',
+        min: 0,
+        w: 8,
+      }),
+    )
+    .withPanel(
+      timeseries({
+        title: 'Upstream latency p99',
+        description: 'Whole-call duration (every try and backoff) per upstream; exemplars carry trace ids.',
+        queries: [
+          {
+            expr: `histogram_quantile(0.99, sum by (service, upstream, le) (rate(bw_upstream_request_duration_seconds_bucket{${sel}}[$__rate_interval])))`,
+            legend: '{{service}} → {{upstream}}',
+            exemplars: true,
+          },
+        ],
+        unit: 's',
+        min: 0,
+      }),
+    )
+    .withPanel(
+      timeseries({
+        title: 'Cache look-ups',
+        description: 'Cache hits, misses, stale answers (served while the source is down) and errors.',
+        queries: [
+          {
+            expr: `sum by (service, cache, result) (rate(bw_cache_requests_total{${byVar('service')}}[$__rate_interval]))`,
+            legend: '{{service}} {{cache}}: {{result}}',
+          },
+        ],
+        unit: 'reqps',
+        stacked: true,
+      }),
+    )
+    .withRow(new RowBuilder('Injected faults'))
+    .withPanel(
+      timeseries({
+        title: 'Faults injected by the fault filter',
+        description: 'Requests delayed or aborted by the mesh fault filter, per service and route.',
+        queries: [
+          {
+            expr: 'sum by (service, route, kind) (rate(bw_fault_injected_total[$__rate_interval]))',
+            legend: '{{service}} {{route}}: {{kind}}',
+          },
+        ],
+        unit: 'reqps',
+        min: 0,
+        w: 24,
+      }),
+    );
+}
