@@ -118,7 +118,15 @@ function nodeWorkloadObjects(policy: MeshPolicy, w: NodeWorkload): object[] {
       selector: { matchLabels: selector(w.name, component) },
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
       template: {
-        metadata: { labels: labels(w.name, component) },
+        metadata: {
+          labels: labels(w.name, component),
+          // where the metrics are; Istio's agent reads these to merge them into :15020
+          annotations: {
+            'prometheus.io/scrape': 'true',
+            'prometheus.io/port': String(spec.port),
+            'prometheus.io/path': '/metrics',
+          },
+        },
         spec: {
           serviceAccountName: w.name,
           automountServiceAccountToken: false,

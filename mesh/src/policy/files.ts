@@ -11,7 +11,11 @@ import {
   renderPeerAuthentications,
   renderVirtualServices,
 } from './istio.ts';
-import { renderComponentNetworkPolicies, renderNetworkPolicies } from './network-policies.ts';
+import {
+  renderComponentNetworkPolicies,
+  renderIstioNetworkPolicies,
+  renderNetworkPolicies,
+} from './network-policies.ts';
 import type { MeshPolicy } from './schema.ts';
 
 const HEADER = '# Generated from mesh/policy.yaml by `npm run render` (mesh/src/render.ts). Do not edit.\n';
@@ -26,6 +30,7 @@ export function toYamlDocuments(objects: readonly object[]): string {
 export function renderPolicyFiles(policy: MeshPolicy, edges: EdgePolicies): Record<string, string> {
   return {
     'k8s/components/network-policies/network-policies.yaml': toYamlDocuments(renderNetworkPolicies(policy)),
+    'k8s/components/istio/network-policies.yaml': toYamlDocuments(renderIstioNetworkPolicies(policy)),
     'k8s/components/istio/peer-authentications.yaml': toYamlDocuments(renderPeerAuthentications(policy)),
     'k8s/components/istio/authorization-policies.yaml': toYamlDocuments(renderAuthorizationPolicies(policy)),
     'k8s/components/istio/destination-rules.yaml': toYamlDocuments(renderDestinationRules(policy, edges)),

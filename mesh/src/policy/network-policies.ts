@@ -129,3 +129,52 @@ export function renderComponentNetworkPolicies(policy: MeshPolicy, component: st
   }
   return out;
 }
+
+/** Where sidecars get config and certificates (istiod's xDS + CA port). */
+export const ISTIOD = { namespace: 'istio-system', podLabels: { app: 'istiod' }, port: 15012 } as const;
+/** The sidecar's merged Prometheus endpoint (application + Envoy metrics; plain HTTP, outside mTLS). */
+export const ISTIO_MERGED_METRICS_PORT = 15020;
+
+/**
+ * For the istio component: every pod's sidecar reaches istiod, and scrapers
+ * reach each scrape target's merged-metrics port instead of the app port
+ * (STRICT mTLS would refuse a scraper outside the mesh there).
+ */
+export function renderIstioNetworkPolicies(policy: MeshPolicy): INetworkPolicy[] {
+  const out: INetworkPolicy[] = [
+    {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: meta(policy, 'allow-istiod'),
+      spec: {
+        podSelector: {},
+        policyTypes: ['Egress'],
+        egress: [
+          {
+            to: [
+              {
+                namespaceSelector: { matchLabels: { [NS_LABEL]: ISTIOD.namespace } },
+                podSelector: { matchLabels: { ...ISTIOD.podLabels } },
+              },
+            ],
+            ports: tcp(ISTIOD.port),
+          },
+        ],
+      },
+    },
+  ];
+  const scrapers = Object.keys(policy.external).filter((e) => policy.external[e]?.scrape);
+  if (scrapers.length === 0) return out;
+  for (const w of scrapeTargets(policy))
+    out.push({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: meta(policy, `${w}-merged-metrics`),
+      spec: {
+        podSelector: pods(w),
+        policyTypes: ['Ingress'],
+        ingress: [{ from: scrapers.map((s) => externalPeer(policy, s)), ports: tcp(ISTIO_MERGED_METRICS_PORT) }],
+      },
+    });
+  return out;
+}

@@ -5,7 +5,7 @@
  * an edge silently dropped.
  */
 import { type Edge, edge, externalName, sortEdges, WORLD } from './edges.ts';
-import { NAME_LABEL } from './network-policies.ts';
+import { ISTIOD, NAME_LABEL } from './network-policies.ts';
 import type { MeshPolicy } from './schema.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: manifests come from YAML
@@ -30,6 +30,16 @@ function externalByPeer(policy: MeshPolicy, peer: Obj, where: string): string {
   throw new Error(`${where}: peer ${JSON.stringify(peer)} is no external caller of the policy`);
 }
 
+/** The only peers every pod may reach: cluster DNS and (with Istio) istiod. */
+function isInfrastructure(peer: Obj): boolean {
+  const ns = peer.namespaceSelector?.matchLabels?.[NS_LABEL];
+  const pods = JSON.stringify(peer.podSelector?.matchLabels ?? {});
+  return (
+    (ns === 'kube-system' && pods === JSON.stringify({ 'k8s-app': 'kube-dns' })) ||
+    (ns === ISTIOD.namespace && pods === JSON.stringify(ISTIOD.podLabels))
+  );
+}
+
 export interface NetworkPolicyEdges {
   /** Edges as the callee's ingress rules allow them. */
   ingress: Edge[];
@@ -49,12 +59,7 @@ export function networkPolicyEdges(policy: MeshPolicy, objects: readonly Obj[]):
       for (const r of np.spec?.ingress ?? [])
         throw new Error(`${where}: namespace-wide ingress ${JSON.stringify(r)}`);
       for (const r of np.spec?.egress ?? [])
-        for (const to of r.to ?? [])
-          if (
-            to.namespaceSelector?.matchLabels?.[NS_LABEL] !== 'kube-system' ||
-            to.podSelector?.matchLabels?.['k8s-app'] !== 'kube-dns'
-          )
-            throw new Error(`${where}: namespace-wide egress other than DNS`);
+        for (const to of r.to ?? []) if (!isInfrastructure(to)) throw new Error(`${where}: namespace-wide egress other than DNS or istiod`);
       continue;
     }
     for (const r of np.spec?.ingress ?? []) {
