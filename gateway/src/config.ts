@@ -81,7 +81,12 @@ const limitsSchema = z
   })
   .refine((l) => WINDOWS.some((w) => l[w] !== undefined), 'set at least one of second, minute, hour')
   .refine(
-    (l) => !(l.second && l.minute && l.minute < l.second) && !(l.minute && l.hour && l.hour < l.minute),
+    (l) =>
+      WINDOWS.every((w, i) =>
+        WINDOWS.slice(i + 1).every(
+          (x) => l[w] === undefined || l[x] === undefined || (l[x] as number) >= (l[w] as number),
+        ),
+      ),
     'a longer window cannot have a lower limit than a shorter one (Kong refuses it too)',
   );
 

@@ -36,6 +36,10 @@ const GATEWAY_OWNED = new Set([
   'x-request-id',
   'traceparent',
   'tracestate',
+  // Deadlines are the gateway's to set (the mesh client sends x-bw-timeout-ms per try).
+  'x-bw-timeout-ms',
+  'grpc-timeout',
+  'x-envoy-expected-rq-timeout-ms',
   // The gateway authenticates; the upstream never sees the client's credentials (Kong's hide_credentials).
   'authorization',
   'apikey',

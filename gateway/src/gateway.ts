@@ -128,8 +128,13 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       return;
     }
     const body = JSON.stringify(problemOf(err, requestId, req.url?.split('?')[0]));
+    // A request body we did not read would be parsed as the next request: close instead.
+    const unread =
+      !req.complete &&
+      (req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0');
     res.writeHead(err.status, {
       ...extra,
+      ...(unread ? { connection: 'close' } : {}),
       ...err.headers,
       'content-type': PROBLEM_JSON,
       'content-length': Buffer.byteLength(body),

@@ -204,10 +204,7 @@ export class RateLimiter {
     }
     if (Object.keys(limits).length === 0) problems.push('limits: set at least one window');
     const merged = { ...this.effectiveLimits(policy), ...limits };
-    if (merged.second && merged.minute && merged.minute < merged.second)
-      problems.push('limits.minute: cannot be lower than limits.second');
-    if (merged.minute && merged.hour && merged.hour < merged.minute)
-      problems.push('limits.hour: cannot be lower than limits.minute');
+    problems.push(...windowOrderProblems(merged));
     if (problems.length > 0) throw new GatewayError('GW_ERR_ADMIN_BAD_PAYLOAD', problems.join('; '));
     const fields: string[] = [];
     for (const [w, v] of Object.entries(limits)) fields.push(w, String(v));
@@ -298,4 +295,18 @@ function identityOf(policy: RateLimitPolicy, req: RequestIdentity): string {
 /** Client-chosen strings become fixed-length key parts (no key-space games with huge or odd values). */
 function digest(v: string): string {
   return createHash('sha256').update(v).digest('base64url').slice(0, 22);
+}
+
+/** A longer window may not allow fewer requests than a shorter one (Kong refuses it too). */
+export function windowOrderProblems(l: Limits): string[] {
+  const out: string[] = [];
+  WINDOWS.forEach((shorter, i) => {
+    for (const longer of WINDOWS.slice(i + 1)) {
+      const a = l[shorter];
+      const b = l[longer];
+      if (a !== undefined && b !== undefined && b < a)
+        out.push(`limits.${longer}: cannot be lower than limits.${shorter}`);
+    }
+  });
+  return out;
 }
