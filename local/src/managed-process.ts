@@ -68,8 +68,10 @@ export interface ProcessStatus {
   startedAt?: string;
   starts: number;
   logFile: string;
-  /** The command line, so a later run can tell a leftover process is ours. */
+  /** The full command line, for people. */
   command: string;
+  /** The executable, so a later run can tell a leftover process is ours (its command line starts with it). */
+  executable: string;
 }
 
 export interface Disposable {
@@ -149,6 +151,7 @@ export class ManagedProcess {
       starts: this.#starts,
       logFile: this.spec.logFile,
       command: [this.spec.command, ...this.spec.args].join(' '),
+      executable: this.spec.command,
     };
     if (this.pid !== undefined) s.pid = this.pid;
     if (this.spec.port !== undefined) s.port = this.spec.port;

@@ -1,0 +1,232 @@
+#!/usr/bin/env node
+/**
+ * The local deployment's command line: `node local/src/cli.ts <command>`.
+ * Errors are one line on stderr and a non-zero exit code.
+ */
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { callControl, liveState, remoteStatus } from './control-client.ts';
+import { LocalError } from './errors.ts';
+import { followFile, tailLines } from './logs.ts';
+import type { ProcessStatus } from './managed-process.ts';
+import { PLATFORM } from './platform.ts';
+import { parsePort } from './ports.ts';
+import { pidAlive, processCommandLine } from './stale.ts';
+import { readState, supervisorAlive } from './state.ts';
+import { formatStatusTable } from './status-table.ts';
+import { PROCESS_ACTIONS, type ProcessAction, unknownProcess } from './supervisor.ts';
+import { up } from './up.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+
+const USAGE = `usage: node local/src/cli.ts <command> [options]
+
+commands:
+  up                 start Redis, PostgreSQL (one per service), every service that exists,
+                     the gateway and Prometheus; print the status table; stay up until Ctrl-C
+    --only a,b         only these processes
+    --port-base N      ports from N on instead of free ports chosen by the kernel
+    --gateway-port N   the gateway's port (default 8080, env BW_GATEWAY_PORT; 0 = any free)
+    --prometheus-port N  Prometheus's port (default 9090 when free, env BW_PROMETHEUS_PORT)
+  status [--json]    every process with state, pid, port and URL
+  stop [name]        stop one process gracefully; without a name, stop the whole run
+  start <name>       start a stopped or down process
+  kill <name>        SIGKILL one process (it stays down until restart)
+  pause <name>       SIGSTOP one process
+  resume <name>      SIGCONT a paused process
+  restart <name>     stop (if running) and start one process
+  logs <name> [-n N] [-f]  the last N lines (default 50) of a process's log; -f follows
+
+options:
+  --run-dir DIR      run folder for data, logs and state (default .run; env BW_RUN_DIR)
+  -h, --help         this text`;
+
+const COMMANDS = ['up', 'status', 'logs', ...PROCESS_ACTIONS] as const;
+
+function out(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function fail(message: string): never {
+  throw new LocalError('LOCAL_ERR_BAD_INPUT', message);
+}
+
+function parse(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        'run-dir': { type: 'string' },
+        only: { type: 'string' },
+        'port-base': { type: 'string' },
+        'gateway-port': { type: 'string' },
+        'prometheus-port': { type: 'string' },
+        json: { type: 'boolean' },
+        lines: { type: 'string', short: 'n' },
+        follow: { type: 'boolean', short: 'f' },
+      },
+    });
+  } catch (err) {
+    return fail(`${(err as Error).message.split('\n')[0]} (see --help)`);
+  }
+}
+
+/** What the state file says, with each pid re-checked (a dead supervisor's children may be gone too). */
+function offlineStatus(processes: ProcessStatus[]): ProcessStatus[] {
+  return processes.map((p) => {
+    const alive = p.pid !== undefined && processCommandLine(p.pid)?.startsWith(p.executable);
+    if (alive) return p;
+    const { pid: _pid, ...rest } = p;
+    return { ...rest, state: p.state === 'stopped' ? 'stopped' : 'down' };
+  });
+}
+
+async function status(runDir: string, json: boolean): Promise<number> {
+  const state = readState(runDir);
+  if (state === undefined || state === 'unreadable') {
+    throw new LocalError(
+      'LOCAL_ERR_NOT_RUNNING',
+      `no Breakwater run in ${runDir}: start one with "npm start"`,
+    );
+  }
+  const live = supervisorAlive(state);
+  const processes = live ? await remoteStatus(state) : offlineStatus(state.processes);
+  if (json) {
+    out(JSON.stringify({ supervisor: live ? state.supervisorPid : null, processes }, null, 2));
+    return 0;
+  }
+  if (!live) {
+    out(
+      state.stoppedAt
+        ? `the last run stopped at ${state.stoppedAt} (supervisor pid ${state.supervisorPid}):`
+        : `the supervisor (pid ${state.supervisorPid}) is gone without stopping: "npm start" recovers; last known state:`,
+    );
+  }
+  out(formatStatusTable(processes));
+  return 0;
+}
+
+function knownNames(runDir: string): string[] {
+  const state = readState(runDir);
+  return state && state !== 'unreadable' ? state.processes.map((p) => p.name) : PLATFORM.map((e) => e.name);
+}
+
+async function action(runDir: string, verb: ProcessAction, name: string | undefined): Promise<number> {
+  if (name !== undefined && !knownNames(runDir).includes(name))
+    throw unknownProcess(name, knownNames(runDir));
+  const state = liveState(runDir);
+  if (verb === 'stop' && name === undefined) {
+    await callControl(state, 'POST', '/v1/shutdown');
+    const deadline = Date.now() + 120_000;
+    for (let i = 0; i < 1200 && Date.now() < deadline && pidAlive(state.supervisorPid); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    if (pidAlive(state.supervisorPid)) {
+      throw new LocalError(
+        'LOCAL_ERR_BAD_STATE',
+        `the supervisor (pid ${state.supervisorPid}) is still stopping`,
+      );
+    }
+    out('stopped the whole run');
+    return 0;
+  }
+  if (name === undefined) fail(`${verb} needs a process name: node local/src/cli.ts ${verb} <name>`);
+  const s = (await callControl(
+    state,
+    'POST',
+    `/v1/processes/${encodeURIComponent(name)}/${verb}`,
+  )) as ProcessStatus;
+  out(formatStatusTable([s]).split('\n')[1] ?? '');
+  return 0;
+}
+
+async function logs(runDir: string, name: string | undefined, lines: string | undefined, follow: boolean) {
+  if (name === undefined) fail('logs needs a process name: node local/src/cli.ts logs <name> [-n N] [-f]');
+  const known = knownNames(runDir);
+  if (!known.includes(name)) throw unknownProcess(name, known);
+  const n = lines === undefined ? 50 : Number(lines);
+  if (!Number.isInteger(n) || n < 0) fail(`-n must be a whole number, got "${lines}"`);
+  const file = path.join(runDir, 'logs', `${name}.log`);
+  if (!existsSync(file)) throw new LocalError('LOCAL_ERR_NOT_FOUND', `no log for ${name} yet (${file})`);
+  const tail = tailLines(file, n);
+  if (tail) out(tail);
+  if (!follow) return 0;
+  const controller = new AbortController();
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      controller.abort();
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    followFile(file, statSync(file).size, (chunk) => process.stdout.write(chunk), controller.signal);
+  });
+  return 0;
+}
+
+function portOption(value: string | undefined, env: string | undefined, what: string): number | undefined {
+  const raw = value ?? env;
+  return raw === undefined || raw === '' ? undefined : parsePort(raw, what);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv);
+  const [command, name, ...rest] = positionals;
+  if (values.help || command === undefined) {
+    out(USAGE);
+    return command === undefined && !values.help ? 1 : 0;
+  }
+  if (!(COMMANDS as readonly string[]).includes(command)) {
+    fail(`unknown command "${command}": use one of ${COMMANDS.join(', ')} (see --help)`);
+  }
+  if (rest.length) fail(`unexpected argument "${rest[0]}" (see --help)`);
+  const runDir = path.resolve(values['run-dir'] ?? process.env.BW_RUN_DIR ?? path.join(ROOT, '.run'));
+  switch (command) {
+    case 'up': {
+      if (name !== undefined) fail(`up takes no process name (use --only ${name})`);
+      const portBase = portOption(values['port-base'], undefined, '--port-base');
+      const gatewayPort = portOption(values['gateway-port'], process.env.BW_GATEWAY_PORT, '--gateway-port');
+      const prometheusPort = portOption(
+        values['prometheus-port'],
+        process.env.BW_PROMETHEUS_PORT,
+        '--prometheus-port',
+      );
+      const only = values.only
+        ?.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      return up({
+        root: ROOT,
+        runDir,
+        ...(only ? { only } : {}),
+        ...(portBase !== undefined ? { portBase } : {}),
+        ...(gatewayPort !== undefined ? { gatewayPort } : {}),
+        ...(prometheusPort !== undefined ? { prometheusPort } : {}),
+      });
+    }
+    case 'status':
+      if (name !== undefined) fail('status takes no process name');
+      return status(runDir, values.json ?? false);
+    case 'logs':
+      return logs(runDir, name, values.lines, values.follow ?? false);
+    default:
+      return action(runDir, command as ProcessAction, name);
+  }
+}
+
+if (import.meta.main) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      const message = err instanceof LocalError ? err.message : ((err as Error).stack ?? String(err));
+      process.stderr.write(`bw-local: error: ${message}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

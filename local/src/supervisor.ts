@@ -1,0 +1,151 @@
+/**
+ * The supervisor: an ordered set of managed processes. Starts them tier by
+ * tier (concurrently within a tier), stops them in reverse, and runs one
+ * action on one process by name. It never restarts anything on its own.
+ */
+import { LocalError } from './errors.ts';
+import { type Disposable, ManagedProcess, type ProcessSpec, type ProcessStatus } from './managed-process.ts';
+import { assertPortFree } from './ports.ts';
+
+export const PROCESS_ACTIONS = ['start', 'stop', 'kill', 'pause', 'resume', 'restart'] as const;
+export type ProcessAction = (typeof PROCESS_ACTIONS)[number];
+
+export function unknownProcess(name: string, valid: readonly string[]): LocalError {
+  return new LocalError(
+    'LOCAL_ERR_UNKNOWN_PROCESS',
+    `unknown process "${name}": choose one of ${valid.length ? valid.join(', ') : '(none running)'}`,
+  );
+}
+
+export interface SupervisorEvents {
+  /** A process is about to start (and then `ready` or `failed`). */
+  onStarting?: (name: string) => void;
+  onReady?: (status: ProcessStatus, ms: number) => void;
+  onFailed?: (name: string, err: unknown) => void;
+}
+
+export class Supervisor {
+  readonly processes: readonly ManagedProcess[];
+  readonly #byName: Map<string, ManagedProcess>;
+  readonly #events: SupervisorEvents;
+  #closing = false;
+
+  constructor(specs: readonly ProcessSpec[], events: SupervisorEvents = {}) {
+    this.processes = specs.map((s) => new ManagedProcess(s));
+    this.#byName = new Map(this.processes.map((p) => [p.name, p]));
+    if (this.#byName.size !== this.processes.length) {
+      throw new LocalError('LOCAL_ERR_BAD_INPUT', 'process names must be unique');
+    }
+    this.#events = events;
+  }
+
+  names(): string[] {
+    return this.processes.map((p) => p.name);
+  }
+
+  get(name: string): ManagedProcess {
+    const found = this.#byName.get(name);
+    if (!found) throw unknownProcess(name, this.names());
+    return found;
+  }
+
+  status(): ProcessStatus[] {
+    return this.processes.map((p) => p.status());
+  }
+
+  /** Called whenever any process changes state. */
+  onChange(listener: (status: ProcessStatus) => void): Disposable {
+    const subs = this.processes.map((p) => p.onChange(listener));
+    return { dispose: () => subs.forEach((s) => s.dispose()) };
+  }
+
+  #tiers(): ManagedProcess[][] {
+    const byTier = new Map<number, ManagedProcess[]>();
+    for (const p of this.processes) {
+      const tier = p.spec.tier ?? 0;
+      byTier.set(tier, [...(byTier.get(tier) ?? []), p]);
+    }
+    return [...byTier.entries()].sort(([a], [b]) => a - b).map(([, ps]) => ps);
+  }
+
+  /** Every fixed port must be free before anything is spawned. */
+  async preflight(): Promise<void> {
+    for (const p of this.processes) {
+      const { port, sharedPort, portHint, name } = p.spec;
+      if (port === undefined || port === 0 || sharedPort) continue;
+      await assertPortFree(port, portHint ?? `stop what uses it (wanted by ${name}), or choose other ports`);
+    }
+  }
+
+  async #startOne(p: ManagedProcess): Promise<void> {
+    this.#events.onStarting?.(p.name);
+    const t0 = Date.now();
+    try {
+      await p.start();
+      this.#events.onReady?.(p.status(), Date.now() - t0);
+    } catch (err) {
+      this.#events.onFailed?.(p.name, err);
+      throw err;
+    }
+  }
+
+  /**
+   * Starts tier by tier. On the first failure the tier finishes settling,
+   * everything already started is stopped, and the failure is thrown.
+   */
+  async startAll(): Promise<void> {
+    await this.preflight();
+    for (const tier of this.#tiers()) {
+      if (this.#closing) throw new LocalError('LOCAL_ERR_BAD_STATE', 'start-up interrupted: stopping');
+      const results = await Promise.allSettled(tier.map((p) => this.#startOne(p)));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) {
+        await this.stopAll();
+        throw failed.reason;
+      }
+    }
+  }
+
+  /** Stops everything in reverse tier order (concurrently within a tier), gracefully then forcefully. */
+  async stopAll(): Promise<void> {
+    for (const tier of this.#tiers().reverse()) {
+      await Promise.allSettled(tier.map((p) => p.stop()));
+    }
+  }
+
+  /** Runs one action on one process by name. */
+  async act(name: string, action: ProcessAction): Promise<ProcessStatus> {
+    const p = this.get(name);
+    switch (action) {
+      case 'start':
+        await p.start();
+        break;
+      case 'stop':
+        await p.stop();
+        break;
+      case 'kill':
+        await p.kill();
+        break;
+      case 'pause':
+        p.pause();
+        break;
+      case 'resume':
+        p.resume();
+        break;
+      case 'restart':
+        await p.restart();
+        break;
+    }
+    return p.status();
+  }
+
+  /** No further tier starts after this (shutdown during start-up). */
+  close(): void {
+    this.#closing = true;
+  }
+
+  /** Synchronous last resort ('exit' handler): SIGKILL every group. */
+  killAllNow(): void {
+    for (const p of this.processes) p.killNow();
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * `up`: recover a killed run, build the platform, start the control API, start
+ * everything, print the status table, and stay up until Ctrl-C / SIGTERM /
+ * POST /v1/shutdown — then stop everything in reverse order, gracefully then
+ * forcefully, so nothing is left running.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { ControlApi } from './control-api.ts';
+import { isLocalError } from './errors.ts';
+import { buildPlatform, type PlatformOptions } from './platform.ts';
+import { LOOPBACK } from './ports.ts';
+import { processCommandLine } from './stale.ts';
+import { type RunState, recoverStaleRun, writeState } from './state.ts';
+import { formatStatusTable } from './status-table.ts';
+import { Supervisor } from './supervisor.ts';
+
+export interface UpOptions extends Omit<PlatformOptions, 'adminToken' | 'log'> {
+  print?: (line: string) => void;
+}
+
+/** Runs until stopped; resolves with the exit code. */
+export async function up(options: UpOptions): Promise<number> {
+  const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  mkdirSync(options.runDir, { recursive: true });
+  const recovered = await recoverStaleRun(options.runDir);
+  if (recovered) print(recovered);
+
+  const adminToken = randomBytes(24).toString('base64url');
+  const controlToken = randomBytes(24).toString('base64url');
+  const platform = await buildPlatform({ ...options, adminToken, log: print });
+  for (const s of platform.skipped) print(`  - ${s.name}: not started (${s.reason})`);
+
+  const supervisor = new Supervisor(platform.specs, {
+    onStarting: (name) => print(`  … ${name} starting`),
+    onReady: (s, ms) =>
+      print(`  ✓ ${s.name} ready${s.port ? ` on port ${s.port}` : ''} (${(ms / 1000).toFixed(1)} s)`),
+    onFailed: (name) => print(`  ✗ ${name} failed`),
+  });
+
+  let resolveDone: (code: number) => void = () => {};
+  const done = new Promise<number>((resolve) => {
+    resolveDone = resolve;
+  });
+  let shuttingDown = false;
+  let startup: Promise<void> = Promise.resolve();
+
+  const api = new ControlApi({
+    token: controlToken,
+    supervisor,
+    onShutdown: () => void shutdown('shutdown request'),
+  });
+  const controlPort = await api.listen(0);
+  const state: RunState = {
+    version: 1,
+    supervisorPid: process.pid,
+    supervisorCommand: processCommandLine(process.pid) ?? '',
+    startedAt: new Date().toISOString(),
+    root: options.root,
+    runDir: options.runDir,
+    control: { url: `http://${LOOPBACK}:${controlPort}`, token: controlToken },
+    adminToken,
+    processes: supervisor.status(),
+    notes: platform.notes,
+  };
+  const save = () => {
+    state.processes = supervisor.status();
+    writeState(options.runDir, state);
+  };
+  save();
+  const changes = supervisor.onChange(save);
+
+  // Last resort: whatever way this process ends, its children go with it.
+  const onExit = () => supervisor.killAllNow();
+  process.on('exit', onExit);
+
+  async function shutdown(reason: string): Promise<void> {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    print(`\nstopping everything (${reason}) …`);
+    supervisor.close();
+    await supervisor.stopAll(); // wakes any start that is waiting on a process we just stopped
+    await startup.catch(() => {});
+    await supervisor.stopAll(); // anything spawned while the first pass ran
+    changes.dispose();
+    state.stoppedAt = new Date().toISOString();
+    save();
+    await api.close();
+    process.off('exit', onExit);
+    print('stopped: no process left running');
+    resolveDone(0);
+  }
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals > 1) {
+      print(`${signal} again: killing everything now`);
+      supervisor.killAllNow();
+      process.exit(130);
+    }
+    void shutdown(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+
+  startup = supervisor.startAll();
+  try {
+    await startup;
+  } catch (err) {
+    if (!shuttingDown) {
+      print(`error: ${isLocalError(err) ? err.message : (err as Error).stack}`);
+      await shutdown('start-up failed');
+      await done;
+      return 1;
+    }
+  }
+  if (!shuttingDown) {
+    print('');
+    print(formatStatusTable(supervisor.status()));
+    if (platform.notes.length) print('');
+    for (const note of platform.notes) print(note);
+    print('');
+    print(
+      `logs: ${options.runDir}/logs/<name>.log — from another terminal: node local/src/cli.ts status | logs <name> | kill <name> | restart <name>`,
+    );
+    print('Ctrl-C stops everything.');
+  }
+  const code = await done;
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  process.off('SIGHUP', onSignal);
+  return code;
+}
