@@ -1,0 +1,464 @@
+import { Readable } from 'node:stream';
+import { renderMetrics } from '@breakwater/observability';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type BreakerState, createUpstream, staticResponse, type Upstream } from '../src/client.ts';
+import { Deadline } from '../src/deadline.ts';
+import { isMeshError, type MeshError } from '../src/errors.ts';
+import { parsePolicy } from '../src/policy.ts';
+import { rejection, startUpstream, type TestUpstream, until } from './helpers.ts';
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()?.();
+});
+
+async function upstream(handler: Parameters<typeof startUpstream>[0]): Promise<TestUpstream> {
+  const u = await startUpstream(handler);
+  cleanups.push(() => u.close());
+  return u;
+}
+
+function client(
+  name: string,
+  baseUrl: string,
+  policy: Parameters<typeof createUpstream>[0]['policy'] = {},
+): Upstream {
+  const c = createUpstream({ name, baseUrl, policy });
+  cleanups.push(() => c.close());
+  return c;
+}
+
+const NO_BREAKER = { enabled: false } as const;
+const FAST_BACKOFF = { baseMs: 1, capMs: 5 } as const;
+
+describe('basic calls', () => {
+  it('sends method, path, query, JSON and headers, and buffers the answer', async () => {
+    let seen = '';
+    const u = await upstream((req, res) => {
+      let body = '';
+      req.on('data', (c) => {
+        body += c;
+      });
+      req.on('end', () => {
+        seen = `${req.method} ${req.url} ${req.headers['content-type']} ${req.headers['x-extra']} ${body}`;
+        res.setHeader('content-type', 'application/json');
+        res.end('{"ok":true}');
+      });
+    });
+    const c = client('basic', u.url);
+    const res = await c.request({
+      method: 'post',
+      path: '/things',
+      query: { a: 1, b: 'x y', skip: undefined },
+      json: { n: 1 },
+      headers: { 'X-Extra': 'yes', Connection: 'close' },
+    });
+    expect(res.status).toBe(200);
+    expect(res.ok).toBe(true);
+    expect(res.json()).toEqual({ ok: true });
+    expect(res.tries).toBe(1);
+    expect(seen).toBe('POST /things?a=1&b=x%20y application/json yes {"n":1}');
+  });
+
+  it('keeps a base URL path prefix', async () => {
+    const u = await upstream((req, res) => res.end(req.url));
+    const c = client('prefix', `${u.url}/api/`);
+    expect((await c.request({ path: '/x' })).text()).toBe('/api/x');
+  });
+
+  it('returns 4xx without retrying or throwing', async () => {
+    const u = await upstream((_req, res) => {
+      res.statusCode = 404;
+      res.end('nope');
+    });
+    const c = client('four', u.url, { retry: { backoff: FAST_BACKOFF } });
+    const res = await c.request({ path: '/missing' });
+    expect(res.status).toBe(404);
+    expect(u.hits).toBe(1);
+  });
+});
+
+describe('retries', () => {
+  it('retries idempotent calls on 503 and succeeds', async () => {
+    const u = await upstream((_req, res, hit) => {
+      res.statusCode = hit < 3 ? 503 : 200;
+      res.end(String(hit));
+    });
+    const c = client('retry-get', u.url, {
+      breaker: NO_BREAKER,
+      retry: { maxRetries: 2, backoff: FAST_BACKOFF },
+    });
+    const res = await c.request({ path: '/x' });
+    expect(res.status).toBe(200);
+    expect(res.tries).toBe(3);
+    expect(u.hits).toBe(3);
+  });
+
+  it('never retries a POST without an idempotency key, and does with one', async () => {
+    const u = await upstream((req, res) => {
+      res.statusCode = 503;
+      res.end(req.headers['idempotency-key'] ?? '');
+    });
+    const c = client('retry-post', u.url, {
+      breaker: NO_BREAKER,
+      retry: { maxRetries: 2, backoff: FAST_BACKOFF },
+    });
+    const e1 = await rejection(c.request({ method: 'POST', path: '/o', json: {} }));
+    expect(e1.code).toBe('MESH_ERR_UPSTREAM_STATUS');
+    expect(u.hits).toBe(1);
+    const e2 = await rejection(c.request({ method: 'POST', path: '/o', json: {}, idempotencyKey: 'k-1' }));
+    expect(e2.code).toBe('MESH_ERR_UPSTREAM_STATUS');
+    expect((e2 as unknown as MeshError).upstreamStatus).toBe(503);
+    expect(u.hits).toBe(4);
+    expect(u.last?.['idempotency-key']).toBe('k-1');
+  });
+
+  it('does not retry 500 unless the policy names it', async () => {
+    const u = await upstream((_req, res) => {
+      res.statusCode = 500;
+      res.end();
+    });
+    const c = client('retry-500', u.url, { breaker: NO_BREAKER, retry: { backoff: FAST_BACKOFF } });
+    expect((await rejection(c.request({ path: '/' }))).code).toBe('MESH_ERR_UPSTREAM_STATUS');
+    expect(u.hits).toBe(1);
+    const res = await c.request({ path: '/', throwOnStatus: false });
+    expect(res.status).toBe(500);
+  });
+
+  it('honours Retry-After, and does not retry when it would pass the deadline', async () => {
+    const u = await upstream((_req, res, hit) => {
+      res.statusCode = hit === 1 ? 503 : 200;
+      res.setHeader('retry-after', hit === 1 ? '0' : '5');
+      res.end();
+    });
+    const c = client('retry-after', u.url, {
+      breaker: NO_BREAKER,
+      retry: { backoff: { baseMs: 5_000, capMs: 5_000 } },
+      deadlineMs: 2_000,
+    });
+    // Retry-After: 0 replaces the 5 s backoff, so the retry happens at once.
+    const t0 = performance.now();
+    expect((await c.request({ path: '/' })).status).toBe(200);
+    expect(performance.now() - t0).toBeLessThan(1_000);
+
+    const v = await upstream((_req, res) => {
+      res.statusCode = 503;
+      res.setHeader('retry-after', '5');
+      res.end();
+    });
+    const c2 = client('retry-after-2', v.url, { breaker: NO_BREAKER, deadlineMs: 2_000 });
+    const err = await rejection(c2.request({ path: '/' }));
+    expect(err.code).toBe('MESH_ERR_UPSTREAM_STATUS');
+    expect((err as unknown as MeshError).retryAfterSec).toBe(5);
+    expect(v.hits).toBe(1);
+  });
+
+  it('retries connection errors and reports MESH_ERR_CONNECT', async () => {
+    const u = await startUpstream((_req, res) => res.end());
+    const url = u.url;
+    await u.close(); // nothing listens there now
+    const c = client('refused', url, {
+      breaker: NO_BREAKER,
+      retry: { maxRetries: 2, backoff: FAST_BACKOFF },
+    });
+    const err = await rejection(c.request({ path: '/' }));
+    expect(err.code).toBe('MESH_ERR_CONNECT');
+    expect((err as unknown as MeshError).status).toBe(502);
+  });
+});
+
+describe('retry budget', () => {
+  it('caps upstream load at (1 + budget) × requests + floor when every call fails', async () => {
+    const u = await upstream((_req, res) => {
+      res.statusCode = 503;
+      res.end();
+    });
+    const c = client('budget', u.url, {
+      breaker: NO_BREAKER,
+      retry: {
+        maxRetries: 3,
+        backoff: FAST_BACKOFF,
+        budget: { percent: 20, minRetriesPerSec: 0.5, ttlMs: 60_000 },
+      },
+    });
+    const calls = 300;
+    const codes = new Map<string, number>();
+    // Steady load: 10 workers, each calling back to back.
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        while (next < calls) {
+          next++;
+          const err = await rejection(c.request({ path: '/' }));
+          codes.set(err.code ?? '?', (codes.get(err.code ?? '?') ?? 0) + 1);
+        }
+      }),
+    );
+    const floor = 0.5 * 60;
+    expect(u.hits).toBeLessThanOrEqual(Math.floor(calls * 1.2 + floor));
+    // Without a budget it would be 4 × 300 = 1200.
+    expect(u.hits).toBeGreaterThan(calls);
+    expect(codes.get('MESH_ERR_BUDGET_EXHAUSTED')).toBeGreaterThan(0);
+    const budgetErr = await rejection(c.request({ path: '/' }));
+    expect(budgetErr.code).toBe('MESH_ERR_BUDGET_EXHAUSTED');
+    expect((budgetErr.cause as MeshError).code).toBe('MESH_ERR_UPSTREAM_STATUS');
+    const metrics = (await renderMetrics()).body;
+    expect(metrics).toMatch(/bw_upstream_retry_budget_exhausted_total\{[^}]*upstream="budget"[^}]*\} [1-9]/);
+  });
+});
+
+describe('circuit breaker', () => {
+  it('opens after volume and error rate, fails fast, half-opens after the reset timeout and closes on success', async () => {
+    let failing = true;
+    const u = await upstream((_req, res) => {
+      res.statusCode = failing ? 503 : 200;
+      res.end();
+    });
+    const c = client('breaker', u.url, {
+      retry: { maxRetries: 0 },
+      breaker: { volumeThreshold: 10, errorThresholdPct: 50, resetTimeoutMs: 300 },
+    });
+    const states: BreakerState[] = [];
+    const sub = c.onStateChange((s) => states.push(s));
+    for (let i = 0; i < 9; i++) {
+      expect((await rejection(c.request({ path: '/' }))).code).toBe('MESH_ERR_UPSTREAM_STATUS');
+      expect(c.state).toBe('closed'); // below the volume threshold
+    }
+    expect((await rejection(c.request({ path: '/' }))).code).toBe('MESH_ERR_UPSTREAM_STATUS');
+    expect(c.state).toBe('open');
+    const hitsWhenOpened = u.hits;
+
+    // Fail fast: no network, well under a millisecond per rejected call.
+    const times: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const t0 = performance.now();
+      const err = await rejection(c.request({ path: '/' }));
+      times.push(performance.now() - t0);
+      expect(err.code).toBe('MESH_ERR_BREAKER_OPEN');
+      if (i === 0) {
+        expect((err as unknown as MeshError).status).toBe(503);
+        expect((err as unknown as MeshError).retryAfterSec).toBeGreaterThanOrEqual(1);
+      }
+    }
+    times.sort((a, b) => a - b);
+    expect(times[100]).toBeLessThan(0.5); // median
+    expect(u.hits).toBe(hitsWhenOpened);
+
+    await until(() => c.state === 'half-open', 3_000);
+    failing = false;
+    expect((await c.request({ path: '/' })).status).toBe(200);
+    expect(c.state).toBe('closed');
+    expect(states).toEqual(['open', 'half-open', 'closed']);
+    sub.dispose();
+    const metrics = (await renderMetrics()).body;
+    expect(metrics).toMatch(/bw_breaker_state\{[^}]*upstream="breaker"[^}]*\} 0/);
+    expect(metrics).toMatch(/bw_breaker_transitions_total\{[^}]*upstream="breaker"[^}]*to="open"[^}]*\} 1/);
+  });
+
+  it('counts slow successes as failures when slowCallMs is set, yet returns them', async () => {
+    const u = await upstream((_req, res) => {
+      setTimeout(() => res.end('late'), 30);
+    });
+    const c = client('slow', u.url, {
+      retry: { maxRetries: 0 },
+      breaker: { volumeThreshold: 3, errorThresholdPct: 50, slowCallMs: 10, resetTimeoutMs: 60_000 },
+    });
+    for (let i = 0; i < 3; i++) expect((await c.request({ path: '/' })).text()).toBe('late');
+    expect(c.state).toBe('open');
+    expect((await rejection(c.request({ path: '/' }))).code).toBe('MESH_ERR_BREAKER_OPEN');
+  });
+
+  it('answers through the fallback while open', async () => {
+    const u = await upstream((_req, res) => {
+      res.statusCode = 503;
+      res.end();
+    });
+    const c = createUpstream({
+      name: 'fallback',
+      baseUrl: u.url,
+      policy: { retry: { maxRetries: 0 }, breaker: { volumeThreshold: 1, resetTimeoutMs: 60_000 } },
+      fallback: (err) => staticResponse(200, { stale: true, because: err.code }),
+    });
+    cleanups.push(() => c.close());
+    const first = await c.request({ path: '/' });
+    expect(first.json()).toEqual({ stale: true, because: 'MESH_ERR_UPSTREAM_STATUS' });
+    const second = await c.request({ path: '/' });
+    expect(second.json()).toEqual({ stale: true, because: 'MESH_ERR_BREAKER_OPEN' });
+    expect(u.hits).toBe(1);
+  });
+});
+
+describe('timeouts and deadlines', () => {
+  it('cuts a slow upstream at the per-try timeout', async () => {
+    const u = await upstream((_req, res) => {
+      const t = setTimeout(() => res.end('late'), 2_000);
+      res.on('close', () => clearTimeout(t));
+    });
+    const c = client('slow-try', u.url, {
+      timeoutMs: 100,
+      deadlineMs: 2_000,
+      retry: { maxRetries: 0 },
+      breaker: NO_BREAKER,
+    });
+    const t0 = performance.now();
+    const err = await rejection(c.request({ path: '/' }));
+    const took = performance.now() - t0;
+    expect(err.code).toBe('MESH_ERR_TIMEOUT');
+    expect((err as unknown as MeshError).status).toBe(504);
+    expect(took).toBeGreaterThanOrEqual(95);
+    expect(took).toBeLessThan(600);
+    expect(u.last?.['x-bw-timeout-ms']).toBe('100');
+  });
+
+  it('keeps every try and backoff within one deadline', async () => {
+    const u = await upstream((_req, res) => {
+      const t = setTimeout(() => res.end('late'), 2_000);
+      res.on('close', () => clearTimeout(t));
+    });
+    const c = client('deadline-all', u.url, {
+      timeoutMs: 150,
+      deadlineMs: 400,
+      retry: { maxRetries: 10, backoff: FAST_BACKOFF },
+      breaker: NO_BREAKER,
+    });
+    const t0 = performance.now();
+    const err = await rejection(c.request({ path: '/' }));
+    const took = performance.now() - t0;
+    expect(['MESH_ERR_DEADLINE', 'MESH_ERR_TIMEOUT']).toContain(err.code);
+    expect(took).toBeLessThan(700);
+    expect(u.hits).toBeLessThanOrEqual(3);
+  });
+
+  it('sends the remaining deadline (≤ 300 ms) and fails with MESH_ERR_DEADLINE', async () => {
+    const u = await upstream((_req, res) => {
+      const t = setTimeout(() => res.end('late'), 2_000);
+      res.on('close', () => clearTimeout(t));
+    });
+    const c = client('deadline', u.url, { timeoutMs: 1_000, deadlineMs: 3_000, breaker: NO_BREAKER });
+    const t0 = performance.now();
+    const err = await rejection(c.request({ path: '/', deadline: Deadline.after(300) }));
+    const took = performance.now() - t0;
+    expect(err.code).toBe('MESH_ERR_DEADLINE');
+    const sent = Number(u.last?.['x-bw-timeout-ms']);
+    expect(sent).toBeGreaterThan(200);
+    expect(sent).toBeLessThanOrEqual(300);
+    expect(took).toBeGreaterThanOrEqual(280);
+    expect(took).toBeLessThan(800);
+  });
+
+  it('fails at once when the inherited deadline has already passed', async () => {
+    const u = await upstream((_req, res) => res.end());
+    const c = client('deadline-past', u.url);
+    const err = await rejection(c.request({ path: '/', deadline: Deadline.after(-5) }));
+    expect(err.code).toBe('MESH_ERR_DEADLINE');
+    expect(u.hits).toBe(0);
+  });
+
+  it("ends with MESH_ERR_ABORTED when the caller's signal fires", async () => {
+    const u = await upstream((_req, res) => {
+      const t = setTimeout(() => res.end('late'), 2_000);
+      res.on('close', () => clearTimeout(t));
+    });
+    const c = client('abort', u.url, { breaker: NO_BREAKER });
+    const ac = new AbortController();
+    const p = c.request({ path: '/', signal: ac.signal });
+    await until(() => u.hits === 1);
+    ac.abort();
+    const err = await rejection(p);
+    expect(err.code).toBe('MESH_ERR_ABORTED');
+    expect((err as unknown as MeshError).status).toBe(499);
+    expect(u.hits).toBe(1); // not retried
+    const already = await rejection(c.request({ path: '/', signal: AbortSignal.abort() }));
+    expect(already.code).toBe('MESH_ERR_ABORTED');
+  });
+});
+
+describe('bulkhead', () => {
+  it('rejects calls beyond the cap and the queue at once', async () => {
+    const held: Array<() => void> = [];
+    const u = await upstream((_req, res) => {
+      held.push(() => res.end('ok'));
+    });
+    const c = client('bulkhead', u.url, { bulkhead: { maxConcurrent: 2, maxQueue: 1 }, breaker: NO_BREAKER });
+    const inFlight = [c.request({ path: '/' }), c.request({ path: '/' }), c.request({ path: '/' })];
+    await until(() => u.hits === 2);
+    expect(c.stats()).toMatchObject({ inFlight: 2, queued: 1 });
+    const t0 = performance.now();
+    const err = await rejection(c.request({ path: '/' }));
+    expect(performance.now() - t0).toBeLessThan(20);
+    expect(err.code).toBe('MESH_ERR_BULKHEAD_FULL');
+    expect((err as unknown as MeshError).status).toBe(503);
+    // Releasing lets the queued call through.
+    for (let i = 0; i < 3; i++) {
+      await until(() => held.length > 0);
+      held.shift()?.();
+    }
+    const results = await Promise.all(inFlight);
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(c.stats()).toMatchObject({ inFlight: 0, queued: 0 });
+  });
+});
+
+describe('streaming', () => {
+  it('streams a request body in and the response body out, returning 5xx as is', async () => {
+    const u = await upstream((req, res) => {
+      res.statusCode = req.url === '/fail' ? 503 : 200;
+      req.pipe(res);
+    });
+    const c = client('stream', u.url, { breaker: NO_BREAKER });
+    const res = await c.stream({ method: 'POST', path: '/echo', body: Readable.from(['a', 'b', 'c']) });
+    expect(res.status).toBe(200);
+    let text = '';
+    for await (const chunk of res.body) text += chunk;
+    expect(text).toBe('abc');
+    const failed = await c.stream({ method: 'POST', path: '/fail', body: Readable.from(['x']) });
+    expect(failed.status).toBe(503);
+    failed.body.resume();
+    expect(u.hits).toBe(2); // a streamed body is never retried
+  });
+});
+
+describe('errors and validation', () => {
+  it('refuses a bad policy naming the field', () => {
+    let err: unknown;
+    try {
+      createUpstream({
+        name: 'bad',
+        baseUrl: 'http://127.0.0.1:1',
+        policy: { retry: { statuses: [404] }, nope: 1 } as never,
+      });
+    } catch (e) {
+      err = e;
+    }
+    expect(isMeshError(err, 'MESH_ERR_INVALID_POLICY')).toBe(true);
+    expect((err as Error).message).toContain('policy.bad.retry.statuses.0');
+    expect((err as Error).message).toContain('nope');
+    expect(() => createUpstream({ name: 'bad', baseUrl: 'not a url' })).toThrow(/baseUrl/);
+  });
+
+  it('freezes a parsed policy and applies defaults', () => {
+    const p = parsePolicy({ timeoutMs: 500 }, 'x');
+    expect(p.retry.statuses).toEqual([502, 503, 504]);
+    expect(p.breaker.volumeThreshold).toBe(20);
+    expect(Object.isFrozen(p.retry)).toBe(true);
+  });
+
+  it('refuses a bad path and calls on a closed client', async () => {
+    const u = await upstream((_req, res) => res.end());
+    const c = createUpstream({ name: 'closed', baseUrl: u.url });
+    expect((await rejection(c.request({ path: 'no-slash' }))).code).toBe('MESH_ERR_INVALID_REQUEST');
+    await c.close();
+    expect((await rejection(c.request({ path: '/' }))).code).toBe('MESH_ERR_CLOSED');
+  });
+
+  it('records call durations by upstream, route template and outcome', async () => {
+    const u = await upstream((_req, res) => res.end('ok'));
+    const c = client('labels', u.url);
+    await c.request({ path: '/products/42', route: '/products/:id' });
+    const m = (await renderMetrics()).body;
+    expect(m).toMatch(
+      /bw_upstream_request_duration_seconds_count\{[^}]*upstream="labels",method="GET",route="\/products\/:id",outcome="success"[^}]*\} 1/,
+    );
+    expect(m).not.toContain('/products/42');
+  });
+});
