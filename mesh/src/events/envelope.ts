@@ -11,7 +11,7 @@
  * is generated from it (`node mesh/src/events/render-schema.ts`) and a test
  * fails when the two drift apart.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 
 export const SPEC_VERSION = '1.0';
@@ -57,6 +57,23 @@ export interface EventEnvelope<T = Record<string, unknown>> {
   tracestate?: string;
   data: T;
 }
+
+/**
+ * A name-based UUID (RFC 9562 version 5: SHA-1 over a namespace and a name):
+ * the same name always gives the same id, so deriving an event id or an
+ * entity id from what caused it makes a replay produce the same id.
+ */
+export function uuidFromName(name: string, namespace = BREAKWATER_NAMESPACE): string {
+  const ns = Buffer.from(namespace.replace(/-/g, ''), 'hex');
+  const h = createHash('sha1').update(ns).update(name, 'utf8').digest();
+  h[6] = ((h[6] as number) & 0x0f) | 0x50;
+  h[8] = ((h[8] as number) & 0x3f) | 0x80;
+  const x = h.subarray(0, 16).toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
+}
+
+/** Namespace of Breakwater's name-based ids (a fixed random UUID). */
+export const BREAKWATER_NAMESPACE = '6f1c1d52-8a0e-4c57-9d0b-5b7c2a7e4f31';
 
 export interface NewEvent<T> {
   type: string;

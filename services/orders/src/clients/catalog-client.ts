@@ -1,0 +1,81 @@
+/**
+ * The catalog as orders sees it, through the mesh client: reserve (POST,
+ * made retryable by the reservation id sent as Idempotency-Key — the catalog
+ * is idempotent by that id) and release (DELETE, idempotent).
+ */
+import { createUpstream, type Deadline, MeshError, type Upstream, type UpstreamPolicyInput } from '@breakwater/mesh';
+import type { OrderLine } from '../domain/orders.ts';
+
+/** orders → catalog: short tries, two retries, breaker and bulkhead (see mesh/README.md). */
+export const CATALOG_POLICY: UpstreamPolicyInput = {
+  timeoutMs: 800,
+  deadlineMs: 2_500,
+  retry: { maxRetries: 2, backoff: { baseMs: 25, capMs: 250 } },
+  breaker: { errorThresholdPct: 50, volumeThreshold: 20, resetTimeoutMs: 5_000 },
+  bulkhead: { maxConcurrent: 32, maxQueue: 64 },
+};
+
+export type ReserveOutcome =
+  | { ok: true; lines: OrderLine[] }
+  | { ok: false; status: number; code: string; detail: string };
+
+export class CatalogClient {
+  readonly upstream: Upstream;
+
+  constructor(baseUrl: string, policy: UpstreamPolicyInput = CATALOG_POLICY) {
+    this.upstream = createUpstream({ name: 'catalog', baseUrl, policy });
+  }
+
+  /** Catalog 4xx answers come back as `ok: false`; unavailability throws a MeshError. */
+  async reserve(
+    reservationId: string,
+    items: readonly { productId: string; quantity: number }[],
+    opts: { deadline?: Deadline; signal?: AbortSignal } = {},
+  ): Promise<ReserveOutcome> {
+    const res = await this.upstream.request({
+      method: 'POST',
+      path: '/reservations',
+      route: '/reservations',
+      json: { reservationId, items },
+      idempotencyKey: reservationId,
+      ...(opts.deadline ? { deadline: opts.deadline } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    if (res.status === 200 || res.status === 201) {
+      const body = res.json<{ items: OrderLine[] }>();
+      return { ok: true, lines: body.items };
+    }
+    let problem: { code?: string; detail?: string } = {};
+    try {
+      problem = res.json();
+    } catch {
+      // not a problem body
+    }
+    return {
+      ok: false,
+      status: res.status,
+      code: problem.code ?? `HTTP_${res.status}`,
+      detail: problem.detail ?? `catalog answered ${res.status}`,
+    };
+  }
+
+  /** Gives the reservation's stock back (idempotent at the catalog). Throws when the catalog is unavailable. */
+  async release(reservationId: string, signal?: AbortSignal): Promise<void> {
+    const res = await this.upstream.request({
+      method: 'DELETE',
+      path: `/reservations/${encodeURIComponent(reservationId)}`,
+      route: '/reservations/:id',
+      ...(signal ? { signal } : {}),
+    });
+    if (res.status !== 204 && res.status !== 200) {
+      throw new MeshError('MESH_ERR_UPSTREAM_STATUS', `catalog answered ${res.status} to a release`, {
+        upstream: 'catalog',
+        upstreamStatus: res.status,
+      });
+    }
+  }
+
+  close(): Promise<void> {
+    return this.upstream.close();
+  }
+}

@@ -1,0 +1,218 @@
+/** PostgreSQL access for orders, their history, the outbox and the inbox. */
+import { claimEvent, createEvent, enqueueEvent, EVENT_TYPES, SOURCES, STREAMS, uuidFromName } from '@breakwater/mesh/events/index';
+import type pg from 'pg';
+import { amountOf, type HistoryEntry, nextStatus, type Order, type OrderLine, type OrderStatus } from '../domain/orders.ts';
+
+interface OrderRow {
+  id: string;
+  idempotency_key: string;
+  request_hash: string;
+  customer_id: string;
+  items: OrderLine[];
+  amount_cents: number;
+  currency: string;
+  status: OrderStatus;
+  reservation_id: string;
+  payment_id: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const toOrder = (r: OrderRow, history: HistoryEntry[]): Order => ({
+  id: r.id,
+  status: r.status,
+  customerId: r.customer_id,
+  items: r.items,
+  amountCents: r.amount_cents,
+  currency: r.currency,
+  reservationId: r.reservation_id,
+  paymentId: r.payment_id,
+  createdAt: r.created_at.toISOString(),
+  updatedAt: r.updated_at.toISOString(),
+  history,
+});
+
+export interface NewOrder {
+  id: string;
+  idempotencyKey: string;
+  requestHash: string;
+  customerId: string;
+  lines: OrderLine[];
+  reservationId: string;
+}
+
+export type InsertResult = { inserted: true; order: Order } | { inserted: false; existing: { id: string; requestHash: string } };
+
+export type PaymentOutcome =
+  | { kind: 'succeeded'; paymentId: string }
+  | { kind: 'declined'; paymentId: string; reason: string };
+
+export class OrdersStore {
+  readonly #pool: pg.Pool;
+  constructor(pool: pg.Pool) {
+    this.#pool = pool;
+  }
+
+  async findByKey(key: string): Promise<{ id: string; requestHash: string } | undefined> {
+    const { rows } = await this.#pool.query<{ id: string; request_hash: string }>(
+      'SELECT id, request_hash FROM orders WHERE idempotency_key = $1',
+      [key],
+    );
+    const r = rows[0];
+    return r ? { id: r.id, requestHash: r.request_hash } : undefined;
+  }
+
+  async get(id: string): Promise<Order | undefined> {
+    const { rows } = await this.#pool.query<OrderRow>('SELECT * FROM orders WHERE id = $1', [id]);
+    const row = rows[0];
+    if (!row) return undefined;
+    const h = await this.#pool.query<{ status: OrderStatus; reason: string | null; at: Date }>(
+      'SELECT status, reason, at FROM order_history WHERE order_id = $1 ORDER BY seq',
+      [id],
+    );
+    return toOrder(
+      row,
+      h.rows.map((x) => ({ status: x.status, reason: x.reason, at: x.at.toISOString() })),
+    );
+  }
+
+  /**
+   * Writes the order (PENDING_PAYMENT), its first history entry and the
+   * order.placed event in one transaction. A concurrent insert with the same
+   * key wins once; the loser gets the winner's id and fingerprint.
+   */
+  async insertPending(o: NewOrder): Promise<InsertResult> {
+    const client = await this.#pool.connect();
+    try {
+      await client.query('BEGIN');
+      const amount = amountOf(o.lines);
+      const ins = await client.query<OrderRow>(
+        `INSERT INTO orders (id, idempotency_key, request_hash, customer_id, items, amount_cents, status, reservation_id)
+         VALUES ($1, $2, $3, $4, $5, $6, 'PENDING_PAYMENT', $7)
+         ON CONFLICT (idempotency_key) DO NOTHING RETURNING *`,
+        [o.id, o.idempotencyKey, o.requestHash, o.customerId, JSON.stringify(o.lines), amount, o.reservationId],
+      );
+      const row = ins.rows[0];
+      if (!row) {
+        await client.query('ROLLBACK');
+        const existing = await this.findByKey(o.idempotencyKey);
+        if (!existing) throw new Error(`order with key ${o.idempotencyKey} vanished`);
+        return { inserted: false, existing };
+      }
+      const h = await client.query<{ at: Date }>(
+        `INSERT INTO order_history (order_id, status) VALUES ($1, 'PENDING_PAYMENT') RETURNING at`,
+        [o.id],
+      );
+      await enqueueEvent(
+        client,
+        STREAMS.orders,
+        createEvent({
+          id: uuidFromName(`order.placed:${o.id}`),
+          type: EVENT_TYPES.orderPlaced,
+          source: SOURCES.orders,
+          subject: o.id,
+          data: {
+            orderId: o.id,
+            customerId: o.customerId,
+            reservationId: o.reservationId,
+            amountCents: amount,
+            currency: 'EUR',
+            items: o.lines,
+          },
+        }),
+      );
+      await client.query('COMMIT');
+      const at = (h.rows[0] as { at: Date }).at.toISOString();
+      return { inserted: true, order: toOrder(row, [{ status: 'PENDING_PAYMENT', reason: null, at }]) };
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** The order's current status and reservation, for the payment-result handler. */
+  async peek(id: string): Promise<{ status: OrderStatus; reservationId: string } | undefined> {
+    const { rows } = await this.#pool.query<{ status: OrderStatus; reservation_id: string }>(
+      'SELECT status, reservation_id FROM orders WHERE id = $1',
+      [id],
+    );
+    const r = rows[0];
+    return r ? { status: r.status, reservationId: r.reservation_id } : undefined;
+  }
+
+  /**
+   * Applies a payment result once (inbox by event id, in the same
+   * transaction): a pending order becomes CONFIRMED or CANCELLED, gets a
+   * history entry, and its order.confirmed / order.cancelled event is queued.
+   * Returns 'duplicate' when the event was seen before, 'stale' when the
+   * order was already final, 'missing' when there is no such order.
+   */
+  async applyPayment(
+    group: string,
+    eventId: string,
+    orderId: string,
+    outcome: PaymentOutcome,
+  ): Promise<'applied' | 'duplicate' | 'stale' | 'missing'> {
+    const client = await this.#pool.connect();
+    try {
+      await client.query('BEGIN');
+      if (!(await claimEvent(client, group, eventId))) {
+        await client.query('ROLLBACK');
+        return 'duplicate';
+      }
+      const { rows } = await client.query<OrderRow>('SELECT * FROM orders WHERE id = $1 FOR UPDATE', [orderId]);
+      const row = rows[0];
+      if (!row) {
+        await client.query('ROLLBACK');
+        return 'missing';
+      }
+      const next = nextStatus(row.status, outcome.kind);
+      if (!next) {
+        await client.query('COMMIT'); // keep the inbox row: this event is done
+        return 'stale';
+      }
+      const reason = outcome.kind === 'declined' ? `payment declined: ${outcome.reason}` : null;
+      await client.query('UPDATE orders SET status = $2, payment_id = $3, updated_at = now() WHERE id = $1', [
+        orderId,
+        next,
+        outcome.paymentId,
+      ]);
+      await client.query('INSERT INTO order_history (order_id, status, reason) VALUES ($1, $2, $3)', [
+        orderId,
+        next,
+        reason,
+      ]);
+      const event =
+        next === 'CONFIRMED'
+          ? createEvent({
+              id: uuidFromName(`order.confirmed:${orderId}`),
+              type: EVENT_TYPES.orderConfirmed,
+              source: SOURCES.orders,
+              subject: orderId,
+              data: {
+                orderId,
+                customerId: row.customer_id,
+                amountCents: row.amount_cents,
+                paymentId: outcome.paymentId,
+              },
+            })
+          : createEvent({
+              id: uuidFromName(`order.cancelled:${orderId}`),
+              type: EVENT_TYPES.orderCancelled,
+              source: SOURCES.orders,
+              subject: orderId,
+              data: { orderId, customerId: row.customer_id, reason: reason ?? 'cancelled' },
+            });
+      await enqueueEvent(client, STREAMS.orders, event);
+      await client.query('COMMIT');
+      return 'applied';
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+}
