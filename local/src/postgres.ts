@@ -14,7 +14,17 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { findPostgres, postgresRunAs, type RunAs } from './binaries.ts';
@@ -137,8 +147,36 @@ function run(command: string, args: string[], logFile: string, runAs: RunAs | un
   });
 }
 
+/**
+ * The `postgres` user must be able to traverse every folder above the instance.
+ * Temporary folders we made (mode 0700) get o+x (traverse only, no listing);
+ * anything else that blocks it is an error naming the folder.
+ */
+function ensureReachable(dir: string, runAs: RunAs): void {
+  const tmp = path.resolve(os.tmpdir());
+  for (let parent = path.dirname(dir); ; parent = path.dirname(parent)) {
+    const st = statSync(parent);
+    const reachable =
+      (st.mode & 0o001) !== 0 ||
+      (st.uid === runAs.uid && (st.mode & 0o100) !== 0) ||
+      (st.gid === runAs.gid && (st.mode & 0o010) !== 0);
+    if (!reachable) {
+      if (parent.startsWith(`${tmp}${path.sep}`) && st.uid === process.getuid?.())
+        chmodSync(parent, st.mode | 0o001);
+      else {
+        throw new LocalError(
+          'LOCAL_ERR_RUN_AS',
+          `PostgreSQL runs as user ${runAs.user}, which cannot reach ${dir}: ${parent} is not searchable by others; use a run folder it can reach (--run-dir)`,
+        );
+      }
+    }
+    if (path.dirname(parent) === parent) return;
+  }
+}
+
 function ensureOwnedDir(dir: string, runAs: RunAs | undefined): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (runAs) ensureReachable(dir, runAs);
   chmodSync(dir, 0o700);
   if (runAs) chownSync(dir, runAs.uid, runAs.gid);
 }

@@ -56,7 +56,11 @@ export class Supervisor {
   /** Called whenever any process changes state. */
   onChange(listener: (status: ProcessStatus) => void): Disposable {
     const subs = this.processes.map((p) => p.onChange(listener));
-    return { dispose: () => subs.forEach((s) => s.dispose()) };
+    return {
+      dispose: () => {
+        for (const s of subs) s.dispose();
+      },
+    };
   }
 
   #tiers(): ManagedProcess[][] {
