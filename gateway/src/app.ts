@@ -133,6 +133,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
       ready: () => ready,
       metrics: renderMetrics,
       redisStatus: () => redisStatus,
+      instance,
     }),
   );
   // Node truncates beyond maxHeadersCount; keep one more so the handler can see a flood and refuse it.

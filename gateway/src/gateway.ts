@@ -52,6 +52,8 @@ export interface HandlerDeps {
   ready: () => boolean;
   metrics: (accept: string | undefined) => Promise<{ contentType: string; body: string }>;
   redisStatus: () => string;
+  /** Named in the Via field of every answer (gateway-1, gateway-2). */
+  instance: string;
 }
 
 /** Status an upstream failure answers with, by mesh error code. */
@@ -115,6 +117,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
   const serverDuration = histogram('httpServerDuration');
   const upstreamDuration = histogram('gatewayUpstreamDuration');
   const inFlight = gauge('httpServerInFlight');
+  const via = `1.1 ${deps.instance}`;
 
   function sendProblem(
     req: IncomingMessage,
@@ -134,6 +137,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       (req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0');
     res.writeHead(err.status, {
       ...extra,
+      via,
       ...(unread ? { connection: 'close' } : {}),
       ...err.headers,
       'content-type': PROBLEM_JSON,
@@ -286,6 +290,8 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       const out = clientResponseHeaders(upstreamRes.headers);
       for (const k in rlHeaders) out[k] = rlHeaders[k];
       out['x-request-id'] = requestId;
+      const upstreamVia = out.via;
+      out.via = upstreamVia === undefined ? via : `${upstreamVia}, ${via}`;
       res.writeHead(upstreamRes.status, out);
       try {
         await pipeline(upstreamRes.body, res);

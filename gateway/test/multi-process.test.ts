@@ -1,0 +1,154 @@
+/**
+ * Two real gateway processes (`node gateway/src/main.ts`) on one port
+ * (SO_REUSEPORT), sharing one Redis — the local deployment's gateway-1 and
+ * gateway-2. Requests go over fresh connections so the kernel spreads them
+ * across both processes; the test checks both actually served.
+ */
+import { request } from 'node:http';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ADMIN_TOKEN,
+  type GatewayProcess,
+  pollUntil,
+  spawnGateway,
+  startUpstream,
+  type TestUpstream,
+  testConfig,
+  writeConfig,
+} from './helpers.ts';
+import { freePort, startTestRedis, type TestRedis } from './redis-server.ts';
+
+let redis: TestRedis;
+let svc: TestUpstream;
+let other: TestUpstream;
+let gateways: GatewayProcess[] = [];
+let port: number;
+
+beforeAll(async () => {
+  redis = await startTestRedis();
+  svc = await startUpstream();
+  other = await startUpstream();
+  port = await freePort();
+  const configFile = writeConfig(
+    testConfig({
+      rateLimits: [
+        { name: 'alice', consumer: 'alice', window: 'fixed', limits: { minute: 100 } },
+        { name: 'carol', consumer: 'carol', window: 'sliding', limits: { hour: 1000 } },
+      ],
+    }),
+  );
+  const env = { GATEWAY_CONFIG: configFile, REDIS_URL: redis.url, SVC_URL: svc.url, OTHER_URL: other.url };
+  gateways = await Promise.all([
+    spawnGateway({ ...env, BW_SERVICE: 'gateway-1' }, port),
+    spawnGateway({ ...env, BW_SERVICE: 'gateway-2' }, port),
+  ]);
+});
+
+afterAll(async () => {
+  await Promise.all(gateways.map((g) => g.stop()));
+  await svc?.close();
+  await other?.close();
+  await redis?.close();
+});
+
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/** One request on a fresh connection (no keep-alive), so SO_REUSEPORT spreads requests over both processes. */
+function get(path: string, headers: Record<string, string>): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, headers, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Seconds left in the current clock-aligned minute, by Redis's clock (the one the script uses). */
+async function secondsLeftInMinute(): Promise<number> {
+  const c = new Redis(redis.url);
+  const [s] = await c.time();
+  c.disconnect();
+  return 60 - (Number(s) % 60);
+}
+
+describe('two gateway processes sharing one Redis', () => {
+  it('admit exactly 100 of 130 requests in one 100/minute window, counting down, then 429 with Retry-After', async () => {
+    // Align to a fresh window: 130 requests take well under 10 s.
+    const left = await secondsLeftInMinute();
+    if (left < 10) await new Promise((r) => setTimeout(r, left * 1000 + 50));
+    const answers = await Promise.all(
+      Array.from({ length: 130 }, () => get('/api/svc/x', { apikey: 'alice-test-key-0123456789' })),
+    );
+    const ok = answers.filter((a) => a.status === 200);
+    const limited = answers.filter((a) => a.status === 429);
+    expect(ok).toHaveLength(100);
+    expect(limited).toHaveLength(30);
+    // Counted down across both processes: every remaining value 99..0 seen exactly once.
+    const remaining = ok.map((a) => Number(a.headers['x-ratelimit-remaining-minute'])).sort((a, b) => a - b);
+    expect(remaining).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    for (const a of ok) {
+      expect(a.headers['x-ratelimit-limit-minute']).toBe('100');
+      expect(a.headers['ratelimit-limit']).toBe('100');
+      expect(a.headers['ratelimit-remaining']).toBe(a.headers['x-ratelimit-remaining-minute']);
+      expect(a.headers['ratelimit-policy']).toBe('"per-minute";q=100;w=60');
+      expect(a.headers.ratelimit).toBe(
+        `"per-minute";r=${a.headers['x-ratelimit-remaining-minute']};t=${a.headers['ratelimit-reset']}`,
+      );
+    }
+    for (const a of limited) {
+      const reset = Number(a.headers['ratelimit-reset']);
+      expect(Number(a.headers['retry-after'])).toBeGreaterThanOrEqual(reset);
+      expect(reset).toBeGreaterThan(0);
+      expect(reset).toBeLessThanOrEqual(60);
+      expect(a.headers['content-type']).toBe('application/problem+json');
+    }
+    // Both processes took part (each names itself in Via).
+    expect(new Set(answers.map((a) => a.headers.via))).toEqual(new Set(['1.1 gateway-1', '1.1 gateway-2']));
+  });
+
+  it('a live limit change through one process takes effect on the next request on every process', async () => {
+    const headers = { apikey: 'carol-test-key-0123456789' };
+    const first = await get('/api/svc/x', headers);
+    expect(first.headers['ratelimit-policy']).toBe('"per-hour";q=1000;w=3600');
+    const cli = gateways[0] as GatewayProcess;
+    const put = await fetch(`${cli.adminUrl}/admin/limits`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ consumer: 'carol', limits: { hour: 1500 } }),
+    });
+    expect(put.status).toBe(200);
+    // The very next request on each process (fresh connections land on both; 20 of them make a miss of one process ~1e-6).
+    const next = await Promise.all(Array.from({ length: 20 }, () => get('/api/svc/x', headers)));
+    for (const a of next) expect(a.headers['ratelimit-policy']).toBe('"per-hour";q=1500;w=3600');
+    expect(new Set(next.map((a) => a.headers.via))).toEqual(new Set(['1.1 gateway-1', '1.1 gateway-2']));
+    // Both processes report the new limit in their own admin view (updated via pub/sub) …
+    for (const g of gateways) {
+      await pollUntil(
+        async () => {
+          const r = await fetch(`${g.adminUrl}/admin/limits`, {
+            headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+          });
+          const body = (await r.json()) as { limits: { policy: string; effective: { hour?: number } }[] };
+          return body.limits.find((l) => l.policy === 'carol')?.effective.hour === 1500;
+        },
+        2_000,
+        'admin view updated on every process',
+      );
+    }
+    // … and a lower limit bites at once on both.
+    await fetch(`${cli.adminUrl}/admin/limits`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ policy: 'carol', limits: { hour: 1 } }),
+    });
+    const after = await Promise.all(Array.from({ length: 10 }, () => get('/api/svc/x', headers)));
+    expect(after.every((a) => a.status === 429)).toBe(true);
+    for (const a of after) expect(a.headers['ratelimit-policy']).toBe('"per-hour";q=1;w=3600');
+  });
+});
