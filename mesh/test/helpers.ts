@@ -54,7 +54,7 @@ export async function rejection(
   try {
     await p;
   } catch (err) {
-    return err as Error & { code?: string };
+    return err as Error & { code?: string; [k: string]: unknown };
   }
   throw new Error('expected the promise to reject');
 }

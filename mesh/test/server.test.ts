@@ -10,6 +10,7 @@ const TOKEN = 'test-admin-token-0123456789';
 
 let kit: ServiceApp;
 let pool: Pool;
+let baseUrl = '';
 let admin: Pool;
 let ready = true;
 const aborted: number[] = [];
@@ -68,7 +69,8 @@ beforeAll(async () => {
     if (!ready) throw new Error('dependency down');
   });
   const { port, adminPort } = await kit.listen();
-  pool = new Pool(`http://127.0.0.1:${port}`, { connections: 32 });
+  baseUrl = `http://127.0.0.1:${port}`;
+  pool = new Pool(baseUrl, { connections: 32 });
   admin = new Pool(`http://127.0.0.1:${adminPort}`);
 });
 
@@ -192,7 +194,7 @@ describe('deadlines', () => {
   it('a 300 ms caller deadline reaches the callee, which stops its work', async () => {
     const c = createUpstream({
       name: 'kit-self',
-      baseUrl: `http://127.0.0.1:${(kit.server?.address() as { port: number }).port}`,
+      baseUrl,
     });
     try {
       const before = aborted.length;
