@@ -173,7 +173,9 @@ export function renderIstioNetworkPolicies(policy: MeshPolicy): INetworkPolicy[]
       spec: {
         podSelector: pods(w),
         policyTypes: ['Ingress'],
-        ingress: [{ from: scrapers.map((s) => externalPeer(policy, s)), ports: tcp(ISTIO_MERGED_METRICS_PORT) }],
+        ingress: [
+          { from: scrapers.map((s) => externalPeer(policy, s)), ports: tcp(ISTIO_MERGED_METRICS_PORT) },
+        ],
       },
     });
   return out;

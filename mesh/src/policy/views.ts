@@ -59,7 +59,9 @@ export function networkPolicyEdges(policy: MeshPolicy, objects: readonly Obj[]):
       for (const r of np.spec?.ingress ?? [])
         throw new Error(`${where}: namespace-wide ingress ${JSON.stringify(r)}`);
       for (const r of np.spec?.egress ?? [])
-        for (const to of r.to ?? []) if (!isInfrastructure(to)) throw new Error(`${where}: namespace-wide egress other than DNS or istiod`);
+        for (const to of r.to ?? [])
+          if (!isInfrastructure(to))
+            throw new Error(`${where}: namespace-wide egress other than DNS or istiod`);
       continue;
     }
     for (const r of np.spec?.ingress ?? []) {
