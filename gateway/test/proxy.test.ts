@@ -1,4 +1,6 @@
 import { connect } from 'node:net';
+import { join } from 'node:path';
+import { renderMetrics } from '@breakwater/observability';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../src/app.ts';
@@ -6,6 +8,8 @@ import { loadConfig } from '../src/config.ts';
 import { mintDevToken } from '../src/dev-tokens.ts';
 import {
   ADMIN_TOKEN,
+  GATEWAY_DIR,
+  runNode,
   startTestGateway,
   startUpstream,
   type TestUpstream,
@@ -298,6 +302,31 @@ describe('admin API', () => {
     expect(api?.effective).toEqual({ second: 1000, hour: 100_000 });
     expect(api?.override).toBeNull();
     expect(await redis.url).toBeTruthy();
+  });
+
+  it('the CLI sets, shows and resets a limit through the admin API, and the next request carries it', async () => {
+    const env = { GATEWAY_ADMIN_URL: `http://127.0.0.1:${gw.adminPort}`, GATEWAY_ADMIN_TOKEN: ADMIN_TOKEN };
+    const cli = (...args: string[]) => runNode([join(GATEWAY_DIR, 'src/cli.ts'), ...args], env);
+    const set = await cli('limits', 'set', '--route', 'api', 'second=900');
+    expect(set.code, set.err).toBe(0);
+    expect(JSON.parse(set.out).effective).toEqual({ second: 900, hour: 100_000 });
+    const r = await fetch(`${gw.url}/api/svc/x`, { headers: ALICE });
+    expect(r.headers.get('ratelimit-policy')).toBe('"per-second";q=900;w=1, "per-hour";q=100000;w=3600');
+    expect((await renderMetrics()).body).toMatch(
+      /bw_gateway_ratelimit_limit\{[^}]*route="api"[^}]*window="second"[^}]*\} 900/,
+    );
+    const get = await cli('limits', 'get');
+    expect(JSON.parse(get.out).limits.find((l: { policy: string }) => l.policy === 'api').override).toEqual({
+      second: 900,
+    });
+    expect((await cli('limits', 'set', 'api', 'second=abc')).code).toBe(2);
+    const reset = await cli('limits', 'reset', 'api');
+    expect(JSON.parse(reset.out).effective).toEqual({ second: 1000, hour: 100_000 });
+    const bad = await runNode([join(GATEWAY_DIR, 'src/cli.ts'), 'limits', 'get'], {
+      ...env,
+      GATEWAY_ADMIN_TOKEN: 'nope',
+    });
+    expect(bad.code).toBe(1);
   });
 
   it('shows the running config with secrets redacted', async () => {
