@@ -116,7 +116,7 @@ switch (cmd) {
         ...(policy === undefined ? {} : { policy }),
         ...(values.route === undefined ? {} : { route: values.route }),
         ...(values.consumer === undefined ? {} : { consumer: values.consumer }),
-        limits: parseLimits(windows),
+        limits: parseLimits(windows as string[]),
       });
     } else if (sub === 'reset') {
       if (!rest[0]) die(USAGE);
