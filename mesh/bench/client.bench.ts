@@ -1,0 +1,234 @@
+/**
+ * The mesh client against a raw undici Pool, side by side in one run:
+ * the same 20,000 GETs to one loopback upstream at the same concurrency,
+ * after a warm-up, alternating raw and mesh over several rounds so that
+ * neither gets the warmer machine. Prints throughput of each, the ratio
+ * (target: mesh ≥ 85 % of raw) and the latency the mesh adds at p50/p99.
+ *
+ * The upstream is nginx (one worker, `return 200`) when installed, so that
+ * the client side is the bottleneck; otherwise a Node server in a child
+ * process. Usage: node mesh/bench/client.bench.ts [calls] [concurrency] [rounds]
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Pool } from 'undici';
+import { createUpstream } from '../src/client.ts';
+
+const CALLS = Number(process.argv[2] ?? 20_000);
+const CONCURRENCY = Number(process.argv[3] ?? 32);
+const ROUNDS = Number(process.argv[4] ?? 3);
+const WARMUP = 3_000;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, timeoutMs = 5_000): Promise<void> {
+  const end = performance.now() + timeoutMs;
+  for (let i = 0; i < 1_000; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const c = net.connect(port, '127.0.0.1', () => {
+        c.end();
+        resolve(true);
+      });
+      c.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (performance.now() > end) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`upstream did not listen on ${port}`);
+}
+
+interface Upstream {
+  kind: string;
+  url: string;
+  stop(): void;
+}
+
+async function startUpstream(): Promise<Upstream> {
+  const port = await freePort();
+  let nginx: string | undefined;
+  try {
+    nginx = execFileSync('sh', ['-c', 'command -v nginx || ls /usr/sbin/nginx'], { encoding: 'utf8' }).trim();
+  } catch {
+    nginx = undefined;
+  }
+  let child: ChildProcess;
+  let kind: string;
+  const dir = mkdtempSync(join(tmpdir(), 'bw-bench-'));
+  if (nginx) {
+    const conf = join(dir, 'nginx.conf');
+    writeFileSync(
+      conf,
+      `worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}; proxy_temp_path ${dir}; fastcgi_temp_path ${dir}; uwsgi_temp_path ${dir}; scgi_temp_path ${dir};
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:${port};
+    location / { default_type application/json; return 200 '{"ok":true}'; }
+  }
+}
+`,
+    );
+    child = spawn(nginx, ['-c', conf, '-p', dir], { stdio: 'ignore' });
+    kind = 'nginx (1 worker)';
+  } else {
+    const script = `require('node:http').createServer((q, s) => { s.setHeader('content-type','application/json'); s.end('{"ok":true}'); }).listen(${port}, '127.0.0.1');`;
+    child = spawn(process.execPath, ['-e', script], { stdio: 'ignore' });
+    kind = 'node http (child process)';
+  }
+  await waitForPort(port);
+  return {
+    kind,
+    url: `http://127.0.0.1:${port}`,
+    stop: () => {
+      child.kill('SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+type Caller = () => Promise<unknown>;
+
+/** Runs `calls` calls at `concurrency`; returns elapsed ms and per-call latencies. */
+async function run(
+  call: Caller,
+  calls: number,
+  concurrency: number,
+): Promise<{ ms: number; lat: Float64Array }> {
+  const lat = new Float64Array(calls);
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < calls) {
+        const i = next++;
+        const s = performance.now();
+        await call();
+        lat[i] = performance.now() - s;
+      }
+    }),
+  );
+  return { ms: performance.now() - t0, lat };
+}
+
+function pct(sorted: Float64Array, p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Number.NaN;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? Number.NaN;
+}
+
+const up = await startUpstream();
+const pool = new Pool(up.url, { connections: CONCURRENCY, keepAliveTimeout: 4_000 });
+const mesh = createUpstream({
+  name: 'bench',
+  baseUrl: up.url,
+  policy: {
+    timeoutMs: 1_000,
+    deadlineMs: 3_000,
+    retry: {
+      maxRetries: 2,
+      backoff: { baseMs: 25, capMs: 250 },
+      budget: { percent: 20, minRetriesPerSec: 10 },
+    },
+    breaker: {
+      enabled: true,
+      errorThresholdPct: 50,
+      volumeThreshold: 20,
+      resetTimeoutMs: 5_000,
+      slowCallMs: 500,
+    },
+    bulkhead: { maxConcurrent: 64, maxQueue: 64 },
+    pool: { connections: CONCURRENCY },
+  },
+});
+
+const raw: Caller = async () => {
+  const r = await pool.request({
+    method: 'GET',
+    path: '/products/1',
+    headers: { accept: 'application/json' },
+  });
+  const b = Buffer.from(await r.body.arrayBuffer());
+  if (r.statusCode !== 200 || b.length === 0) throw new Error(`raw: ${r.statusCode}`);
+};
+const viaMesh: Caller = async () => {
+  const r = await mesh.request({
+    path: '/products/1',
+    route: '/products/:id',
+    headers: { accept: 'application/json' },
+  });
+  if (r.status !== 200 || r.body.length === 0) throw new Error(`mesh: ${r.status}`);
+};
+
+try {
+  console.log(
+    `upstream: ${up.kind}; ${CALLS} calls × ${ROUNDS} rounds per client, concurrency ${CONCURRENCY}, warm-up ${WARMUP} each`,
+  );
+  await run(raw, WARMUP, CONCURRENCY);
+  await run(viaMesh, WARMUP, CONCURRENCY);
+
+  const rps: Record<'raw' | 'mesh', number[]> = { raw: [], mesh: [] };
+  const lats: Record<'raw' | 'mesh', Float64Array[]> = { raw: [], mesh: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    // Alternate which goes first.
+    const order: Array<'raw' | 'mesh'> = round % 2 === 0 ? ['raw', 'mesh'] : ['mesh', 'raw'];
+    for (const which of order) {
+      const r = await run(which === 'raw' ? raw : viaMesh, CALLS, CONCURRENCY);
+      rps[which].push((CALLS / r.ms) * 1000);
+      lats[which].push(r.lat);
+      console.log(`  round ${round + 1} ${which.padEnd(4)} ${Math.round((CALLS / r.ms) * 1000)} calls/s`);
+    }
+  }
+  const all = (xs: Float64Array[]) => {
+    const out = new Float64Array(xs.reduce((n, x) => n + x.length, 0));
+    let o = 0;
+    for (const x of xs) {
+      out.set(x, o);
+      o += x.length;
+    }
+    return out.sort();
+  };
+  const rawLat = all(lats.raw);
+  const meshLat = all(lats.mesh);
+  const rawRps = median(rps.raw);
+  const meshRps = median(rps.mesh);
+  const ratio = meshRps / rawRps;
+  const f = (n: number) => n.toFixed(3);
+  console.log(
+    `raw undici Pool : ${Math.round(rawRps)} calls/s  p50 ${f(pct(rawLat, 0.5))} ms  p99 ${f(pct(rawLat, 0.99))} ms`,
+  );
+  console.log(
+    `mesh client     : ${Math.round(meshRps)} calls/s  p50 ${f(pct(meshLat, 0.5))} ms  p99 ${f(pct(meshLat, 0.99))} ms`,
+  );
+  console.log(
+    `throughput ratio mesh/raw: ${(ratio * 100).toFixed(1)} % (target ≥ 85 %)  added latency p50 ${f(
+      pct(meshLat, 0.5) - pct(rawLat, 0.5),
+    )} ms, p99 ${f(pct(meshLat, 0.99) - pct(rawLat, 0.99))} ms`,
+  );
+  if (ratio < 0.85) console.log('BELOW TARGET');
+} finally {
+  await mesh.close();
+  await pool.close();
+  up.stop();
+}
