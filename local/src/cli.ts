@@ -12,7 +12,7 @@ import { followFile, tailLines } from './logs.ts';
 import type { ProcessStatus } from './managed-process.ts';
 import { PLATFORM } from './platform.ts';
 import { parsePort } from './ports.ts';
-import { pidAlive, processCommandLine } from './stale.ts';
+import { pidRunning, processCommandLine } from './stale.ts';
 import { readState, supervisorAlive } from './state.ts';
 import { formatStatusTable } from './status-table.ts';
 import { PROCESS_ACTIONS, type ProcessAction, unknownProcess } from './supervisor.ts';
@@ -122,10 +122,10 @@ async function action(runDir: string, verb: ProcessAction, name: string | undefi
   if (verb === 'stop' && name === undefined) {
     await callControl(state, 'POST', '/v1/shutdown');
     const deadline = Date.now() + 120_000;
-    for (let i = 0; i < 1200 && Date.now() < deadline && pidAlive(state.supervisorPid); i++) {
+    for (let i = 0; i < 1200 && Date.now() < deadline && pidRunning(state.supervisorPid); i++) {
       await new Promise((r) => setTimeout(r, 100));
     }
-    if (pidAlive(state.supervisorPid)) {
+    if (pidRunning(state.supervisorPid)) {
       throw new LocalError(
         'LOCAL_ERR_BAD_STATE',
         `the supervisor (pid ${state.supervisorPid}) is still stopping`,

@@ -23,7 +23,7 @@ import { ManagedProcess, type ProcessSpec } from './managed-process.ts';
 import { freePort } from './ports.ts';
 import { ensureDatabase, postgresInstance, postgresUrl } from './postgres.ts';
 import { redisSpec } from './redis.ts';
-import { killLeftoverGroup, pidAlive } from './stale.ts';
+import { killLeftoverGroup, pidRunning } from './stale.ts';
 
 export interface ServerHandle {
   readonly name: string;
@@ -119,7 +119,7 @@ export function reapOrphans(): number {
     } catch {
       continue;
     }
-    if (pidAlive(entry.owner)) continue;
+    if (pidRunning(entry.owner)) continue;
     killLeftoverGroup(entry.pid, entry.command);
     rmSync(entry.dir, { recursive: true, force: true });
     rmSync(file, { force: true });

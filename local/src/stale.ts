@@ -16,6 +16,11 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
+/** Alive and not a zombie (a killed child whose parent died may stay a zombie where nothing reaps it). */
+export function pidRunning(pid: number): boolean {
+  return pidAlive(pid) && !isZombie(pid);
+}
+
 const hasProc = existsSync('/proc/self/stat');
 
 function isZombie(pid: number): boolean {

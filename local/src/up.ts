@@ -7,7 +7,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { ControlApi } from './control-api.ts';
-import { isLocalError } from './errors.ts';
 import { buildPlatform, type PlatformOptions } from './platform.ts';
 import { LOOPBACK } from './ports.ts';
 import { processCommandLine } from './stale.ts';
@@ -37,6 +36,9 @@ export async function up(options: UpOptions): Promise<number> {
       print(`  ✓ ${s.name} ready${s.port ? ` on port ${s.port}` : ''} (${(ms / 1000).toFixed(1)} s)`),
     onFailed: (name) => print(`  ✗ ${name} failed`),
   });
+
+  // Ports first: a taken port is reported before anything is spawned or written.
+  await supervisor.preflight();
 
   let resolveDone: (code: number) => void = () => {};
   const done = new Promise<number>((resolve) => {
@@ -110,10 +112,9 @@ export async function up(options: UpOptions): Promise<number> {
     await startup;
   } catch (err) {
     if (!shuttingDown) {
-      print(`error: ${isLocalError(err) ? err.message : (err as Error).stack}`);
       await shutdown('start-up failed');
       await done;
-      return 1;
+      throw err; // the CLI prints it as one error line and exits 1
     }
   }
   if (!shuttingDown) {
