@@ -85,7 +85,8 @@ function drive(): void {
         histogram(key, { exemplars: true }).observe({
           labels,
           value: 0.002 + Math.random() * 0.3,
-          exemplarLabels: { trace_id: traceId },
+          // prom-client types exemplar labels as the metric's label set; they are free-form.
+          exemplarLabels: { trace_id: traceId } as typeof labels,
         });
         span.end();
       }
