@@ -25,10 +25,9 @@ export interface OrdersApp extends ServiceApp {
   workers: OrderWorkers;
 }
 
-export const OPENAPI = JSON.parse(readFileSync(new URL('../openapi.json', import.meta.url), 'utf8')) as Record<
-  string,
-  unknown
->;
+export const OPENAPI = JSON.parse(
+  readFileSync(new URL('../openapi.json', import.meta.url), 'utf8'),
+) as Record<string, unknown>;
 
 export function buildApp(config: OrdersConfig, deps: OrdersDeps): OrdersApp {
   const kit = createServiceApp({

@@ -3,7 +3,13 @@
  * made retryable by the reservation id sent as Idempotency-Key — the catalog
  * is idempotent by that id) and release (DELETE, idempotent).
  */
-import { createUpstream, type Deadline, MeshError, type Upstream, type UpstreamPolicyInput } from '@breakwater/mesh';
+import {
+  createUpstream,
+  type Deadline,
+  MeshError,
+  type Upstream,
+  type UpstreamPolicyInput,
+} from '@breakwater/mesh';
 import type { OrderLine } from '../domain/orders.ts';
 
 /** orders → catalog: short tries, two retries, breaker and bulkhead (see mesh/README.md). */

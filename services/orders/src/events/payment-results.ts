@@ -17,7 +17,10 @@ import type { OrdersStore } from '../store/orders-store.ts';
 
 export const ORDERS_GROUP = 'orders';
 
-export function paymentResultHandlers(store: OrdersStore, catalog: CatalogClient): Record<string, EventHandler> {
+export function paymentResultHandlers(
+  store: OrdersStore,
+  catalog: CatalogClient,
+): Record<string, EventHandler> {
   const succeeded: EventHandler<PaymentSucceeded> = async (event) => {
     const r = await store.applyPayment(ORDERS_GROUP, event.id, event.data.orderId, {
       kind: 'succeeded',

@@ -11,7 +11,13 @@ import { MeshError } from '@breakwater/mesh';
 import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
 import type { CatalogClient } from '../clients/catalog-client.ts';
-import { IDEMPOTENCY_KEY, type Order, orderIdForKey, PlaceOrderRequest, requestHash } from '../domain/orders.ts';
+import {
+  IDEMPOTENCY_KEY,
+  type Order,
+  orderIdForKey,
+  PlaceOrderRequest,
+  requestHash,
+} from '../domain/orders.ts';
 import { parseOr400 } from '../domain/validation.ts';
 import { isOrdersError, OrdersError } from '../errors.ts';
 import type { OrdersStore } from '../store/orders-store.ts';

@@ -1,7 +1,22 @@
 /** PostgreSQL access for orders, their history, the outbox and the inbox. */
-import { claimEvent, createEvent, enqueueEvent, EVENT_TYPES, SOURCES, STREAMS, uuidFromName } from '@breakwater/mesh/events/index';
+import {
+  claimEvent,
+  createEvent,
+  EVENT_TYPES,
+  enqueueEvent,
+  SOURCES,
+  STREAMS,
+  uuidFromName,
+} from '@breakwater/mesh/events/index';
 import type pg from 'pg';
-import { amountOf, type HistoryEntry, nextStatus, type Order, type OrderLine, type OrderStatus } from '../domain/orders.ts';
+import {
+  amountOf,
+  type HistoryEntry,
+  nextStatus,
+  type Order,
+  type OrderLine,
+  type OrderStatus,
+} from '../domain/orders.ts';
 
 interface OrderRow {
   id: string;
@@ -41,7 +56,9 @@ export interface NewOrder {
   reservationId: string;
 }
 
-export type InsertResult = { inserted: true; order: Order } | { inserted: false; existing: { id: string; requestHash: string } };
+export type InsertResult =
+  | { inserted: true; order: Order }
+  | { inserted: false; existing: { id: string; requestHash: string } };
 
 export type PaymentOutcome =
   | { kind: 'succeeded'; paymentId: string }
@@ -90,7 +107,15 @@ export class OrdersStore {
         `INSERT INTO orders (id, idempotency_key, request_hash, customer_id, items, amount_cents, status, reservation_id)
          VALUES ($1, $2, $3, $4, $5, $6, 'PENDING_PAYMENT', $7)
          ON CONFLICT (idempotency_key) DO NOTHING RETURNING *`,
-        [o.id, o.idempotencyKey, o.requestHash, o.customerId, JSON.stringify(o.lines), amount, o.reservationId],
+        [
+          o.id,
+          o.idempotencyKey,
+          o.requestHash,
+          o.customerId,
+          JSON.stringify(o.lines),
+          amount,
+          o.reservationId,
+        ],
       );
       const row = ins.rows[0];
       if (!row) {
@@ -162,7 +187,9 @@ export class OrdersStore {
         await client.query('ROLLBACK');
         return 'duplicate';
       }
-      const { rows } = await client.query<OrderRow>('SELECT * FROM orders WHERE id = $1 FOR UPDATE', [orderId]);
+      const { rows } = await client.query<OrderRow>('SELECT * FROM orders WHERE id = $1 FOR UPDATE', [
+        orderId,
+      ]);
       const row = rows[0];
       if (!row) {
         await client.query('ROLLBACK');

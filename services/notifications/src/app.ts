@@ -1,0 +1,62 @@
+/**
+ * buildApp(config, deps) → the notifications worker: no inbound API, only
+ * the mesh server kit's health, readiness and metrics (and /openapi.json),
+ * plus the consumer started by `consumer.start()`.
+ */
+import { readFileSync } from 'node:fs';
+import { DATA_SCHEMAS, STREAMS, StreamConsumer, testHooksFromEnv } from '@breakwater/mesh/events/index';
+import { createServiceApp, type ServiceApp, type ServiceAppOptions } from '@breakwater/mesh/server';
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
+import { SimulatedChannel } from './clients/channel.ts';
+import type { NotificationsConfig } from './config.ts';
+import { NOTIFICATIONS_GROUP, orderOutcomeHandlers } from './events/order-outcomes.ts';
+import { NotificationsStore } from './store/notifications-store.ts';
+
+export interface NotificationsDeps {
+  pool: pg.Pool;
+  redis: Redis;
+  server?: Partial<Pick<ServiceAppOptions, 'signals' | 'drainDelayMs' | 'logger' | 'accessLog'>>;
+}
+
+export interface NotificationsApp extends ServiceApp {
+  consumer: StreamConsumer;
+}
+
+export const OPENAPI = JSON.parse(
+  readFileSync(new URL('../openapi.json', import.meta.url), 'utf8'),
+) as Record<string, unknown>;
+
+export function buildApp(config: NotificationsConfig, deps: NotificationsDeps): NotificationsApp {
+  const kit = createServiceApp({
+    service: config.service,
+    bodyLimit: '1kb',
+    ...(config.adminPort !== undefined && config.adminToken !== undefined
+      ? { admin: { port: config.adminPort, token: config.adminToken } }
+      : {}),
+    ...deps.server,
+  });
+  const store = new NotificationsStore(deps.pool);
+  const hooks = testHooksFromEnv();
+  const consumer = new StreamConsumer({
+    redis: deps.redis,
+    stream: STREAMS.orders,
+    group: NOTIFICATIONS_GROUP,
+    ...(config.consumerName ? { consumer: config.consumerName } : {}),
+    handlers: orderOutcomeHandlers(store, new SimulatedChannel(config.failMarker)),
+    dataSchemas: DATA_SCHEMAS,
+    claimIdleMs: config.claimIdleMs,
+    ...(config.claimIntervalMs ? { claimIntervalMs: config.claimIntervalMs } : {}),
+    maxAttempts: config.maxAttempts,
+    log: kit.logger,
+    ...(hooks ? { hooks } : {}),
+  });
+  kit.router.get('/openapi.json', (_req, res) => {
+    res.json(OPENAPI);
+  });
+  kit.addReadinessCheck('postgres', () => deps.pool.query('SELECT 1'));
+  kit.addCloser('postgres', () => deps.pool.end());
+  kit.addCloser('redis', () => deps.redis.quit().catch(() => deps.redis.disconnect()));
+  kit.addCloser('consumer', () => consumer.stop());
+  return Object.assign(kit, { consumer });
+}

@@ -1,0 +1,57 @@
+/**
+ * Records one notification per confirmed or cancelled order (group
+ * `notifications` on the orders stream). The row is written after the
+ * channel accepted the message; the UNIQUE (order_id, kind) makes a
+ * redelivered or reclaimed event a duplicate instead of a second message.
+ */
+
+import {
+  EVENT_TYPES,
+  type EventHandler,
+  type OrderCancelled,
+  type OrderConfirmed,
+} from '@breakwater/mesh/events/index';
+import { context, trace } from '@opentelemetry/api';
+import type { SimulatedChannel } from '../clients/channel.ts';
+import { cancelledMessage, confirmedMessage } from '../domain/messages.ts';
+import type { NotificationsStore } from '../store/notifications-store.ts';
+
+export const NOTIFICATIONS_GROUP = 'notifications';
+
+const activeTraceId = () => {
+  const sc = trace.getSpanContext(context.active());
+  return sc && trace.isSpanContextValid(sc) ? sc.traceId : undefined;
+};
+
+export function orderOutcomeHandlers(
+  store: NotificationsStore,
+  channel: SimulatedChannel,
+): Record<string, EventHandler> {
+  const confirmed: EventHandler<OrderConfirmed> = async (event) => {
+    const body = confirmedMessage(event.data);
+    await channel.send(event.data.customerId, body);
+    const fresh = await store.record({
+      eventId: event.id,
+      orderId: event.data.orderId,
+      kind: 'order_confirmed',
+      customerId: event.data.customerId,
+      body,
+      traceId: activeTraceId(),
+    });
+    return fresh ? 'ok' : 'duplicate';
+  };
+  const cancelled: EventHandler<OrderCancelled> = async (event) => {
+    const body = cancelledMessage(event.data);
+    await channel.send(event.data.customerId, body);
+    const fresh = await store.record({
+      eventId: event.id,
+      orderId: event.data.orderId,
+      kind: 'order_cancelled',
+      customerId: event.data.customerId,
+      body,
+      traceId: activeTraceId(),
+    });
+    return fresh ? 'ok' : 'duplicate';
+  };
+  return { [EVENT_TYPES.orderConfirmed]: confirmed, [EVENT_TYPES.orderCancelled]: cancelled };
+}

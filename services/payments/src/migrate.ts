@@ -1,0 +1,4 @@
+// `node services/payments/src/migrate.ts [up|down [count]]` — runs the payments migrations against DATABASE_URL.
+import { migrateCli } from '@breakwater/mesh/events/postgres';
+
+await migrateCli(new URL('../migrations/', import.meta.url));
