@@ -6,6 +6,7 @@
  * (outcome.ts) and checked against the contract (checks.ts).
  */
 
+import exec from 'k6/execution';
 import http, { type RefinedResponse, type ResponseType } from 'k6/http';
 import { checkContract } from './checks.ts';
 import { authHeaders, baseUrl, type Credentials, defaultCredentials } from './config.ts';
@@ -43,7 +44,8 @@ export interface ShopApi {
   shopPage(): Answer;
   listProducts(limit?: number, cursor?: string): Answer;
   getProduct(id: string): Answer;
-  placeOrder(items: readonly OrderItem[], idempotencyKey?: string): Answer;
+  /** `customerId` defaults to `k6-vu<n>` (one shopper per VU). */
+  placeOrder(items: readonly OrderItem[], options?: { idempotencyKey?: string; customerId?: string }): Answer;
   getOrder(id: string): Answer;
   getPayment(orderId: string): Answer;
 }
@@ -92,8 +94,13 @@ export function shopApi(options: ClientOptions = {}): ShopApi {
         `/api/catalog/products?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
       ),
     getProduct: (id) => call('catalog_product', `/api/catalog/products/${encodeURIComponent(id)}`),
-    placeOrder: (items, idempotencyKey = uuid()) =>
-      call('orders_create', '/api/orders', { items }, { 'Idempotency-Key': idempotencyKey }),
+    placeOrder: (items, opts = {}) =>
+      call(
+        'orders_create',
+        '/api/orders',
+        { customerId: opts.customerId ?? `k6-vu${exec.vu.idInTest}`, items },
+        { 'Idempotency-Key': opts.idempotencyKey ?? uuid() },
+      ),
     getOrder: (id) => call('orders_get', `/api/orders/${encodeURIComponent(id)}`),
     getPayment: (orderId) => call('payments_get', `/api/payments/${encodeURIComponent(orderId)}`),
   };

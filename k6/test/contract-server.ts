@@ -58,7 +58,7 @@ export async function startContractServer(options: ContractServerOptions): Promi
     res.end(JSON.stringify(body));
   };
 
-  const handle = (req: IncomingMessage, res: ServerResponse) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
     res.setHeader('X-Request-Id', randomUUID());
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/' && req.method === 'GET') {
@@ -99,7 +99,12 @@ export async function startContractServer(options: ContractServerOptions): Promi
       return found ? json(res, 200, found) : problem(res, 404, 'Product not found');
     }
     if (req.method === 'POST' && url.pathname === '/api/orders') {
-      req.resume();
+      let body = '';
+      for await (const chunk of req) body += chunk;
+      const order = JSON.parse(body) as { customerId?: unknown; items?: { productId?: unknown }[] };
+      if (typeof order.customerId !== 'string' || typeof order.items?.[0]?.productId !== 'string') {
+        return problem(res, 400, 'Invalid order');
+      }
       if (options.failOrders) {
         res.writeHead(500);
         res.end('boom');
@@ -113,7 +118,9 @@ export async function startContractServer(options: ContractServerOptions): Promi
     return problem(res, 404, 'Not Found');
   };
 
-  const server: Server = createServer(handle);
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch(() => problem(res, 500, 'Contract server failed'));
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {

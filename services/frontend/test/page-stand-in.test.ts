@@ -97,7 +97,7 @@ describe('shop page (frontend service behind a stand-in gateway)', () => {
     // Tracking works without the catalog: a fresh order placed through the API, tracked by id.
     const placed = await page.request.post(`${gateway.url}/api/orders`, {
       headers: { apikey: API_KEY, 'Idempotency-Key': 'track-by-id' },
-      data: { items: [{ productId: 'paddle', quantity: 1 }] },
+      data: { customerId: 'tester', items: [{ productId: 'paddle', quantity: 1 }] },
     });
     expect(placed.status()).toBe(202);
     const id = ((await placed.json()) as { id: string }).id;

@@ -18,6 +18,7 @@ const LABELS = {
   CANCELLED: 'Cancelled',
 };
 const STORAGE_KEY = 'breakwater.orders';
+const SHOPPER_KEY = 'breakwater.shopper';
 const REMEMBERED = 10;
 
 /** @param {string} status */
@@ -66,7 +67,7 @@ export function mountOrders({ api, poll }) {
     banner.hide();
     try {
       const answer = await api.request('POST', '/api/orders', {
-        body: { items: [{ productId: product.id, quantity: 1 }] },
+        body: { customerId: shopperId(), items: [{ productId: product.id, quantity: 1 }] },
         headers: { 'Idempotency-Key': idempotencyKey },
       });
       const id = orderIdFrom(answer);
@@ -169,7 +170,9 @@ export function mountOrders({ api, poll }) {
         const li = document.createElement('li');
         const at = h?.at ?? h?.time ?? h?.timestamp;
         const when = at ? new Date(at) : undefined;
-        li.textContent = `${statusLabel(String(h?.status ?? '?'))}${when && !Number.isNaN(when.getTime()) ? ` at ${when.toLocaleTimeString()}` : ''}`;
+        const time = when && !Number.isNaN(when.getTime()) ? ` at ${when.toLocaleTimeString()}` : '';
+        const reason = typeof h?.reason === 'string' && h.reason ? ` (${h.reason})` : '';
+        li.textContent = `${statusLabel(String(h?.status ?? '?'))}${time}${reason}`;
         return li;
       }),
     );
@@ -216,6 +219,22 @@ export function orderIdFrom(answer) {
   if (match?.[1]) return decodeURIComponent(match[1]);
   const id = answer.data?.id ?? answer.data?.orderId;
   return typeof id === 'string' ? id : undefined;
+}
+
+/**
+ * This browser's shopper id (orders need a customerId; there are no accounts
+ * in the reference shop), made once and kept in localStorage.
+ */
+export function shopperId() {
+  try {
+    const known = localStorage.getItem(SHOPPER_KEY);
+    if (known) return known;
+    const id = `shopper-${newIdempotencyKey().slice(0, 8)}`;
+    localStorage.setItem(SHOPPER_KEY, id);
+    return id;
+  } catch {
+    return 'shopper-anonymous';
+  }
 }
 
 /** @returns {Remembered[]} */

@@ -99,7 +99,12 @@ export async function startStandIn(options: { frontendUrl: string; apiKey: strin
       if (state.ordersRateLimited)
         return problem(res, 429, 'Too many orders from you', { 'Retry-After': '3' });
       if (!req.headers['idempotency-key']) return problem(res, 400, 'Idempotency-Key is required');
-      const productId = (JSON.parse(body) as { items: { productId: string }[] }).items[0]?.productId ?? '';
+      // The orders service's request shape (strict): a customerId and lines.
+      const parsed = JSON.parse(body) as { customerId?: unknown; items?: { productId?: unknown }[] };
+      const productId = parsed.items?.[0]?.productId;
+      if (typeof parsed.customerId !== 'string' || typeof productId !== 'string') {
+        return problem(res, 400, 'Invalid order');
+      }
       const id = randomUUID();
       const at = new Date().toISOString();
       orders.set(id, { polls: 0, productId, at });
