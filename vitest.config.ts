@@ -11,5 +11,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 90_000,
     reporters: ['default'],
+    // One shared real Redis + PostgreSQL per run (≈0.7 s), read in tests with
+    // sharedRedisUrl() / sharedPostgres() from @breakwater/local/shared.
+    // See docs/conventions.md, "Test harness".
+    globalSetup: ['local/src/vitest-global-setup.ts'],
   },
 });

@@ -284,15 +284,23 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   }
 }
 
+/** What createDatabase needs: a harness PostgresHandle or the shared one from `@breakwater/local/shared`. */
+export interface PostgresTarget {
+  readonly superuserUrl: string;
+  readonly port: number;
+  readonly databaseUrls?: Readonly<Record<string, string>>;
+}
+
 /**
  * A fresh database owned by a fresh login role of the same name, for test
  * isolation; returns its DATABASE_URL. `name` defaults to a random `t_<hex>`.
+ * Other roles cannot connect to it.
  */
-export async function createDatabase(pgHandle: PostgresHandle, name?: string): Promise<string> {
+export async function createDatabase(target: PostgresTarget, name?: string): Promise<string> {
   const db = name ?? `t_${randomBytes(6).toString('hex')}`;
   const password = randomBytes(18).toString('base64url');
-  await ensureDatabase(pgHandle.superuserUrl, db, db, password);
-  const url = postgresUrl(pgHandle.port, db, password, db);
-  (pgHandle.databaseUrls as Record<string, string>)[db] = url;
+  await ensureDatabase(target.superuserUrl, db, db, password);
+  const url = postgresUrl(target.port, db, password, db);
+  if (target.databaseUrls) (target.databaseUrls as Record<string, string>)[db] = url;
   return url;
 }

@@ -1,0 +1,43 @@
+/**
+ * Optional vitest globalSetup (wired in the root vitest.config.ts): one real
+ * Redis and one real PostgreSQL shared by every test file of a run, handed to
+ * tests through vitest's provide/inject — read them with
+ * `sharedRedisUrl()` / `sharedPostgres()` from `@breakwater/local/shared`.
+ *
+ * Cheap on purpose (about 0.7 s, both start concurrently, no persistence), and
+ * it never fails the run: if the servers cannot start, only the tests that ask
+ * for them fail, with the reason.
+ */
+import type { TestProject } from 'vitest/node';
+import { isLocalError } from './errors.ts';
+import { type PostgresHandle, type RedisHandle, startPostgres, startRedis } from './harness.ts';
+
+export interface SharedServers {
+  redisUrl?: string;
+  postgres?: { superuserUrl: string; port: number };
+  /** Why they are missing. */
+  error?: string;
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    breakwaterShared: SharedServers;
+  }
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  let redis: RedisHandle | undefined;
+  let postgres: PostgresHandle | undefined;
+  try {
+    [redis, postgres] = await Promise.all([startRedis(), startPostgres()]);
+    project.provide('breakwaterShared', {
+      redisUrl: redis.url,
+      postgres: { superuserUrl: postgres.superuserUrl, port: postgres.port },
+    });
+  } catch (err) {
+    project.provide('breakwaterShared', { error: isLocalError(err) ? err.message : String(err) });
+  }
+  return async () => {
+    await Promise.all([redis?.stop(), postgres?.stop()]);
+  };
+}
