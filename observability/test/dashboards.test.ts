@@ -77,6 +77,7 @@ describe('dashboards', () => {
       panel: 'Breaker state',
       refId: 'A',
       expr: 'max by (service, upstream) (bw_breaker_state{service=~"$service", upstream=~"$upstream"})',
+      legend: '{{service}} → {{upstream}}',
     });
   });
 

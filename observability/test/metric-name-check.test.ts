@@ -9,7 +9,7 @@ import {
   variableQueries,
 } from '../grafana/src/index.ts';
 import { METRICS } from '../src/metric-names.ts';
-import { metricNames } from './promql-names.ts';
+import { labelNames, legendLabels, metricNames } from './promql-names.ts';
 
 // Every metric name a dashboard or a rule uses must be declared: by the
 // catalogue (metric-names.ts), by a recording rule, by Prometheus itself, or
@@ -77,6 +77,7 @@ const known = new Set([...catalogue, ...prometheusBuiltIns, ...k6, ...recorded])
 interface Use {
   where: string;
   expr: string;
+  legend?: string;
 }
 const dashboardUses: Use[] = [
   ...panelQueries().map((q) => ({
@@ -130,5 +131,65 @@ describe('metric names used by dashboards and rules', () => {
   it('reports a name no catalogue entry declares (the check can fail)', () => {
     const uses = [{ where: 'test', expr: 'sum(rate(bw_http_server_requests_total[5m])) / bw_breaker_state' }];
     expect(undeclared(uses, known)).toEqual(['test: bw_http_server_requests_total']);
+  });
+});
+
+// --- labels ------------------------------------------------------------------
+
+/** Labels every scraped series carries: the registry's default label and the scrape's. */
+const EVERY_SERIES = ['service', 'job', 'instance'];
+/** Tags k6 attaches to its HTTP metrics (system tags) plus the test-wide `testid`. */
+const K6_TAGS = [
+  'testid',
+  'name',
+  'method',
+  'status',
+  'url',
+  'scenario',
+  'group',
+  'check',
+  'expected_response',
+];
+
+const labelsOf = new Map<string, Set<string>>();
+for (const m of Object.values(METRICS)) {
+  const labels = [...m.labels, ...EVERY_SERIES];
+  if (m.type === 'histogram') {
+    labelsOf.set(`${m.name}_bucket`, new Set([...labels, 'le']));
+    labelsOf.set(`${m.name}_sum`, new Set(labels));
+    labelsOf.set(`${m.name}_count`, new Set(labels));
+  } else labelsOf.set(m.name, new Set(labels));
+}
+for (const name of prometheusBuiltIns) labelsOf.set(name, new Set(['job', 'instance']));
+for (const name of k6) labelsOf.set(name, new Set([...K6_TAGS, 'job', 'instance']));
+// A recorded series can carry at most the labels of the series it is computed from.
+for (const { rule } of rules) {
+  if (!rule.record) continue;
+  const from = metricNames(rule.expr).flatMap((n) => [...(labelsOf.get(n) ?? [])]);
+  labelsOf.set(rule.record, new Set(from));
+}
+
+function unknownLabels(uses: Use[]): string[] {
+  return uses.flatMap((u) => {
+    const available = new Set(metricNames(u.expr).flatMap((n) => [...(labelsOf.get(n) ?? [])]));
+    const used = [...labelNames(u.expr), ...legendLabels(u.legend ?? '')];
+    return [...new Set(used)].filter((l) => !available.has(l)).map((l) => `${u.where}: label ${l}`);
+  });
+}
+
+describe('label names used by dashboards and rules', () => {
+  it('every label a query filters or groups on, or a legend shows, exists on a metric it reads', () => {
+    expect(unknownLabels([...dashboardUses, ...ruleUses])).toEqual([]);
+  });
+
+  it('reports a label the metrics do not carry (the check can fail)', () => {
+    const uses = [
+      {
+        where: 'test',
+        expr: 'sum by (service, upstrem) (rate(bw_upstream_tries_total{kind="retry"}[5m]))',
+        legend: '{{service}} {{consumer}}',
+      },
+    ];
+    expect(unknownLabels(uses)).toEqual(['test: label upstrem', 'test: label consumer']);
   });
 });

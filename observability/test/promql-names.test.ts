@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { metricNames, tokenize } from './promql-names.ts';
+import { labelNames, legendLabels, metricNames, tokenize } from './promql-names.ts';
 
 describe('metricNames', () => {
   it('finds a bare metric and one with label matchers', () => {
@@ -81,5 +81,36 @@ describe('metricNames', () => {
       { kind: 'punct', text: '!=' },
       { kind: 'punct', text: '>=' },
     ]);
+  });
+});
+
+describe('labelNames', () => {
+  it('finds labels in matchers and in grouping and matching lists', () => {
+    expect(
+      labelNames(
+        'sum by (service, le) (rate(x_bucket{route=~"$route", status_class!="5xx", __name__="x_bucket"}[5m])) / on (service) group_left (team) y',
+      ),
+    ).toEqual(['le', 'route', 'service', 'status_class', 'team']);
+    expect(labelNames('sum without (instance) (x) and ignoring (kind) y{a!~"b"}')).toEqual([
+      'a',
+      'instance',
+      'kind',
+    ]);
+  });
+
+  it('ignores metric names, function names, strings and durations', () => {
+    expect(labelNames('histogram_quantile(0.99, rate(x[5m] offset 1h))')).toEqual([]);
+    expect(labelNames('label_replace(up, "dst", "$1", "src", "(.*)")')).toEqual([]);
+  });
+});
+
+describe('legendLabels', () => {
+  it('reads {{label}} references, with or without spaces', () => {
+    expect(legendLabels('{{service}} → {{ upstream }}: {{outcome}} {{service}}')).toEqual([
+      'outcome',
+      'service',
+      'upstream',
+    ]);
+    expect(legendLabels('__auto')).toEqual([]);
   });
 });

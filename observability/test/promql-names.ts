@@ -170,6 +170,52 @@ export function metricNames(expr: string): string[] {
   return [...names].sort();
 }
 
+/**
+ * The label names `expr` refers to: in label matchers (`{route="/x"}`) and in
+ * grouping and vector-matching lists (`by (service)`, `on (service)`,
+ * `group_left (team)`). `__name__` is not a label here.
+ */
+export function labelNames(expr: string): string[] {
+  const tokens = tokenize(expr);
+  const labels = new Set<string>();
+  const isPunct = (tok: Token | undefined, text: string) => tok?.kind === 'punct' && tok.text === text;
+  for (let k = 0; k < tokens.length; k++) {
+    const t = tokens[k] as Token;
+    if (isPunct(t, '{')) {
+      const end = skipBalanced(tokens, k, '{', '}');
+      for (let m = k + 1; m < end - 1; m++) {
+        const a = tokens[m];
+        const op = tokens[m + 1];
+        if (a?.kind === 'ident' && op?.kind === 'punct' && ['=', '!=', '=~', '!~'].includes(op.text)) {
+          if (a.text !== '__name__') labels.add(a.text);
+        }
+      }
+      k = end - 1;
+    } else if (isPunct(t, '[')) {
+      k = skipBalanced(tokens, k, '[', ']') - 1;
+    } else if (
+      t.kind === 'ident' &&
+      LABEL_LIST_KEYWORDS.has(t.text.toLowerCase()) &&
+      isPunct(tokens[k + 1], '(')
+    ) {
+      const end = skipBalanced(tokens, k + 1, '(', ')');
+      for (let m = k + 2; m < end - 1; m++) {
+        const a = tokens[m];
+        if (a?.kind === 'ident') labels.add(a.text);
+      }
+      k = end - 1;
+    }
+  }
+  return [...labels].sort();
+}
+
+/** Label names a Grafana legend format uses (`{{service}} → {{upstream}}`). */
+export function legendLabels(legend: string): string[] {
+  return [
+    ...new Set([...legend.matchAll(/\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g)].map((m) => m[1] as string)),
+  ].sort();
+}
+
 const AGGREGATIONS = new Set([
   'sum',
   'min',

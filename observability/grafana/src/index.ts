@@ -60,6 +60,8 @@ export interface PanelQuery {
   readonly panel: string; // title
   readonly refId: string;
   readonly expr: string;
+  /** Grafana's legend format (`{{service}} {{route}}`), if set. */
+  readonly legend?: string;
 }
 
 const idOf = (model: Dashboard): string => model.uid ?? model.title ?? '';
@@ -75,12 +77,13 @@ export function panelQueries(dashboards: BuiltDashboard[] = buildDashboards()): 
   return dashboards.flatMap(({ model }) =>
     panelsOf(model).flatMap((panel) =>
       (panel.targets ?? []).map((t) => {
-        const target = t as { refId?: string; expr?: string };
+        const target = t as { refId?: string; expr?: string; legendFormat?: string };
         return {
           dashboard: idOf(model),
           panel: panel.title ?? '',
           refId: target.refId ?? '',
           expr: target.expr ?? '',
+          ...(target.legendFormat ? { legend: target.legendFormat } : {}),
         };
       }),
     ),
