@@ -4,8 +4,12 @@
  * content, so a test can compare a fresh render with the checked-in files.
  */
 import { stringify } from 'yaml';
-import { loadPolicy } from '../../mesh/src/policy/schema.ts';
+import { loadConfig as loadGatewayConfig } from '../../gateway/src/config.ts';
+import { renderVirtualServices } from '../../mesh/src/policy/istio.ts';
+import { loadPolicySources } from '../../mesh/src/policy/sources.ts';
 import { renderBase } from './base.ts';
+import { DRILL, renderDrill, renderK6ConfigMaps } from './chaos.ts';
+import { renderDashboards, renderDatasource, renderPodMonitor, renderPrometheusRules } from './monitoring.ts';
 
 export const HEADER = (source: string) =>
   `# Generated from ${source} by \`npm run render\` (k8s/render.ts). Do not edit.\n`;
@@ -18,11 +22,59 @@ export function yamlDocuments(source: string, objects: readonly object[]): strin
 }
 
 export function renderK8sFiles(root: string): Record<string, string> {
-  const policy = loadPolicy(`${root}/mesh/policy.yaml`);
+  const { policy, edges } = loadPolicySources(root);
+  const gateway = loadGatewayConfig(`${root}/gateway/gateway.yaml`).config;
   const out: Record<string, string> = {};
   const { files, kustomization } = renderBase(policy);
   const source = 'k8s/src/platform.ts and mesh/policy.yaml';
   for (const f of files) out[`k8s/base/${f.path}`] = yamlDocuments(source, f.objects);
   out['k8s/base/kustomization.yaml'] = HEADER(source) + stringify(kustomization, { lineWidth: 0 });
+
+  const mon = 'k8s/components/monitoring';
+  out[`${mon}/pod-monitor.yaml`] = yamlDocuments('k8s/src/monitoring.ts', [renderPodMonitor(policy)]);
+  const rules = renderPrometheusRules(policy, `${root}/observability/prometheus/rules`);
+  out[`${mon}/prometheus-rules.yaml`] = yamlDocuments(
+    `observability/prometheus/rules/{${rules.map((r) => r.file).join(',')}}`,
+    rules.map((r) => r.rule),
+  );
+  const dashboards = renderDashboards(policy, `${root}/observability/grafana/dashboards`);
+  const datasource = renderDatasource(
+    policy,
+    `${root}/observability/grafana/provisioning/datasources/breakwater.yaml`,
+  );
+  out[`${mon}/grafana.yaml`] = yamlDocuments('observability/grafana/{dashboards,provisioning/datasources}', [
+    ...(datasource ? [datasource] : []),
+    ...dashboards,
+  ]);
+
+  const chaos = 'k8s/components/chaos';
+  const k6 = renderK6ConfigMaps(`${root}/k6`);
+  const apiKey = gateway.consumers.find((c) => c.apiKeys.length > 0)?.apiKeys[0];
+  const gatewayPort = policy.workloads.gateway?.port ?? 8080;
+  const dirs = k6.map((c) => (c.metadata?.name ?? '').replace(/^k6-/, ''));
+  out[`${chaos}/drill.yaml`] = yamlDocuments(
+    'k8s/src/chaos.ts',
+    renderDrill(policy.namespace, gatewayPort, apiKey, dirs),
+  );
+  out[`${chaos}/k6-scripts.yaml`] = yamlDocuments(`k6/{${dirs.join(',')}}`, k6);
+  const vs = renderVirtualServices(policy, edges).find((v) => v.metadata?.name === DRILL.target);
+  if (vs === undefined) throw new Error(`chaos: no VirtualService for ${DRILL.target}`);
+  const faultOps = (vs.spec?.http ?? []).map((_, i) => ({
+    op: 'add',
+    path: `/spec/http/${i}/fault`,
+    value: DRILL.fault,
+  }));
+  out[`${chaos}/kustomization.yaml`] =
+    HEADER('k8s/src/chaos.ts') +
+    stringify(
+      {
+        apiVersion: 'kustomize.config.k8s.io/v1alpha1',
+        kind: 'Component',
+        resources: ['drill.yaml', 'k6-scripts.yaml'],
+        // Istio fault injection in place of the local fault controller: every route to the target
+        patches: [{ target: { kind: 'VirtualService', name: DRILL.target }, patch: stringify(faultOps, { aliasDuplicateObjects: false }) }],
+      },
+      { lineWidth: 0 },
+    );
   return out;
 }
