@@ -29,6 +29,7 @@ commands:
     --port-base N      ports from N on instead of free ports chosen by the kernel
     --gateway-port N   the gateway's port (default 8080, env BW_GATEWAY_PORT; 0 = any free)
     --prometheus-port N  Prometheus's port (default 9090 when free, env BW_PROMETHEUS_PORT)
+    --keep-going       a process that fails to start stays down; the others start anyway
   status [--json]    every process with state, pid, port and URL
   stop [name]        stop one process gracefully; without a name, stop the whole run
   start <name>       start a stopped or down process
@@ -66,6 +67,7 @@ function parse(argv: string[]) {
         'gateway-port': { type: 'string' },
         'prometheus-port': { type: 'string' },
         json: { type: 'boolean' },
+        'keep-going': { type: 'boolean' },
         lines: { type: 'string', short: 'n' },
         follow: { type: 'boolean', short: 'f' },
       },
@@ -206,6 +208,7 @@ export async function main(argv: string[]): Promise<number> {
         ...(portBase !== undefined ? { portBase } : {}),
         ...(gatewayPort !== undefined ? { gatewayPort } : {}),
         ...(prometheusPort !== undefined ? { prometheusPort } : {}),
+        keepGoing: values['keep-going'] ?? false,
       });
     }
     case 'status':

@@ -37,6 +37,8 @@ export interface ProcessSpec {
   /** What to do when the port is taken, for the error message. */
   readonly portHint?: string;
   readonly url?: string;
+  /** Its loopback admin endpoint's port (BW_ADMIN_PORT / GATEWAY_ADMIN_PORT), for the fault controller. */
+  readonly adminPort?: number;
   readonly logFile: string;
   readonly runAs?: RunAs;
   readonly ready: ReadinessProbe;
@@ -63,6 +65,7 @@ export interface ProcessStatus {
   pid?: number;
   port?: number;
   url?: string;
+  adminPort?: number;
   exitCode?: number | null;
   signal?: string | null;
   startedAt?: string;
@@ -156,6 +159,7 @@ export class ManagedProcess {
     if (this.pid !== undefined) s.pid = this.pid;
     if (this.spec.port !== undefined) s.port = this.spec.port;
     if (this.spec.url !== undefined) s.url = this.spec.url;
+    if (this.spec.adminPort !== undefined) s.adminPort = this.spec.adminPort;
     if (this.#exitCode !== undefined) s.exitCode = this.#exitCode;
     if (this.#signal !== undefined) s.signal = this.#signal;
     if (this.#startedAt !== undefined) s.startedAt = this.#startedAt;

@@ -13,7 +13,7 @@ import type { ProcessKind, ProcessSpec } from './managed-process.ts';
 import { freePorts, isPortFree, LOOPBACK } from './ports.ts';
 import { type PostgresInstance, postgresInstance } from './postgres.ts';
 import { prometheusSpec, type ScrapeTarget } from './prometheus.ts';
-import { httpProbe } from './readiness.ts';
+import { allProbes, httpProbe } from './readiness.ts';
 import { redisSpec, redisUrl } from './redis.ts';
 import { unknownProcess } from './supervisor.ts';
 
@@ -278,8 +278,7 @@ export async function buildPlatform(options: PlatformOptions): Promise<Platform>
         const admin = String(adminPort.get(e.name));
         if (e.kind === 'gateway') {
           Object.assign(env, {
-            BW_SERVICE: 'gateway',
-            BW_INSTANCE: e.name,
+            BW_SERVICE: e.name, // the gateway labels its instance with it (gateway-1, gateway-2)
             GATEWAY_CONFIG: 'gateway/gateway.yaml',
             GATEWAY_ADMIN_PORT: admin,
             GATEWAY_ADMIN_TOKEN: options.adminToken,
@@ -310,9 +309,18 @@ export async function buildPlatform(options: PlatformOptions): Promise<Platform>
           portHint,
           url: urlOf(e.name),
           logFile: logFile(e.name),
-          // For gateway-2 this may be answered by gateway-1 (same port); its
-          // own exit is still caught while waiting.
-          ready: httpProbe(`${urlOf(e.name)}/health/ready`),
+          // Gateways share one port, so /health/ready there may be answered by
+          // the sibling: each must also answer on its own admin port.
+          ready:
+            e.kind === 'gateway'
+              ? allProbes(
+                  httpProbe(`${urlOf(e.name)}/health/ready`),
+                  httpProbe(`http://${LOOPBACK}:${admin}/admin/config`, {
+                    authorization: `Bearer ${options.adminToken}`,
+                  }),
+                )
+              : httpProbe(`${urlOf(e.name)}/health/ready`),
+          adminPort: Number(admin),
           readyTimeoutMs: 30_000,
           stopTimeoutMs: 10_000,
           tier: e.tier,

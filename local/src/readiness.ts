@@ -16,12 +16,12 @@ export interface ReadinessProbe {
 const PROBE_TIMEOUT_MS = 1_000; // one attempt; the caller's deadline bounds the whole wait
 
 /** Ready when `GET url` answers 200. */
-export function httpProbe(url: string): ReadinessProbe {
+export function httpProbe(url: string, headers: Record<string, string> = {}): ReadinessProbe {
   return {
     describe: `GET ${url} answers 200`,
     check: (signal) =>
       new Promise((resolve) => {
-        const req = http.get(url, { agent: false, timeout: PROBE_TIMEOUT_MS, signal }, (res) => {
+        const req = http.get(url, { agent: false, timeout: PROBE_TIMEOUT_MS, signal, headers }, (res) => {
           res.resume();
           resolve(res.statusCode === 200);
         });
@@ -77,3 +77,14 @@ export function postgresProbe(connectionString: string, port: number): Readiness
 
 /** Ready when the process is alive (for processes with no endpoint). */
 export const aliveProbe: ReadinessProbe = { describe: 'process stays alive', check: async () => true };
+
+/** Ready when every probe is (in order; stops at the first that is not). */
+export function allProbes(...probes: ReadinessProbe[]): ReadinessProbe {
+  return {
+    describe: probes.map((p) => p.describe).join(' and '),
+    check: async (signal) => {
+      for (const p of probes) if (!(await p.check(signal))) return false;
+      return true;
+    },
+  };
+}

@@ -95,19 +95,24 @@ export class Supervisor {
 
   /**
    * Starts tier by tier. On the first failure the tier finishes settling,
-   * everything already started is stopped, and the failure is thrown.
+   * everything already started is stopped, and the failure is thrown — unless
+   * `keepGoing`: then a process that failed stays down, the rest start, and
+   * the failures are returned.
    */
-  async startAll(): Promise<void> {
+  async startAll(options: { keepGoing?: boolean } = {}): Promise<unknown[]> {
     await this.preflight();
+    const failures: unknown[] = [];
     for (const tier of this.#tiers()) {
       if (this.#closing) throw new LocalError('LOCAL_ERR_BAD_STATE', 'start-up interrupted: stopping');
       const results = await Promise.allSettled(tier.map((p) => this.#startOne(p)));
-      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed) {
+      const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      failures.push(...failed.map((f) => f.reason));
+      if (failed[0] && !options.keepGoing) {
         await this.stopAll();
-        throw failed.reason;
+        throw failed[0].reason;
       }
     }
+    return failures;
   }
 
   /** Stops everything in reverse tier order (concurrently within a tier), gracefully then forcefully. */

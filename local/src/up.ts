@@ -16,6 +16,8 @@ import { Supervisor } from './supervisor.ts';
 
 export interface UpOptions extends Omit<PlatformOptions, 'adminToken' | 'log'> {
   print?: (line: string) => void;
+  /** A process that fails to start stays down and the rest start anyway (default: stop everything). */
+  keepGoing?: boolean;
 }
 
 /** Runs until stopped; resolves with the exit code. */
@@ -107,7 +109,10 @@ export async function up(options: UpOptions): Promise<number> {
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
 
-  startup = supervisor.startAll();
+  let failures: unknown[] = [];
+  startup = supervisor.startAll({ keepGoing: options.keepGoing ?? false }).then((f) => {
+    failures = f;
+  });
   try {
     await startup;
   } catch (err) {
@@ -120,6 +125,8 @@ export async function up(options: UpOptions): Promise<number> {
   if (!shuttingDown) {
     print('');
     print(formatStatusTable(supervisor.status()));
+    for (const f of failures)
+      print(`failed to start (left down): ${f instanceof Error ? f.message : String(f)}`);
     if (platform.notes.length) print('');
     for (const note of platform.notes) print(note);
     print('');
