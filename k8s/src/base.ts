@@ -79,6 +79,9 @@ function nodeContainer(policy: MeshPolicy, w: NodeWorkload): IContainer {
     args: [w.entry],
     ports: [{ name: 'http', containerPort: port, protocol: 'TCP' }],
     envFrom: [{ configMapRef: { name: `${w.name}-env` } }, { secretRef: { name: `${w.name}-secrets` } }],
+    ...(w.consumerNameEnv
+      ? { env: [{ name: w.consumerNameEnv, valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }] }
+      : {}),
     // Start-up may wait for PostgreSQL and Redis; readiness goes false while a
     // hard dependency is down or the process drains; liveness only fails when
     // the event loop is stuck, so a dependency outage never restarts pods.
@@ -330,7 +333,14 @@ export interface BaseFile {
 }
 
 /** The base's files (k8s/base/<file>) and the kustomization that lists them. */
-export function renderBase(policy: MeshPolicy): { files: BaseFile[]; kustomization: object } {
+/**
+ * @param extraEnv per workload, environment that comes from another source
+ *   (the frontend's public API key from gateway.yaml).
+ */
+export function renderBase(
+  policy: MeshPolicy,
+  extraEnv: Record<string, Record<string, string>> = {},
+): { files: BaseFile[]; kustomization: object } {
   const namespace: INamespace = {
     apiVersion: 'v1',
     kind: 'Namespace',
@@ -361,7 +371,7 @@ export function renderBase(policy: MeshPolicy): { files: BaseFile[]; kustomizati
     resources: files.map((f) => f.path),
     configMapGenerator: NODE_WORKLOADS.map((w) => ({
       name: `${w.name}-env`,
-      literals: literals(configEnv(policy, w)),
+      literals: literals(configEnv(policy, w, extraEnv[w.name])),
     })),
     secretGenerator: [
       ...NODE_WORKLOADS.map((w) => ({ name: `${w.name}-secrets`, literals: literals(secretEnv(policy, w)) })),

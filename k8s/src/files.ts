@@ -25,8 +25,12 @@ export function renderK8sFiles(root: string): Record<string, string> {
   const { policy, edges } = loadPolicySources(root);
   const gateway = loadGatewayConfig(`${root}/gateway/gateway.yaml`).config;
   const out: Record<string, string> = {};
-  const { files, kustomization } = renderBase(policy);
-  const source = 'k8s/src/platform.ts and mesh/policy.yaml';
+  // the shop page's public key: readable by anyone who loads the page, so configuration, not a secret
+  const frontendKey = gateway.consumers.find((c) => c.name === 'shop-frontend')?.apiKeys[0];
+  const { files, kustomization } = renderBase(policy, {
+    frontend: frontendKey ? { FRONTEND_API_KEY: frontendKey } : {},
+  });
+  const source = 'k8s/src/platform.ts, mesh/policy.yaml and gateway/gateway.yaml';
   for (const f of files) out[`k8s/base/${f.path}`] = yamlDocuments(source, f.objects);
   out['k8s/base/kustomization.yaml'] = HEADER(source) + stringify(kustomization, { lineWidth: 0 });
 
@@ -72,7 +76,12 @@ export function renderK8sFiles(root: string): Record<string, string> {
         kind: 'Component',
         resources: ['drill.yaml', 'k6-scripts.yaml'],
         // Istio fault injection in place of the local fault controller: every route to the target
-        patches: [{ target: { kind: 'VirtualService', name: DRILL.target }, patch: stringify(faultOps, { aliasDuplicateObjects: false }) }],
+        patches: [
+          {
+            target: { kind: 'VirtualService', name: DRILL.target },
+            patch: stringify(faultOps, { aliasDuplicateObjects: false }),
+          },
+        ],
       },
       { lineWidth: 0 },
     );

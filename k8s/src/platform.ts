@@ -23,12 +23,23 @@ export interface NodeWorkload {
   migrate?: string;
   /** Environment beyond the conventions (see docs/conventions.md). */
   env?: Record<string, string>;
+  /** Admin endpoint variables when they differ from BW_ADMIN_PORT / BW_ADMIN_TOKEN. */
+  adminEnv?: { port: string; token: string };
+  /** Set to the pod name: a Redis Streams consumer name unique per replica (pending-entry reclaim needs it). */
+  consumerNameEnv?: string;
   replicas: number;
   maxReplicas: number;
 }
 
 export const NODE_WORKLOADS: readonly NodeWorkload[] = [
-  { name: 'gateway', entry: 'gateway/src/main.ts', replicas: 2, maxReplicas: 6 },
+  {
+    name: 'gateway',
+    entry: 'gateway/src/main.ts',
+    env: { GATEWAY_CONFIG: 'gateway/gateway.yaml' },
+    adminEnv: { port: 'GATEWAY_ADMIN_PORT', token: 'GATEWAY_ADMIN_TOKEN' },
+    replicas: 2,
+    maxReplicas: 6,
+  },
   {
     name: 'catalog',
     entry: 'services/catalog/src/main.ts',
@@ -41,6 +52,8 @@ export const NODE_WORKLOADS: readonly NodeWorkload[] = [
     name: 'orders',
     entry: 'services/orders/src/main.ts',
     migrate: 'services/orders/src/migrate.ts',
+    env: { ORDERS_MIGRATE_ON_START: 'false' },
+    consumerNameEnv: 'ORDERS_CONSUMER_NAME',
     replicas: 2,
     maxReplicas: 6,
   },
@@ -48,6 +61,8 @@ export const NODE_WORKLOADS: readonly NodeWorkload[] = [
     name: 'payments',
     entry: 'services/payments/src/main.ts',
     migrate: 'services/payments/src/migrate.ts',
+    env: { PAYMENTS_MIGRATE_ON_START: 'false' },
+    consumerNameEnv: 'PAYMENTS_CONSUMER_NAME',
     replicas: 2,
     maxReplicas: 4,
   },
@@ -55,6 +70,8 @@ export const NODE_WORKLOADS: readonly NodeWorkload[] = [
     name: 'notifications',
     entry: 'services/notifications/src/main.ts',
     migrate: 'services/notifications/src/migrate.ts',
+    env: { NOTIFICATIONS_MIGRATE_ON_START: 'false' },
+    consumerNameEnv: 'NOTIFICATIONS_CONSUMER_NAME',
     replicas: 2,
     maxReplicas: 4,
   },
@@ -81,14 +98,18 @@ export const fakePassword = (db: string) => `not-a-secret-${db}-local-only`;
 export const FAKE_ADMIN_TOKEN = 'not-a-secret-admin-token-local-only';
 
 /** Non-secret environment of a Node workload, derived from its policy edges. */
-export function configEnv(policy: MeshPolicy, w: NodeWorkload): Record<string, string> {
+export function configEnv(
+  policy: MeshPolicy,
+  w: NodeWorkload,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   const spec = policy.workloads[w.name];
   if (spec === undefined) throw new Error(`${w.name} is not a workload in mesh/policy.yaml`);
   const env: Record<string, string> = {
     HOST: '0.0.0.0',
     PORT: String(spec.port),
     BW_SERVICE: w.name,
-    BW_ADMIN_PORT: String(ADMIN_PORT),
+    [w.adminEnv?.port ?? 'BW_ADMIN_PORT']: String(ADMIN_PORT),
     LOG_LEVEL: 'info',
   };
   for (const c of policy.calls[w.name] ?? []) {
@@ -96,12 +117,12 @@ export function configEnv(policy: MeshPolicy, w: NodeWorkload): Record<string, s
     if (callee?.kind === 'service') env[urlEnvName(c)] = `http://${c}:${HTTP_SERVICE_PORT}`;
     else if (c === 'redis') env.REDIS_URL = `redis://redis:${callee?.port}`;
   }
-  return { ...env, ...(w.env ?? {}) };
+  return { ...env, ...(w.env ?? {}), ...extra };
 }
 
 /** Secret environment of a Node workload (fake values). */
 export function secretEnv(policy: MeshPolicy, w: NodeWorkload): Record<string, string> {
-  const env: Record<string, string> = { BW_ADMIN_TOKEN: FAKE_ADMIN_TOKEN };
+  const env: Record<string, string> = { [w.adminEnv?.token ?? 'BW_ADMIN_TOKEN']: FAKE_ADMIN_TOKEN };
   const db = ownDatabase(policy, w.name);
   if (db !== undefined) {
     const role = db.slice('pg-'.length);
