@@ -97,7 +97,10 @@ function walkMessage(
 ): void {
   const name = fullName(type);
   // Well-known types with special JSON forms.
-  if (name in WRAPPERS) return checkScalar(WRAPPERS[name] as string, value, at, errors);
+  if (name in WRAPPERS) {
+    checkScalar(WRAPPERS[name] as string, value, at, errors);
+    return;
+  }
   if (name === '.google.protobuf.Duration') {
     if (typeof value !== 'string' || !/^-?\d+(\.\d{1,9})?s$/.test(value))
       errors.push(`${at}: expected a duration like "1.5s"`);
@@ -132,7 +135,8 @@ function walkMessage(
       errors.push(`${at}.@type: unknown type ${target}`);
       return;
     }
-    return walkMessage(root, t, rest, `${at}<${target}>`, errors);
+    walkMessage(root, t, rest, `${at}<${target}>`, errors);
+    return;
   }
   const seenOneofs = new Map<string, string>();
   for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
@@ -180,7 +184,10 @@ function walkValue(
   errors: string[],
 ): void {
   const rt = field.resolvedType;
-  if (rt instanceof protobuf.Type) return walkMessage(root, rt, v, at, errors);
+  if (rt instanceof protobuf.Type) {
+    walkMessage(root, rt, v, at, errors);
+    return;
+  }
   if (rt instanceof protobuf.Enum) {
     if (typeof v === 'string') {
       if (!(v in rt.values)) errors.push(`${at}: ${v} is not a value of enum ${rt.fullName.slice(1)}`);
