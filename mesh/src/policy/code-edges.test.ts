@@ -48,6 +48,13 @@ describe('code edge scanner', () => {
     expect(stripComments('a /* b\nc */ d').split('\n')).toHaveLength(2);
   });
 
+  it("does not count a workload's own admin endpoint", () => {
+    const scan = fresh();
+    scanSource(policy, 'gateway', 'env.GATEWAY_ADMIN_URL; env.ORDERS_ADMIN_URL', 'z.ts', scan);
+    expect(sorted(scan)).toEqual([]);
+    expect(scan.unmapped).toEqual(['z.ts:1: ORDERS_ADMIN_URL']);
+  });
+
   it('reports names it cannot map instead of dropping them', () => {
     const scan = fresh();
     scanSource(policy, 'orders', "process.env.SEARCH_URL; createUpstream({ name: 'search' })", 'y.ts', scan);

@@ -8,7 +8,8 @@
  * - for a workload whose upstreams live in a config file (the gateway's
  *   gateway.yaml), the keys of that file's `upstreams` (passed in).
  *
- * Comments are stripped first, so a doc comment mentioning CATALOG_URL is no
+ * `<OWN_NAME>_ADMIN_URL` (a workload's CLI reaching its own admin endpoint)
+ * is no edge. Comments are stripped first, so a doc comment mentioning CATALOG_URL is no
  * edge. A `*_URL` or upstream name that maps to no workload is reported, never
  * ignored: the test fails until the scanner or the policy learns about it.
  */
@@ -77,7 +78,9 @@ export function scanSource(
   for (const m of src.matchAll(ENV_URL)) {
     const prefix = m[1] as string;
     if (prefix === 'DATABASE') add(`pg-${caller}`, m.index);
-    else {
+    else if (prefix === `${caller.toUpperCase().replaceAll('-', '_')}_ADMIN`) {
+      // the workload's own admin endpoint (its CLI talks to it): not an edge
+    } else {
       const name = prefix.toLowerCase().replaceAll('_', '-');
       if (name in policy.workloads) add(name, m.index);
       else into.unmapped.push(`${file}:${lineOf(m.index)}: ${prefix}_URL`);
