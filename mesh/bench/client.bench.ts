@@ -19,7 +19,7 @@ import { createUpstream } from '../src/client.ts';
 
 const CALLS = Number(process.argv[2] ?? 20_000);
 const CONCURRENCY = Number(process.argv[3] ?? 32);
-const ROUNDS = Number(process.argv[4] ?? 3);
+const ROUNDS = Number(process.argv[4] ?? 5);
 const WARMUP = 3_000;
 
 function freePort(): Promise<number> {
@@ -112,8 +112,9 @@ async function run(
   call: Caller,
   calls: number,
   concurrency: number,
-): Promise<{ ms: number; lat: Float64Array }> {
+): Promise<{ ms: number; lat: Float64Array; cpuUs: number }> {
   const lat = new Float64Array(calls);
+  const cpu0 = process.cpuUsage();
   let next = 0;
   const t0 = performance.now();
   await Promise.all(
@@ -126,7 +127,9 @@ async function run(
       }
     }),
   );
-  return { ms: performance.now() - t0, lat };
+  const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  return { ms, lat, cpuUs: (cpu.user + cpu.system) / calls };
 }
 
 function pct(sorted: Float64Array, p: number): number {
@@ -190,6 +193,7 @@ try {
 
   const rps: Record<'raw' | 'mesh', number[]> = { raw: [], mesh: [] };
   const lats: Record<'raw' | 'mesh', Float64Array[]> = { raw: [], mesh: [] };
+  const cpus: Record<'raw' | 'mesh', number[]> = { raw: [], mesh: [] };
   for (let round = 0; round < ROUNDS; round++) {
     // Alternate which goes first.
     const order: Array<'raw' | 'mesh'> = round % 2 === 0 ? ['raw', 'mesh'] : ['mesh', 'raw'];
@@ -197,7 +201,10 @@ try {
       const r = await run(which === 'raw' ? raw : viaMesh, CALLS, CONCURRENCY);
       rps[which].push((CALLS / r.ms) * 1000);
       lats[which].push(r.lat);
-      console.log(`  round ${round + 1} ${which.padEnd(4)} ${Math.round((CALLS / r.ms) * 1000)} calls/s`);
+      cpus[which].push(r.cpuUs);
+      console.log(
+        `  round ${round + 1} ${which.padEnd(4)} ${Math.round((CALLS / r.ms) * 1000)} calls/s, ${r.cpuUs.toFixed(1)} µs CPU per call`,
+      );
     }
   }
   const all = (xs: Float64Array[]) => {
@@ -225,6 +232,10 @@ try {
     `throughput ratio mesh/raw: ${(ratio * 100).toFixed(1)} % (target ≥ 85 %)  added latency p50 ${f(
       pct(meshLat, 0.5) - pct(rawLat, 0.5),
     )} ms, p99 ${f(pct(meshLat, 0.99) - pct(rawLat, 0.99))} ms`,
+  );
+  const cpuRatio = median(cpus.raw) / median(cpus.mesh);
+  console.log(
+    `client CPU per call: raw ${median(cpus.raw).toFixed(1)} µs, mesh ${median(cpus.mesh).toFixed(1)} µs → CPU-bound throughput ratio ${(cpuRatio * 100).toFixed(1)} %`,
   );
   if (ratio < 0.85) console.log('BELOW TARGET');
 } finally {

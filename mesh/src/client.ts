@@ -14,8 +14,18 @@
  *   AbortController (opossum's shared one would abort every call in flight,
  *   its issue #780).
  */
+import type { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
-import { counter, gauge, getTracer, histogram, injectTraceHeaders } from '@breakwater/observability';
+import {
+  counter,
+  gauge,
+  getTracer,
+  histogram,
+  injectTraceHeaders,
+  METRICS,
+  onCollect,
+  registry,
+} from '@breakwater/observability';
 import { context as otelContext, type Span, SpanKind, trace } from '@opentelemetry/api';
 import CircuitBreaker from 'opossum';
 import { Pool } from 'undici';
@@ -203,11 +213,45 @@ class Call {
   readonly deadlineAt: number;
   readonly signal: AbortSignal | undefined;
   tries = 0;
-  /** Set while a try runs. */
-  tryController: AbortController | undefined = undefined;
   tryTimer: NodeJS.Timeout | undefined = undefined;
   tryCutIsDeadline = false;
   tryStart = 0;
+
+  // The try's own abort channel, handed to undici as its `signal`. undici
+  // accepts an EventEmitter-shaped signal (`on`/`once`/`removeListener` and a
+  // `reason`); one listener slot per call is all a try needs, and it costs a
+  // fraction of an AbortController + EventTarget listener per try (measured
+  // in mesh/bench). It is never shared between calls (opossum #780).
+  #abortListener: (() => void) | undefined = undefined;
+  /** Why the current try was aborted (undici rejects with it). */
+  reason: MeshError | undefined = undefined;
+  tryAborted = false;
+  /** Bound once per call, only when the caller passed a signal. */
+  callerAbortHandler: (() => void) | undefined = undefined;
+
+  on(_event: 'abort', listener: () => void): this {
+    this.#abortListener = listener;
+    return this;
+  }
+
+  once(event: 'abort', listener: () => void): this {
+    return this.on(event, listener);
+  }
+
+  removeListener(_event: 'abort', listener: () => void): this {
+    if (this.#abortListener === listener) this.#abortListener = undefined;
+    return this;
+  }
+
+  /** Aborts the try in flight (if any) with `reason`. */
+  abortTry(reason: MeshError): void {
+    if (this.tryAborted) return;
+    this.tryAborted = true;
+    this.reason = reason;
+    const l = this.#abortListener;
+    this.#abortListener = undefined;
+    l?.();
+  }
 
   constructor(up: UpstreamClient, o: CallOptions, streaming: boolean, start: number) {
     this.up = up;
@@ -260,14 +304,14 @@ class Call {
 function onTryTimer(call: Call): void {
   const up = call.up;
   if (call.tryCutIsDeadline) {
-    call.tryController?.abort(
+    call.abortTry(
       new MeshError('MESH_ERR_DEADLINE', `${up.name}: deadline exceeded during try ${call.tries}`, {
         upstream: up.name,
       }),
     );
   } else {
     up.timeoutTry.inc();
-    call.tryController?.abort(
+    call.abortTry(
       new MeshError(
         'MESH_ERR_TIMEOUT',
         `${up.name}: try ${call.tries} timed out after ${call.timeoutMs} ms`,
@@ -280,7 +324,7 @@ function onTryTimer(call: Call): void {
 }
 
 function onCallerAbort(this: Call): void {
-  this.tryController?.abort(
+  this.abortTry(
     new MeshError('MESH_ERR_ABORTED', `${this.up.name}: call aborted by caller`, {
       upstream: this.up.name,
       cause: this.signal?.reason,
@@ -328,13 +372,16 @@ class UpstreamClient implements Upstream {
   #closed = false;
 
   // Pre-bound metric children: no label hashing on the hot path beyond prom-client's own.
-  readonly triesFirst;
-  readonly triesRetry;
+  /** Tries so far, flushed into bw_upstream_tries_total at scrape time (no prom-client work per call). */
+  firstTries = 0;
+  retryTries = 0;
+  #flushedFirst = 0;
+  #flushedRetry = 0;
+  readonly #unhook: Array<() => void> = [];
   readonly timeoutTry;
   readonly timeoutDeadline;
   readonly budgetExhausted;
   readonly bulkheadRejected;
-  readonly bulkheadInUse;
   readonly #durations = new Map<string, Children>();
   readonly #tracer = getTracer('@breakwater/mesh');
 
@@ -375,13 +422,23 @@ class UpstreamClient implements Upstream {
     this.random = o.random ?? Math.random;
 
     const n = this.name;
-    this.triesFirst = counter('upstreamTries').labels(n, 'first');
-    this.triesRetry = counter('upstreamTries').labels(n, 'retry');
+    const triesFirst = counter('upstreamTries').labels(n, 'first');
+    const triesRetry = counter('upstreamTries').labels(n, 'retry');
+    this.#unhook.push(
+      onCollect('upstreamTries', () => {
+        triesFirst.inc(this.firstTries - this.#flushedFirst);
+        triesRetry.inc(this.retryTries - this.#flushedRetry);
+        this.#flushedFirst = this.firstTries;
+        this.#flushedRetry = this.retryTries;
+      }),
+    );
     this.timeoutTry = counter('upstreamTimeouts').labels(n, 'try');
     this.timeoutDeadline = counter('upstreamTimeouts').labels(n, 'deadline');
     this.budgetExhausted = counter('upstreamBudgetExhausted').labels(n);
     this.bulkheadRejected = counter('upstreamBulkheadRejected').labels(n);
-    this.bulkheadInUse = gauge('upstreamBulkheadInUse').labels(n);
+    const inUse = gauge('upstreamBulkheadInUse').labels(n);
+    inUse.set(0);
+    this.#unhook.push(onCollect('upstreamBulkheadInUse', () => inUse.set(this.bulkhead.inUse)));
     gauge('breakerState').labels(n).set(0);
 
     if (p.breaker.enabled) {
@@ -448,6 +505,11 @@ class UpstreamClient implements Upstream {
     if (this.#closed) return;
     this.#closed = true;
     this.breaker?.shutdown();
+    // Leave the final counts in the registry, then stop collecting.
+    for (const m of ['upstreamTries', 'upstreamBulkheadInUse'] as const) {
+      (registry.getSingleMetric(METRICS[m].name) as unknown as { collect?: () => void })?.collect?.();
+    }
+    for (const u of this.#unhook.splice(0)) u();
     await this.pool.close();
   }
 
@@ -507,16 +569,21 @@ class UpstreamClient implements Upstream {
       const call = new Call(this, o, streaming, start);
       const parent = otelContext.active();
       span = this.#tracer.startSpan(`${method} ${route}`, { kind: SpanKind.CLIENT }, parent);
-      injectTraceHeaders(call.headers, trace.setSpan(parent, span));
+      // A non-recording span carries its parent's context: inject that without copying contexts.
+      injectTraceHeaders(call.headers, span.isRecording() ? trace.setSpan(parent, span) : parent);
+      const signal = o.signal;
+      if (signal) {
+        call.callerAbortHandler = onCallerAbort.bind(call);
+        signal.addEventListener('abort', call.callerAbortHandler, { once: true });
+      }
 
       if (!this.bulkhead.tryAcquire()) await this.#queue(call);
-      this.bulkheadInUse.set(this.bulkhead.inUse);
       let res: TryResult;
       try {
         res = await this.#retryLoop(call);
       } finally {
         this.bulkhead.release();
-        this.bulkheadInUse.set(this.bulkhead.inUse);
+        if (signal && call.callerAbortHandler) signal.removeEventListener('abort', call.callerAbortHandler);
       }
       if (span.isRecording()) span.setAttribute('http.response.status_code', res.status);
       span.end();
@@ -690,7 +757,8 @@ class UpstreamClient implements Upstream {
     const now = performance.now();
     const remaining = call.deadlineAt - now;
     call.tries++;
-    (call.tries === 1 ? this.triesFirst : this.triesRetry).inc();
+    if (call.tries === 1) this.firstTries++;
+    else this.retryTries++;
     if (remaining < 1) {
       throw new MeshError('MESH_ERR_DEADLINE', `${this.name}: deadline exceeded before try ${call.tries}`, {
         upstream: this.name,
@@ -699,16 +767,15 @@ class UpstreamClient implements Upstream {
     const tryMs = remaining < call.timeoutMs ? remaining : call.timeoutMs;
     call.tryCutIsDeadline = remaining <= call.timeoutMs;
     call.headers[DEADLINE_HEADER] = String(Math.floor(tryMs));
-    const ac = new AbortController();
-    call.tryController = ac;
+    call.tryAborted = false;
+    call.reason = undefined;
+    if (call.signal?.aborted) {
+      throw new MeshError('MESH_ERR_ABORTED', `${this.name}: call aborted by caller`, {
+        upstream: this.name,
+      });
+    }
     call.tryStart = now;
     call.tryTimer = setTimeout(onTryTimer, tryMs, call);
-    const signal = call.signal;
-    let onAbort: (() => void) | undefined;
-    if (signal) {
-      onAbort = onCallerAbort.bind(call);
-      signal.addEventListener('abort', onAbort, { once: true });
-    }
     let keepTimer = false;
     try {
       const res = await this.pool.request({
@@ -716,7 +783,7 @@ class UpstreamClient implements Upstream {
         path: call.path,
         headers: call.headers,
         body: call.body as string | Buffer | Uint8Array | Readable | undefined,
-        signal: ac.signal,
+        signal: call as unknown as EventEmitter,
       });
       const result: TryResult = {
         status: res.statusCode,
@@ -751,13 +818,11 @@ class UpstreamClient implements Upstream {
       return result;
     } catch (e) {
       if (e instanceof FailedTry) throw e;
-      if (ac.signal.aborted && ac.signal.reason instanceof MeshError) throw ac.signal.reason;
+      if (call.tryAborted && call.reason) throw call.reason;
       throw this.#asMeshError(e);
     } finally {
       if (!keepTimer) clearTimeout(call.tryTimer);
       call.tryTimer = undefined;
-      call.tryController = undefined;
-      if (onAbort) signal?.removeEventListener('abort', onAbort);
     }
   }
 

@@ -119,6 +119,39 @@ export function histogram<K extends HistogramKey>(
   return m as client.Histogram<LabelsOf<K>>;
 }
 
+const collectHooks = new Map<MetricKey, Array<() => void>>();
+
+/**
+ * Runs `hook` just before the metric `key` is scraped, to set gauges or add
+ * counter deltas from plain numbers kept on a hot path (cheaper than touching
+ * prom-client on every call). Returns a function that removes the hook.
+ */
+export function onCollect(key: MetricKey, hook: () => void): () => void {
+  const metric = created.get(key) as (client.Metric<string> & { collect?: () => void }) | undefined;
+  if (!metric) throw new RangeError(`metric ${String(key)} must be created before onCollect`);
+  let hooks = collectHooks.get(key);
+  if (!hooks) {
+    const list: Array<() => void> = [];
+    hooks = list;
+    collectHooks.set(key, list);
+    metric.collect = () => {
+      for (const h of list) {
+        try {
+          h();
+        } catch {
+          // A failing hook must not break a scrape.
+        }
+      }
+    };
+  }
+  hooks.push(hook);
+  const list = hooks;
+  return () => {
+    const i = list.indexOf(hook);
+    if (i >= 0) list.splice(i, 1);
+  };
+}
+
 /** Sets the `service` default label on every metric. Call once at start-up. */
 export function setServiceLabel(service: string): void {
   registry.setDefaultLabels({ service });
