@@ -140,10 +140,7 @@ function walkMessage(
   }
   const seenOneofs = new Map<string, string>();
   for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
-    const field =
-      type.fields[key] ??
-      Object.values(type.fields).find((f) => f.json && f.name === key) ??
-      Object.values(type.fields).find((f) => camel(f.name) === key);
+    const field = type.fields[key] ?? Object.values(type.fields).find((f) => camel(f.name) === key);
     const here = `${at}.${key}`;
     if (!field) {
       errors.push(`${here}: unknown field of ${name.slice(1)}`);
@@ -169,7 +166,9 @@ function walkMessage(
         errors.push(`${here}: expected a list`);
         continue;
       }
-      v.forEach((item, i) => walkValue(root, field, item, `${here}[${i}]`, errors));
+      v.forEach((item, i) => {
+        walkValue(root, field, item, `${here}[${i}]`, errors);
+      });
       continue;
     }
     walkValue(root, field, v, here, errors);
