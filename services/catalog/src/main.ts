@@ -2,10 +2,15 @@
  * The catalog process: configuration, then PostgreSQL (migrations) and Redis,
  * then the HTTP server. `node services/catalog/src/main.ts`.
  */
+
 import { createPgPool, createStreamRedis, runMigrations } from '@breakwater/mesh/events/index';
 import { createLogger } from '@breakwater/observability';
+import { startTelemetry } from '@breakwater/observability/telemetry';
 import { buildApp } from './app.ts';
 import { loadConfig } from './config.ts';
+
+// Telemetry first: the context manager and propagators must exist before any work starts.
+const stopTelemetry = startTelemetry({ service: process.env.BW_SERVICE ?? 'catalog' });
 
 const config = loadConfig();
 const log = createLogger({ service: config.service });
@@ -30,4 +35,5 @@ const redis = createStreamRedis(config.redisUrl, {
 });
 
 const kit = buildApp(config, { pool, redis, server: { logger: log } });
+kit.addCloser('telemetry', stopTelemetry);
 await kit.listen({ host: config.host, port: config.port });

@@ -3,10 +3,15 @@
  * the health/metrics server, then the consumer.
  * `node services/notifications/src/main.ts`.
  */
+
 import { createPgPool, createStreamRedis, runMigrations } from '@breakwater/mesh/events/index';
 import { createLogger } from '@breakwater/observability';
+import { startTelemetry } from '@breakwater/observability/telemetry';
 import { buildApp } from './app.ts';
 import { loadConfig } from './config.ts';
+
+// Telemetry first: the context manager and propagators must exist before any work starts.
+const stopTelemetry = startTelemetry({ service: process.env.BW_SERVICE ?? 'notifications' });
 
 const config = loadConfig();
 const log = createLogger({ service: config.service });
@@ -23,5 +28,6 @@ if (config.migrateOnStart) {
 const redis = createStreamRedis(config.redisUrl, { connectionName: config.service, log });
 
 const app = buildApp(config, { pool, redis, server: { logger: log } });
+app.addCloser('telemetry', stopTelemetry);
 await app.listen({ host: config.host, port: config.port });
 app.consumer.start();

@@ -21,7 +21,10 @@ describe('Redis outage', () => {
     shop = await Shop.start({ pg, redisUrl: redis.url });
     const s = shop;
     // Warm up: the saga works and every consumer group exists.
-    const warm = await s.placeOrder({ customerId: 'warm', items: [{ productId: 'sku-0030', quantity: 1 }] }, randomUUID());
+    const warm = await s.placeOrder(
+      { customerId: 'warm', items: [{ productId: 'sku-0030', quantity: 1 }] },
+      randomUUID(),
+    );
     await s.waitFinal([warm.body.id as string]);
 
     await redis.stopProcess();
@@ -29,7 +32,10 @@ describe('Redis outage', () => {
     const placed = [];
     for (let i = 0; i < 10; i++) {
       placed.push(
-        await s.placeOrder({ customerId: `r${i}`, items: [{ productId: 'sku-0031', quantity: 1 }] }, randomUUID()),
+        await s.placeOrder(
+          { customerId: `r${i}`, items: [{ productId: 'sku-0031', quantity: 1 }] },
+          randomUUID(),
+        ),
       );
     }
     expect(placed.map((r) => r.status)).toEqual(Array(10).fill(202));
@@ -39,13 +45,17 @@ describe('Redis outage', () => {
     const backlog = () => s.count('orders', 'SELECT count(*) AS n FROM outbox WHERE published_at IS NULL');
     await new Promise((r) => setTimeout(r, 500));
     expect(await backlog()).toBe(10);
-    expect(await s.count('orders', `SELECT count(*) AS n FROM orders WHERE status = 'PENDING_PAYMENT'`)).toBe(10);
+    expect(await s.count('orders', `SELECT count(*) AS n FROM orders WHERE status = 'PENDING_PAYMENT'`)).toBe(
+      10,
+    );
 
     await redis.restart();
     await until('outbox drained', async () => (await backlog()) === 0, 20_000);
     const final = await s.waitFinal(ids, 30_000);
     expect([...final.values()]).toEqual(Array(10).fill('CONFIRMED'));
-    expect(await s.count('payments', `SELECT count(*) AS n FROM payments WHERE status = 'CAPTURED'`)).toBe(11);
+    expect(await s.count('payments', `SELECT count(*) AS n FROM payments WHERE status = 'CAPTURED'`)).toBe(
+      11,
+    );
     await until(
       'every notification recorded',
       async () => (await s.count('notifications', 'SELECT count(*) AS n FROM notifications')) === 11,

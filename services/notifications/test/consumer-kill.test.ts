@@ -1,0 +1,233 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import {
+  createDatabase,
+  type PostgresHandle,
+  type RedisHandle,
+  startPostgres,
+  startRedis,
+} from '@breakwater/local/harness';
+import {
+  createEvent,
+  createPgPool,
+  createStreamRedis,
+  EVENT_TYPES,
+  SOURCES,
+  STREAMS,
+  waitReady,
+} from '@breakwater/mesh/events/index';
+import { startTelemetry } from '@breakwater/observability/telemetry';
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
+
+const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+
+let pgServer: PostgresHandle;
+let redisServer: RedisHandle;
+let redis: Redis;
+let nextDb = 1;
+const cleanup: (() => Promise<unknown> | unknown)[] = [];
+
+beforeAll(async () => {
+  // As main.ts does: the context manager lets the event's trace follow the handler's awaits.
+  cleanup.push(startTelemetry({ service: 'notifications', warn: () => {} }));
+  [pgServer, redisServer] = await Promise.all([startPostgres(), startRedis()]);
+});
+afterAll(async () => {
+  for (const c of cleanup.reverse()) await c();
+  await Promise.all([pgServer?.stop(), redisServer?.stop()]);
+});
+
+async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined && v !== false) return v as T;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Starts `main.ts` as a child; resolves with the first test-hook line it prints. */
+function startDoomedWorker(env: Record<string, string>): {
+  child: ChildProcess;
+  hook: Promise<{ bw_test_hook: string; entries: string[] }>;
+} {
+  const child = spawn(process.execPath, [MAIN], {
+    env: { PATH: process.env.PATH ?? '', PORT: '0', LOG_LEVEL: 'warn', BW_TEST_HOOKS: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  cleanup.push(() => child.kill('SIGKILL'));
+  let stderr = '';
+  child.stderr?.on('data', (d) => {
+    stderr += String(d);
+  });
+  const hook = new Promise<{ bw_test_hook: string; entries: string[] }>((resolve, reject) => {
+    let buf = '';
+    child.stdout?.on('data', (d) => {
+      buf += String(d);
+      for (const line of buf.split('\n').slice(0, -1)) {
+        if (line.includes('"bw_test_hook"')) resolve(JSON.parse(line));
+      }
+      buf = buf.slice(buf.lastIndexOf('\n') + 1);
+    });
+    child.once('exit', (code) => reject(new Error(`worker exited (${code}) before its hook: ${stderr}`)));
+  });
+  return { child, hook };
+}
+
+async function killHard(child: ChildProcess): Promise<void> {
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGKILL');
+  await exited;
+}
+
+async function setup() {
+  const databaseUrl = await createDatabase(pgServer);
+  const redisUrl = `${redisServer.url}/${nextDb++}`;
+  redis = createStreamRedis(redisUrl);
+  await waitReady(redis);
+  const pool = createPgPool(databaseUrl);
+  cleanup.push(
+    () => pool.end(),
+    () => redis.disconnect(),
+  );
+  const orderId = randomUUID();
+  const event = createEvent({
+    type: EVENT_TYPES.orderConfirmed,
+    source: SOURCES.orders,
+    subject: orderId,
+    traceparent: '00-5b8efff798038103d269b633813fc60c-eee19b7ec3c1b174-01',
+    data: { orderId, customerId: 'dana', amountCents: 4200, paymentId: randomUUID() },
+  });
+  await redis.xadd(STREAMS.orders, '*', 'type', event.type, 'event', JSON.stringify(event));
+  return { databaseUrl, redisUrl, pool, orderId };
+}
+
+async function startSurvivor(databaseUrl: string, redisUrl: string) {
+  const config = loadConfig({
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redisUrl,
+    NOTIFICATIONS_CONSUMER_NAME: 'survivor',
+    NOTIFICATIONS_CLAIM_IDLE_MS: '300',
+    NOTIFICATIONS_CLAIM_INTERVAL_MS: '100',
+  });
+  const survivorRedis = createStreamRedis(redisUrl);
+  await waitReady(survivorRedis);
+  const app = buildApp(config, {
+    pool: createPgPool(databaseUrl),
+    redis: survivorRedis,
+    server: { signals: [], drainDelayMs: 0, accessLog: false },
+  });
+  await app.listen({ port: 0 });
+  app.consumer.start();
+  cleanup.push(() => app.shutdown());
+  return app;
+}
+
+const pendingOf = async (consumer: string) => {
+  const rows = (await redis.xpending(STREAMS.orders, 'notifications', '-', '+', 10, consumer)) as unknown[];
+  return rows.length;
+};
+const notificationsFor = async (pool: pg.Pool, orderId: string) =>
+  Number(
+    (await pool.query('SELECT count(*) AS n FROM notifications WHERE order_id = $1', [orderId])).rows[0].n,
+  );
+
+describe('a consumer killed with SIGKILL mid-message', () => {
+  it('after reading and before handling: another consumer reclaims the message and the notification is recorded once', async () => {
+    const { databaseUrl, redisUrl, pool, orderId } = await setup();
+    const { child, hook } = startDoomedWorker({
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: redisUrl,
+      NOTIFICATIONS_CONSUMER_NAME: 'doomed',
+      BW_TEST_PAUSE_AFTER_READ_MS: '60000',
+    });
+    const line = await hook;
+    expect(line.bw_test_hook).toBe('after_read');
+    expect(await pendingOf('doomed')).toBe(1);
+    await killHard(child);
+    expect(await notificationsFor(pool, orderId)).toBe(0);
+
+    const survivor = await startSurvivor(databaseUrl, redisUrl);
+    await until('notification recorded', async () => (await notificationsFor(pool, orderId)) === 1);
+    await until('acknowledged', async () => (await survivor.consumer.sampleMetrics())?.pending === 0);
+    expect(await pendingOf('doomed')).toBe(0);
+    expect(await notificationsFor(pool, orderId)).toBe(1);
+    const row = (await pool.query('SELECT trace_id FROM notifications WHERE order_id = $1', [orderId]))
+      .rows[0];
+    expect(row.trace_id).toBe('5b8efff798038103d269b633813fc60c');
+  });
+
+  it('after recording and before acknowledging: the reclaimed message is a duplicate, still one notification', async () => {
+    const { databaseUrl, redisUrl, pool, orderId } = await setup();
+    const { child, hook } = startDoomedWorker({
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: redisUrl,
+      NOTIFICATIONS_CONSUMER_NAME: 'doomed',
+      BW_TEST_PAUSE_BEFORE_ACK_MS: '60000',
+    });
+    expect((await hook).bw_test_hook).toBe('before_ack');
+    expect(await notificationsFor(pool, orderId)).toBe(1);
+    expect(await pendingOf('doomed')).toBe(1);
+    await killHard(child);
+
+    const survivor = await startSurvivor(databaseUrl, redisUrl);
+    await until('acknowledged', async () => (await survivor.consumer.sampleMetrics())?.pending === 0);
+    expect(await pendingOf('doomed')).toBe(0);
+    expect(await notificationsFor(pool, orderId)).toBe(1);
+  });
+
+  it('moves an event whose delivery keeps failing to the dead-letter stream after N attempts, with the reason', async () => {
+    const databaseUrl = await createDatabase(pgServer);
+    const redisUrl = `${redisServer.url}/${nextDb++}`;
+    redis = createStreamRedis(redisUrl);
+    await waitReady(redis);
+    cleanup.push(() => redis.disconnect());
+    const orderId = randomUUID();
+    const event = createEvent({
+      type: EVENT_TYPES.orderCancelled,
+      source: SOURCES.orders,
+      subject: orderId,
+      data: { orderId, customerId: 'bounce-erin', reason: 'payment declined' },
+    });
+    await redis.xadd(STREAMS.orders, '*', 'event', JSON.stringify(event));
+    await redis.xadd(STREAMS.orders, '*', 'event', '{"specversion":"1.0"');
+    const config = loadConfig({
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: redisUrl,
+      NOTIFICATIONS_CLAIM_IDLE_MS: '50',
+      NOTIFICATIONS_CLAIM_INTERVAL_MS: '50',
+      NOTIFICATIONS_MAX_ATTEMPTS: '3',
+      NOTIFICATIONS_FAIL_MARKER: 'bounce',
+    });
+    const { runMigrations } = await import('@breakwater/mesh/events/postgres');
+    await runMigrations({ databaseUrl, dir: new URL('../migrations/', import.meta.url) });
+    const pool = createPgPool(databaseUrl);
+    const app = buildApp(config, {
+      pool,
+      redis: createStreamRedis(redisUrl),
+      server: { signals: [], drainDelayMs: 0, accessLog: false },
+    });
+    cleanup.push(() => app.shutdown());
+    await app.listen({ port: 0 });
+    app.consumer.start();
+    const dlq = app.consumer.deadLetterStream;
+    await until('two dead letters', async () => (await redis.xlen(dlq)) === 2);
+    const entries = (await redis.xrange(dlq, '-', '+')) as [string, string[]][];
+    const byReason = Object.fromEntries(
+      entries.map(([, f]) => [f[f.indexOf('reason') + 1], Number(f[f.indexOf('deliveries') + 1])]),
+    );
+    expect(byReason).toEqual({ unparseable: 1, max_attempts: 3 });
+    expect(await notificationsFor(pool, orderId)).toBe(0);
+    expect((await app.consumer.sampleMetrics())?.pending).toBe(0);
+  });
+});
