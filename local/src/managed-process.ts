@@ -284,7 +284,7 @@ export class ManagedProcess {
     }
     throw new LocalError(
       'LOCAL_ERR_NOT_READY',
-      `${spec.name} was not ready within ${Math.round(timeoutMs / 1000)} s (${spec.ready.describe}); ${formatTail(spec.logFile)}`,
+      `${spec.name} was not ready within ${Number((timeoutMs / 1000).toFixed(1))} s (${spec.ready.describe}); ${formatTail(spec.logFile)}`,
     );
   }
 

@@ -132,6 +132,32 @@ describe('cli up (end to end)', () => {
     expect(logs.stdout.trimEnd().split('\n')).toHaveLength(2);
   });
 
+  it('logs -f follows a process log as it grows', async () => {
+    const follower = spawn(process.execPath, [CLI, 'logs', 'redis', '-n', '0', '-f', ...common], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let followed = '';
+    follower.stdout?.on('data', (c: Buffer) => {
+      followed += c.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => follower.on('exit', (code) => resolve(code)));
+    try {
+      // restart until the follower has surely attached (bounded: 5 tries)
+      for (let i = 0; i < 5 && !followed.includes('breakwater starting redis'); i++) {
+        await cli(['restart', 'redis', ...common]);
+        await waitFor(
+          'the restart marker in the followed log',
+          () => followed.includes('breakwater starting redis'),
+          2_000,
+        ).catch(() => {});
+      }
+      expect(followed).toContain('breakwater starting redis');
+    } finally {
+      follower.kill('SIGINT');
+    }
+    expect(await exited).toBe(0);
+  });
+
   it('answers bad input with one line that says what to do', async () => {
     const unknown = await cli(['kill', 'nope', ...common]);
     expect(unknown.code).toBe(1);

@@ -122,3 +122,37 @@ describe('harness', () => {
     expect(existsSync(extra.dir)).toBe(false);
   });
 });
+
+describe('harness safety nets', () => {
+  it('reaps the servers of a test process that was SIGKILLed', async () => {
+    const { spawn } = await import('node:child_process');
+    const { reapOrphans } = await import('../src/harness.ts');
+    const { pidRunning } = await import('../src/stale.ts');
+    const harness = new URL('../src/harness.ts', import.meta.url).pathname;
+    const script = `const h = await import(${JSON.stringify(harness)}); const r = await h.startRedis(); console.log(JSON.stringify({ pid: r.pid, dir: r.dir })); setInterval(() => {}, 1000);`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const line = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      const timer = setTimeout(() => reject(new Error('child did not start redis in 20 s')), 20_000);
+      child.stdout?.on('data', (c: Buffer) => {
+        text += c.toString();
+        if (text.includes('\n')) {
+          clearTimeout(timer);
+          resolve(text.split('\n')[0] ?? '');
+        }
+      });
+    });
+    const { pid, dir } = JSON.parse(line) as { pid: number; dir: string };
+    expect(pidRunning(pid)).toBe(true);
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.on('exit', resolve));
+    expect(pidRunning(pid)).toBe(true); // the orphan outlives its test process…
+    expect(reapOrphans()).toBeGreaterThanOrEqual(1); // …until the next harness start reaps it
+    const deadline = Date.now() + 5_000;
+    while (pidRunning(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(pidRunning(pid)).toBe(false);
+    expect(existsSync(dir)).toBe(false);
+  });
+});
