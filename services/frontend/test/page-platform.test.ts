@@ -1,0 +1,123 @@
+/**
+ * The shop page against the real platform: Redis, one PostgreSQL per service,
+ * catalog, orders, payments, notifications, both gateway processes and the
+ * frontend, started by local/'s own platform list and supervisor on free
+ * ports. Headless Chromium loads the page through the gateway, places an
+ * order and sees it confirmed; with the catalog process stopped it sees the
+ * catalog banner (the gateway's problem title) while the orders part still
+ * works; started again, the catalog comes back on its own.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { buildPlatform, PLATFORM } from '@breakwater/local/platform';
+import { Supervisor } from '@breakwater/local/supervisor';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { type Browser, launchBrowser } from './support/browser.ts';
+
+const ROOT = resolve(import.meta.dirname, '..', '..', '..');
+const SCREENSHOTS = join(ROOT, '.run', 'screenshots');
+
+/** The page's public consumer key, as gateway.yaml defines it (consumer `shop-frontend`). */
+function publicKey(): string {
+  const config = parse(readFileSync(join(ROOT, 'gateway', 'gateway.yaml'), 'utf8')) as {
+    consumers: { name: string; apiKeys?: string[] }[];
+  };
+  const key = config.consumers.find((c) => c.name === 'shop-frontend')?.apiKeys?.[0];
+  if (!key) throw new Error('gateway.yaml defines no API key for consumer shop-frontend');
+  return key;
+}
+
+let runDir: string;
+let supervisor: Supervisor;
+let gatewayUrl: string;
+let browser: Browser;
+let page: Page;
+const apiKey = publicKey();
+
+beforeAll(async () => {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  runDir = mkdtempSync(join(tmpdir(), 'bw-frontend-platform-'));
+  const platform = await buildPlatform({
+    root: ROOT,
+    runDir,
+    gatewayPort: 0,
+    adminToken: 'frontend-test-admin-token-0123456789',
+    only: PLATFORM.map((e) => e.name).filter((name) => name !== 'prometheus'),
+  });
+  expect(platform.skipped).toEqual([]); // every service exists: this is the whole shop
+  // When local/ does not pass the gateway's public consumer key to the
+  // frontend, the test supplies the same key from gateway.yaml.
+  const specs = platform.specs.map((spec) =>
+    spec.name === 'frontend' && !spec.env?.FRONTEND_API_KEY
+      ? { ...spec, env: { ...spec.env, FRONTEND_API_KEY: apiKey } }
+      : spec,
+  );
+  supervisor = new Supervisor(specs);
+  await supervisor.startAll();
+  const url = supervisor.get('gateway-1').status().url;
+  if (!url) throw new Error('gateway-1 has no URL');
+  gatewayUrl = url;
+  browser = await launchBrowser();
+  page = await browser.context.newPage();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await supervisor?.stopAll();
+  if (runDir) rmSync(runDir, { recursive: true, force: true });
+});
+
+const orderCard = (text: string) => page.locator('#orders .order', { hasText: text }).first();
+const statusReads = (card: ReturnType<typeof orderCard>, label: string, timeout = 20_000) =>
+  card.locator('.order-status-value', { hasText: new RegExp(`^${label}$`) }).waitFor({ timeout });
+
+describe('shop page on the real platform (through the gateway)', () => {
+  let productName = '';
+
+  it('places an order and sees it confirmed, with its payment', async () => {
+    await page.goto(gatewayUrl);
+    const firstProduct = page.locator('#product-list .product').first();
+    await firstProduct.waitFor();
+    productName = (await firstProduct.locator('.product-name').textContent()) ?? '';
+    expect(productName).not.toBe('');
+
+    await firstProduct.getByRole('button', { name: `Order ${productName}` }).click();
+    const card = orderCard(productName);
+    await statusReads(card, 'Confirmed');
+    await card.getByText('Payment: captured').waitFor({ timeout: 10_000 });
+    expect(await page.locator('#catalog-banner').isVisible()).toBe(false);
+    expect(await page.locator('#orders-banner').isVisible()).toBe(false);
+    await page.screenshot({
+      path: join(SCREENSHOTS, 'frontend-platform-order-confirmed.png'),
+      fullPage: true,
+    });
+  }, 60_000);
+
+  it('shows the catalog banner with catalog stopped while orders keep working, then recovers', async () => {
+    await supervisor.get('catalog').stop();
+    const answer = await page.request.get(`${gatewayUrl}/api/catalog/products?limit=1`, {
+      headers: { apikey: apiKey },
+    });
+    expect(answer.status()).toBeGreaterThanOrEqual(500);
+    const { title } = (await answer.json()) as { title: string };
+
+    await page.reload();
+    const banner = page.locator('#catalog-banner');
+    await banner.waitFor({ state: 'visible' });
+    expect(await banner.textContent()).toContain(`Products are unavailable right now: ${title}.`);
+    expect(await page.locator('#page-banner').isVisible()).toBe(false);
+
+    // The order placed before the outage is still followed, straight from orders.
+    const card = orderCard(productName);
+    await statusReads(card, 'Confirmed');
+    expect(await card.locator('.order-banner').isVisible()).toBe(false);
+    await page.screenshot({ path: join(SCREENSHOTS, 'frontend-platform-catalog-down.png'), fullPage: true });
+
+    await supervisor.get('catalog').start();
+    await banner.waitFor({ state: 'hidden', timeout: 45_000 });
+    expect(await page.locator('#product-list .product').count()).toBeGreaterThan(0);
+  }, 90_000);
+});
