@@ -11,14 +11,29 @@ import { buildPlatform, type PlatformOptions } from './platform.ts';
 import { LOOPBACK } from './ports.ts';
 import { processCommandLine } from './stale.ts';
 import { type RunState, recoverStaleRun, writeState } from './state.ts';
-import { formatStatusTable } from './status-table.ts';
+import { describeState, formatStatusTable } from './status-table.ts';
 import { Supervisor } from './supervisor.ts';
 
 export interface UpOptions extends Omit<PlatformOptions, 'adminToken' | 'log'> {
   print?: (line: string) => void;
   /** A process that fails to start stays down and the rest start anyway (default: stop everything). */
   keepGoing?: boolean;
+  /**
+   * Extensions of the running supervisor (the fault controller): called once
+   * the control API exists and before anything starts; add routes with
+   * `api.route(...)`.
+   */
+  plugins?: readonly UpPlugin[];
 }
+
+export interface UpContext {
+  api: ControlApi;
+  supervisor: Supervisor;
+  state: RunState;
+  print: (line: string) => void;
+}
+
+export type UpPlugin = (ctx: UpContext) => void | Promise<void>;
 
 /** Runs until stopped; resolves with the exit code. */
 export async function up(options: UpOptions): Promise<number> {
@@ -72,7 +87,16 @@ export async function up(options: UpOptions): Promise<number> {
     writeState(options.runDir, state);
   };
   save();
-  const changes = supervisor.onChange(save);
+  let started = false;
+  const changes = supervisor.onChange((status) => {
+    save();
+    // After start-up, tell the terminal about every process that goes down, pauses or comes back.
+    if (started && !shuttingDown && ['down', 'paused', 'running'].includes(status.state)) {
+      const time = new Date().toISOString().slice(11, 19);
+      print(`[${time}] ${status.name}: ${describeState(status)}${status.pid ? ` (pid ${status.pid})` : ''}`);
+    }
+  });
+  for (const plugin of options.plugins ?? []) await plugin({ api, supervisor, state, print });
 
   // Last resort: whatever way this process ends, its children go with it.
   const onExit = () => supervisor.killAllNow();
@@ -122,6 +146,7 @@ export async function up(options: UpOptions): Promise<number> {
       throw err; // the CLI prints it as one error line and exits 1
     }
   }
+  started = true;
   if (!shuttingDown) {
     print('');
     print(formatStatusTable(supervisor.status()));

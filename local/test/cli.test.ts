@@ -3,7 +3,7 @@
  * and one PostgreSQL, driven by the CLI like a person (or a drill) would.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -63,6 +63,20 @@ async function startUp(args: string[]): Promise<UpRun> {
   });
   await ready;
   return { child, output: () => text, exited };
+}
+
+/** Live processes whose command line mentions `dir` (redis --dir, postgres -D under the run folder). */
+function processesMentioning(dir: string): number[] {
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid)
+    .filter((e) => {
+      try {
+        return readFileSync(`/proc/${e}/cmdline`, 'utf8').includes(dir) && pidRunning(Number(e));
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }
 
 function readRunState(runDir: string): RunState {
@@ -231,6 +245,29 @@ describe('cli up (end to end)', () => {
       );
     } finally {
       blocker.close();
+    }
+  });
+
+  it('Ctrl-C during start-up stops what was started and leaves nothing behind', async () => {
+    const fresh = mkdtempSync(path.join(os.tmpdir(), 'bw-cli-int-'));
+    try {
+      const child = spawn(process.execPath, [CLI, 'up', '--run-dir', fresh, ...ONLY], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let text = '';
+      child.stdout?.on('data', (c: Buffer) => {
+        text += c.toString();
+      });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      await waitFor('pg-catalog to be starting', () => text.includes('pg-catalog starting'), 30_000);
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+      expect(text).toContain('stopped: no process left running');
+      await waitFor('no process using the run folder', () => processesMentioning(fresh).length === 0, 5_000);
+      expect(processesMentioning(fresh)).toEqual([]);
+    } finally {
+      for (const pid of processesMentioning(fresh)) process.kill(pid, 'SIGKILL');
+      rmSync(fresh, { recursive: true, force: true });
     }
   });
 
