@@ -28,7 +28,7 @@ import {
 } from '@breakwater/observability';
 import { context as otelContext, type Span, SpanKind, trace } from '@opentelemetry/api';
 import CircuitBreaker from 'opossum';
-import { Pool } from 'undici';
+import { type Dispatcher, Pool } from 'undici';
 import { backoffDelay, parseRetryAfter } from './backoff.ts';
 import { RetryBudget } from './budget.ts';
 import { Bulkhead } from './bulkhead.ts';
@@ -212,6 +212,7 @@ class Call {
   readonly timeoutMs: number;
   readonly deadlineAt: number;
   readonly signal: AbortSignal | undefined;
+  readonly start: number;
   tries = 0;
   tryTimer: NodeJS.Timeout | undefined = undefined;
   tryCutIsDeadline = false;
@@ -251,10 +252,90 @@ class Call {
     const l = this.#abortListener;
     this.#abortListener = undefined;
     l?.();
+    // A buffered try: settle now (even if undici still has it queued), and
+    // tell undici to drop it once it has a controller.
+    if (this.#resolve) {
+      this.#controller?.abort(reason);
+      this.#fail(reason);
+    }
+  }
+
+  // --- undici DispatchHandler for buffered tries (the Call is the handler) ---
+  #resolve: ((r: TryResult) => void) | undefined = undefined;
+  #reject: ((e: unknown) => void) | undefined = undefined;
+  #controller: Dispatcher.DispatchController | undefined = undefined;
+  #status = 0;
+  #resHeaders: HeaderValues = {};
+  #chunks: Buffer[] = [];
+
+  /** @internal */
+  beginTry(resolve: (r: TryResult) => void, reject: (e: unknown) => void): void {
+    this.#resolve = resolve;
+    this.#reject = reject;
+    this.#controller = undefined;
+    this.#chunks = [];
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    if (!this.#resolve) {
+      controller.abort(this.reason ?? new Error('try already settled'));
+      return;
+    }
+    this.#controller = controller;
+  }
+
+  onResponseStart(_c: Dispatcher.DispatchController, status: number, headers: HeaderValues): void {
+    this.#status = status;
+    this.#resHeaders = headers;
+  }
+
+  onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#resolve) this.#chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    const resolve = this.#resolve;
+    if (!resolve) return;
+    const reject = this.#reject;
+    this.#settled();
+    const chunks = this.#chunks;
+    this.#chunks = [];
+    const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+    const result: TryResult = { status: this.#status, headers: this.#resHeaders, body, stream: undefined };
+    if (result.status >= 500) {
+      reject?.(new FailedTry(result, false));
+      return;
+    }
+    const slow = this.up.policy.breaker.slowCallMs;
+    if (slow > 0 && performance.now() - this.tryStart > slow) {
+      reject?.(new FailedTry(result, true));
+      return;
+    }
+    resolve(result);
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+    if (!this.#resolve) return;
+    this.#fail(this.tryAborted && this.reason ? this.reason : this.up.asMeshError(err));
+  }
+
+  #fail(err: unknown): void {
+    const reject = this.#reject;
+    this.#settled();
+    reject?.(err);
+  }
+
+  #settled(): void {
+    clearTimeout(this.tryTimer);
+    this.tryTimer = undefined;
+    this.#resolve = undefined;
+    this.#reject = undefined;
+    this.#controller = undefined;
   }
 
   constructor(up: UpstreamClient, o: CallOptions, streaming: boolean, start: number) {
     this.up = up;
+    this.start = start;
     const method = (o.method ?? 'GET').toUpperCase();
     this.method = method;
     this.streaming = streaming;
@@ -601,7 +682,7 @@ class UpstreamClient implements Upstream {
       }
       return new MeshResponse(res.status, res.headers, res.body as Buffer, call.tries);
     } catch (e) {
-      const err = this.#asMeshError(e);
+      const err = this.asMeshError(e);
       if (span) {
         span.recordException(err);
         span.end();
@@ -682,7 +763,7 @@ class UpstreamClient implements Upstream {
           if (e.slow) return e.response;
           failure = e;
         } else {
-          failure = this.#asMeshError(e);
+          failure = this.asMeshError(e);
         }
       }
       const retryNo = call.tries - 1; // 0 for the first retry
@@ -752,30 +833,55 @@ class UpstreamClient implements Upstream {
     });
   }
 
-  /** One try: its own AbortController and timer; the body is read inside the try when buffered. */
-  async tryOnce(call: Call): Promise<TryResult> {
-    const now = performance.now();
+  /**
+   * One try, with its own abort channel and one timer at min(per-try
+   * timeout, remaining deadline). Buffered calls use undici's `dispatch` with
+   * the Call as the handler (no Readable, no per-try closures beyond the
+   * promise); streaming calls use `request`. Resolves with the response, or
+   * rejects with a MeshError, or with a FailedTry (5xx or slow) that the
+   * breaker counts as a failure.
+   */
+  tryOnce(call: Call): Promise<TryResult> {
+    const now = call.tries === 0 ? call.start : performance.now();
     const remaining = call.deadlineAt - now;
     call.tries++;
     if (call.tries === 1) this.firstTries++;
     else this.retryTries++;
     if (remaining < 1) {
-      throw new MeshError('MESH_ERR_DEADLINE', `${this.name}: deadline exceeded before try ${call.tries}`, {
-        upstream: this.name,
-      });
+      return Promise.reject(
+        new MeshError('MESH_ERR_DEADLINE', `${this.name}: deadline exceeded before try ${call.tries}`, {
+          upstream: this.name,
+        }),
+      );
+    }
+    if (call.signal?.aborted) {
+      return Promise.reject(
+        new MeshError('MESH_ERR_ABORTED', `${this.name}: call aborted by caller`, { upstream: this.name }),
+      );
     }
     const tryMs = remaining < call.timeoutMs ? remaining : call.timeoutMs;
     call.tryCutIsDeadline = remaining <= call.timeoutMs;
     call.headers[DEADLINE_HEADER] = String(Math.floor(tryMs));
     call.tryAborted = false;
     call.reason = undefined;
-    if (call.signal?.aborted) {
-      throw new MeshError('MESH_ERR_ABORTED', `${this.name}: call aborted by caller`, {
-        upstream: this.name,
-      });
-    }
     call.tryStart = now;
     call.tryTimer = setTimeout(onTryTimer, tryMs, call);
+    if (call.streaming) return this.#tryStreaming(call);
+    return new Promise<TryResult>((resolve, reject) => {
+      call.beginTry(resolve, reject);
+      this.pool.dispatch(
+        {
+          method: call.method as 'GET',
+          path: call.path,
+          headers: call.headers,
+          body: call.body as string | Buffer | Uint8Array | Readable | undefined,
+        },
+        call,
+      );
+    });
+  }
+
+  async #tryStreaming(call: Call): Promise<TryResult> {
     let keepTimer = false;
     try {
       const res = await this.pool.request({
@@ -789,44 +895,37 @@ class UpstreamClient implements Upstream {
         status: res.statusCode,
         headers: res.headers,
         body: undefined,
-        stream: undefined,
+        stream: res.body,
       };
-      if (call.streaming) {
-        result.stream = res.body;
-        // The deadline keeps running while the body streams; the per-try timeout stops at headers.
-        clearTimeout(call.tryTimer);
-        const left = call.deadlineAt - performance.now();
-        const body = res.body;
-        const t = setTimeout(
-          () => {
-            body.destroy(
-              new MeshError('MESH_ERR_DEADLINE', `${this.name}: deadline exceeded while streaming`, {
-                upstream: this.name,
-              }),
-            );
-          },
-          Math.max(1, left),
-        );
-        body.once('close', () => clearTimeout(t));
-        keepTimer = true;
-      } else {
-        result.body = Buffer.from(await res.body.arrayBuffer());
-      }
+      // The deadline keeps running while the body streams; the per-try timeout stops at headers.
+      clearTimeout(call.tryTimer);
+      const left = call.deadlineAt - performance.now();
+      const body = res.body;
+      const t = setTimeout(
+        () => {
+          body.destroy(
+            new MeshError('MESH_ERR_DEADLINE', `${this.name}: deadline exceeded while streaming`, {
+              upstream: this.name,
+            }),
+          );
+        },
+        Math.max(1, left),
+      );
+      body.once('close', () => clearTimeout(t));
+      keepTimer = true;
       if (res.statusCode >= 500) throw new FailedTry(result, false);
-      const slow = this.policy.breaker.slowCallMs;
-      if (slow > 0 && performance.now() - now > slow) throw new FailedTry(result, true);
       return result;
     } catch (e) {
       if (e instanceof FailedTry) throw e;
       if (call.tryAborted && call.reason) throw call.reason;
-      throw this.#asMeshError(e);
+      throw this.asMeshError(e);
     } finally {
       if (!keepTimer) clearTimeout(call.tryTimer);
       call.tryTimer = undefined;
     }
   }
 
-  #asMeshError(e: unknown): MeshError {
+  asMeshError(e: unknown): MeshError {
     if (e instanceof MeshError) return e;
     if (e instanceof FailedTry) return this.#statusError(e.response, 0);
     const code = (e as { code?: string } | null)?.code;
