@@ -86,17 +86,18 @@ const DEFAULT_STOP_TIMEOUT_MS = 10_000; // 10 s
 const KILL_WAIT_MS = 5_000; // after SIGKILL the kernel is quick; bound the wait anyway
 const POLL_MS = 100;
 
+/**
+ * Signals the whole process group (children are spawned detached, so the
+ * group id is the leader's pid). Never falls back to the bare pid: once the
+ * leader is reaped its pid may belong to someone else, while a group id stays
+ * reserved as long as any member lives.
+ */
 function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
   try {
     process.kill(-pid, signal);
     return true;
   } catch {
-    try {
-      process.kill(pid, signal); // not a group leader (should not happen) — signal the pid
-      return true;
-    } catch {
-      return false;
-    }
+    return false;
   }
 }
 
