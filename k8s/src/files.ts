@@ -3,22 +3,28 @@
  * resources, which mesh/src/render.ts writes), as repo-relative path →
  * content, so a test can compare a fresh render with the checked-in files.
  */
-import { stringify } from 'yaml';
+import { stringify as stringifyYaml } from 'yaml';
+
+/**
+ * YAML 1.1 output: Kubernetes (sigs.k8s.io/yaml) and older YAML readers take
+ * an unquoted yes/no/on/off as a boolean, so such strings must be quoted.
+ */
+const stringify = (value: unknown, opts: { lineWidth?: number } = {}) =>
+  stringifyYaml(value, { version: '1.1', lineWidth: 0, aliasDuplicateObjects: false, ...opts });
+
 import { loadConfig as loadGatewayConfig } from '../../gateway/src/config.ts';
 import { renderVirtualServices } from '../../mesh/src/policy/istio.ts';
 import { loadPolicySources } from '../../mesh/src/policy/sources.ts';
 import { renderBase } from './base.ts';
 import { DRILL, renderDrill, renderK6ConfigMaps } from './chaos.ts';
+import { PROMETHEUS_CONFIG, renderCompose, renderComposePrometheus } from './compose.ts';
 import { renderDashboards, renderDatasource, renderPodMonitor, renderPrometheusRules } from './monitoring.ts';
 
 export const HEADER = (source: string) =>
   `# Generated from ${source} by \`npm run render\` (k8s/render.ts). Do not edit.\n`;
 
 export function yamlDocuments(source: string, objects: readonly object[]): string {
-  return (
-    HEADER(source) +
-    objects.map((o) => `---\n${stringify(o, { lineWidth: 0, aliasDuplicateObjects: false })}`).join('')
-  );
+  return HEADER(source) + objects.map((o) => `---\n${stringify(o)}`).join('');
 }
 
 export function renderK8sFiles(root: string): Record<string, string> {
@@ -27,12 +33,13 @@ export function renderK8sFiles(root: string): Record<string, string> {
   const out: Record<string, string> = {};
   // the shop page's public key: readable by anyone who loads the page, so configuration, not a secret
   const frontendKey = gateway.consumers.find((c) => c.name === 'shop-frontend')?.apiKeys[0];
-  const { files, kustomization } = renderBase(policy, {
+  const extraEnv: Record<string, Record<string, string>> = {
     frontend: frontendKey ? { FRONTEND_API_KEY: frontendKey } : {},
-  });
+  };
+  const { files, kustomization } = renderBase(policy, extraEnv);
   const source = 'k8s/src/platform.ts, mesh/policy.yaml and gateway/gateway.yaml';
   for (const f of files) out[`k8s/base/${f.path}`] = yamlDocuments(source, f.objects);
-  out['k8s/base/kustomization.yaml'] = HEADER(source) + stringify(kustomization, { lineWidth: 0 });
+  out['k8s/base/kustomization.yaml'] = HEADER(source) + stringify(kustomization);
 
   const mon = 'k8s/components/monitoring';
   out[`${mon}/pod-monitor.yaml`] = yamlDocuments('k8s/src/monitoring.ts', [renderPodMonitor(policy)]);
@@ -50,6 +57,13 @@ export function renderK8sFiles(root: string): Record<string, string> {
     ...(datasource ? [datasource] : []),
     ...dashboards,
   ]);
+
+  out['compose.yaml'] =
+    HEADER('k8s/src/compose.ts (the workload list of k8s/src/platform.ts) and mesh/policy.yaml').replace(
+      '\n',
+      '\n# Needs Docker Compose v2: `docker compose up --build`, then http://127.0.0.1:8080 (gateway),\n# http://127.0.0.1:3000 (Grafana), http://127.0.0.1:9090 (Prometheus).\n',
+    ) + stringify(renderCompose(policy, extraEnv));
+  out[PROMETHEUS_CONFIG] = HEADER('k8s/src/compose.ts') + stringify(renderComposePrometheus(policy));
 
   const chaos = 'k8s/components/chaos';
   const k6 = renderK6ConfigMaps(`${root}/k6`);
@@ -79,7 +93,7 @@ export function renderK8sFiles(root: string): Record<string, string> {
         patches: [
           {
             target: { kind: 'VirtualService', name: DRILL.target },
-            patch: stringify(faultOps, { aliasDuplicateObjects: false }),
+            patch: stringify(faultOps),
           },
         ],
       },

@@ -102,6 +102,8 @@ export function configEnv(
   policy: MeshPolicy,
   w: NodeWorkload,
   extra: Record<string, string> = {},
+  /** Port the callee's address listens on: the Service port in k8s, the container port in compose. */
+  calleePort: (callee: string) => number = () => HTTP_SERVICE_PORT,
 ): Record<string, string> {
   const spec = policy.workloads[w.name];
   if (spec === undefined) throw new Error(`${w.name} is not a workload in mesh/policy.yaml`);
@@ -114,7 +116,7 @@ export function configEnv(
   };
   for (const c of policy.calls[w.name] ?? []) {
     const callee = policy.workloads[c];
-    if (callee?.kind === 'service') env[urlEnvName(c)] = `http://${c}:${HTTP_SERVICE_PORT}`;
+    if (callee?.kind === 'service') env[urlEnvName(c)] = `http://${c}:${calleePort(c)}`;
     else if (c === 'redis') env.REDIS_URL = `redis://redis:${callee?.port}`;
   }
   return { ...env, ...(w.env ?? {}), ...extra };

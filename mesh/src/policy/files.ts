@@ -3,7 +3,15 @@
  * repo-relative path → content, so the staleness test can compare a fresh
  * render with what is checked in.
  */
-import { stringify } from 'yaml';
+import { stringify as stringifyYaml } from 'yaml';
+
+/**
+ * YAML 1.1 output: Kubernetes (sigs.k8s.io/yaml) and older YAML readers take
+ * an unquoted yes/no/on/off as a boolean, so such strings must be quoted.
+ */
+const stringify = (value: unknown, opts: { lineWidth?: number } = {}) =>
+  stringifyYaml(value, { version: '1.1', lineWidth: 0, aliasDuplicateObjects: false, ...opts });
+
 import {
   type EdgePolicies,
   renderAuthorizationPolicies,
@@ -21,10 +29,7 @@ import type { MeshPolicy } from './schema.ts';
 const HEADER = '# Generated from mesh/policy.yaml by `npm run render` (mesh/src/render.ts). Do not edit.\n';
 
 export function toYamlDocuments(objects: readonly object[]): string {
-  return (
-    HEADER +
-    objects.map((o) => `---\n${stringify(o, { lineWidth: 0, aliasDuplicateObjects: false })}`).join('')
-  );
+  return HEADER + objects.map((o) => `---\n${stringify(o)}`).join('');
 }
 
 export function renderPolicyFiles(policy: MeshPolicy, edges: EdgePolicies): Record<string, string> {
