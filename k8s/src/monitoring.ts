@@ -88,7 +88,7 @@ export function renderDashboards(policy: MeshPolicy, dashboardsDir: string): ICo
 /** The datasource the dashboards reference, pointing at kube-prometheus-stack's Prometheus. */
 export function renderDatasource(policy: MeshPolicy, provisioningFile: string): IConfigMap | undefined {
   if (!existsSync(provisioningFile)) return undefined;
-  const text = readFileSync(provisioningFile, 'utf8').replaceAll('${PROMETHEUS_URL}', PROMETHEUS_URL);
+  const text = readFileSync(provisioningFile, 'utf8').replaceAll(`\${PROMETHEUS_URL}`, PROMETHEUS_URL);
   // the dashboards name their datasource by uid; kube-prometheus-stack has its own default
   const doc = parse(text) as { datasources?: { isDefault?: boolean }[] };
   for (const d of doc.datasources ?? []) d.isDefault = false;

@@ -22,9 +22,9 @@ function ignored(path: string): boolean {
     const re = new RegExp(
       `^${pattern
         .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-        .replace(/\*\*\//g, '\u0000')
+        .replace(/\*\*\//g, '@@GLOBSTAR@@')
         .replace(/\*/g, '[^/]*')
-        .replace(/\u0000/g, '(.*/)?')}(/.*)?$`,
+        .replace(/@@GLOBSTAR@@/g, '(.*/)?')}(/.*)?$`,
     );
     return re.test(path);
   });
