@@ -75,22 +75,21 @@ describe('policy.yaml matches the upstreams the code configures', () => {
     expect(withCode.filter((w) => !inPolicy.includes(w))).toEqual([]);
   });
 
-  it.each(WORKLOADS)(
-    '$name: no edge the code uses is missing, none allowed that the code does not use',
-    (w) => {
-      if (!existsSync(resolve(REPO_ROOT, w.main))) {
-        // not written yet: nothing to compare, but the policy must at least know the workload
-        expect(Object.keys(policy.workloads)).toContain(w.name);
-        return;
-      }
-      const upstreams = w.config
-        ? Object.keys(loadGatewayConfig(resolve(REPO_ROOT, w.config)).config.upstreams)
-        : [];
-      const scan = scanWorkload(policy, w.name, resolve(REPO_ROOT, w.src), REPO_ROOT, upstreams, w.config);
-      expect(scan.unmapped).toEqual([]);
-      expect(sorted(scan)).toEqual([...(policy.calls[w.name] ?? [])].sort());
-    },
-  );
+  it.each(
+    WORKLOADS,
+  )('$name: no edge the code uses is missing, none allowed that the code does not use', (w) => {
+    if (!existsSync(resolve(REPO_ROOT, w.main))) {
+      // not written yet: nothing to compare, but the policy must at least know the workload
+      expect(Object.keys(policy.workloads)).toContain(w.name);
+      return;
+    }
+    const upstreams = w.config
+      ? Object.keys(loadGatewayConfig(resolve(REPO_ROOT, w.config)).config.upstreams)
+      : [];
+    const scan = scanWorkload(policy, w.name, resolve(REPO_ROOT, w.src), REPO_ROOT, upstreams, w.config);
+    expect(scan.unmapped).toEqual([]);
+    expect(sorted(scan)).toEqual([...(policy.calls[w.name] ?? [])].sort());
+  });
 
   it('edgePolicies equal the policies the calling code exports (<UPSTREAM>_POLICY)', async () => {
     const checked: string[] = [];
