@@ -42,9 +42,13 @@ export interface PlatformEntry {
   readonly notes?: readonly string[];
 }
 
-/** The gateway's hint under the status table; the gateway owns the wording (see gateway/README.md). */
+/**
+ * The gateway's hint under the status table (printed only when the gateway
+ * runs). Placeholder until the gateway engineer supplies the wording for the
+ * two development consumers; `{url}` is the gateway's URL.
+ */
 export const GATEWAY_NOTES: readonly string[] = [
-  'Gateway: {url} — two development consumers are defined in gateway/gateway.yaml (see gateway/README.md for their keys and tokens).',
+  'Gateway: {url} — development consumers: see `consumers:` in gateway/gateway.yaml',
 ];
 
 export const PLATFORM: readonly PlatformEntry[] = [
