@@ -63,6 +63,17 @@ describe('order saga, end to end', () => {
     expect(
       await s.count('notifications', 'SELECT count(*) AS n FROM notifications WHERE order_id = $1', [id]),
     ).toBe(1);
+
+    // The event layer's metrics are exported on the services' /metrics.
+    await s.notifications.app.consumer.sampleMetrics();
+    const metrics = await fetch(`${s.notifications.url}/metrics`).then((r) => r.text());
+    expect(metrics).toMatch(/bw_stream_pending\{[^}]*stream="bw:orders"[^}]*group="notifications"[^}]*\} 0/);
+    expect(metrics).toMatch(/bw_stream_lag\{[^}]*group="notifications"[^}]*\} 0/);
+    const ordersMetrics = await fetch(`${s.orders.url}/metrics`).then((r) => r.text());
+    expect(ordersMetrics).toMatch(/bw_outbox_backlog\{[^}]*\} 0/);
+    expect(metrics).toMatch(
+      /bw_events_processed_total\{[^}]*type="breakwater.order.confirmed"[^}]*outcome="ok"[^}]*\} [1-9]/,
+    );
   });
 
   it('a declined payment CANCELS the order and the stock comes back', async () => {
