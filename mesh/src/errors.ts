@@ -22,7 +22,6 @@
  * | MESH_ERR_VALIDATION | 400 | (server) input failed validation |
  * | MESH_ERR_UNAUTHORIZED | 401 | (server) admin endpoint: missing or wrong bearer token |
  * | MESH_ERR_FAULT_INJECTED | policy | (server) the fault filter aborted the request |
- * | MESH_ERR_DRAINING | 503 | (server) the process is shutting down |
  * | MESH_ERR_INTERNAL | 500 | (server) an unexpected error (details logged, not answered) |
  */
 
@@ -45,7 +44,6 @@ export const MESH_ERRORS = {
   MESH_ERR_VALIDATION: { status: 400, title: 'Invalid request' },
   MESH_ERR_UNAUTHORIZED: { status: 401, title: 'Unauthorized' },
   MESH_ERR_FAULT_INJECTED: { status: 503, title: 'Fault injected' },
-  MESH_ERR_DRAINING: { status: 503, title: 'Shutting down' },
   MESH_ERR_INTERNAL: { status: 500, title: 'Internal error' },
 } as const;
 
