@@ -3,6 +3,7 @@
  * resources, which mesh/src/render.ts writes), as repo-relative path →
  * content, so a test can compare a fresh render with the checked-in files.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { stringify as stringifyYaml } from 'yaml';
 
 /**
@@ -64,6 +65,14 @@ export function renderK8sFiles(root: string): Record<string, string> {
       '\n# Needs Docker Compose v2: `docker compose up --build`, then http://127.0.0.1:8080 (gateway),\n# http://127.0.0.1:3000 (Grafana), http://127.0.0.1:9090 (Prometheus).\n',
     ) + stringify(renderCompose(policy, extraEnv));
   out[PROMETHEUS_CONFIG] = HEADER('k8s/src/compose.ts') + stringify(renderComposePrometheus(policy));
+
+  // Kong reads the declarative config the gateway's renderer writes from gateway.yaml; kustomize
+  // only reads files under the component, so the component carries a copy
+  const kong = `${root}/gateway/rendered/kong.yml`;
+  if (existsSync(kong))
+    out['k8s/components/kong/kong.yml'] =
+      '# Copied from gateway/rendered/kong.yml by `npm run render` (k8s/render.ts). Do not edit.\n' +
+      readFileSync(kong, 'utf8');
 
   const chaos = 'k8s/components/chaos';
   const k6 = renderK6ConfigMaps(`${root}/k6`);
