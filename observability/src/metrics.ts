@@ -64,6 +64,8 @@ export function counter<K extends CounterKey>(key: K): client.Counter<LabelsOf<K
       registers: [registry],
     });
     created.set(key, m);
+  } else if (!(m instanceof client.Counter)) {
+    specOf(key, 'counter'); // throws: the catalogue declares another kind
   }
   return m as client.Counter<LabelsOf<K>>;
 }
@@ -80,6 +82,8 @@ export function gauge<K extends GaugeKey>(key: K): client.Gauge<LabelsOf<K>> {
       registers: [registry],
     });
     created.set(key, m);
+  } else if (!(m instanceof client.Gauge)) {
+    specOf(key, 'gauge'); // throws: the catalogue declares another kind
   }
   return m as client.Gauge<LabelsOf<K>>;
 }
@@ -115,6 +119,8 @@ export function histogram<K extends HistogramKey>(
       registers: [registry],
     });
     created.set(key, m);
+  } else if (!(m instanceof client.Histogram)) {
+    specOf(key, 'histogram'); // throws: the catalogue declares another kind
   }
   return m as client.Histogram<LabelsOf<K>>;
 }
