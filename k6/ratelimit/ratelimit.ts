@@ -28,7 +28,7 @@
 
 import exec from 'k6/execution';
 import http from 'k6/http';
-import { Counter, Rate } from 'k6/metrics';
+import { Counter, Rate, Trend } from 'k6/metrics';
 import type { Options } from 'k6/options';
 import { checkContract } from '../lib/checks.ts';
 import { authHeaders, baseUrl, env } from '../lib/config.ts';
@@ -47,6 +47,8 @@ const admitted = new Rate('rl_admitted');
 const rejected = new Rate('rl_rejected');
 /** Sum of admitted answers weighed by 1 / (expected/s × run seconds): ends near 1.0 (see above). */
 const limitRatio = new Counter('rl_limit_ratio');
+/** The limit in force (req/s over this run) on each admitted answer: shows a live change as a min–max range. */
+const limitSeen = new Trend('rl_limit_per_s');
 
 function band(windowMs: number): [number, number] {
   const slack = config.tolerance + windowMs / config.durationMs;
@@ -76,6 +78,7 @@ for (const c of config.consumers) {
   thresholds[`rl_rejected{consumer:${c.name}}`] = ['rate<1'];
   thresholds[`failures{consumer:${c.name}}`] = ['rate<0.01'];
   thresholds[`http_req_duration{consumer:${c.name}}`] = [`p(95)<${config.p95Ms}`];
+  thresholds[`rl_limit_per_s{consumer:${c.name}}`] = ['min>0']; // an announced limit is never 0
 }
 
 export const options: Options = {
@@ -124,6 +127,7 @@ export function drive(data: SetupData): void {
     configured ??
     limitPerSecond(policiesFrom(res.headers), runS) ??
     limitPerSecond(data.announced[c.name] ?? [], runS);
+  if (perSecond !== undefined) limitSeen.add(perSecond, metricTags);
   const expected = Math.min(c.rate, perSecond ?? c.rate);
   limitRatio.add(1 / (expected * runS), metricTags);
 }

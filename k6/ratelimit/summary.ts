@@ -22,6 +22,8 @@ export interface ConsumerRow {
   /** The limit the verdict used: from the config, or announced by the server (null: none known). */
   readonly limitPerS: number | null;
   readonly limitSource: 'config' | 'header' | 'none';
+  /** Lowest and highest limit in force during the run (differ after a live change); null when none known. */
+  readonly limitRangePerS: readonly [number, number] | null;
   readonly requests: number;
   readonly admittedPerS: number;
   readonly rejectedShare: number;
@@ -55,6 +57,7 @@ export function summarize(
     const headerLimit = limitPerSecond(announced, seconds);
     const configLimit = c.limit === undefined ? undefined : c.limit / (c.windowMs / 1_000);
     const duration = m('http_req_duration')?.values ?? {};
+    const seen = m('rl_limit_per_s');
     const thresholdsOk = Object.entries(data.metrics)
       .filter(([name]) => name.endsWith(`{consumer:${c.name}}`))
       .every(([, metric]) => Object.values(metric?.thresholds ?? {}).every((t) => t.ok));
@@ -63,6 +66,8 @@ export function summarize(
       offeredPerS: c.rate,
       limitPerS: configLimit ?? headerLimit ?? null,
       limitSource: configLimit !== undefined ? 'config' : headerLimit !== undefined ? 'header' : 'none',
+      limitRangePerS:
+        seen?.values.min === undefined ? null : [seen.values.min, seen.values.max ?? seen.values.min],
       requests,
       admittedPerS: (admitted?.values.passes ?? 0) / seconds,
       rejectedShare: m('rl_rejected')?.values.rate ?? 0,
@@ -77,6 +82,14 @@ export function summarize(
     text: table(rows, config),
     json: { durationS: seconds, tolerance: config.tolerance, consumers: rows },
   };
+}
+
+function limitCell(r: ConsumerRow): string {
+  if (r.limitPerS === null) return '-';
+  const range = r.limitRangePerS;
+  if (range !== null && range[0] !== range[1])
+    return `${range[0].toFixed(1)}–${range[1].toFixed(1)} (changed)`;
+  return `${(range?.[0] ?? r.limitPerS).toFixed(1)} (${r.limitSource})`;
 }
 
 function table(rows: readonly ConsumerRow[], config: RateLimitConfig): string {
@@ -97,7 +110,7 @@ function table(rows: readonly ConsumerRow[], config: RateLimitConfig): string {
   const body = rows.map((r) => [
     r.consumer,
     r.offeredPerS.toFixed(1),
-    r.limitPerS === null ? '-' : `${r.limitPerS.toFixed(1)} (${r.limitSource})`,
+    limitCell(r),
     r.admittedPerS.toFixed(1),
     (r.rejectedShare * 100).toFixed(1),
     (r.failureShare * 100).toFixed(1),

@@ -5,53 +5,16 @@
  * contract, 99 (a threshold failed) when it deliberately does not.
  */
 
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { limitPerSecond, parseRateLimitPolicy, policiesFrom } from '../lib/ratelimit-headers.ts';
 import { type ContractServer, startContractServer } from './contract-server.ts';
+import { k6, ROOT } from './run-k6.ts';
 
-const ROOT = resolve(import.meta.dirname, '..', '..');
-const K6 = join(ROOT, '.tools', 'bin', 'k6');
-const K6_TIMEOUT_MS = 25_000;
 /** Per test: a k6 run of a few seconds plus start-up; the root config's timeout does not apply under --root k6. */
 const TEST_TIMEOUT_MS = 40_000;
-
-interface K6Result {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function k6(args: readonly string[], env: Record<string, string> = {}): Promise<K6Result> {
-  return new Promise((done, fail) => {
-    const child = spawn(K6, args, {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: mkdtempSync(join(tmpdir(), 'bw-k6-home-')),
-        K6_NO_USAGE_REPORT: 'true',
-        ...env,
-      },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), K6_TIMEOUT_MS);
-    child.on('error', fail);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      done({ code, stdout, stderr });
-    });
-  });
-}
 
 /** Every k6 entry script (a file that exports `options`) under k6/. */
 function entryScripts(): string[] {
