@@ -103,10 +103,27 @@ export function clientResponseHeaders(
   return out;
 }
 
+/**
+ * Random bytes from a pool refilled 4 KiB at a time: ids are needed on every
+ * request, and one randomFillSync per request showed in profiles.
+ */
+const POOL_SIZE = 4096;
+let pool = randomBytes(POOL_SIZE);
+let poolAt = 0;
+function randomSlice(n: number): Buffer {
+  if (poolAt + n > POOL_SIZE) {
+    pool = randomBytes(POOL_SIZE);
+    poolAt = 0;
+  }
+  const out = pool.subarray(poolAt, poolAt + n);
+  poolAt += n;
+  return out;
+}
+
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 export function requestIdOf(incoming: string | string[] | undefined): string {
   if (typeof incoming === 'string' && REQUEST_ID.test(incoming)) return incoming;
-  return randomBytes(12).toString('base64url');
+  return randomSlice(12).toString('base64url');
 }
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
@@ -118,7 +135,7 @@ const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
  */
 export function nextTraceparent(incoming: string | string[] | undefined): string {
   const m = typeof incoming === 'string' ? TRACEPARENT.exec(incoming) : null;
-  const traceId = m && m[1] !== '0'.repeat(32) ? m[1] : randomBytes(16).toString('hex');
+  const traceId = m && m[1] !== '0'.repeat(32) ? m[1] : randomSlice(16).toString('hex');
   const flags = m ? m[3] : '01';
-  return `00-${traceId}-${randomBytes(8).toString('hex')}-${flags}`;
+  return `00-${traceId}-${randomSlice(8).toString('hex')}-${flags}`;
 }

@@ -1,0 +1,261 @@
+/**
+ * `npm run bench` (node gateway/bench/gateway.bench.ts): one run, side by
+ * side, the same load against the same loopback upstream:
+ *
+ *   direct   wrk → upstream
+ *   nginx    wrk → nginx (one worker, keep-alive upstream pool) → upstream
+ *   gateway  wrk → Breakwater gateway (one process; API-key auth and a Redis
+ *            rate limit on every request, limits too high to bite) → upstream
+ *
+ * The upstream is a one-worker nginx answering 200 with a small body, so the
+ * proxies, not the upstream, are what is measured. Load is wrk (keep-alive,
+ * one thread, 32 connections): first at full speed (peak throughput), then
+ * paced at half of the gateway's peak for every target (a wrk Lua delay per
+ * connection), where p99s are compared. Prints rps, p50, p99 and the ratios.
+ *
+ * Targets: gateway ≥ 50 % of nginx's peak throughput, and < 2 ms of added p99
+ * (gateway minus direct) at half its peak rate. Not a test: it reports.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+
+const GATEWAY_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const NGINX = '/usr/sbin/nginx';
+const DURATION_S = Number(process.env.BENCH_SECONDS ?? 5);
+const CONNECTIONS = 32;
+const API_KEY = 'bench-consumer-key-0123456789';
+
+const children: ChildProcess[] = [];
+const dir = mkdtempSync(join(tmpdir(), 'bw-gw-bench-'));
+
+function cleanup(): void {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+}
+process.on('exit', cleanup);
+process.on('SIGINT', () => process.exit(130));
+
+function which(bin: string): string | undefined {
+  try {
+    return execFileSync('sh', ['-c', `command -v ${bin}`], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => res(port));
+    });
+  });
+}
+
+async function waitHttp(
+  url: string,
+  headers: Record<string, string> = {},
+  deadlineMs = 15_000,
+): Promise<void> {
+  const end = Date.now() + deadlineMs;
+  while (Date.now() < end) {
+    const ok = await fetch(url, { headers })
+      .then((r) => r.status === 200)
+      .catch(() => false);
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`not ready: ${url}`);
+}
+
+function nginx(name: string, server: string): ChildProcess {
+  const base = join(dir, name);
+  const conf = `${base}.conf`;
+  writeFileSync(
+    conf,
+    `worker_processes 1;
+daemon off;
+master_process on;
+pid ${base}.pid;
+error_log ${base}.error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${base}.body; proxy_temp_path ${base}.proxy; fastcgi_temp_path ${base}.fcgi;
+  uwsgi_temp_path ${base}.uwsgi; scgi_temp_path ${base}.scgi;
+  keepalive_requests 1000000;
+  ${server}
+}
+`,
+  );
+  const child = spawn(NGINX, ['-c', conf, '-e', `${base}.error.log`], { stdio: 'ignore' });
+  children.push(child);
+  return child;
+}
+
+interface Result {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+/** wrk's duration strings (e.g. 812.00us, 1.20ms, 2.01s) in ms. */
+function ms(s: string): number {
+  const m = /^([\d.]+)(us|ms|s|m)$/.exec(s);
+  if (!m) return Number.NaN;
+  const v = Number(m[1]);
+  return m[2] === 'us' ? v / 1000 : m[2] === 'ms' ? v : m[2] === 's' ? v * 1000 : v * 60_000;
+}
+
+function wrk(url: string, headers: Record<string, string>, rate?: number): Result {
+  const args = ['-t1', `-c${CONNECTIONS}`, `-d${DURATION_S}s`, '--latency'];
+  for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
+  if (rate !== undefined) {
+    // Paced load: each connection waits so that CONNECTIONS connections offer about `rate` requests/s.
+    const script = join(dir, `pace-${rate}.lua`);
+    writeFileSync(script, `function delay() return ${((CONNECTIONS / rate) * 1000).toFixed(3)} end\n`);
+    args.push('-s', script);
+  }
+  args.push(url);
+  const out = execFileSync('wrk', args, { encoding: 'utf8' });
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+  const p50 = ms(/\s50%\s+(\S+)/.exec(out)?.[1] ?? '');
+  const p99 = ms(/\s99%\s+(\S+)/.exec(out)?.[1] ?? '');
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
+  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const errors = non2xx + (sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
+  return { rps, p50, p99, errors };
+}
+
+async function main(): Promise<void> {
+  if (!which('wrk')) throw new Error('wrk is not installed (apt-get install -y wrk)');
+  if (!which(NGINX)) throw new Error(`${NGINX} is not installed (apt-get install -y nginx-light)`);
+  if (!which('redis-server')) throw new Error('redis-server is not installed');
+
+  const upPort = await freePort();
+  const nginxPort = await freePort();
+  const redisPort = await freePort();
+  const gwPort = await freePort();
+  const adminPort = await freePort();
+
+  nginx(
+    'upstream',
+    `server { listen 127.0.0.1:${upPort}; location / { default_type application/json; return 200 '{"ok":true,"from":"upstream"}'; } }`,
+  );
+  nginx(
+    'proxy',
+    `upstream bench { server 127.0.0.1:${upPort}; keepalive 64; }
+  server {
+    listen 127.0.0.1:${nginxPort};
+    location / { proxy_pass http://bench; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }`,
+  );
+  const redis = spawn(
+    'redis-server',
+    ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: 'ignore',
+      cwd: dir,
+    },
+  );
+  children.push(redis);
+
+  const configFile = join(dir, 'gateway.yaml');
+  writeFileSync(
+    configFile,
+    stringify({
+      version: 1,
+      upstreams: {
+        bench: {
+          timeoutMs: 1000,
+          deadlineMs: 2000,
+          retry: { maxRetries: 1 },
+          breaker: { errorThresholdPct: 50, volumeThreshold: 20, resetTimeoutMs: 5000 },
+          bulkhead: { maxConcurrent: 1024, maxQueue: 1024 },
+          pool: { connections: 64 },
+        },
+      },
+      routes: [
+        { name: 'bench', path: '/api/bench', stripPrefix: '/api', methods: ['GET'], upstream: 'bench' },
+      ],
+      consumers: [{ name: 'bench', apiKeys: [API_KEY] }],
+      rateLimits: [{ name: 'bench', consumer: 'bench', window: 'fixed', limits: { second: 10_000_000 } }],
+    }),
+  );
+  const gateway = spawn(process.execPath, [join(GATEWAY_DIR, 'src/main.ts')], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      GATEWAY_CONFIG: configFile,
+      HOST: '127.0.0.1',
+      PORT: String(gwPort),
+      GATEWAY_ADMIN_PORT: String(adminPort),
+      GATEWAY_ADMIN_TOKEN: 'bench-admin-token-0123456789',
+      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+      BENCH_URL: `http://127.0.0.1:${upPort}`,
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  children.push(gateway);
+
+  const targets = {
+    direct: { url: `http://127.0.0.1:${upPort}/bench`, headers: {} },
+    nginx: { url: `http://127.0.0.1:${nginxPort}/bench`, headers: {} },
+    gateway: { url: `http://127.0.0.1:${gwPort}/api/bench`, headers: { apikey: API_KEY } },
+  } as const;
+  for (const t of Object.values(targets)) await waitHttp(t.url, t.headers);
+  const check = await fetch(targets.gateway.url, { headers: targets.gateway.headers });
+  if (!check.headers.get('ratelimit-policy')) throw new Error('the gateway did not apply its rate limit');
+  if ((await fetch(targets.gateway.url)).status !== 401) throw new Error('the gateway did not require auth');
+
+  const cpus = (await import('node:os')).cpus();
+  console.log(
+    `gateway benchmark: ${cpus.length} × ${cpus[0]?.model ?? 'cpu'}; wrk -t1 -c${CONNECTIONS} -d${DURATION_S}s; upstream: nginx (1 worker) return 200; Node ${process.version}`,
+  );
+  // Warm-up (JIT, pools, Redis script cache).
+  for (const t of Object.values(targets)) wrk(t.url, t.headers);
+
+  const peak: Record<string, Result> = {};
+  for (const [name, t] of Object.entries(targets)) peak[name] = wrk(t.url, t.headers);
+  const half = Math.round((peak.gateway as Result).rps / 2);
+  const paced: Record<string, Result> = {};
+  for (const [name, t] of Object.entries(targets)) paced[name] = wrk(t.url, t.headers, half);
+
+  const row = (name: string, r: Result) =>
+    `${name.padEnd(8)} ${r.rps.toFixed(0).padStart(9)} rps   p50 ${r.p50.toFixed(3).padStart(7)} ms   p99 ${r.p99.toFixed(3).padStart(7)} ms   errors ${r.errors}`;
+  console.log('\npeak (unpaced):');
+  for (const [n, r] of Object.entries(peak)) console.log(`  ${row(n, r)}`);
+  console.log(`\npaced at ${half} req/s (half the gateway's peak), offered to every target:`);
+  for (const [n, r] of Object.entries(paced)) console.log(`  ${row(n, r)}`);
+
+  const g = peak.gateway as Result;
+  const n = peak.nginx as Result;
+  const throughputRatio = g.rps / n.rps;
+  const addedP99 = (paced.gateway as Result).p99 - (paced.direct as Result).p99;
+  const addedP99Nginx = (paced.nginx as Result).p99 - (paced.direct as Result).p99;
+  console.log('\nratios:');
+  console.log(
+    `  gateway / nginx peak throughput: ${(throughputRatio * 100).toFixed(1)} %  (target ≥ 50 %) ${throughputRatio >= 0.5 ? 'MET' : 'NOT MET'}`,
+  );
+  console.log(
+    `  gateway / direct peak throughput: ${((g.rps / (peak.direct as Result).rps) * 100).toFixed(1)} %`,
+  );
+  console.log(
+    `  added p99 at ${half} req/s: gateway ${addedP99.toFixed(3)} ms (target < 2 ms) ${addedP99 < 2 ? 'MET' : 'NOT MET'}; nginx ${addedP99Nginx.toFixed(3)} ms`,
+  );
+}
+
+main()
+  .then(() => process.exit(0))
+  .catch((err: unknown) => {
+    console.error(`bench failed: ${(err as Error).message}`);
+    process.exit(1);
+  });
