@@ -6,6 +6,7 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { z } from 'zod';
 import { callControl, liveState, remoteStatus } from './control-client.ts';
 import { LocalError } from './errors.ts';
 import { followFile, tailLines } from './logs.ts';
@@ -73,7 +74,8 @@ function parse(argv: string[]) {
       },
     });
   } catch (err) {
-    return fail(`${(err as Error).message.split('\n')[0]} (see --help)`);
+    // node's message goes on to explain `--`; the first sentence is the point
+    return fail(`${(err as Error).message.split('\n')[0]?.split('. ')[0]} (see --help)`);
   }
 }
 
@@ -170,9 +172,27 @@ async function logs(runDir: string, name: string | undefined, lines: string | un
   return 0;
 }
 
-function portOption(value: string | undefined, env: string | undefined, what: string): number | undefined {
-  const raw = value ?? env;
-  return raw === undefined || raw === '' ? undefined : parsePort(raw, what);
+/** The environment `up` reads, validated once; the message names the variable. */
+const envSchema = z.object({
+  BW_RUN_DIR: z.string().min(1).optional(),
+  BW_GATEWAY_PORT: z.string().regex(/^\d+$/, 'must be a port number 0-65535').optional(),
+  BW_PROMETHEUS_PORT: z.string().regex(/^\d+$/, 'must be a port number 0-65535').optional(),
+});
+
+function readEnv(): z.infer<typeof envSchema> {
+  const parsed = envSchema.safeParse(process.env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    fail(`${issue?.path.join('.')} ${issue?.message} (got "${process.env[String(issue?.path[0])]}")`);
+  }
+  return parsed.data;
+}
+
+/** A port from its flag, else from its environment variable; the error names whichever was used. */
+function portOption(flag: string, value: string | undefined, envName: string, envValue: string | undefined) {
+  if (value !== undefined) return parsePort(value, flag);
+  if (envValue !== undefined && envValue !== '') return parsePort(envValue, envName);
+  return undefined;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -186,16 +206,23 @@ export async function main(argv: string[]): Promise<number> {
     fail(`unknown command "${command}": use one of ${COMMANDS.join(', ')} (see --help)`);
   }
   if (rest.length) fail(`unexpected argument "${rest[0]}" (see --help)`);
-  const runDir = path.resolve(values['run-dir'] ?? process.env.BW_RUN_DIR ?? path.join(ROOT, '.run'));
+  const env = readEnv();
+  const runDir = path.resolve(values['run-dir'] ?? env.BW_RUN_DIR ?? path.join(ROOT, '.run'));
   switch (command) {
     case 'up': {
       if (name !== undefined) fail(`up takes no process name (use --only ${name})`);
-      const portBase = portOption(values['port-base'], undefined, '--port-base');
-      const gatewayPort = portOption(values['gateway-port'], process.env.BW_GATEWAY_PORT, '--gateway-port');
+      const portBase = portOption('--port-base', values['port-base'], '', undefined);
+      const gatewayPort = portOption(
+        '--gateway-port',
+        values['gateway-port'],
+        'BW_GATEWAY_PORT',
+        env.BW_GATEWAY_PORT,
+      );
       const prometheusPort = portOption(
-        values['prometheus-port'],
-        process.env.BW_PROMETHEUS_PORT,
         '--prometheus-port',
+        values['prometheus-port'],
+        'BW_PROMETHEUS_PORT',
+        env.BW_PROMETHEUS_PORT,
       );
       const only = values.only
         ?.split(',')
@@ -225,6 +252,8 @@ if (import.meta.main) {
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
+      // Nothing should keep the loop alive now; if a stray handle does, exit anyway.
+      setTimeout(() => process.exit(code), 2_000).unref();
     },
     (err: unknown) => {
       const message = err instanceof LocalError ? err.message : ((err as Error).stack ?? String(err));
