@@ -6,13 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { trace } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  annotationQueries,
-  labelValuesSelector,
-  panelQueries,
-  toPromQL,
-  variableQueries,
-} from '../grafana/src/index.ts';
+import { dataReport, emptyPanels, ruleErrors } from '../grafana/src/prove.ts';
 import { CALL_OUTCOMES, METRICS, type MetricKey } from '../src/metric-names.ts';
 import { counter, gauge, histogram, renderMetrics, setServiceLabel } from '../src/metrics.ts';
 import { type StopTelemetry, startTelemetry } from '../src/telemetry.ts';
@@ -148,13 +142,6 @@ let stopTelemetry: StopTelemetry | undefined;
 let driver: NodeJS.Timeout | undefined;
 const servers: Server[] = [];
 
-async function query(expr: string): Promise<unknown[]> {
-  const res = await fetch(`${base}/api/v1/query?${new URLSearchParams({ query: expr })}`);
-  const body = (await res.json()) as { status: string; error?: string; data?: { result: unknown[] } };
-  if (body.status !== 'success') throw new Error(`${body.error} in: ${expr}`);
-  return body.data?.result ?? [];
-}
-
 beforeAll(async () => {
   stopTelemetry = startTelemetry({ service: 'panels-test', env: {} });
   setServiceLabel('gateway'); // the gateway panels filter on service="gateway"
@@ -220,45 +207,55 @@ afterAll(async () => {
 
 describe('dashboards and rules against a real Prometheus', () => {
   it('loads every rule file and evaluates every rule without error', async () => {
-    const rules = await poll('rules to be evaluated', 20_000, async () => {
-      const body = (await (await fetch(`${base}/api/v1/rules`)).json()) as {
-        data: { groups: { file: string; rules: { name: string; health: string; lastError?: string }[] }[] };
-      };
-      const all = body.data.groups.flatMap((g) => g.rules);
-      return all.length > 0 && all.every((r) => r.health !== 'unknown') ? all : undefined;
+    const health = await poll('rules to be evaluated', 20_000, async () => {
+      const h = await ruleErrors(base);
+      return h.rules > 0 && h.evaluated === h.rules ? h : undefined;
     });
-    expect(rules.length).toBeGreaterThanOrEqual(36);
-    expect(rules.filter((r) => r.health !== 'ok').map((r) => `${r.name}: ${r.lastError}`)).toEqual([]);
+    expect(health.rules).toBeGreaterThanOrEqual(36);
+    expect(health.errors).toEqual([]);
   });
 
-  it('every panel query returns data', async () => {
-    const queries = panelQueries();
-    let empty: string[] = [];
+  it('every panel, variable and annotation query returns data', async () => {
+    let empty: string[] = ['(not evaluated yet)'];
     await poll('every panel to return data', 30_000, async () => {
-      empty = [];
-      for (const q of queries) {
-        const result = await query(toPromQL(q.expr, { rateInterval: '30s' }));
-        if (result.length === 0) empty.push(`${q.dashboard} / ${q.panel} / ${q.refId}: ${q.expr}`);
-      }
+      const report = await dataReport(base, { rateInterval: '30s' });
+      empty = [
+        ...emptyPanels(report),
+        ...[...report.variables, ...report.annotations]
+          .filter((o) => o.series === 0)
+          .map((o) => `${JSON.stringify(o.query)}${o.error ? `: ${o.error}` : ''}`),
+      ];
       return empty.length === 0 ? true : undefined;
     }).catch(() => undefined);
     expect(empty, prometheusLog).toEqual([]);
   });
 
-  it('every template variable has values and every annotation finds its series', async () => {
-    for (const v of variableQueries()) {
-      const selector = labelValuesSelector(v.query);
-      expect(selector, v.query).toBeDefined();
-      const label = /,\s*(\w+)\)$/.exec(v.query)?.[1] ?? '';
-      const params = new URLSearchParams({ 'match[]': toPromQL(selector ?? '') });
-      const body = (await (await fetch(`${base}/api/v1/label/${label}/values?${params}`)).json()) as {
-        data: string[];
-      };
-      expect(body.data.length, `${v.dashboard} / ${v.variable}`).toBeGreaterThan(0);
-    }
-    for (const a of annotationQueries()) {
-      expect((await query(a.expr)).length, `${a.dashboard} / ${a.annotation}`).toBeGreaterThan(0);
-    }
+  it('reports an empty or invalid query (the check can fail)', async () => {
+    const report = await dataReport(base, {
+      dashboards: [
+        {
+          file: 'broken.json',
+          model: {
+            uid: 'broken',
+            title: 'broken',
+            panels: [
+              {
+                type: 'timeseries',
+                title: 'nothing',
+                targets: [
+                  { refId: 'A', expr: 'bw_breaker_state{upstream="no-such-upstream"}' },
+                  { refId: 'B', expr: 'sum by (service (bw_breaker_state)' },
+                ],
+              },
+            ],
+          } as never,
+        },
+      ],
+    });
+    expect(emptyPanels(report)).toEqual([
+      'broken / nothing / A',
+      expect.stringMatching(/^broken \/ nothing \/ B: .*parse error/),
+    ]);
   });
 
   it('stores exemplars with the trace ids of the requests', async () => {
