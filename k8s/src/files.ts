@@ -19,6 +19,7 @@ import { loadPolicySources } from '../../mesh/src/policy/sources.ts';
 import { renderBase } from './base.ts';
 import { DRILL, renderDrill, renderK6ConfigMaps } from './chaos.ts';
 import { PROMETHEUS_CONFIG, renderCompose, renderComposePrometheus } from './compose.ts';
+import { renderEnvoyGateway } from './envoy-gateway.ts';
 import { renderDashboards, renderDatasource, renderPodMonitor, renderPrometheusRules } from './monitoring.ts';
 
 export const HEADER = (source: string) =>
@@ -73,6 +74,13 @@ export function renderK8sFiles(root: string): Record<string, string> {
     out['k8s/components/kong/kong.yml'] =
       '# Copied from gateway/rendered/kong.yml by `npm run render` (k8s/render.ts). Do not edit.\n' +
       readFileSync(kong, 'utf8');
+
+  const eg = renderEnvoyGateway(policy, gateway);
+  out['k8s/components/envoy-gateway/envoy-gateway.yaml'] =
+    HEADER('gateway/gateway.yaml (read with gateway/src/config.ts) by k8s/src/envoy-gateway.ts') +
+    '#\n# Approximations (what Envoy Gateway cannot express exactly):\n' +
+    eg.approximations.map((a) => `#  - ${a}\n`).join('') +
+    eg.objects.map((o) => `---\n${stringify(o)}`).join('');
 
   const chaos = 'k8s/components/chaos';
   const k6 = renderK6ConfigMaps(`${root}/k6`);

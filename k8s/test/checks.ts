@@ -48,7 +48,7 @@ export function secretValues(s: Manifest): Record<string, string> {
 }
 
 /**
- * A value is clearly fake when it says so ("not-a-secret"), and carries no
+ * A value is clearly fake when it says so ("not-a-secret", any case), and carries no
  * credential shape a scanner would flag (cloud keys, private keys, tokens).
  */
 export function isClearlyFake(v: string): boolean {
@@ -59,5 +59,5 @@ export function isClearlyFake(v: string): boolean {
     /\bxox[abpr]-[A-Za-z0-9-]{10,}/,
     /\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\./,
   ];
-  return v.includes('not-a-secret') && !realShapes.some((r) => r.test(v));
+  return v.toLowerCase().includes('not-a-secret') && !realShapes.some((r) => r.test(v));
 }

@@ -14,12 +14,14 @@ const fresh = (): CodeScan => ({ callees: new Map(), unmapped: [] });
 /** Where each Node workload's code lives, and the config file holding its upstreams. */
 const WORKLOADS = [
   { name: 'gateway', src: 'gateway/src', main: 'gateway/src/main.ts', config: 'gateway/gateway.yaml' },
-  ...readdirSync(resolve(REPO_ROOT, 'services')).map((name) => ({
-    name,
-    src: `services/${name}/src`,
-    main: `services/${name}/src/main.ts`,
-    config: undefined,
-  })),
+  ...readdirSync(resolve(REPO_ROOT, 'services'), { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map(({ name }) => ({
+      name,
+      src: `services/${name}/src`,
+      main: `services/${name}/src/main.ts`,
+      config: undefined,
+    })),
 ];
 
 describe('code edge scanner', () => {
