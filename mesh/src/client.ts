@@ -17,6 +17,7 @@
 import type { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import {
+  boundObserver,
   counter,
   gauge,
   getTracer,
@@ -435,7 +436,7 @@ const CONNECT_CODES = new Set([
   'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
 ]);
 
-type Children = Record<string, { observe(v: number): void }>;
+type Children = Record<string, (seconds: number) => void>;
 
 class UpstreamClient implements Upstream {
   readonly name: string;
@@ -612,7 +613,7 @@ class UpstreamClient implements Upstream {
         'connect_error',
         'aborted',
       ]) {
-        c[outcome] = h.labels(this.name, method, route, outcome);
+        c[outcome] = boundObserver(h, { upstream: this.name, method, route, outcome });
       }
       this.#durations.set(key, c);
     }
@@ -670,12 +671,12 @@ class UpstreamClient implements Upstream {
       span.end();
       const seconds = (performance.now() - start) / 1000;
       if (res.status >= 500) {
-        children.upstream_5xx?.observe(seconds);
+        children.upstream_5xx?.(seconds);
         if (!streaming && o.throwOnStatus !== false) {
           throw this.#statusError(res, call.tries);
         }
       } else {
-        (res.status >= 400 ? children.upstream_4xx : children.success)?.observe(seconds);
+        (res.status >= 400 ? children.upstream_4xx : children.success)?.(seconds);
       }
       if (streaming) {
         return { status: res.status, headers: res.headers, body: res.stream as Readable, tries: call.tries };
@@ -688,7 +689,7 @@ class UpstreamClient implements Upstream {
         span.end();
       }
       if (err.code !== 'MESH_ERR_UPSTREAM_STATUS') {
-        children[OUTCOME_OF[err.code] ?? 'connect_error']?.observe((performance.now() - start) / 1000);
+        children[OUTCOME_OF[err.code] ?? 'connect_error']?.((performance.now() - start) / 1000);
       }
       if (err.code === 'MESH_ERR_DEADLINE') this.timeoutDeadline.inc();
       const fallback = o.fallback ?? this.fallback;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { METRICS } from './metric-names.ts';
 import {
+  boundObserver,
   counter,
   gauge,
   histogram,
@@ -51,5 +52,30 @@ describe('metrics', () => {
 
   it('labels status classes', () => {
     expect([101, 204, 302, 404, 503].map(statusClass)).toEqual(['1xx', '2xx', '3xx', '4xx', '5xx']);
+  });
+});
+
+describe('boundObserver', () => {
+  it('gives the same buckets, sum and count as prom-client, and survives a reset', async () => {
+    const h = histogram('gatewayUpstreamDuration');
+    const fast = boundObserver(h, { route: 'r1', upstream: 'u', status_class: '2xx' });
+    const slow = h.labels({ route: 'r2', upstream: 'u', status_class: '2xx' });
+    for (const v of [0.0005, 0.003, 0.003, 0.2, 7, 42]) {
+      fast(v);
+      slow.observe(v);
+    }
+    const series = async (route: string) =>
+      (await h.get()).values
+        .filter((v) => v.labels.route === route)
+        .map((v) => `${v.metricName}{le=${(v.labels as Record<string, unknown>).le ?? ''}} ${v.value}`);
+    expect(await series('r1')).toEqual(await series('r2'));
+    expect((await series('r1')).length).toBeGreaterThan(10);
+    h.reset();
+    fast(0.01);
+    fast(0.01);
+    const after = (await h.get()).values.filter(
+      (v) => v.labels.route === 'r1' && v.metricName?.endsWith('_count'),
+    );
+    expect(after[0]?.value).toBe(2);
   });
 });

@@ -125,6 +125,65 @@ export function histogram<K extends HistogramKey>(
   return m as client.Histogram<LabelsOf<K>>;
 }
 
+interface HistogramInternals {
+  hashMap: Record<
+    string,
+    { labels: Record<string, string>; bucketValues: Record<number, number>; sum: number; count: number }
+  >;
+  upperBounds: number[];
+}
+
+/**
+ * A pre-bound observer for one label set of a histogram, for hot paths.
+ * prom-client's `labels(...).observe(v)` rebuilds and re-hashes the label set
+ * on every call; this finds the series once and updates its bucket, sum and
+ * count in place — what prom-client 15's own `observe` does after hashing.
+ * If the series disappears (a registry reset), it falls back to the public
+ * API, which recreates it, and binds again. Not for exemplars.
+ */
+export function boundObserver<L extends string>(
+  h: client.Histogram<L>,
+  labels: Partial<Record<L, string | number>>,
+): (value: number) => void {
+  const child = h.labels(labels);
+  const internals = h as unknown as HistogramInternals;
+  let entry: HistogramInternals['hashMap'][string] | undefined;
+  let key: string | undefined;
+  const names = Object.keys(labels) as L[];
+  const bind = () => {
+    for (const k in internals.hashMap) {
+      const e = internals.hashMap[k];
+      if (e && names.every((n) => String(e.labels[n]) === String(labels[n]))) {
+        entry = e;
+        key = k;
+        return;
+      }
+    }
+  };
+  return (value: number) => {
+    if (
+      entry !== undefined &&
+      key !== undefined &&
+      internals.hashMap[key] === entry &&
+      Number.isFinite(value)
+    ) {
+      const bounds = internals.upperBounds;
+      for (let i = 0; i < bounds.length; i++) {
+        const b = bounds[i] as number;
+        if (value <= b) {
+          entry.bucketValues[b] = (entry.bucketValues[b] ?? 0) + 1;
+          break;
+        }
+      }
+      entry.sum += value;
+      entry.count += 1;
+      return;
+    }
+    child.observe(value);
+    bind();
+  };
+}
+
 const collectHooks = new Map<MetricKey, Array<() => void>>();
 
 /**
