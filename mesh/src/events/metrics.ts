@@ -3,8 +3,7 @@
  * depend on how metrics are registered. `catalogueEventMetrics` binds it to the
  * catalogue entries in `observability/src/metric-names.ts`.
  */
-import type { MetricKey } from '@breakwater/observability/metric-names';
-import * as registry from '@breakwater/observability/metrics';
+import { counter, gauge } from '@breakwater/observability/metrics';
 
 export interface EventMetrics {
   outboxBacklog(rows: number): void;
@@ -31,16 +30,6 @@ export const noopEventMetrics: EventMetrics = {
 };
 
 /** The event metrics as declared in the catalogue (observability/src/metric-names.ts). */
-// The registry's key types narrow by metric type; the catalogue's `type`
-// field is declared as the wide MetricType, so they narrow to `never`.
-// Until that is fixed there, look the keys up through this loose signature.
-type Labelled = {
-  inc(l: Record<string, string>, n?: number): void;
-  set(l: Record<string, string>, n: number): void;
-};
-const counter = registry.counter as unknown as (k: MetricKey) => Labelled;
-const gauge = registry.gauge as unknown as (k: MetricKey) => Labelled & { set(n: number): void };
-
 export function catalogueEventMetrics(): EventMetrics {
   const backlog = gauge('outboxBacklog');
   const published = counter('outboxPublished');

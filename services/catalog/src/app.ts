@@ -6,8 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createServiceApp, type ServiceApp, type ServiceAppOptions } from '@breakwater/mesh/server';
-import type { MetricKey } from '@breakwater/observability/metric-names';
-import * as metrics from '@breakwater/observability/metrics';
+import { counter } from '@breakwater/observability/metrics';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { CatalogConfig } from './config.ts';
@@ -32,9 +31,7 @@ export const OPENAPI = JSON.parse(
 const RETRY_AFTER_READS_S = 5;
 const RETRY_AFTER_WRITES_S = 2;
 
-// See mesh/src/events/metrics.ts: the registry's typed keys narrow to never for now.
-const cacheRequests = () =>
-  (metrics.counter as unknown as (k: MetricKey) => { inc(l: Record<string, string>): void })('cacheRequests');
+const cacheRequests = () => counter('cacheRequests');
 
 export function buildApp(config: CatalogConfig, deps: CatalogDeps): ServiceApp {
   const kit = createServiceApp({

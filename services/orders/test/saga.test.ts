@@ -130,7 +130,7 @@ describe('order saga, end to end', () => {
       50,
     );
     expect(await s.count('payments', 'SELECT count(DISTINCT order_id) AS n FROM payments')).toBe(50);
-    expect(s.payments?.app.processor.charges).toBe(50);
+    expect(await s.payments?.app.processor.charges()).toBe(50);
   });
 
   it('the same POST twice with one key is one order with the same answer; another body with that key is 422', async () => {

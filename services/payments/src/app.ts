@@ -39,7 +39,7 @@ export function buildApp(config: PaymentsConfig, deps: PaymentsDeps): PaymentsAp
     ...deps.server,
   });
   const store = new PaymentsStore(deps.pool);
-  const processor = deps.processor ?? new SimulatedProcessor(config.processor);
+  const processor = deps.processor ?? new SimulatedProcessor(config.processor, deps.pool);
   const workers = createPaymentWorkers({
     pool: deps.pool,
     redis: deps.redis,

@@ -1,0 +1,253 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import {
+  createDatabase,
+  type PostgresHandle,
+  type RedisHandle,
+  startPostgres,
+  startRedis,
+} from '@breakwater/local/harness';
+import {
+  createEvent,
+  createPgPool,
+  createStreamRedis,
+  EVENT_TYPES,
+  runMigrations,
+  SOURCES,
+  STREAMS,
+  waitReady,
+} from '@breakwater/mesh/events/index';
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp, type PaymentsApp } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
+
+const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+
+let pgServer: PostgresHandle;
+let redisServer: RedisHandle;
+let nextDb = 1;
+const cleanup: (() => Promise<unknown> | unknown)[] = [];
+
+beforeAll(async () => {
+  [pgServer, redisServer] = await Promise.all([startPostgres(), startRedis()]);
+});
+afterAll(async () => {
+  for (const c of cleanup.reverse()) await c();
+  await Promise.all([pgServer?.stop(), redisServer?.stop()]);
+});
+
+async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined && v !== false) return v as T;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+interface World {
+  databaseUrl: string;
+  redisUrl: string;
+  redis: Redis;
+  pool: pg.Pool;
+}
+
+async function world(): Promise<World> {
+  const databaseUrl = await createDatabase(pgServer);
+  await runMigrations({ databaseUrl, dir: new URL('../migrations/', import.meta.url) });
+  const redisUrl = `${redisServer.url}/${nextDb++}`;
+  const redis = createStreamRedis(redisUrl);
+  await waitReady(redis);
+  const pool = createPgPool(databaseUrl);
+  cleanup.push(
+    () => pool.end(),
+    () => redis.disconnect(),
+  );
+  return { databaseUrl, redisUrl, redis, pool };
+}
+
+async function placeOrderEvent(w: World, customerId = 'gina'): Promise<string> {
+  const orderId = randomUUID();
+  const event = createEvent({
+    type: EVENT_TYPES.orderPlaced,
+    source: SOURCES.orders,
+    subject: orderId,
+    data: {
+      orderId,
+      customerId,
+      reservationId: orderId,
+      amountCents: 2500,
+      currency: 'EUR',
+      items: [{ productId: 'sku-0001', quantity: 1, unitPriceCents: 2500 }],
+    },
+  });
+  await w.redis.xadd(STREAMS.orders, '*', 'type', event.type, 'event', JSON.stringify(event));
+  return orderId;
+}
+
+async function startInProcess(w: World, env: Record<string, string> = {}): Promise<PaymentsApp> {
+  const config = loadConfig({
+    DATABASE_URL: w.databaseUrl,
+    REDIS_URL: w.redisUrl,
+    PAYMENTS_CLAIM_IDLE_MS: '300',
+    PAYMENTS_RELAY_POLL_MS: '20',
+    PAYMENTS_PROCESSOR_LATENCY_MS: '1',
+    PAYMENTS_MIGRATE_ON_START: 'false',
+    ...env,
+  });
+  const redis = createStreamRedis(w.redisUrl);
+  await waitReady(redis);
+  const app = buildApp(config, {
+    pool: createPgPool(w.databaseUrl),
+    redis,
+    server: { signals: [], drainDelayMs: 0, accessLog: false },
+  });
+  await app.listen({ port: 0 });
+  app.workers.start();
+  cleanup.push(() => app.shutdown());
+  return app;
+}
+
+function startDoomed(
+  w: World,
+  env: Record<string, string>,
+): { child: ChildProcess; hook: Promise<{ bw_test_hook: string }> } {
+  const child = spawn(process.execPath, [MAIN], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      PORT: '0',
+      LOG_LEVEL: 'warn',
+      DATABASE_URL: w.databaseUrl,
+      REDIS_URL: w.redisUrl,
+      PAYMENTS_CONSUMER_NAME: 'doomed',
+      PAYMENTS_PROCESSOR_LATENCY_MS: '1',
+      BW_TEST_HOOKS: '1',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  cleanup.push(() => child.kill('SIGKILL'));
+  let stderr = '';
+  child.stderr?.on('data', (d) => {
+    stderr += String(d);
+  });
+  const hook = new Promise<{ bw_test_hook: string }>((resolve, reject) => {
+    let buf = '';
+    child.stdout?.on('data', (d) => {
+      buf += String(d);
+      const lines = buf.split('\n');
+      buf = lines.pop() ?? '';
+      for (const line of lines) if (line.includes('"bw_test_hook"')) resolve(JSON.parse(line));
+    });
+    child.once('exit', (code) => reject(new Error(`payments exited (${code}) before its hook: ${stderr}`)));
+  });
+  return { child, hook };
+}
+
+async function killHard(child: ChildProcess): Promise<void> {
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGKILL');
+  await exited;
+}
+
+const n = async (pool: pg.Pool, sql: string, params: unknown[] = []) =>
+  Number((await pool.query(sql, params)).rows[0]?.n ?? 0);
+
+describe('one charge per order', () => {
+  it('payments SIGKILLed after charging and before acknowledging: the reclaimed event charges nothing more', async () => {
+    const w = await world();
+    const orderId = await placeOrderEvent(w);
+    const { child, hook } = startDoomed(w, { BW_TEST_PAUSE_BEFORE_ACK_MS: '60000' });
+    expect((await hook).bw_test_hook).toBe('before_ack');
+    expect(await n(w.pool, `SELECT count(*) AS n FROM payments WHERE status = 'CAPTURED'`)).toBe(1);
+    await killHard(child);
+
+    const survivor = await startInProcess(w);
+    await until('acknowledged', async () => (await survivor.workers.consumer.sampleMetrics())?.pending === 0);
+    expect(await n(w.pool, 'SELECT count(*) AS n FROM payments WHERE order_id = $1', [orderId])).toBe(1);
+    expect(await survivor.processor.charges()).toBe(1);
+    expect(
+      await n(w.pool, `SELECT count(*) AS n FROM outbox WHERE type = 'breakwater.payment.succeeded'`),
+    ).toBe(1);
+  });
+
+  it('payments SIGKILLed after reading and before charging: the survivor charges exactly once', async () => {
+    const w = await world();
+    const orderId = await placeOrderEvent(w);
+    const { child, hook } = startDoomed(w, { BW_TEST_PAUSE_AFTER_READ_MS: '60000' });
+    expect((await hook).bw_test_hook).toBe('after_read');
+    await killHard(child);
+    expect(await n(w.pool, 'SELECT count(*) AS n FROM payments')).toBe(0);
+
+    const survivor = await startInProcess(w);
+    await until(
+      'captured',
+      async () => (await n(w.pool, `SELECT count(*) AS n FROM payments WHERE status = 'CAPTURED'`)) === 1,
+    );
+    await until('acknowledged', async () => (await survivor.workers.consumer.sampleMetrics())?.pending === 0);
+    expect(await n(w.pool, 'SELECT count(*) AS n FROM payments WHERE order_id = $1', [orderId])).toBe(1);
+    expect(await survivor.processor.charges()).toBe(1);
+  });
+
+  it('with a flaky processor (30 % transient failures) every order is charged exactly once', async () => {
+    const w = await world();
+    const ids = [];
+    for (let i = 0; i < 12; i++) ids.push(await placeOrderEvent(w, `h${i}`));
+    const app = await startInProcess(w, { PAYMENTS_PROCESSOR_FAILURE_RATE: '0.3' });
+    await until(
+      'every payment final',
+      async () => (await n(w.pool, `SELECT count(*) AS n FROM payments WHERE status = 'CAPTURED'`)) === 12,
+      30_000,
+    );
+    expect(await n(w.pool, 'SELECT count(*) AS n FROM payments')).toBe(12);
+    expect(await app.processor.charges()).toBe(12);
+    await until(
+      'published',
+      async () => (await n(w.pool, 'SELECT count(*) AS n FROM outbox WHERE published_at IS NULL')) === 0,
+    );
+    expect(await w.redis.xlen(STREAMS.payments)).toBe(12);
+  });
+
+  it('the same order delivered twice is charged once (UNIQUE order_id, not luck)', async () => {
+    const w = await world();
+    const orderId = randomUUID();
+    const event = createEvent({
+      type: EVENT_TYPES.orderPlaced,
+      source: SOURCES.orders,
+      subject: orderId,
+      data: {
+        orderId,
+        customerId: 'ivy',
+        reservationId: orderId,
+        amountCents: 100,
+        currency: 'EUR',
+        items: [{ productId: 'sku-0002', quantity: 1, unitPriceCents: 100 }],
+      },
+    });
+    // Two entries with the same event, and a second event id for the same order.
+    await w.redis.xadd(STREAMS.orders, '*', 'event', JSON.stringify(event));
+    await w.redis.xadd(STREAMS.orders, '*', 'event', JSON.stringify(event));
+    await w.redis.xadd(STREAMS.orders, '*', 'event', JSON.stringify({ ...event, id: randomUUID() }));
+    const app = await startInProcess(w);
+    await until('all three handled', async () => {
+      const info = await app.workers.consumer.sampleMetrics();
+      return info?.pending === 0 && info.lag === 0;
+    });
+    expect(await n(w.pool, 'SELECT count(*) AS n FROM payments')).toBe(1);
+    expect(await app.processor.charges()).toBe(1);
+    await expect(
+      w.pool.query(
+        `INSERT INTO payments (id, order_id, customer_id, amount_cents, status) VALUES ($1, $2, 'x', 1, 'PENDING')`,
+        [randomUUID(), orderId],
+      ),
+    ).rejects.toThrow(/duplicate key/);
+  });
+});
