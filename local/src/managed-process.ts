@@ -187,6 +187,12 @@ export class ManagedProcess {
     this.#setState('starting');
     try {
       await spec.prepare?.();
+      if (spec.adminPort) {
+        await assertPortFree(
+          spec.adminPort,
+          `stop what uses it (admin port of ${spec.name}), or restart the run`,
+        );
+      }
       if (spec.port !== undefined && spec.port !== 0 && !spec.sharedPort) {
         await assertPortFree(
           spec.port,

@@ -72,10 +72,12 @@ export class Supervisor {
     return [...byTier.entries()].sort(([a], [b]) => a - b).map(([, ps]) => ps);
   }
 
-  /** Every fixed port must be free before anything is spawned. */
+  /** Every port (and admin port) must be free before anything is spawned. */
   async preflight(): Promise<void> {
     for (const p of this.processes) {
-      const { port, sharedPort, portHint, name } = p.spec;
+      const { port, sharedPort, portHint, name, adminPort } = p.spec;
+      if (adminPort)
+        await assertPortFree(adminPort, `stop what uses it (admin port of ${name}), or pass --port-base N`);
       if (port === undefined || port === 0 || sharedPort) continue;
       await assertPortFree(port, portHint ?? `stop what uses it (wanted by ${name}), or choose other ports`);
     }
