@@ -537,7 +537,7 @@ class UpstreamClient implements Upstream {
         enableSnapshots: false,
         // A call the caller gave up on says nothing about the upstream.
         errorFilter: (err: unknown) => err instanceof MeshError && err.code === 'MESH_ERR_ABORTED',
-      } as CircuitBreaker.Options);
+      });
       breaker.on('open', () => this.#transition('open'));
       breaker.on('halfOpen', () => this.#transition('half-open'));
       breaker.on('close', () => this.#transition('closed'));

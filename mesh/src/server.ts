@@ -334,11 +334,18 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
   app.use((req: Request, _res: Response, next: NextFunction) => {
     next(new MeshError('MESH_ERR_NOT_FOUND', `no route for ${req.method} ${req.path}`));
   });
-  app.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     if (res.headersSent) {
-      // Too late for a problem body: end the response and let the log say why.
-      req.bw?.log.error({ err }, 'error after response started');
-      next(err);
+      // Too late for a problem body. A handler that kept going after its
+      // deadline answered 504 is expected and quiet; anything else is logged,
+      // and a half-sent body is cut so the client sees the failure.
+      const deadlineAnswered = req.bw?.deadline !== undefined && req.bw.signal.aborted;
+      if (!res.writableEnded) {
+        req.bw?.log.error({ err }, 'error while sending the response');
+        res.destroy();
+      } else if (!deadlineAnswered) {
+        req.bw?.log.warn({ err }, 'error after the response was sent');
+      }
       return;
     }
     sendProblem(req, res, err);

@@ -1,10 +1,12 @@
-import { renderMetrics } from '@breakwater/observability';
+import { Writable } from 'node:stream';
+import { createLogger, renderMetrics } from '@breakwater/observability';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUpstream } from '../src/client.ts';
 import { MeshError } from '../src/errors.ts';
 import { problem } from '../src/problem.ts';
 import { createServiceApp, type ServiceApp } from '../src/server.ts';
+import { until } from './helpers.ts';
 
 const TOKEN = 'test-admin-token-0123456789';
 
@@ -14,6 +16,13 @@ let baseUrl = '';
 let admin: Pool;
 let ready = true;
 const aborted: number[] = [];
+const logLines: Array<Record<string, unknown>> = [];
+const logSink = new Writable({
+  write(chunk, _enc, cb) {
+    for (const l of String(chunk).split('\n')) if (l) logLines.push(JSON.parse(l));
+    cb();
+  },
+});
 
 class OutOfStock extends Error {
   readonly status = 409;
@@ -26,7 +35,7 @@ beforeAll(async () => {
     signals: [],
     drainDelayMs: 0,
     bodyLimit: 1024,
-    accessLog: false,
+    logger: createLogger({ service: 'kit', level: 'info', destination: logSink }),
     admin: { port: 0, token: TOKEN },
     routes: (r) => {
       r.get('/items/:id', (req, res) => {
@@ -156,6 +165,10 @@ describe('request ids, routes and problems', () => {
     expect(r.status).toBe(500);
     expect(r.json().code).toBe('MESH_ERR_INTERNAL');
     expect(r.text).not.toContain('hunter2');
+    // The details go to the log, with the request id, and an access-log line records the route template.
+    const logged = logLines.find((l) => l.msg === 'unexpected error');
+    expect(JSON.stringify(logged)).toContain('hunter2');
+    await until(() => logLines.some((l) => l.msg === 'request' && l.route === '/crash' && l.status === 500));
   });
 
   it('answers 404, 400 and 413 as problems and labels unmatched routes', async () => {
@@ -300,5 +313,33 @@ describe('settings', () => {
       /server\.admin\.token/,
     );
     expect(() => createServiceApp({ service: 'Bad Name' })).toThrow(/server\.service/);
+  });
+});
+
+describe('listen', () => {
+  it('lets two apps share one port with reusePort', async () => {
+    const a = createServiceApp({ service: 'reuse-a', signals: [], drainDelayMs: 0, accessLog: false });
+    const b = createServiceApp({ service: 'reuse-b', signals: [], drainDelayMs: 0, accessLog: false });
+    try {
+      const { port } = await a.listen({ reusePort: true });
+      const second = await b.listen({ port, reusePort: true });
+      expect(second.port).toBe(port);
+      const p = new Pool(`http://127.0.0.1:${port}`);
+      const r = await p.request({ method: 'GET', path: '/health/live' });
+      expect(r.statusCode).toBe(200);
+      await r.body.dump();
+      await p.close();
+    } finally {
+      await a.shutdown();
+      await b.shutdown();
+    }
+  });
+
+  it('a handler still running when its deadline answered 504 does not break the connection', async () => {
+    const r1 = await get('/work', { 'x-bw-timeout-ms': '50' });
+    expect(r1.status).toBe(504);
+    expect(r1.json().code).toBe('MESH_ERR_DEADLINE_EXPIRED');
+    // The same keep-alive pool still works.
+    expect((await get('/items/5')).status).toBe(200);
   });
 });
