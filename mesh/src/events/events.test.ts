@@ -157,6 +157,32 @@ describe('outbox relay and stream consumer (real Redis and PostgreSQL)', () => {
     expect(seen.published).toBe(6);
   });
 
+  it('two relays on one outbox publish every row exactly once, and a new relay picks up what a stopped one left', async () => {
+    const pool = await freshDb();
+    const stream = `t:${randomUUID()}`;
+    for (let i = 0; i < 300; i++) await enqueueEvent(pool, stream, placed());
+    const r1 = createStreamRedis(redisServer.url);
+    const r2 = createStreamRedis(redisServer.url);
+    await Promise.all([waitReady(r1), waitReady(r2)]);
+    const quiet = recordingMetrics().m;
+    const a = new OutboxRelay({ pool, redis: r1, batchSize: 7, pollMs: 10, metrics: quiet });
+    const b = new OutboxRelay({ pool, redis: r2, batchSize: 11, pollMs: 10, metrics: quiet });
+    a.start();
+    b.start();
+    await until('half published', async () => (await outboxBacklog(pool)) < 150);
+    await a.stop(); // "restart": a new relay takes over where this one stopped
+    const c = new OutboxRelay({ pool, redis: r1, pollMs: 10, metrics: quiet });
+    c.start();
+    await until('all published', async () => (await outboxBacklog(pool)) === 0);
+    await Promise.all([b.stop(), c.stop()]);
+    r1.disconnect();
+    r2.disconnect();
+    const entries = (await redis.xrange(stream, '-', '+')) as [string, string[]][];
+    const ids = entries.map(([, f]) => JSON.parse(f[f.indexOf('event') + 1] ?? '{}').id);
+    expect(ids).toHaveLength(300);
+    expect(new Set(ids).size).toBe(300);
+  });
+
   it('dead-letters what it cannot parse, with the reason, and keeps consuming', async () => {
     const stream = `t:${randomUUID()}`;
     const handled: string[] = [];
