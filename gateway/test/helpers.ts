@@ -91,6 +91,9 @@ const policy = {
 export function testConfig(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     version: 1,
+    // Generous: these tests check exact counting, not what happens when Redis is slow
+    // (a decision slower than this fails open or closed). The machine is shared and busy.
+    redis: { keyPrefix: 'bw:gw:', commandTimeoutMs: 2_000 },
     upstreams: { svc: policy, other: policy },
     routes: [
       {

@@ -8,12 +8,7 @@ import { startTestRedis, type TestRedis } from './redis-server.ts';
 const baseDoc = (rateLimits: unknown[]) => ({
   version: 1,
   upstreams: {
-    svc: {
-      timeoutMs: 100,
-      retry: { attempts: 1 },
-      breaker: { errorPct: 50, volume: 5, resetMs: 1000 },
-      bulkhead: { maxConcurrent: 10 },
-    },
+    svc: { timeoutMs: 100, retry: { maxRetries: 0 } },
   },
   routes: [{ name: 'r', path: '/r', methods: ['GET'], upstream: 'svc' }],
   consumers: [{ name: 'alice', apiKeys: ['alice-key-0123456789'] }],
