@@ -320,6 +320,11 @@ class Call {
     this.#fail(this.tryAborted && this.reason ? this.reason : this.up.asMeshError(err));
   }
 
+  /** @internal Settles the current try as failed. */
+  failTry(err: unknown): void {
+    if (this.#resolve) this.#fail(err);
+  }
+
   #fail(err: unknown): void {
     const reject = this.#reject;
     this.#settled();
@@ -535,8 +540,10 @@ class UpstreamClient implements Upstream {
         rollingCountBuckets: b.rollingBuckets,
         rollingPercentilesEnabled: false,
         enableSnapshots: false,
-        // A call the caller gave up on says nothing about the upstream.
-        errorFilter: (err: unknown) => err instanceof MeshError && err.code === 'MESH_ERR_ABORTED',
+        // A call the caller gave up on, or refused as malformed, says nothing about the upstream.
+        errorFilter: (err: unknown) =>
+          err instanceof MeshError &&
+          (err.code === 'MESH_ERR_ABORTED' || err.code === 'MESH_ERR_INVALID_REQUEST'),
       });
       breaker.on('open', () => this.#transition('open'));
       breaker.on('halfOpen', () => this.#transition('half-open'));
@@ -870,15 +877,20 @@ class UpstreamClient implements Upstream {
     if (call.streaming) return this.#tryStreaming(call);
     return new Promise<TryResult>((resolve, reject) => {
       call.beginTry(resolve, reject);
-      this.pool.dispatch(
-        {
-          method: call.method as 'GET',
-          path: call.path,
-          headers: call.headers,
-          body: call.body as string | Buffer | Uint8Array | Readable | undefined,
-        },
-        call,
-      );
+      try {
+        this.pool.dispatch(
+          {
+            method: call.method as 'GET',
+            path: call.path,
+            headers: call.headers,
+            body: call.body as string | Buffer | Uint8Array | Readable | undefined,
+          },
+          call,
+        );
+      } catch (err) {
+        // undici refuses bad options synchronously (e.g. a header with a newline).
+        call.failTry(this.asMeshError(err));
+      }
     });
   }
 
