@@ -5,8 +5,9 @@
  * A service or gateway entry is started only once its main file exists, so
  * `up` works with the infrastructure alone and grows as services land.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { parse } from 'yaml';
 import { findPostgres, findPrometheus, findRedisServer, PROMETHEUS_MISSING } from './binaries.ts';
 import { LocalError } from './errors.ts';
 import type { ProcessKind, ProcessSpec } from './managed-process.ts';
@@ -32,6 +33,11 @@ export interface PlatformEntry {
   readonly redis?: boolean;
   /** Services it calls: each gives `<NAME>_URL`. */
   readonly upstreams?: readonly string[];
+  /**
+   * Gets the first API key of this gateway.yaml consumer in env `env` (the
+   * shop page's public key), when gateway.yaml defines it.
+   */
+  readonly gatewayConsumerKey?: { readonly consumer: string; readonly env: string };
   /** Binds the same port as that entry (SO_REUSEPORT): no port check, no own port. */
   readonly sharesPortWith?: string;
   /**
@@ -108,7 +114,13 @@ export const PLATFORM: readonly PlatformEntry[] = [
     upstreams: ['catalog', 'orders', 'payments', 'frontend'],
     sharesPortWith: 'gateway-1',
   },
-  { name: 'frontend', kind: 'service', tier: 1, main: 'services/frontend/src/main.ts' },
+  {
+    name: 'frontend',
+    kind: 'service',
+    tier: 1,
+    main: 'services/frontend/src/main.ts',
+    gatewayConsumerKey: { consumer: 'shop-frontend', env: 'FRONTEND_API_KEY' },
+  },
   { name: 'prometheus', kind: 'prometheus', tier: 0 },
 ];
 
@@ -162,6 +174,21 @@ async function portAllocator(count: number, base: number | undefined): Promise<(
     if (p === undefined) throw new Error('port allocator exhausted');
     return p;
   };
+}
+
+export const GATEWAY_CONFIG = 'gateway/gateway.yaml';
+
+/** The first API key of a consumer in gateway.yaml, or undefined (no file, no consumer, unreadable). */
+export function gatewayConsumerApiKey(root: string, consumer: string): string | undefined {
+  try {
+    const config = parse(readFileSync(path.join(root, GATEWAY_CONFIG), 'utf8')) as {
+      consumers?: { name?: string; apiKeys?: unknown[] }[];
+    };
+    const key = config.consumers?.find((c) => c.name === consumer)?.apiKeys?.[0];
+    return typeof key === 'string' ? key : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function envName(service: string): string {
@@ -283,7 +310,7 @@ export async function buildPlatform(options: PlatformOptions): Promise<Platform>
         if (e.kind === 'gateway') {
           Object.assign(env, {
             BW_SERVICE: e.name, // the gateway labels its instance with it (gateway-1, gateway-2)
-            GATEWAY_CONFIG: 'gateway/gateway.yaml',
+            GATEWAY_CONFIG,
             GATEWAY_ADMIN_PORT: admin,
             GATEWAY_ADMIN_TOKEN: options.adminToken,
           });
@@ -301,6 +328,10 @@ export async function buildPlatform(options: PlatformOptions): Promise<Platform>
           if (pg) env.DATABASE_URL = pg.databaseUrl(owner);
         }
         for (const up of e.upstreams ?? []) if (port.has(up)) env[envName(up)] = urlOf(up);
+        if (e.gatewayConsumerKey) {
+          const key = gatewayConsumerApiKey(options.root, e.gatewayConsumerKey.consumer);
+          if (key !== undefined) env[e.gatewayConsumerKey.env] = key;
+        }
         specs.push({
           name: e.name,
           kind: e.kind,

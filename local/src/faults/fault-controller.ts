@@ -212,7 +212,10 @@ export class FaultController {
     const all = await this.#processes.status();
     const found = all.find((p) => p.name === name);
     if (!found) {
-      throw new FaultError(`unknown process "${name}": choose one of ${all.map((p) => p.name).join(', ')}`, 404);
+      throw new FaultError(
+        `unknown process "${name}": choose one of ${all.map((p) => p.name).join(', ')}`,
+        404,
+      );
     }
     return found;
   }
@@ -295,7 +298,11 @@ export class FaultController {
       signal: AbortSignal.timeout(ADMIN_TIMEOUT_MS),
     });
     const text = await res.text();
-    if (!res.ok) throw new FaultError(`${method} ${path} on port ${port} answered ${res.status}: ${text.slice(0, 300)}`, 502);
+    if (!res.ok)
+      throw new FaultError(
+        `${method} ${path} on port ${port} answered ${res.status}: ${text.slice(0, 300)}`,
+        502,
+      );
     return text ? JSON.parse(text) : {};
   }
 }
@@ -312,7 +319,8 @@ export function validate(input: unknown): FaultSpec {
   if (typeof spec !== 'object' || spec === null) throw new FaultError('spec: an object is required');
   const name = (field: string) => {
     const v = spec[field];
-    if (typeof v !== 'string' || !NAME.test(v)) throw new FaultError(`spec.${field}: a process name is required`);
+    if (typeof v !== 'string' || !NAME.test(v))
+      throw new FaultError(`spec.${field}: a process name is required`);
     return v;
   };
   switch (spec.kind) {
@@ -324,19 +332,25 @@ export function validate(input: unknown): FaultSpec {
     }
     case 'restart': {
       const targets = spec.targets;
-      if (!Array.isArray(targets) || targets.length === 0 || targets.some((t) => typeof t !== 'string' || !NAME.test(t)))
+      if (
+        !Array.isArray(targets) ||
+        targets.length === 0 ||
+        targets.some((t) => typeof t !== 'string' || !NAME.test(t))
+      )
         throw new FaultError('spec.targets: a non-empty list of process names');
       return { kind: 'restart', targets: targets as string[] };
     }
     case 'mesh': {
       const rules = spec.rules;
-      if (!Array.isArray(rules) || rules.length === 0) throw new FaultError('spec.rules: a non-empty list of rules');
+      if (!Array.isArray(rules) || rules.length === 0)
+        throw new FaultError('spec.rules: a non-empty list of rules');
       return { kind: 'mesh', target: name('target'), rules: rules as MeshFaultRule[] };
     }
     case 'limit': {
       const policy = spec.policy;
       const limits = spec.limits;
-      if (typeof policy !== 'string' || !NAME.test(policy)) throw new FaultError('spec.policy: a policy name');
+      if (typeof policy !== 'string' || !NAME.test(policy))
+        throw new FaultError('spec.policy: a policy name');
       if (typeof limits !== 'object' || limits === null) throw new FaultError('spec.limits: an object');
       return { kind: 'limit', policy, limits: limits as { second?: number; minute?: number } };
     }

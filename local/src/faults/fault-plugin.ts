@@ -23,7 +23,12 @@ import { FaultController, FaultError, type FaultRequest } from './fault-controll
 
 function asLocal(err: unknown): unknown {
   if (!(err instanceof FaultError)) return err;
-  const code = err.status === 400 ? 'LOCAL_ERR_BAD_INPUT' : err.status === 404 ? 'LOCAL_ERR_NOT_FOUND' : 'LOCAL_ERR_BAD_STATE';
+  const code =
+    err.status === 400
+      ? 'LOCAL_ERR_BAD_INPUT'
+      : err.status === 404
+        ? 'LOCAL_ERR_NOT_FOUND'
+        : 'LOCAL_ERR_BAD_STATE';
   return new LocalError(code, err.message, { cause: err });
 }
 
@@ -40,7 +45,10 @@ export function startMetricsServer(controller: FaultController, port = 0): Promi
   const server = http.createServer((req, res) => {
     if (req.method === 'GET' && (req.url ?? '').split('?')[0] === '/metrics') {
       const text = controller.metrics();
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'content-length': Buffer.byteLength(text) });
+      res.writeHead(200, {
+        'content-type': 'text/plain; version=0.0.4',
+        'content-length': Buffer.byteLength(text),
+      });
       res.end(text);
       return;
     }

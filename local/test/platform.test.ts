@@ -1,0 +1,139 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { isLocalError } from '../src/errors.ts';
+import { buildPlatform, PLATFORM, type PlatformEntry } from '../src/platform.ts';
+import { prometheusConfig } from '../src/prometheus.ts';
+
+const TOKEN = 'admin-token-for-platform-tests';
+
+describe('buildPlatform', () => {
+  let root: string;
+  let runDir: string;
+
+  beforeAll(() => {
+    root = mkdtempSync(path.join(os.tmpdir(), 'bw-platform-'));
+    runDir = path.join(root, '.run');
+    // A repo where catalog, orders, frontend and the gateway exist; payments and notifications do not yet.
+    for (const main of [
+      'services/catalog/src/main.ts',
+      'services/orders/src/main.ts',
+      'services/frontend/src/main.ts',
+      'gateway/src/main.ts',
+    ]) {
+      mkdirSync(path.join(root, path.dirname(main)), { recursive: true });
+      writeFileSync(path.join(root, main), '');
+    }
+    writeFileSync(
+      path.join(root, 'gateway', 'gateway.yaml'),
+      'consumers:\n  - name: shop-frontend\n    apiKeys: [public-key-1]\n',
+    );
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it('follows the conventions: names, env, a database per service, one gateway port', async () => {
+    const platform = await buildPlatform({
+      root,
+      runDir,
+      adminToken: TOKEN,
+      gatewayPort: 0,
+      prometheusPort: 0,
+    });
+    const byName = new Map(platform.specs.map((s) => [s.name, s]));
+    expect(platform.skipped.map((s) => s.name)).toEqual(['payments', 'notifications']);
+    expect(platform.skipped[0]?.reason).toBe('services/payments/src/main.ts does not exist yet');
+    expect([...byName.keys()]).toEqual(
+      PLATFORM.map((e) => e.name).filter((n) => n !== 'payments' && n !== 'notifications'),
+    );
+
+    const catalog = byName.get('catalog');
+    const pgCatalog = byName.get('pg-catalog');
+    expect(catalog?.command).toBe(process.execPath);
+    expect(catalog?.args).toEqual(['services/catalog/src/main.ts']);
+    expect(catalog?.cwd).toBe(root);
+    expect(catalog?.env).toMatchObject({
+      HOST: '127.0.0.1',
+      PORT: String(catalog?.port),
+      BW_SERVICE: 'catalog',
+      BW_ADMIN_PORT: String(catalog?.adminPort),
+      BW_ADMIN_TOKEN: TOKEN,
+      REDIS_URL: `redis://127.0.0.1:${byName.get('redis')?.port}`,
+    });
+    expect(catalog?.env?.DATABASE_URL).toMatch(
+      new RegExp(`^postgres://catalog:[^@]+@127\\.0\\.0\\.1:${pgCatalog?.port}/catalog$`),
+    );
+    expect(byName.get('orders')?.env).toMatchObject({ CATALOG_URL: `http://127.0.0.1:${catalog?.port}` });
+    expect(byName.get('orders')?.env?.DATABASE_URL).toMatch(
+      /^postgres:\/\/orders:[^@]+@127\.0\.0\.1:\d+\/orders$/,
+    );
+    expect(byName.get('frontend')?.env).toMatchObject({ FRONTEND_API_KEY: 'public-key-1' });
+
+    const g1 = byName.get('gateway-1');
+    const g2 = byName.get('gateway-2');
+    expect(g1?.port).toBe(g2?.port);
+    expect(g2?.sharedPort).toBe(true);
+    expect(g1?.adminPort).not.toBe(g2?.adminPort);
+    expect(g2?.env).toMatchObject({
+      BW_SERVICE: 'gateway-2',
+      GATEWAY_CONFIG: 'gateway/gateway.yaml',
+      GATEWAY_ADMIN_PORT: String(g2?.adminPort),
+      GATEWAY_ADMIN_TOKEN: TOKEN,
+      CATALOG_URL: `http://127.0.0.1:${catalog?.port}`,
+      FRONTEND_URL: `http://127.0.0.1:${byName.get('frontend')?.port}`,
+    });
+    // payments is not written yet but the gateway still gets an address for it
+    expect(g1?.env?.PAYMENTS_URL).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+
+    // every process has its own port except the gateway pair
+    const ports = platform.specs.filter((s) => s.name !== 'gateway-2').map((s) => s.port);
+    const adminPorts = platform.specs.map((s) => s.adminPort).filter((p) => p !== undefined);
+    expect(new Set([...ports, ...adminPorts]).size).toBe(ports.length + adminPorts.length);
+
+    expect(platform.notes.some((n) => n.startsWith(`Gateway: http://127.0.0.1:${g1?.port}`))).toBe(true);
+    expect(byName.get('pg-orders')?.url).toMatch(/^postgres:\/\/orders:\*\*\*@127\.0\.0\.1:\d+\/orders$/);
+  });
+
+  it('hands out ports from --port-base in order', async () => {
+    const entries: PlatformEntry[] = [
+      { name: 'redis', kind: 'redis', tier: 0 },
+      { name: 'pg-catalog', kind: 'postgres', tier: 0, owner: 'catalog' },
+    ];
+    const platform = await buildPlatform({ root, runDir, adminToken: TOKEN, entries, portBase: 41_000 });
+    expect(platform.specs.map((s) => s.port)).toEqual([41_000, 41_001]);
+  });
+
+  it('refuses an unknown name in --only, listing the valid ones', async () => {
+    const err = await buildPlatform({ root, runDir, adminToken: TOKEN, only: ['redis', 'bogus'] }).catch(
+      (e: unknown) => e,
+    );
+    expect(isLocalError(err, 'LOCAL_ERR_UNKNOWN_PROCESS')).toBe(true);
+    expect((err as Error).message).toMatch(/^unknown process "bogus": choose one of redis, pg-catalog, /);
+  });
+});
+
+describe('prometheusConfig', () => {
+  it('scrapes every target once per job and loads the rule files', () => {
+    const config = parse(
+      prometheusConfig(
+        [
+          { job: 'catalog', port: 4001 },
+          { job: 'gateway', port: 8080 },
+          { job: 'gateway', port: 8080 },
+        ],
+        ['/repo/observability/prometheus/rules/red.yml'],
+        9090,
+      ),
+    ) as {
+      rule_files: string[];
+      scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[];
+    };
+    expect(config.rule_files).toEqual(['/repo/observability/prometheus/rules/red.yml']);
+    expect(config.scrape_configs.map((c) => [c.job_name, c.static_configs[0]?.targets])).toEqual([
+      ['prometheus', ['127.0.0.1:9090']],
+      ['catalog', ['127.0.0.1:4001']],
+      ['gateway', ['127.0.0.1:8080']],
+    ]);
+  });
+});
