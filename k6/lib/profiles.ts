@@ -28,6 +28,8 @@ export interface Profile {
   readonly phases: string;
   /** Largest share of failed requests this profile tolerates. */
   readonly maxFailureRate: number;
+  /** Thresholds on the profile's own phases (e.g. spike: the `after` phase must recover). */
+  readonly phaseThresholds?: Record<string, string[]>;
 }
 
 interface Stage {
@@ -116,7 +118,18 @@ export function profile(name: ProfileName): Profile {
         { phase: 'after', durationMs: base, target: rate },
       ];
       const phases = mergeRepeated(stages);
-      return { scenario: ramping(rate, stages, maxVUs), phases, maxFailureRate: 0.05 };
+      // After the spike the platform must be back to normal: few failures and
+      // the steady latency budget, whatever happened at the top.
+      const scale = envNumber('LATENCY_SCALE', 1);
+      return {
+        scenario: ramping(rate, stages, maxVUs),
+        phases,
+        maxFailureRate: 0.05,
+        phaseThresholds: {
+          'failures{phase:after}': ['rate<0.01'],
+          'http_req_duration{phase:after}': [`p(95)<${300 * scale}`],
+        },
+      };
     }
     case 'soak': {
       const rate = envNumber('RATE', 10);
@@ -187,6 +200,7 @@ export function loadThresholds(
     thresholds[`http_req_duration{route:${route}}`] = [`p(95)<${p95 * scale}`, `p(99)<${p99 * scale}`];
     thresholds[`failures{route:${route}}`] = [`rate<${maxFailure}`];
   }
+  Object.assign(thresholds, p.phaseThresholds);
   if (env('ABORT_ON_FAIL') === 'true') {
     // Stop early once failures are clearly over budget (after 10 s of data).
     thresholds.failures = [
