@@ -778,6 +778,8 @@ class UpstreamClient implements Upstream {
       if (!this.#shouldRetry(call, failure, retryNo)) return this.#finalFailure(failure);
       if (!this.budget.tryWithdraw()) {
         this.budgetExhausted.inc();
+        // A streaming call hands its 5xx back as is (streams never throw on status).
+        if (failure instanceof FailedTry && call.streaming) return failure.response;
         const original =
           failure instanceof FailedTry ? this.#statusError(failure.response, call.tries) : failure;
         throw new MeshError(
