@@ -1,5 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { type RedisHandle, startRedis } from '@breakwater/local/harness';
+import { freePort } from '@breakwater/local/ports';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { loadConfig, parseConfigText } from '../src/config.ts';
@@ -15,7 +17,6 @@ import {
   testConfig,
   writeConfig,
 } from './helpers.ts';
-import { freePort, startTestRedis, type TestRedis } from './redis-server.ts';
 
 const issuesOf = (doc: unknown): string[] => {
   try {
@@ -93,15 +94,15 @@ describe('gateway.yaml validation', () => {
 });
 
 describe('SIGHUP', () => {
-  let redis: TestRedis;
+  let redis: RedisHandle;
   let svc: TestUpstream;
   beforeAll(async () => {
-    redis = await startTestRedis();
+    redis = await startRedis();
     svc = await startUpstream();
   });
   afterAll(async () => {
     await svc?.close();
-    await redis?.close();
+    await redis?.stop();
   });
 
   it('reloads gateway.yaml, and keeps the running config when the new file is invalid', async () => {

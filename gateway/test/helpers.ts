@@ -10,11 +10,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '@breakwater/local/ports';
 import { createLogger } from '@breakwater/observability';
 import { stringify } from 'yaml';
 import { type RunningGateway, startGateway } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
-import { freePort } from './redis-server.ts';
 
 export const GATEWAY_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';

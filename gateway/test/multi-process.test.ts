@@ -5,6 +5,8 @@
  * across both processes; the test checks both actually served.
  */
 import { request } from 'node:http';
+import { type RedisHandle, startRedis } from '@breakwater/local/harness';
+import { freePort } from '@breakwater/local/ports';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -17,16 +19,15 @@ import {
   testConfig,
   writeConfig,
 } from './helpers.ts';
-import { freePort, startTestRedis, type TestRedis } from './redis-server.ts';
 
-let redis: TestRedis;
+let redis: RedisHandle;
 let svc: TestUpstream;
 let other: TestUpstream;
 let gateways: GatewayProcess[] = [];
 let port: number;
 
 beforeAll(async () => {
-  redis = await startTestRedis();
+  redis = await startRedis();
   svc = await startUpstream();
   other = await startUpstream();
   port = await freePort();
@@ -49,7 +50,7 @@ afterAll(async () => {
   await Promise.all(gateways.map((g) => g.stop()));
   await svc?.close();
   await other?.close();
-  await redis?.close();
+  await redis?.stop();
 });
 
 interface Answer {

@@ -1,5 +1,6 @@
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { type RedisHandle, startRedis } from '@breakwater/local/harness';
 import { renderMetrics } from '@breakwater/observability';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,9 +17,8 @@ import {
   testConfig,
   writeConfig,
 } from './helpers.ts';
-import { startTestRedis, type TestRedis } from './redis-server.ts';
 
-let redis: TestRedis;
+let redis: RedisHandle;
 let svc: TestUpstream;
 let other: TestUpstream;
 let gw: RunningGateway;
@@ -27,7 +27,7 @@ let configFile: string;
 const ALICE = { apikey: 'alice-test-key-0123456789' };
 
 beforeAll(async () => {
-  redis = await startTestRedis();
+  redis = await startRedis();
   svc = await startUpstream();
   other = await startUpstream();
   configFile = writeConfig(
@@ -48,7 +48,7 @@ afterAll(async () => {
   await gw?.close();
   await svc?.close();
   await other?.close();
-  await redis?.close();
+  await redis?.stop();
 });
 
 /** Sends raw bytes and returns the raw response (for targets fetch would normalise). */

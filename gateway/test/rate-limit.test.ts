@@ -1,9 +1,9 @@
+import { type RedisHandle, startRedis } from '@breakwater/local/harness';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateConfig } from '../src/config.ts';
 import { RateLimiter, type RequestIdentity } from '../src/rate-limit.ts';
 import { rateLimitHeaders } from '../src/rate-limit-headers.ts';
-import { startTestRedis, type TestRedis } from './redis-server.ts';
 
 const baseDoc = (rateLimits: unknown[]) => ({
   version: 1,
@@ -23,7 +23,7 @@ const who = (consumer?: string): RequestIdentity => ({
   header: () => undefined,
 });
 
-let redis: TestRedis;
+let redis: RedisHandle;
 const clients: Redis[] = [];
 const client = () => {
   const c = new Redis(redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 200 });
@@ -34,11 +34,11 @@ const ready = (c: Redis) =>
   c.status === 'ready' ? Promise.resolve() : new Promise<void>((r) => c.once('ready', () => r()));
 
 beforeAll(async () => {
-  redis = await startTestRedis();
+  redis = await startRedis();
 });
 afterAll(async () => {
   for (const c of clients) c.disconnect();
-  await redis.close();
+  await redis.stop();
 });
 
 describe('RateLimiter against a real Redis', () => {

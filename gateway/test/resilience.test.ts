@@ -1,3 +1,4 @@
+import { type RedisHandle, startRedis } from '@breakwater/local/harness';
 import { renderMetrics } from '@breakwater/observability';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../src/app.ts';
@@ -9,9 +10,8 @@ import {
   testConfig,
   writeConfig,
 } from './helpers.ts';
-import { startTestRedis, type TestRedis } from './redis-server.ts';
 
-let redis: TestRedis;
+let redis: RedisHandle;
 let svc: TestUpstream;
 let other: TestUpstream;
 let flaky: TestUpstream;
@@ -21,7 +21,7 @@ const ALICE = { apikey: 'alice-test-key-0123456789' };
 const CAROL = { apikey: 'carol-test-key-0123456789' };
 
 beforeAll(async () => {
-  redis = await startTestRedis();
+  redis = await startRedis();
   svc = await startUpstream();
   other = await startUpstream();
   flaky = await startUpstream();
@@ -59,7 +59,7 @@ afterAll(async () => {
   await svc?.close();
   await other?.close();
   await flaky?.close();
-  await redis?.close();
+  await redis?.stop();
 });
 
 /** Count and ≤1 ms bucket of the gateway's own request duration for one route and status class. */
@@ -132,7 +132,7 @@ describe('Redis down', () => {
     const sixth = await fetch(`${gw.url}/api/svc/x`, { headers: CAROL });
     expect(sixth.status).toBe(429);
 
-    await redis.stop();
+    await redis.kill();
     await pollUntil(
       async () => (await fetch(`${gw.url}/api/other/x`, { headers: ALICE })).status === 503,
       5_000,
@@ -155,7 +155,7 @@ describe('Redis down', () => {
     expect((await fetch(`${gw.url}/health/ready`)).status).toBe(200);
 
     // Redis back (empty): the fail-closed route serves again and carol is counted in Redis afresh.
-    await redis.start();
+    await redis.restart();
     await pollUntil(
       async () => (await fetch(`${gw.url}/api/other/x`, { headers: ALICE })).status === 200,
       10_000,
