@@ -3,7 +3,7 @@
  * and one PostgreSQL, driven by the CLI like a person (or a drill) would.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -124,6 +124,7 @@ describe('cli up (end to end)', () => {
 
     const state = readRunState(runDir);
     expect(state.supervisorPid).toBe(run.child.pid);
+    expect(statSync(path.join(runDir, 'state.json')).mode & 0o777).toBe(0o600); // it holds the tokens
     const pgPid = state.processes.find((p) => p.name === 'pg-catalog')?.pid as number;
 
     const killed = await cli(['kill', 'redis', ...common]);
@@ -268,6 +269,21 @@ describe('cli up (end to end)', () => {
     } finally {
       for (const pid of processesMentioning(fresh)) process.kill(pid, 'SIGKILL');
       rmSync(fresh, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a taken gateway port, naming the flag to pass', async () => {
+    const [port] = (await freePorts(1)) as [number];
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen({ host: '127.0.0.1', port }, resolve));
+    try {
+      const res = await cli(['up', ...common, '--only', 'gateway-1', '--gateway-port', String(port)]);
+      expect(res.code).toBe(1);
+      expect(res.stderr).toBe(
+        `bw-local: error: port ${port} is taken: stop what uses it or pass --gateway-port N\n`,
+      );
+    } finally {
+      blocker.close();
     }
   });
 
