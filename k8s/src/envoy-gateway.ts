@@ -14,7 +14,11 @@ import type {
   IBackendTrafficPolicy,
   ISecurityPolicy,
 } from '@kubernetes-models/envoy-gateway/gateway.envoyproxy.io/v1alpha1';
-import type { IGateway, IHTTPRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1';
+import type {
+  IGateway,
+  IGatewayClass,
+  IHTTPRoute,
+} from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1';
 import type { ISecret } from 'kubernetes-models/v1';
 import type { GatewayConfig, RateLimitPolicy, RouteConfig } from '../../gateway/src/config.ts';
 import { consecutiveErrors } from '../../mesh/src/policy/istio.ts';
@@ -190,7 +194,13 @@ export function renderEnvoyGateway(policy: MeshPolicy, gw: GatewayConfig): Envoy
       ],
     },
   };
-  const objects: object[] = [gateway];
+  const gatewayClass: IGatewayClass = {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'GatewayClass',
+    metadata: { name: GATEWAY_CLASS, labels: PART_OF },
+    spec: { controllerName: 'gateway.envoyproxy.io/gatewayclass-controller' },
+  };
+  const objects: object[] = [gatewayClass, gateway];
   // consumer-wide policies count across every route: one shared counter per rule
   const consumerWide = gw.rateLimits.filter((p) => p.route === undefined);
   for (const p of gw.rateLimits) {
