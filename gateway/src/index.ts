@@ -1,0 +1,22 @@
+/**
+ * @breakwater/gateway: the edge. Start it with `node gateway/src/main.ts`;
+ * import these to embed it (tests) or to reuse its config and renderers.
+ */
+export { type GatewayOptions, type RunningGateway, startGateway } from './app.ts';
+export { Authenticator, type Principal } from './auth.ts';
+export {
+  type GatewayConfig,
+  type LoadedConfig,
+  loadConfig,
+  parseConfigText,
+  resolveUpstreamUrls,
+  upstreamEnvName,
+  validateConfig,
+} from './config.ts';
+export { mintDevToken } from './dev-tokens.ts';
+export { validateEnvoyBootstrap } from './envoy-validate.ts';
+export { ConfigError, GatewayError, type GatewayErrorCode, GW_ERRORS, isGatewayError } from './errors.ts';
+export { validateKongFile } from './kong-validate.ts';
+export { type Decision, RateLimiter } from './rate-limit.ts';
+export { rateLimitHeaders } from './rate-limit-headers.ts';
+export { renderAll } from './render.ts';
