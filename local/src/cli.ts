@@ -114,9 +114,15 @@ async function status(runDir: string, json: boolean): Promise<number> {
   return 0;
 }
 
-function knownNames(runDir: string): string[] {
+/**
+ * Names a command may use: a live run's processes; otherwise (and for logs,
+ * which outlive runs) every name of the platform list and of the last run.
+ */
+function knownNames(runDir: string, forLogs = false): string[] {
   const state = readState(runDir);
-  return state && state !== 'unreadable' ? state.processes.map((p) => p.name) : PLATFORM.map((e) => e.name);
+  const run = state && state !== 'unreadable' ? state : undefined;
+  if (run && supervisorAlive(run) && !forLogs) return run.processes.map((p) => p.name);
+  return [...new Set([...PLATFORM.map((e) => e.name), ...(run?.processes.map((p) => p.name) ?? [])])];
 }
 
 async function action(runDir: string, verb: ProcessAction, name: string | undefined): Promise<number> {
@@ -150,7 +156,7 @@ async function action(runDir: string, verb: ProcessAction, name: string | undefi
 
 async function logs(runDir: string, name: string | undefined, lines: string | undefined, follow: boolean) {
   if (name === undefined) fail('logs needs a process name: node local/src/cli.ts logs <name> [-n N] [-f]');
-  const known = knownNames(runDir);
+  const known = knownNames(runDir, true);
   if (!known.includes(name)) throw unknownProcess(name, known);
   const n = lines === undefined ? 50 : Number(lines);
   if (!Number.isInteger(n) || n < 0) fail(`-n must be a whole number, got "${lines}"`);
