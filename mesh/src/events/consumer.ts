@@ -25,6 +25,7 @@ import type { z } from 'zod';
 import { type EventEnvelope, parseEnvelope } from './envelope.ts';
 import { type EventLogger, silentLogger } from './logger.ts';
 import { catalogueEventMetrics, type EventMetrics } from './metrics.ts';
+import { waitReady } from './redis.ts';
 import { backoffMs, pause } from './sleep.ts';
 import { withEventSpan } from './trace-context.ts';
 
@@ -162,6 +163,10 @@ export class StreamConsumer {
   async #run(signal: AbortSignal): Promise<void> {
     let failures = 0;
     let nextClaimAt = 0;
+    // Fail-fast clients refuse commands until connected: give start-up a moment.
+    await Promise.all(
+      [this.#redis, this.#blocking].map((r) => (r ? waitReady(r, 5_000, signal) : undefined)),
+    );
     while (!signal.aborted) {
       try {
         if (!this.#groupReady) await this.ensureGroup();

@@ -20,6 +20,7 @@ import type pg from 'pg';
 import type { EventEnvelope } from './envelope.ts';
 import { type EventLogger, silentLogger } from './logger.ts';
 import { catalogueEventMetrics, type EventMetrics } from './metrics.ts';
+import { waitReady } from './redis.ts';
 import { backoffMs, pause } from './sleep.ts';
 import { activeTraceparent } from './trace-context.ts';
 
@@ -123,6 +124,8 @@ export class OutboxRelay {
 
   async #run(signal: AbortSignal): Promise<void> {
     let failures = 0;
+    // Fail-fast clients refuse commands until connected: give start-up a moment.
+    await waitReady(this.#redis, 5_000, signal);
     while (!signal.aborted) {
       try {
         const n = await this.publishBatch();

@@ -48,18 +48,28 @@ export function createStreamRedis(url: string, o: StreamRedisOptions = {}): Redi
   return redis;
 }
 
-/** Resolves once `redis` is ready, or rejects after `timeoutMs`. */
-export async function waitReady(redis: Redis, timeoutMs = 5_000): Promise<void> {
+/**
+ * Resolves once `redis` is ready. Rejects after `timeoutMs` — unless a
+ * `signal` is given, in which case it resolves quietly on timeout or abort
+ * (for loops that handle a missing connection themselves).
+ */
+export async function waitReady(redis: Redis, timeoutMs = 5_000, signal?: AbortSignal): Promise<void> {
   if (redis.status === 'ready') return;
   await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => {
-      redis.off('ready', onReady);
-      reject(new Error(`redis not ready after ${timeoutMs} ms (status ${redis.status})`));
-    }, timeoutMs);
-    const onReady = () => {
+    const finish = (err?: Error) => {
       clearTimeout(t);
-      resolve();
+      redis.off('ready', onReady);
+      signal?.removeEventListener('abort', onAbort);
+      if (err && !signal) reject(err);
+      else resolve();
     };
+    const onReady = () => finish();
+    const onAbort = () => finish();
+    const t = setTimeout(
+      () => finish(new Error(`redis not ready after ${timeoutMs} ms (status ${redis.status})`)),
+      timeoutMs,
+    );
     redis.once('ready', onReady);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
