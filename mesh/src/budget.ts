@@ -43,16 +43,16 @@ export class RetryBudget {
     this.#sliceStart = now();
   }
 
-  /** Count one request (a first try). */
-  recordRequest(): void {
-    this.#advance();
+  /** Count one request (a first try). `now` saves a clock read when the caller has one. */
+  recordRequest(now: number = this.#now()): void {
+    this.#advance(now);
     this.#requests[this.#slice]! += 1;
     this.#reqSum += 1;
   }
 
   /** Spend one retry if the budget allows it; false when it is spent. */
   tryWithdraw(): boolean {
-    this.#advance();
+    this.#advance(this.#now());
     if (this.#retrySum + 1 > this.#ratio * this.#reqSum + this.#floor) return false;
     this.#retries[this.#slice]! += 1;
     this.#retrySum += 1;
@@ -61,13 +61,12 @@ export class RetryBudget {
 
   /** Retries still allowed right now (for tests and dashboards). */
   available(): number {
-    this.#advance();
+    this.#advance(this.#now());
     return Math.max(0, Math.floor(this.#ratio * this.#reqSum + this.#floor - this.#retrySum));
   }
 
-  #advance(): void {
-    const now = this.#now();
-    let elapsed = now - this.#sliceStart;
+  #advance(now: number): void {
+    const elapsed = now - this.#sliceStart;
     if (elapsed < this.#sliceMs) return;
     // Expire at most one full window of slices.
     let steps = Math.min(BUCKETS, Math.floor(elapsed / this.#sliceMs));
@@ -79,6 +78,5 @@ export class RetryBudget {
       this.#requests[this.#slice] = 0;
       this.#retries[this.#slice] = 0;
     }
-    elapsed = 0;
   }
 }

@@ -758,7 +758,7 @@ class UpstreamClient implements Upstream {
 
   async #retryLoop(call: Call): Promise<TryResult> {
     const p = this.policy.retry;
-    this.budget.recordRequest();
+    this.budget.recordRequest(call.start);
     let prevDelay = 0;
     for (;;) {
       let failure: MeshError | FailedTry;

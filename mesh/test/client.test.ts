@@ -399,7 +399,52 @@ describe('bulkhead', () => {
   });
 });
 
+describe('bulkhead queue and the deadline', () => {
+  it('a queued call gives up at its deadline with MESH_ERR_DEADLINE', async () => {
+    const held: Array<() => void> = [];
+    const u = await upstream((_req, res) => {
+      held.push(() => res.end('ok'));
+    });
+    const c = client('queue-deadline', u.url, {
+      bulkhead: { maxConcurrent: 1, maxQueue: 4 },
+      breaker: NO_BREAKER,
+    });
+    const first = c.request({ path: '/' });
+    await until(() => u.hits === 1);
+    const t0 = performance.now();
+    const err = await rejection(c.request({ path: '/', deadlineMs: 150 }));
+    const took = performance.now() - t0;
+    expect(err.code).toBe('MESH_ERR_DEADLINE');
+    expect(took).toBeGreaterThanOrEqual(140);
+    expect(took).toBeLessThan(600);
+    expect(c.stats().queued).toBe(0);
+    held.shift()?.();
+    expect((await first).status).toBe(200);
+  });
+});
+
 describe('streaming', () => {
+  it('cuts a streaming body at the deadline', async () => {
+    const u = await upstream((_req, res) => {
+      res.write('first');
+      const t = setTimeout(() => res.end('late'), 2_000);
+      res.on('close', () => clearTimeout(t));
+    });
+    const c = client('stream-deadline', u.url, { timeoutMs: 100, deadlineMs: 300, breaker: NO_BREAKER });
+    const t0 = performance.now();
+    const res = await c.stream({ path: '/' });
+    expect(res.status).toBe(200);
+    let text = '';
+    const err = await rejection(
+      (async () => {
+        for await (const chunk of res.body) text += chunk;
+      })(),
+    );
+    expect(text).toBe('first');
+    expect(err.code).toBe('MESH_ERR_DEADLINE');
+    expect(performance.now() - t0).toBeLessThan(900);
+  });
+
   it('streams a request body in and the response body out, returning 5xx as is', async () => {
     const u = await upstream((req, res) => {
       res.statusCode = req.url === '/fail' ? 503 : 200;
