@@ -46,7 +46,7 @@ export class RetryBudget {
   /** Count one request (a first try). `now` saves a clock read when the caller has one. */
   recordRequest(now: number = this.#now()): void {
     this.#advance(now);
-    this.#requests[this.#slice]! += 1;
+    this.#requests[this.#slice] = (this.#requests[this.#slice] ?? 0) + 1;
     this.#reqSum += 1;
   }
 
@@ -54,7 +54,7 @@ export class RetryBudget {
   tryWithdraw(): boolean {
     this.#advance(this.#now());
     if (this.#retrySum + 1 > this.#ratio * this.#reqSum + this.#floor) return false;
-    this.#retries[this.#slice]! += 1;
+    this.#retries[this.#slice] = (this.#retries[this.#slice] ?? 0) + 1;
     this.#retrySum += 1;
     return true;
   }
@@ -73,8 +73,8 @@ export class RetryBudget {
     this.#sliceStart += Math.floor(elapsed / this.#sliceMs) * this.#sliceMs;
     while (steps-- > 0) {
       this.#slice = (this.#slice + 1) % BUCKETS;
-      this.#reqSum -= this.#requests[this.#slice]!;
-      this.#retrySum -= this.#retries[this.#slice]!;
+      this.#reqSum -= this.#requests[this.#slice] ?? 0;
+      this.#retrySum -= this.#retries[this.#slice] ?? 0;
       this.#requests[this.#slice] = 0;
       this.#retries[this.#slice] = 0;
     }

@@ -80,13 +80,13 @@ export class Bulkhead {
   /** Gives the slot back, handing it straight to the first live waiter. */
   release(): void {
     while (this.#head < this.#queue.length) {
-      const w = this.#queue[this.#head]!;
+      const w = this.#queue[this.#head];
       this.#queue[this.#head++] = undefined as unknown as Waiter;
       if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
         this.#queue = this.#queue.slice(this.#head);
         this.#head = 0;
       }
-      if (!w.done) {
+      if (w && !w.done) {
         w.done = true;
         this.#waiting--;
         w.resolve();

@@ -52,8 +52,9 @@ export class Deadline {
 /** Parses a `grpc-timeout` value to ms, or undefined when malformed. */
 export function parseGrpcTimeout(value: string): number | undefined {
   const m = /^(\d{1,8})([HMSmun])$/.exec(value.trim());
-  if (!m) return undefined;
-  return Number(m[1]) * GRPC_UNITS[m[2]!]!;
+  const unit = m ? GRPC_UNITS[m[2] ?? ''] : undefined;
+  if (!m || unit === undefined) return undefined;
+  return Number(m[1]) * unit;
 }
 
 function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
