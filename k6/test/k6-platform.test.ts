@@ -50,6 +50,11 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  // Services and gateways are SIGKILLed (their graceful drain is tested
+  // elsewhere and would add seconds per tier); Redis and PostgreSQL stop cleanly.
+  const apps =
+    supervisor?.processes.filter((p) => p.spec.kind === 'service' || p.spec.kind === 'gateway') ?? [];
+  await Promise.allSettled(apps.map((p) => p.kill()));
   await supervisor?.stopAll();
   if (runDir) rmSync(runDir, { recursive: true, force: true });
 }, 120_000);

@@ -66,6 +66,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
+  // Services and gateways are SIGKILLed (their graceful drain is tested
+  // elsewhere and would add seconds per tier); Redis and PostgreSQL stop cleanly.
+  const apps =
+    supervisor?.processes.filter((p) => p.spec.kind === 'service' || p.spec.kind === 'gateway') ?? [];
+  await Promise.allSettled(apps.map((p) => p.kill()));
   await supervisor?.stopAll();
   if (runDir) rmSync(runDir, { recursive: true, force: true });
 });
@@ -83,6 +88,11 @@ describe('shop page on the real platform (through the gateway)', () => {
     await firstProduct.waitFor();
     productName = (await firstProduct.locator('.product-name').textContent()) ?? '';
     expect(productName).not.toBe('');
+
+    // 40 seeded products, 12 a page: "Show more" follows the cursor.
+    expect(await page.locator('#product-list .product').count()).toBe(12);
+    await page.getByRole('button', { name: 'Show more products' }).click();
+    await expect.poll(() => page.locator('#product-list .product').count()).toBe(24);
 
     await firstProduct.getByRole('button', { name: `Order ${productName}` }).click();
     const card = orderCard(productName);
