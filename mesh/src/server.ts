@@ -63,6 +63,21 @@ export class RequestContext {
   }
 
   /**
+   * Refuses work that cannot finish in time: throws MESH_ERR_DEADLINE_EXPIRED
+   * (504) when less than `neededMs` is left, so a handler behind a 300 ms
+   * budget never starts a 2 s query. No-op without a deadline.
+   */
+  requireBudget(neededMs: number, what = 'this work'): void {
+    const left = this.remainingMs();
+    if (left < neededMs) {
+      throw new MeshError(
+        'MESH_ERR_DEADLINE_EXPIRED',
+        `${Math.max(0, Math.floor(left))} ms left of the caller's deadline, ${what} needs ${neededMs} ms`,
+      );
+    }
+  }
+
+  /**
    * Aborts at the deadline (reason: MeshError MESH_ERR_DEADLINE_EXPIRED) or
    * when the client goes away before the response is sent. Pass it to every
    * query and outbound call.
