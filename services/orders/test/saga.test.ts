@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type PostgresHandle, type RedisHandle, startPostgres, startRedis } from '@breakwater/local/harness';
+import { startTelemetry } from '@breakwater/observability/telemetry';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Shop } from './support/shop.ts';
 
@@ -7,8 +8,11 @@ let pg: PostgresHandle;
 let redis: RedisHandle;
 let nextDb = 1;
 let shop: Shop | undefined;
+let stopTelemetry: (() => Promise<void>) | undefined;
 
 beforeAll(async () => {
+  // As every main.ts does: context manager and W3C propagators, so trace context crosses HTTP and events.
+  stopTelemetry = startTelemetry({ service: 'shop-test', warn: () => {} });
   [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
 });
 afterEach(async () => {
@@ -16,6 +20,7 @@ afterEach(async () => {
   shop = undefined;
 });
 afterAll(async () => {
+  await stopTelemetry?.();
   await Promise.all([pg?.stop(), redis?.stop()]);
 });
 
@@ -28,9 +33,11 @@ describe('order saga, end to end', () => {
   it('a placed order becomes CONFIRMED: stock reduced once, one charge, one notification', async () => {
     const s = await start();
     const before = await s.stock('sku-0012');
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
     const placed = await s.placeOrder(
       { customerId: 'alice', items: [{ productId: 'sku-0012', quantity: 2 }] },
       randomUUID(),
+      { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
     );
     expect(placed.status).toBe(202);
     const id = placed.body.id as string;
@@ -63,6 +70,13 @@ describe('order saga, end to end', () => {
     expect(
       await s.count('notifications', 'SELECT count(*) AS n FROM notifications WHERE order_id = $1', [id]),
     ).toBe(1);
+
+    // The caller's trace crossed orders → outbox → payments → outbox → orders → outbox → notifications.
+    const { rows } = await s.db.notifications.query(
+      'SELECT trace_id FROM notifications WHERE order_id = $1',
+      [id],
+    );
+    expect(rows[0]?.trace_id).toBe(traceId);
 
     // The event layer's metrics are exported on the services' /metrics.
     await s.notifications.app.consumer.sampleMetrics();
@@ -101,6 +115,31 @@ describe('order saga, end to end', () => {
     );
   });
 
+  it('a decline while the catalog is down keeps the order pending until the stock can be released, then cancels it', async () => {
+    const s = await start({ withoutPayments: true });
+    const before = await s.stock('sku-0016');
+    const placed = await s.placeOrder(
+      { customerId: 'decline-ida', items: [{ productId: 'sku-0016', quantity: 4 }] },
+      randomUUID(),
+    );
+    expect(placed.status).toBe(202);
+    const id = placed.body.id as string;
+    await s.catalog.stop();
+    await s.startPayments();
+    await expectEventually(
+      async () =>
+        (await s.count('payments', `SELECT count(*) AS n FROM payments WHERE status = 'DECLINED'`)) === 1,
+    );
+    // The release fails, so the order is not cancelled yet; the result event stays pending for a retry.
+    await expectEventually(async () => (await s.orders.app.workers.consumer.sampleMetrics())?.pending === 1);
+    expect((await s.getOrder(id)).body.status).toBe('PENDING_PAYMENT');
+    expect(await s.stock('sku-0016')).toBe(before - 4);
+
+    await s.restartCatalog();
+    expect((await s.waitFinal([id])).get(id)).toBe('CANCELLED');
+    expect(await s.stock('sku-0016')).toBe(before);
+  });
+
   it('with payments stopped, 50 orders are accepted and stay pending; restarted, all 50 finish with 50 charges', async () => {
     const s = await start({ withoutPayments: true });
     const keys = Array.from({ length: 50 }, () => randomUUID());
@@ -131,6 +170,22 @@ describe('order saga, end to end', () => {
     );
     expect(await s.count('payments', 'SELECT count(DISTINCT order_id) AS n FROM payments')).toBe(50);
     expect(await s.payments?.app.processor.charges()).toBe(50);
+  });
+
+  it('with the catalog down an order is refused fast with 503 and Retry-After, and nothing is written', async () => {
+    const s = await start();
+    await s.catalog.stop();
+    const t0 = Date.now();
+    const r = await s.placeOrder(
+      { customerId: 'hank', items: [{ productId: 'sku-0015', quantity: 1 }] },
+      randomUUID(),
+    );
+    expect(r.status).toBe(503);
+    expect(r.body.code).toBe('ORDERS_ERR_CATALOG_UNAVAILABLE');
+    expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(Date.now() - t0).toBeLessThan(3_000);
+    expect(await s.count('orders', 'SELECT count(*) AS n FROM orders')).toBe(0);
+    expect(await s.count('orders', 'SELECT count(*) AS n FROM outbox')).toBe(0);
   });
 
   it('the same POST twice with one key is one order with the same answer; another body with that key is 422', async () => {

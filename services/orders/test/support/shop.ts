@@ -81,7 +81,7 @@ export class Shop {
     return { pool, redis };
   }
 
-  async #startCatalog(): Promise<void> {
+  async #startCatalog(fixedPort = 0): Promise<void> {
     const { pool, redis } = await this.#connections(this.dbs.catalog, 250);
     const config = catalogConfig({
       DATABASE_URL: this.dbs.catalog,
@@ -89,7 +89,7 @@ export class Shop {
       ...this.o.env?.catalog,
     });
     const app = buildCatalog(config, { pool, redis, server: quiet });
-    const { port } = await app.listen({ port: 0 });
+    const { port } = await app.listen({ port: fixedPort });
     this.catalog = { app, url: `http://127.0.0.1:${port}`, pool, redis, stop: () => app.shutdown() };
   }
 
@@ -124,6 +124,12 @@ export class Shop {
     const { port } = await app.listen({ port: 0 });
     app.workers.start();
     this.payments = { app, url: `http://127.0.0.1:${port}`, pool, redis, stop: () => app.shutdown() };
+  }
+
+  /** Starts the catalog again on the port it had (orders keeps its URL). */
+  async restartCatalog(): Promise<void> {
+    await this.catalog.stop();
+    await this.#startCatalog(Number(new URL(this.catalog.url).port));
   }
 
   async stopPayments(): Promise<void> {
