@@ -14,6 +14,7 @@ import { LocalError } from './errors.ts';
 import { formatTail } from './logs.ts';
 import { assertPortFree } from './ports.ts';
 import type { ReadinessProbe } from './readiness.ts';
+import { groupMembers } from './stale.ts';
 
 export type ProcessKind = 'redis' | 'postgres' | 'service' | 'gateway' | 'prometheus' | 'other';
 
@@ -98,16 +99,6 @@ function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-/** True while any process of the group `pgid` is alive. */
-export function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -361,6 +352,13 @@ export class ManagedProcess {
     if (this.#state === 'starting' || this.#state === 'stopping') throw this.#badState('restart');
     await this.stop();
     await this.start();
+  }
+
+  /** True while any process of its (last) group lives — the leader or something it forked. */
+  groupAlive(): boolean {
+    const pid = this.#child?.pid;
+    // Not kill(-pgid, 0): that counts zombies, which linger where nothing reaps orphans.
+    return pid !== undefined && groupMembers(pid).length > 0;
   }
 
   /** Synchronous last resort for process 'exit' handlers: SIGKILL the group now. */

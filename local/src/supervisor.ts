@@ -155,6 +155,21 @@ export class Supervisor {
     this.#closing = true;
   }
 
+  /**
+   * After stopAll: SIGKILLs any group that still has a member (something a
+   * child forked and left behind) and waits for them, up to `timeoutMs`.
+   * Returns the names of processes that had leftovers.
+   */
+  async reapLeftovers(timeoutMs = 5_000): Promise<string[]> {
+    const left = this.processes.filter((p) => p.groupAlive());
+    for (const p of left) p.killNow();
+    const deadline = Date.now() + timeoutMs;
+    for (let i = 0; i < 500 && Date.now() < deadline && left.some((p) => p.groupAlive()); i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return left.map((p) => p.name);
+  }
+
   /** Synchronous last resort ('exit' handler): SIGKILL every group. */
   killAllNow(): void {
     for (const p of this.processes) p.killNow();

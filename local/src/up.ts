@@ -110,12 +110,19 @@ export async function up(options: UpOptions): Promise<number> {
     await supervisor.stopAll(); // wakes any start that is waiting on a process we just stopped
     await startup.catch(() => {});
     await supervisor.stopAll(); // anything spawned while the first pass ran
+    const leftovers = await supervisor.reapLeftovers();
+    if (leftovers.length) print(`killed processes left behind by ${leftovers.join(', ')}`);
     changes.dispose();
     state.stoppedAt = new Date().toISOString();
     save();
     await api.close();
     process.off('exit', onExit);
-    print('stopped: no process left running');
+    const alive = supervisor.processes.filter((p) => p.groupAlive()).map((p) => p.name);
+    print(
+      alive.length
+        ? `stopped, but processes of ${alive.join(', ')} are still alive`
+        : 'stopped: no process left running',
+    );
     resolveDone(0);
   }
 

@@ -46,6 +46,8 @@ export interface FaultRequest {
   name?: string;
   /** Lease: undone automatically after this long (default 120 s, at most 15 min). */
   maxDurationMs?: number;
+  /** A preparation (e.g. rate-limit headroom for the drill's own traffic), not a fault: undone like one, not exported as active. */
+  preparation?: boolean;
   spec: FaultSpec;
 }
 
@@ -55,6 +57,7 @@ export interface FaultRecord {
   name: string;
   target: string;
   spec: FaultSpec;
+  preparation: boolean;
   startedAt: string;
   endedAt?: string;
   /** Why it ended: `undo`, `lease`, `undo-all`, or the error text when the undo failed. */
@@ -151,6 +154,7 @@ export class FaultController {
       name: request.name ?? defaultName(spec),
       target: targetOf(spec),
       spec,
+      preparation: request.preparation === true,
       startedAt: new Date().toISOString(),
     };
     const undo = await this.#apply(record.id, spec);
@@ -201,6 +205,7 @@ export class FaultController {
     ];
     const seen = new Map<string, number>();
     for (const r of this.#history) {
+      if (r.preparation) continue;
       const key = `drill="${esc(r.drill)}",fault="${esc(r.name)}",target="${esc(r.target)}"`;
       seen.set(key, Math.max(seen.get(key) ?? 0, r.endedAt === undefined ? 1 : 0));
     }

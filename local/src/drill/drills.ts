@@ -1,0 +1,77 @@
+/**
+ * The eight drills: each is a k6 script in k6/chaos/ (phases, fault schedule,
+ * thresholds) plus what the runner checks around it (database invariants,
+ * checks that need the whole run's numbers).
+ */
+
+export interface DrillSpec {
+  readonly name: string;
+  readonly script: string;
+  readonly summary: string;
+  /** Places orders: the database invariants then also cover order flow. */
+  readonly orders: boolean;
+  /** How long orders may take to settle after the drill (ms). */
+  readonly settleMs?: number;
+  /** Checks computed from the summary after the run (see derived-checks.ts). */
+  readonly derived?: readonly ('retry-budget' | 'victim-latency')[];
+}
+
+export const DRILLS: readonly DrillSpec[] = [
+  {
+    name: 'payments-outage',
+    script: 'k6/chaos/payments-outage.ts',
+    summary: 'payments killed; catalog reads ≥ 99.5 %, orders accepted ≥ 99 %; every accepted order final after restart',
+    orders: true,
+    settleMs: 60_000,
+  },
+  {
+    name: 'catalog-latency',
+    script: 'k6/chaos/catalog-latency.ts',
+    summary: '2 s added to catalog; answers within the route deadline, breakers open, fast 503s carry Retry-After',
+    orders: true,
+  },
+  {
+    name: 'catalog-db-outage',
+    script: 'k6/chaos/catalog-db-outage.ts',
+    summary: "catalog's PostgreSQL stopped; product reads served from cache (stale) ≥ 99 %",
+    orders: true,
+  },
+  {
+    name: 'redis-outage',
+    script: 'k6/chaos/redis-outage.ts',
+    summary: 'Redis stopped; browsing and ordering ≥ 99 %, gateway fails open; outbox drains, every order completes',
+    orders: true,
+    settleMs: 60_000,
+  },
+  {
+    name: 'worker-crash',
+    script: 'k6/chaos/worker-crash.ts',
+    summary: 'payments and notifications SIGKILLed mid-stream and restarted; no duplicate charge, no missing notification',
+    orders: true,
+    settleMs: 75_000,
+  },
+  {
+    name: 'noisy-neighbour',
+    script: 'k6/chaos/noisy-neighbour.ts',
+    summary: "one consumer floods at 10× its limit; the other's success ≥ 99.5 %, p95 within its baseline's margin",
+    orders: false,
+    derived: ['victim-latency'],
+  },
+  {
+    name: 'retry-storm',
+    script: 'k6/chaos/retry-storm.ts',
+    summary: 'catalog fails 50 % of requests; the load catalog receives stays within the retry budget',
+    orders: true,
+    derived: ['retry-budget'],
+  },
+  {
+    name: 'gateway-rolling-restart',
+    script: 'k6/chaos/gateway-rolling-restart.ts',
+    summary: 'the two gateway processes restarted one at a time under load, each draining; no request fails',
+    orders: true,
+  },
+];
+
+export function drillByName(name: string): DrillSpec | undefined {
+  return DRILLS.find((d) => d.name === name);
+}

@@ -1,0 +1,207 @@
+/**
+ * The invariant check after every drill: reads the four databases directly
+ * (credentials from the run folder) and states, for the orders of one run
+ * (customer ids `drill-<test id>-…`):
+ *
+ * - no accepted order lost: every 202 the drill counted is a row in orders;
+ * - every order reaches a final state (CONFIRMED / CANCELLED) within the
+ *   settle time — polled, and how long it took is reported;
+ * - none charged twice: at most one payment per order, CONFIRMED ⇔ CAPTURED;
+ * - no notification missing or doubled: one per final order and kind;
+ * - stock consistent, for the whole catalog: seed stock − held reservations
+ *   = stock, and no CANCELLED order still holds its reservation.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import type { ProcessStatus } from '../managed-process.ts';
+
+export interface InvariantResult {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface InvariantReport {
+  results: InvariantResult[];
+  /** ms until no order of the run was pending (undefined: none placed or never settled). */
+  settleMs?: number;
+  orders: number;
+}
+
+type Db = 'catalog' | 'orders' | 'payments' | 'notifications';
+
+function urlOf(runDir: string, processes: readonly ProcessStatus[], db: Db): string {
+  const p = processes.find((x) => x.name === `pg-${db}`);
+  if (!p?.port) throw new Error(`pg-${db} is not part of the run`);
+  const credentials = JSON.parse(readFileSync(path.join(runDir, `pg-${db}`, 'credentials.json'), 'utf8')) as {
+    roles: Record<string, string>;
+  };
+  const password = credentials.roles[db];
+  if (password === undefined) throw new Error(`no password for role ${db} in pg-${db}/credentials.json`);
+  return `postgres://${db}:${encodeURIComponent(password)}@127.0.0.1:${p.port}/${db}`;
+}
+
+async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({
+    connectionString: url,
+    connectionTimeoutMillis: 3_000,
+    statement_timeout: 10_000,
+  });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+export interface InvariantOptions {
+  runDir: string;
+  processes: readonly ProcessStatus[];
+  testId: string;
+  /** 202s the drill counted. */
+  accepted: number;
+  /** How long orders may take to settle (default 60 s). */
+  settleMs?: number;
+}
+
+interface OrderRow {
+  id: string;
+  status: string;
+  reservation_id: string;
+}
+
+export async function checkInvariants(options: InvariantOptions): Promise<InvariantReport> {
+  const url = (db: Db) => urlOf(options.runDir, options.processes, db);
+  const prefix = `drill-${options.testId}-%`;
+  const results: InvariantResult[] = [];
+  const started = Date.now();
+  const settleDeadline = started + (options.settleMs ?? 60_000);
+
+  // Settle: orders final and their notifications written (both lag behind the drill).
+  let orders: OrderRow[] = [];
+  let notified = new Map<string, number>();
+  let settleMs: number | undefined;
+  for (let i = 0; i < 1_000; i++) {
+    orders = await withClient(
+      url('orders'),
+      async (c) =>
+        (
+          await c.query<OrderRow>('SELECT id, status, reservation_id FROM orders WHERE customer_id LIKE $1', [
+            prefix,
+          ])
+        ).rows,
+    );
+    const ids = orders.map((o) => o.id);
+    notified = await withClient(url('notifications'), async (c) => {
+      const rows = (
+        await c.query<{ order_id: string; n: string }>(
+          'SELECT order_id, count(*) AS n FROM notifications WHERE order_id = ANY($1::uuid[]) GROUP BY order_id',
+          [ids],
+        )
+      ).rows;
+      return new Map(rows.map((r) => [r.order_id, Number(r.n)]));
+    });
+    const pending = orders.filter((o) => o.status === 'PENDING_PAYMENT').length;
+    const unnotified = orders.filter((o) => o.status !== 'PENDING_PAYMENT' && !notified.has(o.id)).length;
+    if (pending === 0 && unnotified === 0) {
+      settleMs = Date.now() - started;
+      break;
+    }
+    if (Date.now() >= settleDeadline) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+
+  results.push({
+    name: 'no accepted order lost',
+    ok: orders.length >= options.accepted,
+    detail: `${options.accepted} accepted (202), ${orders.length} in the orders database`,
+  });
+  const pending = orders.filter((o) => o.status === 'PENDING_PAYMENT');
+  results.push({
+    name: 'every order final',
+    ok: pending.length === 0,
+    detail:
+      pending.length === 0
+        ? `${orders.length} final${settleMs !== undefined ? ` ${(settleMs / 1000).toFixed(1)} s after the drill` : ''}`
+        : `${pending.length} of ${orders.length} still PENDING_PAYMENT after ${((options.settleMs ?? 60_000) / 1000).toFixed(0)} s`,
+  });
+
+  const ids = orders.map((o) => o.id);
+  const payments = await withClient(url('payments'), async (c) => ({
+    perOrder: (
+      await c.query<{ order_id: string; n: string; captured: string }>(
+        `SELECT order_id, count(*) AS n, count(*) FILTER (WHERE status = 'CAPTURED') AS captured
+           FROM payments WHERE order_id = ANY($1::uuid[]) GROUP BY order_id`,
+        [ids],
+      )
+    ).rows,
+    doubledAnywhere: Number(
+      (
+        await c.query<{ n: string }>(
+          'SELECT count(*) AS n FROM (SELECT order_id FROM payments GROUP BY order_id HAVING count(*) > 1) d',
+        )
+      ).rows[0]?.n ?? 0,
+    ),
+  }));
+  const capturedBy = new Map(payments.perOrder.map((r) => [r.order_id, Number(r.captured)]));
+  const twice = payments.perOrder.filter((r) => Number(r.n) > 1 || Number(r.captured) > 1).length;
+  const confirmedUncharged = orders.filter(
+    (o) => o.status === 'CONFIRMED' && capturedBy.get(o.id) !== 1,
+  ).length;
+  const cancelledCharged = orders.filter(
+    (o) => o.status === 'CANCELLED' && (capturedBy.get(o.id) ?? 0) > 0,
+  ).length;
+  results.push({
+    name: 'none charged twice',
+    ok: twice === 0 && payments.doubledAnywhere === 0 && confirmedUncharged === 0 && cancelledCharged === 0,
+    detail: `${payments.perOrder.length} payments for ${orders.length} orders; charged twice ${twice}; confirmed without one capture ${confirmedUncharged}; cancelled yet captured ${cancelledCharged}`,
+  });
+
+  const final = orders.filter((o) => o.status !== 'PENDING_PAYMENT');
+  const missing = final.filter((o) => !notified.has(o.id)).length;
+  const doubled = [...notified.values()].filter((n) => n > 1).length;
+  results.push({
+    name: 'no notification missing or doubled',
+    ok: missing === 0 && doubled === 0,
+    detail: `${final.length} final orders; missing ${missing}; doubled ${doubled}`,
+  });
+
+  const stock = await withClient(url('catalog'), async (c) => {
+    const drift = (
+      await c.query<{ id: string; stock: number; held: string; seed: number }>(
+        `SELECT p.id, p.stock, coalesce(h.held, 0) AS held,
+                100 + ((substring(p.id from 5)::int * 53) % 400) AS seed
+           FROM products p
+           LEFT JOIN (SELECT ri.product_id, sum(ri.quantity) AS held
+                        FROM reservation_items ri JOIN reservations r ON r.id = ri.reservation_id
+                       WHERE r.status = 'held' GROUP BY ri.product_id) h ON h.product_id = p.id
+          WHERE p.id ~ '^sku-[0-9]{4}$'`,
+      )
+    ).rows.filter((r) => r.seed - Number(r.held) !== r.stock);
+    const cancelled = orders.filter((o) => o.status === 'CANCELLED').map((o) => o.reservation_id);
+    const stillHeld = Number(
+      (
+        await c.query<{ n: string }>(
+          `SELECT count(*) AS n FROM reservations WHERE status = 'held' AND id = ANY($1::uuid[])`,
+          [cancelled],
+        )
+      ).rows[0]?.n ?? 0,
+    );
+    return { drift, stillHeld };
+  });
+  results.push({
+    name: 'stock consistent',
+    ok: stock.drift.length === 0 && stock.stillHeld === 0,
+    detail:
+      stock.drift.length === 0 && stock.stillHeld === 0
+        ? 'seed − held reservations = stock for all 40 products; no cancelled order holds stock'
+        : `${stock.drift.length} products drifted (${stock.drift
+            .slice(0, 3)
+            .map((d) => `${d.id}: seed ${d.seed} − held ${d.held} ≠ ${d.stock}`)
+            .join('; ')}); ${stock.stillHeld} cancelled orders still hold stock`,
+  });
+
+  return { results, orders: orders.length, ...(settleMs !== undefined ? { settleMs } : {}) };
+}

@@ -1,0 +1,129 @@
+/**
+ * The platform a drill runs against: the run that is up in the run folder
+ * (it must have the fault controller: /v1/faults), or one this runner starts
+ * in the background (platform-up.ts: `up` with the fault controller plugin)
+ * and stops again when it is done.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { ProcessStatus } from '../managed-process.ts';
+import { type RunState, readState, supervisorAlive } from '../state.ts';
+
+export interface PlatformHandle {
+  state: RunState;
+  /** True when this runner started it (and so stops it). */
+  started: boolean;
+  status(): Promise<ProcessStatus[]>;
+  stop(): Promise<void>;
+}
+
+export interface EnsureOptions {
+  root: string;
+  runDir: string;
+  /** Environment for a platform this runner starts (ports, mechanism switches for tests). */
+  env?: Record<string, string>;
+  log?: (line: string) => void;
+  /** How long start-up may take (default 180 s). */
+  timeoutMs?: number;
+}
+
+export async function controlCall(
+  state: RunState,
+  method: string,
+  p: string,
+  body?: unknown,
+): Promise<unknown> {
+  const res = await fetch(new URL(p, state.control.url), {
+    method,
+    headers: {
+      authorization: `Bearer ${state.control.token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    signal: AbortSignal.timeout(120_000),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`control ${method} ${p} answered ${res.status}: ${text.slice(0, 300)}`);
+  return text ? JSON.parse(text) : {};
+}
+
+function live(runDir: string): RunState | undefined {
+  const state = readState(runDir);
+  if (state === undefined || state === 'unreadable' || !supervisorAlive(state)) return undefined;
+  return state;
+}
+
+async function hasFaultController(state: RunState): Promise<boolean> {
+  try {
+    await controlCall(state, 'GET', '/v1/faults');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function handle(state: RunState, child: ChildProcess | undefined): PlatformHandle {
+  return {
+    state,
+    started: child !== undefined,
+    status: async () =>
+      ((await controlCall(state, 'GET', '/v1/status')) as { processes: ProcessStatus[] }).processes,
+    stop: async () => {
+      if (!child || child.exitCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** The live run, or a new one started in the background; resolves once every process is running. */
+export async function ensurePlatform(options: EnsureOptions): Promise<PlatformHandle> {
+  const log = options.log ?? (() => {});
+  const existing = live(options.runDir);
+  if (existing) {
+    if (!(await hasFaultController(existing))) {
+      throw new Error(
+        `the platform up in ${options.runDir} (supervisor pid ${existing.supervisorPid}) has no fault controller: ` +
+          'stop it (node local/src/cli.ts stop) and let `npm run drill` start one, or start it with node local/src/drill/platform-up.ts',
+      );
+    }
+    log(`using the platform already up in ${options.runDir} (supervisor pid ${existing.supervisorPid})`);
+    return handle(existing, undefined);
+  }
+
+  mkdirSync(path.join(options.runDir, 'logs'), { recursive: true });
+  const logFile = path.join(options.runDir, 'logs', 'drill-platform.log');
+  const out = openSync(logFile, 'a');
+  log(`starting the platform with the fault controller (log: ${logFile}) …`);
+  const child = spawn(process.execPath, [path.join(options.root, 'local/src/drill/platform-up.ts')], {
+    cwd: options.root,
+    env: { ...process.env, BW_RUN_DIR: options.runDir, ...options.env },
+    stdio: ['ignore', out, out],
+  });
+  closeSync(out);
+  const startedAt = Date.now();
+  const deadline = startedAt + (options.timeoutMs ?? 180_000);
+  for (let i = 0; i < 2_000 && Date.now() < deadline; i++) {
+    if (child.exitCode !== null) {
+      const tail = readFileSync(logFile, 'utf8').trim().split('\n').slice(-15).join('\n');
+      throw new Error(`the platform did not start (exit ${child.exitCode}):\n${tail}`);
+    }
+    const state = readState(options.runDir);
+    if (state && state !== 'unreadable' && state.supervisorPid === child.pid && !state.stoppedAt) {
+      const running = state.processes.length > 0 && state.processes.every((p) => p.state === 'running');
+      if (running && readFileSync(logFile, 'utf8').includes('Ctrl-C stops everything.')) {
+        log(`platform up in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
+        return handle(state, child);
+      }
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  child.kill('SIGTERM');
+  throw new Error(
+    `the platform did not come up within ${(options.timeoutMs ?? 180_000) / 1000} s; see ${logFile}`,
+  );
+}

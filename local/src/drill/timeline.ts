@@ -1,0 +1,102 @@
+/**
+ * Per-second timeline from k6's JSON output (`--out json=metrics.json.gz`):
+ * requests, served share and latency (p50/p95) of the drill's traffic
+ * (probes and control calls left out), for the report's chart.
+ */
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { createGunzip } from 'node:zlib';
+
+export interface TimelinePoint {
+  /** Seconds since the first sample. */
+  t: number;
+  requests: number;
+  served: number;
+  /** Share served, 0–1 (undefined: no request that second). */
+  success?: number;
+  p50?: number;
+  p95?: number;
+}
+
+export interface Timeline {
+  /** ISO time of t = 0. */
+  start: string;
+  points: TimelinePoint[];
+  /** First and last second each phase tag was seen. */
+  phases: { name: string; from: number; to: number }[];
+}
+
+function quantile(sorted: number[], q: number): number | undefined {
+  if (sorted.length === 0) return undefined;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+export async function readTimeline(file: string): Promise<Timeline> {
+  const input = createReadStream(file).pipe(createGunzip());
+  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+  const buckets = new Map<number, { requests: number; served: number; servedN: number; durations: number[] }>();
+  let t0: number | undefined;
+  let start = '';
+  const phases = new Map<string, { from: number; to: number }>();
+  for await (const line of lines) {
+    if (!line.startsWith('{"metric"')) continue;
+    let point: { metric: string; type: string; data: { time: string; value: number; tags?: Record<string, string> } };
+    try {
+      point = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (point.type !== 'Point') continue;
+    const { metric, data } = point;
+    if (metric !== 'http_req_duration' && metric !== 'served') continue;
+    const route = data.tags?.route;
+    if (route === undefined || route === 'probe' || route === 'control') continue;
+    const ms = Date.parse(data.time);
+    if (t0 === undefined) {
+      t0 = ms;
+      start = data.time;
+    }
+    const sec = Math.max(0, Math.floor((ms - t0) / 1000));
+    const phase = data.tags?.phase;
+    if (phase !== undefined) {
+      const w = phases.get(phase) ?? { from: sec, to: sec };
+      w.from = Math.min(w.from, sec);
+      w.to = Math.max(w.to, sec + 1);
+      phases.set(phase, w);
+    }
+    const b = buckets.get(sec) ?? { requests: 0, served: 0, servedN: 0, durations: [] };
+    if (metric === 'http_req_duration') {
+      b.requests += 1;
+      b.durations.push(data.value);
+    } else {
+      b.servedN += 1;
+      b.served += data.value ? 1 : 0;
+    }
+    buckets.set(sec, b);
+  }
+  const last = Math.max(-1, ...buckets.keys());
+  const points: TimelinePoint[] = [];
+  for (let t = 0; t <= last; t++) {
+    const b = buckets.get(t);
+    if (!b) {
+      points.push({ t, requests: 0, served: 0 });
+      continue;
+    }
+    const sorted = b.durations.sort((x, y) => x - y);
+    const p50 = quantile(sorted, 0.5);
+    const p95 = quantile(sorted, 0.95);
+    points.push({
+      t,
+      requests: b.requests,
+      served: b.served,
+      ...(b.servedN > 0 ? { success: b.served / b.servedN } : {}),
+      ...(p50 !== undefined ? { p50 } : {}),
+      ...(p95 !== undefined ? { p95 } : {}),
+    });
+  }
+  return {
+    start,
+    points,
+    phases: [...phases.entries()].map(([name, w]) => ({ name, ...w })).sort((a, b) => a.from - b.from),
+  };
+}
