@@ -19,6 +19,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
+  collectProcessMetrics,
   counter,
   createLogger,
   extractTraceContext,
@@ -213,6 +214,7 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
   const settings = Object.freeze(parsed.data);
   const logger = givenLogger ?? createLogger({ service: settings.service });
   setServiceLabel(settings.service);
+  collectProcessMetrics();
 
   const faults = new FaultFilter(random);
   const checks = new Map<string, ReadinessCheck>();

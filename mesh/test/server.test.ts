@@ -126,6 +126,8 @@ describe('health and metrics', () => {
     const text = await get('/metrics');
     expect(text.headers['content-type']).toContain('text/plain');
     expect(text.text).toMatch(/bw_http_server_request_duration_seconds_count\{[^}]*route="\/items\/:id"/);
+    expect(text.text).toContain('process_cpu_seconds_total');
+    expect(text.text).toContain('nodejs_eventloop_lag_seconds');
     const om = await get('/metrics', { accept: 'application/openmetrics-text; version=1.0.0' });
     expect(om.headers['content-type']).toContain('application/openmetrics-text');
     expect(om.text.trimEnd().endsWith('# EOF')).toBe(true);
