@@ -11,7 +11,9 @@
  * proxies, not the upstream, are what is measured. Load is wrk (keep-alive,
  * one thread, 32 connections): first at full speed (peak throughput), then
  * paced at half of the gateway's peak for every target (a wrk Lua delay per
- * connection), where p99s are compared. Prints rps, p50, p99 and the ratios.
+ * connection), where p99s are compared. Each figure is the median of
+ * BENCH_ROUNDS (3) interleaved rounds. Prints rps, p50, p99 and the ratios,
+ * and the machine's load average (the numbers mean little on a busy machine).
  *
  * Targets: gateway ≥ 50 % of nginx's peak throughput, and < 2 ms of added p99
  * (gateway minus direct) at half its peak rate. Not a test: it reports.
@@ -19,7 +21,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus as cpuList, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
@@ -28,6 +30,7 @@ const GATEWAY_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const NGINX = '/usr/sbin/nginx';
 const DURATION_S = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = 32;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const API_KEY = 'bench-consumer-key-0123456789';
 
 const children: ChildProcess[] = [];
@@ -216,18 +219,37 @@ async function main(): Promise<void> {
   if (!check.headers.get('ratelimit-policy')) throw new Error('the gateway did not apply its rate limit');
   if ((await fetch(targets.gateway.url)).status !== 401) throw new Error('the gateway did not require auth');
 
-  const cpus = (await import('node:os')).cpus();
+  const cpus = cpuList();
   console.log(
-    `gateway benchmark: ${cpus.length} × ${cpus[0]?.model ?? 'cpu'}; wrk -t1 -c${CONNECTIONS} -d${DURATION_S}s; upstream: nginx (1 worker) return 200; Node ${process.version}`,
+    `gateway benchmark: ${cpus.length} × ${cpus[0]?.model ?? 'cpu'}; wrk -t1 -c${CONNECTIONS} -d${DURATION_S}s, median of ${ROUNDS} interleaved rounds; upstream: nginx (1 worker) return 200; Node ${process.version}`,
   );
   // Warm-up (JIT, pools, Redis script cache).
   for (const t of Object.values(targets)) wrk(t.url, t.headers);
 
-  const peak: Record<string, Result> = {};
-  for (const [name, t] of Object.entries(targets)) peak[name] = wrk(t.url, t.headers);
+  // Rounds interleave the targets (direct, nginx, gateway, direct, …) and each figure is the
+  // median of the rounds, so a burst of load from elsewhere on the machine hits all three alike.
+  const median = (rs: Result[]): Result => {
+    const mid = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+    return {
+      rps: mid(rs.map((r) => r.rps)),
+      p50: mid(rs.map((r) => r.p50)),
+      p99: mid(rs.map((r) => r.p99)),
+      errors: rs.reduce((a, r) => a + r.errors, 0),
+    };
+  };
+  const rounds = async (rate?: number): Promise<Record<string, Result>> => {
+    const runs: Record<string, Result[]> = { direct: [], nginx: [], gateway: [] };
+    for (let i = 0; i < ROUNDS; i++)
+      for (const [name, t] of Object.entries(targets)) runs[name]?.push(wrk(t.url, t.headers, rate));
+    return Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, median(v)]));
+  };
+  const loadBefore = loadavg()[0]?.toFixed(2);
+  const peak = await rounds();
   const half = Math.round((peak.gateway as Result).rps / 2);
-  const paced: Record<string, Result> = {};
-  for (const [name, t] of Object.entries(targets)) paced[name] = wrk(t.url, t.headers, half);
+  const paced = await rounds(half);
+  console.log(
+    `load average (1 min) before ${loadBefore}, after ${loadavg()[0]?.toFixed(2)} on ${cpus.length} cores`,
+  );
 
   const row = (name: string, r: Result) =>
     `${name.padEnd(8)} ${r.rps.toFixed(0).padStart(9)} rps   p50 ${r.p50.toFixed(3).padStart(7)} ms   p99 ${r.p99.toFixed(3).padStart(7)} ms   errors ${r.errors}`;

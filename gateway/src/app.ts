@@ -83,12 +83,16 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     connectTimeout: 1_000,
     retryStrategy: (times: number) => Math.min(50 * times, 1_000),
     lazyConnect: false,
+    // Decisions issued in the same tick share one write to Redis (each is still one script call,
+    // one round trip); under concurrency this is most of the limiter's throughput.
+    enableAutoPipelining: true,
   };
   const redis = new Redis(opts.redisUrl, redisOpts);
   const subscriber = new Redis(opts.redisUrl, {
     ...redisOpts,
     commandTimeout: undefined,
     enableOfflineQueue: true,
+    enableAutoPipelining: false,
   });
   let redisStatus = 'connecting';
   redis.on('ready', () => {
