@@ -18,20 +18,9 @@
 
 import http from 'k6/http';
 import { Counter, Rate } from 'k6/metrics';
+import { type Classified, classify, type ResponseLike } from './classify.ts';
 
-export type Outcome = 'ok' | 'degraded' | 'failure';
-export type DegradedReason = 'accepted' | 'rate_limited' | 'unavailable' | 'stale';
-
-export interface Classified {
-  readonly outcome: Outcome;
-  readonly reason?: DegradedReason;
-}
-
-/** The subset of a k6 response the classification reads (easy to build in a test). */
-export interface ResponseLike {
-  readonly status: number;
-  readonly headers: Record<string, string>;
-}
+export * from './classify.ts';
 
 /** Counts degraded answers; tags: `route`, `phase`, `reason`. */
 export const degraded = new Counter('degraded');
@@ -41,42 +30,6 @@ export const failures = new Rate('failures');
 /** Expected statuses for k6's own `http_req_failed` (see above). */
 export function installResponseCallback(): void {
   http.setResponseCallback(http.expectedStatuses({ min: 200, max: 399 }, 429, 503));
-}
-
-export function header(res: ResponseLike, name: string): string | undefined {
-  const wanted = name.toLowerCase();
-  for (const key of Object.keys(res.headers)) if (key.toLowerCase() === wanted) return res.headers[key];
-  return undefined;
-}
-
-/**
- * Whether a 2xx was served stale. Accepted markers: `Cache-Status: …; stale`
- * (RFC 9211 style), `Warning: 110 …` (RFC 7234 "Response is Stale") and
- * `X-Cache: STALE`.
- */
-export function isStale(res: ResponseLike): boolean {
-  const cacheStatus = header(res, 'Cache-Status') ?? '';
-  const warning = header(res, 'Warning') ?? '';
-  const xCache = header(res, 'X-Cache') ?? '';
-  return /\bstale\b/i.test(cacheStatus) || /^\s*110\b/.test(warning) || /^stale$/i.test(xCache.trim());
-}
-
-/**
- * @param normal statuses that are this route's normal answer (default: 200–299
- *   except 202, which only routes that declare it treat as normal).
- */
-export function classify(res: ResponseLike, normal?: readonly number[]): Classified {
-  const { status } = res;
-  if (normal?.includes(status))
-    return isStale(res) ? { outcome: 'degraded', reason: 'stale' } : { outcome: 'ok' };
-  if (status === 202) return { outcome: 'degraded', reason: 'accepted' };
-  if (status >= 200 && status < 300 && normal === undefined) {
-    return isStale(res) ? { outcome: 'degraded', reason: 'stale' } : { outcome: 'ok' };
-  }
-  if (status === 429) return { outcome: 'degraded', reason: 'rate_limited' };
-  if (status === 503 && header(res, 'Retry-After') !== undefined)
-    return { outcome: 'degraded', reason: 'unavailable' };
-  return { outcome: 'failure' };
 }
 
 /** Classifies `res` and records it in `degraded` / `failures` with `tags`. */

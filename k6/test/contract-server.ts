@@ -24,6 +24,11 @@ export interface ContractServerOptions {
   readonly admitFactor?: number;
   /** Misbehaviour: answer POST /api/orders with a bare 500 (default false). */
   readonly failOrders?: boolean;
+  /**
+   * The catalog down: `unavailable` answers 503 problem+json with Retry-After
+   * (an honest, degraded answer), `bare503` the same without Retry-After.
+   */
+  readonly catalogDown?: 'unavailable' | 'bare503';
 }
 
 export interface ContractServer {
@@ -91,6 +96,11 @@ export async function startContractServer(options: ContractServerOptions): Promi
 
     const product = url.pathname.match(/^\/api\/catalog\/products\/([^/]+)$/);
     const order = url.pathname.match(/^\/api\/orders\/([^/]+)$/);
+    if (url.pathname.startsWith('/api/catalog/') && options.catalogDown !== undefined) {
+      const retry: Record<string, string> =
+        options.catalogDown === 'unavailable' ? { 'Retry-After': '1' } : {};
+      return problem(res, 503, 'Catalog unavailable', retry);
+    }
     if (req.method === 'GET' && url.pathname === '/api/catalog/products') {
       return json(res, 200, { items: PRODUCTS, nextCursor: null });
     }

@@ -64,8 +64,8 @@ describe('k6 scripts parse', () => {
 
 describe('smoke profile', () => {
   const consumers = { 'smoke-key': { name: 'smoke', limit: 1_000 } };
-  const run = (url: string) =>
-    k6(['run', '-q', 'k6/load/smoke.ts'], {
+  const run = (url: string, summaryExport?: string) =>
+    k6(['run', '-q', ...(summaryExport ? ['--summary-export', summaryExport] : []), 'k6/load/smoke.ts'], {
       BASE_URL: url,
       API_KEY: 'smoke-key',
       RATE: '5',
@@ -91,6 +91,33 @@ describe('smoke profile', () => {
       const result = await run(server.url);
       expect(result.code).toBe(99);
       expect(result.stdout + result.stderr).toMatch(/failures[\s\S]*✗/);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'counts an honest 503 (with Retry-After) from a failing catalog as degraded, not failed: exit 0',
+    async () => {
+      server = await startContractServer({ consumers, catalogDown: 'unavailable' });
+      const summary = join(mkdtempSync(join(tmpdir(), 'bw-smoke-')), 'summary.json');
+      const result = await run(server.url, summary);
+      expect(result.code, result.stderr + result.stdout).toBe(0);
+      const metrics = (
+        JSON.parse(readFileSync(summary, 'utf8')) as { metrics: Record<string, Record<string, number>> }
+      ).metrics;
+      expect(metrics.degraded?.count).toBeGreaterThanOrEqual(10); // one per journey's product page
+      expect(metrics.failures?.value).toBe(0);
+      expect(metrics.http_req_failed?.value).toBe(0); // setResponseCallback: 503 is expected
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'fails (exit 99) when the catalog answers 503 without Retry-After',
+    async () => {
+      server = await startContractServer({ consumers, catalogDown: 'bare503' });
+      const result = await run(server.url);
+      expect(result.code).toBe(99);
     },
     TEST_TIMEOUT_MS,
   );
