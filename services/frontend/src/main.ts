@@ -13,7 +13,9 @@ const stopTelemetry = startTelemetry({ service: process.env.BW_SERVICE ?? 'front
 const config = loadConfig();
 const log = createLogger({ service: config.service });
 if (config.page.apiKey === '') {
-  log.warn('FRONTEND_API_KEY is empty: the page will call the API without a key and the gateway will refuse it');
+  log.warn(
+    'FRONTEND_API_KEY is empty: the page will call the API without a key and the gateway will refuse it',
+  );
 }
 const kit = buildApp(config, { server: { logger: log } });
 kit.addCloser('telemetry', stopTelemetry);
