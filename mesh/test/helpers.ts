@@ -41,8 +41,9 @@ export async function startUpstream(
 /** Resolves when `predicate()` is true; rejects after `timeoutMs` (polls every `everyMs`). */
 export async function until(predicate: () => boolean, timeoutMs = 5_000, everyMs = 5): Promise<void> {
   const end = performance.now() + timeoutMs;
-  while (!predicate()) {
-    if (performance.now() > end) throw new Error(`condition not met within ${timeoutMs} ms`);
+  const maxPolls = Math.ceil(timeoutMs / everyMs) + 1;
+  for (let i = 0; !predicate(); i++) {
+    if (performance.now() > end || i >= maxPolls) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

@@ -57,6 +57,11 @@ describe('graceful shutdown', () => {
       await done;
       expect(closed).toEqual(['second', 'first']);
       expect(kit.server?.listening).toBe(false);
+      // New connections are refused once the listener has closed.
+      const fresh = new Pool(`http://127.0.0.1:${port}`);
+      const refused = await fresh.request({ path: '/health/live', method: 'GET' }).catch((e: unknown) => e);
+      expect((refused as { code?: string }).code).toBe('ECONNREFUSED');
+      await fresh.destroy();
     } finally {
       await pool.destroy();
     }
