@@ -16,12 +16,14 @@ import { HARDENED } from './base.ts';
 export const DRILL_NAMESPACE = 'breakwater-drills';
 /** The k6 release tools/k6/go.mod pins, as the grafana/k6 image tag. */
 export const K6_IMAGE = 'grafana/k6:2.2.0';
-/** Script directories shipped to the cluster (each one ConfigMap, mounted at /k6/<dir>). */
+/** Script directories shipped to the cluster (each directory one ConfigMap, mounted at /k6/<dir>). */
 export const K6_DIRS = ['lib', 'load', 'chaos'] as const;
 
 /** The drill the component runs: the script and the Istio fault that stands in for the local fault controller. */
 export const DRILL = {
   name: 'payments-down',
+  // k6/chaos/*.ts drive the laptop's fault controller (kill a process, admin
+  // endpoints); on a cluster Istio injects the fault, so the traffic is a load profile
   script: 'load/smoke.ts',
   /** The upstream whose VirtualService routes get the fault, and the fault (Istio HTTPFaultInjection). */
   target: 'payments',
@@ -30,17 +32,44 @@ export const DRILL = {
 
 const LABELS = { 'app.kubernetes.io/part-of': 'breakwater', 'app.kubernetes.io/name': 'k6' };
 
-export function renderK6ConfigMaps(k6Dir: string): IConfigMap[] {
-  return K6_DIRS.filter((d) => existsSync(resolve(k6Dir, d))).map((d) => ({
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: { name: `k6-${d}`, namespace: DRILL_NAMESPACE, labels: LABELS },
-    data: Object.fromEntries(
-      readdirSync(resolve(k6Dir, d))
-        .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.endsWith('.d.ts'))
-        .sort()
-        .map((f) => [f, readFileSync(resolve(k6Dir, d, f), 'utf8')]),
-    ),
+/** Script directories under k6/ (nested ones included, e.g. chaos/lib), each one ConfigMap. */
+export function k6Directories(k6Dir: string): string[] {
+  const out: string[] = [];
+  const walk = (rel: string) => {
+    const abs = resolve(k6Dir, rel);
+    if (!existsSync(abs)) return;
+    out.push(rel);
+    for (const e of readdirSync(abs, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name)))
+      if (e.isDirectory()) walk(`${rel}/${e.name}`);
+  };
+  for (const d of K6_DIRS) walk(d);
+  return out;
+}
+
+/** ConfigMap name of a k6 directory: `chaos/lib` → `k6-chaos-lib`. */
+export const k6ConfigMapName = (dir: string) => `k6-${dir.replaceAll('/', '-')}`;
+
+export function renderK6ConfigMaps(k6Dir: string): { dir: string; configMap: IConfigMap }[] {
+  return k6Directories(k6Dir).map((d) => ({
+    dir: d,
+    configMap: {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: k6ConfigMapName(d), namespace: DRILL_NAMESPACE, labels: LABELS },
+      data: Object.fromEntries(
+        readdirSync(resolve(k6Dir, d), { withFileTypes: true })
+          .filter(
+            (f) =>
+              f.isFile() &&
+              f.name.endsWith('.ts') &&
+              !f.name.endsWith('.test.ts') &&
+              !f.name.endsWith('.d.ts'),
+          )
+          .map((f) => f.name)
+          .sort()
+          .map((f) => [f, readFileSync(resolve(k6Dir, d, f), 'utf8')]),
+      ),
+    },
   }));
 }
 
@@ -48,7 +77,7 @@ export function renderDrill(
   namespace: string,
   gatewayPort: number,
   apiKey: string | undefined,
-  dirs: readonly string[],
+  scripts: readonly { dir: string; configMap: IConfigMap }[],
 ): object[] {
   const ns: INamespace = {
     apiVersion: 'v1',
@@ -126,13 +155,25 @@ export function renderDrill(
               },
               securityContext: HARDENED,
               volumeMounts: [
-                ...dirs.map((d) => ({ name: `k6-${d}`, mountPath: `/k6/${d}`, readOnly: true })),
+                { name: 'k6', mountPath: '/k6', readOnly: true },
                 { name: 'tmp', mountPath: '/tmp' },
               ],
             },
           ],
           volumes: [
-            ...dirs.map((d) => ({ name: `k6-${d}`, configMap: { name: `k6-${d}` } })),
+            {
+              // one tree at /k6 from every directory's ConfigMap, so `../lib/…` imports resolve
+              // (a ConfigMap volume cannot hold another mount inside it)
+              name: 'k6',
+              projected: {
+                sources: scripts.map(({ dir, configMap }) => ({
+                  configMap: {
+                    name: configMap.metadata?.name as string,
+                    items: Object.keys(configMap.data ?? {}).map((f) => ({ key: f, path: `${dir}/${f}` })),
+                  },
+                })),
+              },
+            },
             { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
           ],
         },

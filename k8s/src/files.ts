@@ -86,12 +86,15 @@ export function renderK8sFiles(root: string): Record<string, string> {
   const k6 = renderK6ConfigMaps(`${root}/k6`);
   const apiKey = gateway.consumers.find((c) => c.apiKeys.length > 0)?.apiKeys[0];
   const gatewayPort = policy.workloads.gateway?.port ?? 8080;
-  const dirs = k6.map((c) => (c.metadata?.name ?? '').replace(/^k6-/, ''));
+  const dirs = k6.map((c) => c.dir);
   out[`${chaos}/drill.yaml`] = yamlDocuments(
     'k8s/src/chaos.ts',
-    renderDrill(policy.namespace, gatewayPort, apiKey, dirs),
+    renderDrill(policy.namespace, gatewayPort, apiKey, k6),
   );
-  out[`${chaos}/k6-scripts.yaml`] = yamlDocuments(`k6/{${dirs.join(',')}}`, k6);
+  out[`${chaos}/k6-scripts.yaml`] = yamlDocuments(
+    `k6/{${dirs.join(',')}}`,
+    k6.map((c) => c.configMap),
+  );
   const vs = renderVirtualServices(policy, edges).find((v) => v.metadata?.name === DRILL.target);
   if (vs === undefined) throw new Error(`chaos: no VirtualService for ${DRILL.target}`);
   const faultOps = (vs.spec?.http ?? []).map((_, i) => ({
