@@ -642,6 +642,11 @@ class UpstreamClient implements Upstream {
         upstream: this.name,
       });
     }
+    if (o.json !== undefined && o.body !== undefined) {
+      throw new MeshError('MESH_ERR_INVALID_REQUEST', `${this.name}: give json or body, not both`, {
+        upstream: this.name,
+      });
+    }
     const route = o.route ?? 'other';
     const method = (o.method ?? 'GET').toUpperCase();
     const children = this.#children(method, route);

@@ -492,6 +492,9 @@ describe('errors and validation', () => {
     const u = await upstream((_req, res) => res.end());
     const c = createUpstream({ name: 'closed', baseUrl: u.url });
     expect((await rejection(c.request({ path: 'no-slash' }))).code).toBe('MESH_ERR_INVALID_REQUEST');
+    expect((await rejection(c.request({ path: '/', json: {}, body: 'x' }))).code).toBe(
+      'MESH_ERR_INVALID_REQUEST',
+    );
     const badHeader = await rejection(c.request({ path: '/', headers: { 'x-bad': 'a\r\nb' } }));
     expect(badHeader.code).toBe('MESH_ERR_INVALID_REQUEST');
     expect(c.state).toBe('closed');
