@@ -39,7 +39,14 @@ describe('the staleness check notices an edit', () => {
     mkdirSync(resolve(tmp, rel, '..'), { recursive: true });
     cpSync(resolve(ROOT, rel), resolve(tmp, rel), { recursive: true });
   };
-  for (const rel of ['mesh/policy.yaml', 'gateway/gateway.yaml', 'gateway/dev-keys', 'observability'])
+  for (const rel of [
+    'mesh/policy.yaml',
+    'gateway/gateway.yaml',
+    'gateway/dev-keys',
+    'gateway/rendered',
+    'observability',
+    'k6',
+  ])
     copy(rel);
   const edit = (rel: string, from: string | RegExp, to: string) => {
     const text = readFileSync(resolve(tmp, rel), 'utf8');
@@ -61,5 +68,17 @@ describe('the staleness check notices an edit', () => {
   it('a gateway.yaml upstream policy changed but not re-rendered', () => {
     edit('gateway/gateway.yaml', /timeoutMs: 800/, 'timeoutMs: 700');
     expect(staleFiles(renderMeshFiles(tmp))).toContain('k8s/components/istio/virtual-services.yaml');
+    expect(staleFiles(renderK8sFiles(tmp))).toContain('k8s/components/envoy-gateway/envoy-gateway.yaml');
+  });
+
+  it('a gateway.yaml rate limit changed but not re-rendered', () => {
+    edit(
+      'gateway/gateway.yaml',
+      /limits: \{ second: 50, minute: 1000 \}/,
+      'limits: { second: 40, minute: 1000 }',
+    );
+    const stale = staleFiles(renderK8sFiles(tmp));
+    expect(stale).toContain('k8s/components/envoy-gateway/envoy-gateway.yaml');
+    expect(stale).not.toContain('k8s/base/catalog.yaml');
   });
 });
