@@ -363,7 +363,9 @@ export class ManagedProcess {
 
   /** Synchronous last resort for process 'exit' handlers: SIGKILL the group now. */
   killNow(): void {
-    const pid = this.#child?.pid;
+    // Only while the leader is unreaped: after that the group id may be reused
+    // by a stranger (the exit handler already killed what the leader left).
+    const pid = this.pid;
     if (pid !== undefined) signalGroup(pid, 'SIGKILL');
   }
 }

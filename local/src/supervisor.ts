@@ -24,6 +24,23 @@ export interface SupervisorEvents {
   onFailed?: (name: string, err: unknown) => void;
 }
 
+/**
+ * Supervisors with live children. One 'exit' hook for all of them: if the
+ * process running a supervisor exits without stopping it (a test that throws
+ * in beforeAll, process.exit), its children are SIGKILLed instead of orphaned.
+ */
+const liveSupervisors = new Set<Supervisor>();
+let exitHookInstalled = false;
+
+function trackLive(supervisor: Supervisor): void {
+  liveSupervisors.add(supervisor);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const s of liveSupervisors) s.killAllNow();
+  });
+}
+
 export class Supervisor {
   readonly processes: readonly ManagedProcess[];
   readonly #byName: Map<string, ManagedProcess>;
@@ -103,6 +120,7 @@ export class Supervisor {
    */
   async startAll(options: { keepGoing?: boolean } = {}): Promise<unknown[]> {
     await this.preflight();
+    trackLive(this);
     const failures: unknown[] = [];
     for (const tier of this.#tiers()) {
       if (this.#closing) throw new LocalError('LOCAL_ERR_BAD_STATE', 'start-up interrupted: stopping');
@@ -122,11 +140,13 @@ export class Supervisor {
     for (const tier of this.#tiers().reverse()) {
       await Promise.allSettled(tier.map((p) => p.stop()));
     }
+    if (this.processes.every((p) => p.pid === undefined)) liveSupervisors.delete(this);
   }
 
   /** Runs one action on one process by name. */
   async act(name: string, action: ProcessAction): Promise<ProcessStatus> {
     const p = this.get(name);
+    if (action === 'start' || action === 'restart') trackLive(this);
     switch (action) {
       case 'start':
         await p.start();

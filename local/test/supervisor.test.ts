@@ -230,3 +230,36 @@ describe('Supervisor start-up failures', () => {
     expect(await isPortFree(port)).toBe(true);
   });
 });
+
+describe('Supervisor safety net', () => {
+  it('kills its children when the process running it exits without stopping it', async () => {
+    const { execFile } = await import('node:child_process');
+    const { pidRunning } = await import('../src/stale.ts');
+    const src = (f: string) => JSON.stringify(path.join(import.meta.dirname, '..', 'src', f));
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'bw-sup-exit-'));
+    const script = `
+      const { Supervisor } = await import(${src('supervisor.ts')});
+      const { redisSpec } = await import(${src('redis.ts')});
+      const { freePort } = await import(${src('ports.ts')});
+      const port = await freePort();
+      const dir = ${JSON.stringify(dir)};
+      const s = new Supervisor([redisSpec({ port, dir, logFile: dir + '/redis.log', persistent: false })]);
+      await s.startAll();
+      console.log(s.get('redis').pid);
+      throw new Error('a test blew up before its afterAll');`;
+    try {
+      const stdout = await new Promise<string>((resolve) => {
+        execFile(process.execPath, ['--input-type=module', '-e', script], { timeout: 30_000 }, (_err, out) =>
+          resolve(out),
+        );
+      });
+      const pid = Number(stdout.trim());
+      expect(pid).toBeGreaterThan(0);
+      const deadline = Date.now() + 5_000;
+      while (pidRunning(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(pidRunning(pid)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

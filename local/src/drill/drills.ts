@@ -20,14 +20,16 @@ export const DRILLS: readonly DrillSpec[] = [
   {
     name: 'payments-outage',
     script: 'k6/chaos/payments-outage.ts',
-    summary: 'payments killed; catalog reads ≥ 99.5 %, orders accepted ≥ 99 %; every accepted order final after restart',
+    summary:
+      'payments killed; catalog reads ≥ 99.5 %, orders accepted ≥ 99 %; every accepted order final after restart',
     orders: true,
     settleMs: 60_000,
   },
   {
     name: 'catalog-latency',
     script: 'k6/chaos/catalog-latency.ts',
-    summary: '2 s added to catalog; answers within the route deadline, breakers open, fast 503s carry Retry-After',
+    summary:
+      '2 s added to catalog; answers within the route deadline, breakers open, fast 503s carry Retry-After',
     orders: true,
   },
   {
@@ -39,21 +41,24 @@ export const DRILLS: readonly DrillSpec[] = [
   {
     name: 'redis-outage',
     script: 'k6/chaos/redis-outage.ts',
-    summary: 'Redis stopped; browsing and ordering ≥ 99 %, gateway fails open; outbox drains, every order completes',
+    summary:
+      'Redis stopped; browsing and ordering ≥ 99 %, gateway fails open; outbox drains, every order completes',
     orders: true,
     settleMs: 60_000,
   },
   {
     name: 'worker-crash',
     script: 'k6/chaos/worker-crash.ts',
-    summary: 'payments and notifications SIGKILLed mid-stream and restarted; no duplicate charge, no missing notification',
+    summary:
+      'payments and notifications SIGKILLed mid-stream and restarted; no duplicate charge, no missing notification',
     orders: true,
     settleMs: 75_000,
   },
   {
     name: 'noisy-neighbour',
     script: 'k6/chaos/noisy-neighbour.ts',
-    summary: "one consumer floods at 10× its limit; the other's success ≥ 99.5 %, p95 within its baseline's margin",
+    summary:
+      "one consumer floods at 10× its limit; the other's success ≥ 99.5 %, p95 within its baseline's margin",
     orders: false,
     derived: ['victim-latency'],
   },

@@ -5,7 +5,7 @@
  * and stops again when it is done.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { ProcessStatus } from '../managed-process.ts';
 import { type RunState, readState, supervisorAlive } from '../state.ts';
@@ -98,6 +98,8 @@ export async function ensurePlatform(options: EnsureOptions): Promise<PlatformHa
   mkdirSync(path.join(options.runDir, 'logs'), { recursive: true });
   const logFile = path.join(options.runDir, 'logs', 'drill-platform.log');
   const out = openSync(logFile, 'a');
+  const offset = statSync(logFile).size;
+  const newLog = () => readFileSync(logFile).subarray(offset).toString('utf8');
   log(`starting the platform with the fault controller (log: ${logFile}) …`);
   const child = spawn(process.execPath, [path.join(options.root, 'local/src/drill/platform-up.ts')], {
     cwd: options.root,
@@ -109,13 +111,13 @@ export async function ensurePlatform(options: EnsureOptions): Promise<PlatformHa
   const deadline = startedAt + (options.timeoutMs ?? 180_000);
   for (let i = 0; i < 2_000 && Date.now() < deadline; i++) {
     if (child.exitCode !== null) {
-      const tail = readFileSync(logFile, 'utf8').trim().split('\n').slice(-15).join('\n');
+      const tail = newLog().trim().split('\n').slice(-15).join('\n');
       throw new Error(`the platform did not start (exit ${child.exitCode}):\n${tail}`);
     }
     const state = readState(options.runDir);
     if (state && state !== 'unreadable' && state.supervisorPid === child.pid && !state.stoppedAt) {
       const running = state.processes.length > 0 && state.processes.every((p) => p.state === 'running');
-      if (running && readFileSync(logFile, 'utf8').includes('Ctrl-C stops everything.')) {
+      if (running && newLog().includes('Ctrl-C stops everything.')) {
         log(`platform up in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
         return handle(state, child);
       }

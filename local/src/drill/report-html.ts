@@ -58,10 +58,11 @@ export function reportHtml(data: ReportData): string {
     )
     .join('\n');
   // </script> inside JSON would end the script element early.
-  const json = JSON.stringify({ timeline: data.timeline, faults: data.faults, phases: data.phases }).replaceAll(
-    '<',
-    '\\u003c',
-  );
+  const json = JSON.stringify({
+    timeline: data.timeline,
+    faults: data.faults,
+    phases: data.phases,
+  }).replaceAll('<', '\\u003c');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>Drill ${esc(data.drill)} — ${data.pass ? 'PASS' : 'FAIL'}</title>

@@ -34,13 +34,20 @@ function quantile(sorted: number[], q: number): number | undefined {
 export async function readTimeline(file: string): Promise<Timeline> {
   const input = createReadStream(file).pipe(createGunzip());
   const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
-  const buckets = new Map<number, { requests: number; served: number; servedN: number; durations: number[] }>();
+  const buckets = new Map<
+    number,
+    { requests: number; served: number; servedN: number; durations: number[] }
+  >();
   let t0: number | undefined;
   let start = '';
   const phases = new Map<string, { from: number; to: number }>();
   for await (const line of lines) {
     if (!line.startsWith('{"metric"')) continue;
-    let point: { metric: string; type: string; data: { time: string; value: number; tags?: Record<string, string> } };
+    let point: {
+      metric: string;
+      type: string;
+      data: { time: string; value: number; tags?: Record<string, string> };
+    };
     try {
       point = JSON.parse(line);
     } catch {

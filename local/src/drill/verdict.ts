@@ -71,7 +71,10 @@ function stated(metric: SummaryMetric | undefined, label: string): { text: strin
 }
 
 export function verdictFrom(summary: Summary, extra: readonly ExtraCheck[] = []): Verdict {
-  const byKey = new Map<string, { phase: string; route: string; rest: string; metrics: Map<string, SummaryMetric> }>();
+  const byKey = new Map<
+    string,
+    { phase: string; route: string; rest: string; metrics: Map<string, SummaryMetric> }
+  >();
   for (const [key, value] of Object.entries(summary.metrics)) {
     const { metric, tags } = parseKey(key);
     if (tags.phase === undefined || tags.route === undefined) continue;
@@ -153,13 +156,22 @@ export function formatVerdict(drill: string, v: Verdict): string {
     ]);
   }
   const widths = head.map((_, i) => Math.max(...lines.map((l) => (l[i] ?? '').length)));
-  const fmt = (l: string[]) => l.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
-  const out = [`drill ${drill}: ${v.pass ? 'PASS' : 'FAIL'}`, fmt(head), fmt(widths.map((w) => '-'.repeat(w)))];
+  const fmt = (l: string[]) =>
+    l
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  const out = [
+    `drill ${drill}: ${v.pass ? 'PASS' : 'FAIL'}`,
+    fmt(head),
+    fmt(widths.map((w) => '-'.repeat(w))),
+  ];
   for (const l of lines.slice(1)) out.push(fmt(l));
   if (v.checks.length) {
     out.push('');
     const cw = Math.max(...v.checks.map((c) => c.name.length));
-    for (const c of v.checks) out.push(`${c.name.padEnd(cw)}  ${c.value}  (${c.threshold})  ${c.pass ? 'PASS' : 'FAIL'}`);
+    for (const c of v.checks)
+      out.push(`${c.name.padEnd(cw)}  ${c.value}  (${c.threshold})  ${c.pass ? 'PASS' : 'FAIL'}`);
   }
   return out.join('\n');
 }

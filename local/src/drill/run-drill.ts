@@ -1,0 +1,295 @@
+/**
+ * One drill, end to end: k6 runs the drill script against the platform (the
+ * script injects and undoes its faults through the fault controller), then
+ * the runner undoes anything of the drill still active (also after Ctrl-C or
+ * a crash of k6), checks the database invariants, computes the verdict and
+ * writes the report folder `reports/<drill>-<timestamp>/`:
+ *
+ * | file                | what                                                          |
+ * |---------------------|---------------------------------------------------------------|
+ * | `summary.json`      | k6's summary export (every threshold and sub-metric)          |
+ * | `metrics.json.gz`   | k6's raw samples (`--out json`)                               |
+ * | `k6.log`            | k6's output                                                   |
+ * | `verdict.json/.txt` | the verdict table, run-wide checks, invariants                |
+ * | `faults.json`       | the faults the controller injected, with start and end times  |
+ * | `index.html`        | the report: verdict and a timeline chart with the fault windows |
+ *
+ * When Prometheus runs, k6 also writes to it (experimental-prometheus-rw,
+ * tagged `testid=<drill>-<timestamp>`).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { ProcessStatus } from '../managed-process.ts';
+import type { RunState } from '../state.ts';
+import { type DerivedInput, derivedChecks } from './derived-checks.ts';
+import type { DrillSpec } from './drills.ts';
+import { checkInvariants, type InvariantReport } from './invariants.ts';
+import { controlCall } from './platform.ts';
+import { type FaultWindow, reportHtml } from './report-html.ts';
+import { readTimeline, type Timeline } from './timeline.ts';
+import { type ExtraCheck, formatVerdict, type Summary, type Verdict, verdictFrom } from './verdict.ts';
+
+/** gateway.yaml's development consumers (fake, checked-in secrets). */
+export const ALICE_KEY = 'dev-alice-key-0000-NOT-A-SECRET';
+
+export interface RunOptions {
+  root: string;
+  state: RunState;
+  short: boolean;
+  reportsDir: string;
+  /** Extra k6 environment (RATE, STEADY, …). */
+  env?: Record<string, string>;
+  log?: (line: string) => void;
+  /** Streams k6's own output to the terminal too. */
+  echo?: boolean;
+}
+
+export interface DrillResult {
+  drill: string;
+  pass: boolean;
+  exitCode: number | null;
+  reportDir: string;
+  verdict: Verdict;
+  invariants?: InvariantReport;
+  timeToRecoverMs?: number;
+  table: string;
+  interrupted: boolean;
+}
+
+export function k6Binary(root: string): string {
+  const local = path.join(root, '.tools', 'bin', 'k6');
+  return existsSync(local) ? local : 'k6';
+}
+
+let bobJwt: string | undefined;
+function mintBob(root: string): string {
+  if (bobJwt) return bobJwt;
+  const minted = spawnSync(process.execPath, ['gateway/src/cli.ts', 'token', 'bob'], {
+    cwd: root,
+    encoding: 'utf8',
+  });
+  if (minted.status !== 0) throw new Error(`could not mint bob's JWT: ${minted.stderr.trim()}`);
+  bobJwt = minted.stdout.trim();
+  return bobJwt;
+}
+
+function stamp(d = new Date()): string {
+  return d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+}
+
+interface FaultRecordLike {
+  drill: string;
+  name: string;
+  target: string;
+  preparation?: boolean;
+  startedAt: string;
+  endedAt?: string;
+}
+
+/** The drill's faults from the controller's history, since `since`. */
+async function faultsOf(state: RunState, drill: string, since: number): Promise<FaultRecordLike[]> {
+  const body = (await controlCall(state, 'GET', '/v1/faults')) as { history: FaultRecordLike[] };
+  return body.history.filter((f) => f.drill === drill && Date.parse(f.startedAt) >= since - 1_000);
+}
+
+let interrupted = false;
+let activeChild: ReturnType<typeof spawn> | undefined;
+/** Ctrl-C: k6 gets it too (same process group) and runs its teardown; the runner then cleans up. */
+export function markInterrupted(): void {
+  interrupted = true;
+  activeChild?.kill('SIGINT');
+}
+
+export async function runDrill(spec: DrillSpec, options: RunOptions): Promise<DrillResult> {
+  const log = options.log ?? (() => {});
+  const startedAt = new Date();
+  const testId = `${spec.name}-${stamp(startedAt)}`;
+  const reportDir = path.join(options.reportsDir, testId);
+  mkdirSync(reportDir, { recursive: true });
+  const processes = (
+    (await controlCall(options.state, 'GET', '/v1/status')) as { processes: ProcessStatus[] }
+  ).processes;
+  const gateway = processes.find((p) => p.name === 'gateway-1');
+  const catalog = processes.find((p) => p.name === 'catalog');
+  const prometheus = processes.find((p) => p.name === 'prometheus' && p.state === 'running');
+  if (!gateway?.url) throw new Error('gateway-1 is not part of the run');
+
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? reportDir,
+    K6_NO_USAGE_REPORT: 'true',
+    BASE_URL: gateway.url,
+    API_KEY: ALICE_KEY,
+    JWT_BOB: mintBob(options.root),
+    CONTROL_URL: options.state.control.url,
+    CONTROL_TOKEN: options.state.control.token,
+    DRILL: spec.name,
+    TEST_ID: testId,
+    SHORT: options.short ? 'true' : 'false',
+    ...(catalog?.url ? { CATALOG_URL: catalog.url } : {}),
+    ...options.env,
+  };
+  const args = [
+    'run',
+    '--quiet',
+    '--no-color',
+    '--tag',
+    `testid=${testId}`,
+    '--summary-export',
+    path.join(reportDir, 'summary.json'),
+    '--out',
+    `json=${path.join(reportDir, 'metrics.json.gz')}`,
+  ];
+  if (prometheus?.url) {
+    args.push('--out', 'experimental-prometheus-rw');
+    env.K6_PROMETHEUS_RW_SERVER_URL = `${prometheus.url}/api/v1/write`;
+    env.K6_PROMETHEUS_RW_TREND_STATS = 'p(50),p(95),p(99),avg,max';
+    env.K6_PROMETHEUS_RW_PUSH_INTERVAL = '5s';
+  }
+  args.push(spec.script);
+
+  log(`▶ ${spec.name}: ${spec.summary}`);
+  log(`  report: ${reportDir}`);
+  const k6log = createWriteStream(path.join(reportDir, 'k6.log'));
+  const exitCode = await new Promise<number | null>((resolve, reject) => {
+    const child = spawn(k6Binary(options.root), args, {
+      cwd: options.root,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    activeChild = child;
+    const forward = (chunk: Buffer) => {
+      k6log.write(chunk);
+      if (options.echo) process.stdout.write(chunk);
+    };
+    child.stdout.on('data', forward);
+    child.stderr.on('data', forward);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      activeChild = undefined;
+      resolve(code);
+    });
+  });
+  await new Promise<void>((r) => k6log.end(() => r()));
+
+  // Whatever happened in k6, nothing of this drill stays injected.
+  try {
+    const undone = (await controlCall(
+      options.state,
+      'DELETE',
+      `/v1/faults?drill=${encodeURIComponent(spec.name)}`,
+    )) as { undone: FaultRecordLike[] };
+    const real = undone.undone.filter((f) => !f.preparation);
+    if (real.length)
+      log(`  undid ${real.length} fault(s) k6 left active: ${real.map((f) => f.name).join(', ')}`);
+  } catch (err) {
+    log(`  ! could not undo the drill's faults: ${(err as Error).message}`);
+  }
+
+  const summaryFile = path.join(reportDir, 'summary.json');
+  const summary: Summary = existsSync(summaryFile)
+    ? (JSON.parse(readFileSync(summaryFile, 'utf8')) as Summary)
+    : { metrics: {} };
+
+  let invariants: InvariantReport | undefined;
+  if (spec.orders && exitCode !== 108) {
+    const accepted = Object.entries(summary.metrics)
+      .filter(([k]) => k.startsWith('served{') && k.includes('route:orders_create') && k.includes('phase:'))
+      .reduce((n, [, m]) => n + (m.passes ?? 0), 0);
+    try {
+      invariants = await checkInvariants({
+        runDir: options.state.runDir,
+        processes: ((await controlCall(options.state, 'GET', '/v1/status')) as { processes: ProcessStatus[] })
+          .processes,
+        testId,
+        accepted,
+        ...(spec.settleMs !== undefined ? { settleMs: spec.settleMs } : {}),
+      });
+    } catch (err) {
+      invariants = {
+        orders: 0,
+        results: [{ name: 'invariants readable', ok: false, detail: (err as Error).message }],
+      };
+    }
+  }
+
+  const extra: ExtraCheck[] = [];
+  if (exitCode === 108 || exitCode === null || (exitCode !== 0 && exitCode !== 99)) {
+    extra.push({
+      name: 'k6 run',
+      value: `exit ${exitCode}`,
+      threshold:
+        exitCode === 108
+          ? 'steady state held before the fault (it did not: refused to start)'
+          : 'k6 ran to the end',
+      pass: false,
+    });
+  }
+  const derivedInput: DerivedInput = { summary, root: options.root };
+  extra.push(...derivedChecks(spec.derived ?? [], derivedInput));
+  for (const inv of invariants?.results ?? [])
+    extra.push({ name: `invariant: ${inv.name}`, value: inv.detail, threshold: 'holds', pass: inv.ok });
+  const verdict = verdictFrom(summary, extra);
+  if (interrupted) verdict.pass = false;
+
+  let timeline: Timeline = { start: startedAt.toISOString(), points: [], phases: [] };
+  try {
+    timeline = await readTimeline(path.join(reportDir, 'metrics.json.gz'));
+  } catch (err) {
+    log(`  ! no timeline: ${(err as Error).message}`);
+  }
+  const t0 = Date.parse(timeline.start);
+  let faults: FaultRecordLike[] = [];
+  try {
+    faults = await faultsOf(options.state, spec.name, startedAt.getTime());
+  } catch (err) {
+    log(`  ! could not read the fault history: ${(err as Error).message}`);
+  }
+  const windows: FaultWindow[] = faults
+    .filter((f) => !f.preparation)
+    .map((f) => ({
+      name: f.name,
+      target: f.target,
+      from: Math.max(0, (Date.parse(f.startedAt) - t0) / 1000),
+      ...(f.endedAt ? { to: (Date.parse(f.endedAt) - t0) / 1000 } : {}),
+    }));
+  const ttr = summary.metrics.time_to_recover?.max;
+
+  const table = formatVerdict(spec.name, verdict);
+  writeFileSync(path.join(reportDir, 'verdict.txt'), `${table}\n`);
+  writeFileSync(
+    path.join(reportDir, 'verdict.json'),
+    `${JSON.stringify({ drill: spec.name, testId, pass: verdict.pass, exitCode, timeToRecoverMs: ttr, verdict, invariants }, null, 2)}\n`,
+  );
+  writeFileSync(path.join(reportDir, 'faults.json'), `${JSON.stringify(faults, null, 2)}\n`);
+  writeFileSync(
+    path.join(reportDir, 'index.html'),
+    reportHtml({
+      drill: spec.name,
+      testId,
+      pass: verdict.pass,
+      startedAt: startedAt.toISOString(),
+      verdict,
+      ...(invariants ? { invariants } : {}),
+      timeline,
+      faults: windows,
+      phases: timeline.phases,
+      exitCode,
+    }),
+  );
+  return {
+    drill: spec.name,
+    pass: verdict.pass,
+    exitCode,
+    reportDir,
+    verdict,
+    ...(invariants ? { invariants } : {}),
+    ...(ttr !== undefined ? { timeToRecoverMs: ttr } : {}),
+    table,
+    interrupted,
+  };
+}
