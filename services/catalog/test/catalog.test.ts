@@ -35,7 +35,7 @@ async function startCatalog(env: Record<string, string> = {}): Promise<Catalog> 
   const databaseUrl = await createDatabase(pgServer);
   await runMigrations({ databaseUrl, dir: new URL('../migrations/', import.meta.url) });
   const config = loadConfig({ DATABASE_URL: databaseUrl, REDIS_URL: redisServer.url, PORT: '0', ...env });
-  const pool = createPgPool(databaseUrl, { statementTimeoutMs: 500, connectionTimeoutMs: 500 });
+  const pool = createPgPool(databaseUrl, { statementTimeoutMs: 2_000, connectionTimeoutMs: 1_000 });
   const redis = createStreamRedis(redisServer.url, { commandTimeoutMs: 250 });
   await waitReady(redis);
   const kit = buildApp(config, { pool, redis, server: { signals: [], drainDelayMs: 0, accessLog: false } });
@@ -207,7 +207,10 @@ describe('catalog: reservations', () => {
     const results = await Promise.all(
       Array.from({ length: 8 }, () => call(c.base, 'POST', '/reservations', body)),
     );
-    expect(results.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 201]);
+    expect(
+      results.map((r) => r.status).sort(),
+      JSON.stringify(results.filter((r) => r.status >= 300).map((r) => r.body)),
+    ).toEqual([200, 200, 200, 200, 200, 200, 200, 201]);
     expect(await stockOf(c.pool, 'sku-0008')).toBe(before - 2);
   });
 
