@@ -674,7 +674,13 @@ class UpstreamClient implements Upstream {
       if (!this.bulkhead.tryAcquire()) await this.#queue(call);
       let res: TryResult;
       try {
-        res = await this.#retryLoop(call);
+        // First try inline (the common case); the retry loop only runs after a failure.
+        this.budget.recordRequest(start);
+        try {
+          res = await (this.breaker ? this.breaker.fire(call) : this.tryOnce(call));
+        } catch (e) {
+          res = await this.#retryLoop(call, e);
+        }
       } finally {
         this.bulkhead.release();
         if (signal && call.callerAbortHandler) signal.removeEventListener('abort', call.callerAbortHandler);
@@ -761,16 +767,20 @@ class UpstreamClient implements Upstream {
     }
   }
 
-  async #retryLoop(call: Call): Promise<TryResult> {
+  /** After a failed try: decide, spend budget, back off and try again, until success or a final failure. */
+  async #retryLoop(call: Call, firstError: unknown): Promise<TryResult> {
     const p = this.policy.retry;
-    this.budget.recordRequest(call.start);
     let prevDelay = 0;
+    let pending: unknown = firstError;
     for (;;) {
       let failure: MeshError | FailedTry;
       try {
-        const r = this.breaker ? await this.breaker.fire(call) : await this.tryOnce(call);
-        return r;
+        if (pending === undefined) {
+          return await (this.breaker ? this.breaker.fire(call) : this.tryOnce(call));
+        }
+        throw pending;
       } catch (e) {
+        pending = undefined;
         if (e instanceof FailedTry) {
           // Slow but successful tries are failures for the breaker only.
           if (e.slow) return e.response;
