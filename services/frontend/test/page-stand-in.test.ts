@@ -47,6 +47,7 @@ afterAll(async () => {
 beforeEach(() => {
   gateway.state.catalogUp = true;
   gateway.state.ordersRateLimited = false;
+  gateway.state.ordersUp = true;
 });
 
 const catalog = () => page.locator('#catalog');
@@ -112,6 +113,34 @@ describe('shop page (frontend service behind a stand-in gateway)', () => {
     expect(await catalog().getByRole('listitem').count()).toBe(3);
   });
 
+  it('keeps the products working while orders are down, with the banners inside the orders part', async () => {
+    gateway.state.ordersUp = false;
+    await page.goto(gateway.url);
+    await expect.poll(() => catalog().locator('.product').count()).toBe(3);
+
+    // Remembered orders say their status is unavailable, each in its own card, and keep trying.
+    const remembered = orderCard('Sea kayak');
+    await remembered.locator('.order-banner').waitFor({ state: 'visible' });
+    expect(await remembered.locator('.order-banner').textContent()).toContain(
+      'Status unavailable: Orders are unavailable.',
+    );
+
+    await page.getByRole('button', { name: 'Order Sea kayak' }).click();
+    const banner = page.locator('#orders-banner');
+    await banner.waitFor({ state: 'visible' });
+    expect(await banner.textContent()).toContain(
+      'Your order for Sea kayak was not placed: Orders are unavailable. You can try again in 2 s.',
+    );
+    expect(await page.locator('#catalog-banner').isVisible()).toBe(false);
+    expect(await catalog().locator('.product').count()).toBe(3);
+    await page.screenshot({ path: join(SCREENSHOTS, 'frontend-stand-in-orders-down.png'), fullPage: true });
+
+    // Orders back: the remembered card recovers on its next poll.
+    gateway.state.ordersUp = true;
+    await remembered.locator('.order-banner').waitFor({ state: 'hidden', timeout: 10_000 });
+    await statusReads(remembered, 'Confirmed');
+  });
+
   it('shows a 429 problem title and pauses ordering for Retry-After', async () => {
     gateway.state.ordersRateLimited = true;
     await page.goto(gateway.url);
@@ -123,6 +152,7 @@ describe('shop page (frontend service behind a stand-in gateway)', () => {
       'Your order for Carbon paddle was not placed: Too many orders from you. You can try again in 3 s.',
     );
     expect(await button.isDisabled()).toBe(true);
+    expect(await banner.getByRole('button', { name: 'Try again' }).isDisabled()).toBe(true); // not before Retry-After
     // Retrying the same attempt reuses its Idempotency-Key; once admitted, the order goes through.
     gateway.state.ordersRateLimited = false;
     await banner.getByRole('button', { name: 'Try again' }).click();

@@ -20,7 +20,9 @@ export function createBanner(element) {
   return {
     /**
      * @param {string} message
-     * @param {{ retryInMs?: number, onRetry?: () => void, retryLabel?: string }} [options]
+     * @param {{ retryInMs?: number, onRetry?: () => void, retryLabel?: string, retryNotBeforeMs?: number }} [options]
+     *   retryInMs: the page tries again on its own after this (a countdown is shown);
+     *   retryNotBeforeMs: the retry button stays disabled this long (the server's Retry-After)
      */
     show(message, options = {}) {
       stopTicker();
@@ -47,6 +49,12 @@ export function createBanner(element) {
         button.className = 'secondary';
         button.textContent = options.retryLabel ?? 'Try now';
         button.addEventListener('click', () => options.onRetry?.());
+        if (options.retryNotBeforeMs !== undefined && options.retryNotBeforeMs > 0) {
+          button.disabled = true;
+          setTimeout(() => {
+            button.disabled = false;
+          }, options.retryNotBeforeMs);
+        }
         element.append(button);
       }
       element.hidden = false;

@@ -27,7 +27,7 @@ export function statusLabel(status) {
 }
 
 /**
- * @typedef {{ id: string, product: string, placedAt: string }} Remembered
+ * @typedef {{ id: string, product: string, placedAt: string, status?: string }} Remembered
  * @typedef {{ initialMs: number, maxMs: number, timeoutMs: number }} PollSettings
  */
 
@@ -84,6 +84,7 @@ export function mountOrders({ api, poll }) {
       banner.show(`Your order for ${product.name} was not placed: ${err.title}.${when}`, {
         onRetry: () => void placeOrder(product, idempotencyKey),
         retryLabel: 'Try again',
+        retryNotBeforeMs: err.retryAfterMs,
       });
     }
   }
@@ -107,6 +108,11 @@ export function mountOrders({ api, poll }) {
     list.prepend(card);
     const cardBanner = createBanner($('.order-banner'));
     if (initial && typeof initial === 'object') renderStatus(card, /** @type {any} */ (initial));
+    else if (order.status) {
+      // What this browser last saw, until the first answer: say it is not fresh.
+      card.dataset.status = order.status;
+      $('.order-status-value').textContent = `${statusLabel(order.status)} (checking…)`;
+    }
     void track(order, card, cardBanner);
   }
 
@@ -161,6 +167,7 @@ export function mountOrders({ api, poll }) {
     const status = typeof data?.status === 'string' ? data.status : undefined;
     if (status === undefined) return undefined;
     card.dataset.status = status;
+    rememberStatus(card.dataset.orderId ?? '', status);
     const value = /** @type {HTMLElement} */ (card.querySelector('.order-status-value'));
     value.textContent = statusLabel(status);
     const history = /** @type {HTMLElement} */ (card.querySelector('.order-history'));
@@ -254,6 +261,22 @@ function remember(order) {
     localStorage.setItem(STORAGE_KEY, JSON.stringify(orders));
   } catch {
     // Storage full or disabled: the order is still followed on this page.
+  }
+}
+
+/**
+ * @param {string} id
+ * @param {string} status
+ */
+function rememberStatus(id, status) {
+  try {
+    const orders = recall();
+    const found = orders.find((o) => o.id === id);
+    if (!found || found.status === status) return;
+    found.status = status;
+    localStorage.setItem(STORAGE_KEY, JSON.stringify(orders));
+  } catch {
+    // as in remember()
   }
 }
 

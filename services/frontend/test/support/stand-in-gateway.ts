@@ -14,6 +14,8 @@ export interface StandInState {
   catalogUp: boolean;
   /** POST /api/orders answers 429 problem+json with Retry-After when true. */
   ordersRateLimited: boolean;
+  /** Every /api/orders request answers 503 problem+json with Retry-After when false. */
+  ordersUp: boolean;
   /** Polls of an order that still answer PENDING_PAYMENT before it confirms. */
   pendingPolls: number;
 }
@@ -56,7 +58,7 @@ const PRODUCTS = [
 ];
 
 export async function startStandIn(options: { frontendUrl: string; apiKey: string }): Promise<StandIn> {
-  const state: StandInState = { catalogUp: true, ordersRateLimited: false, pendingPolls: 2 };
+  const state: StandInState = { catalogUp: true, ordersRateLimited: false, ordersUp: true, pendingPolls: 2 };
   const seen = new Map<string, number>();
   const apiKeys = new Set<string>();
   const orders = new Map<string, { polls: number; productId: string; at: string }>();
@@ -91,6 +93,10 @@ export async function startStandIn(options: { frontendUrl: string; apiKey: strin
         return found ? json(res, 200, found) : problem(res, 404, 'No such product');
       }
       return json(res, 200, { items: PRODUCTS, nextCursor: null });
+    }
+    if (url.pathname.startsWith('/api/orders') && !state.ordersUp) {
+      count(`${req.method} /api/orders (down)`);
+      return problem(res, 503, 'Orders are unavailable', { 'Retry-After': '2' });
     }
     if (req.method === 'POST' && url.pathname === '/api/orders') {
       count('POST /api/orders');
