@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { sourceFiles } from '../../mesh/src/policy/code-edges.ts';
 import { NODE_WORKLOADS } from '../src/platform.ts';
 import { ROOT } from './manifests.ts';
 
@@ -30,6 +31,17 @@ function ignored(path: string): boolean {
   });
 }
 
+/** The source paths of the COPY instructions that copy from the build context. */
+function copySources(dockerfile: string): string[] {
+  return [...dockerfile.matchAll(/^COPY\s+(?!--from)(.+)$/gm)].flatMap((m) =>
+    (m[1] as string)
+      .trim()
+      .split(/\s+/)
+      .slice(0, -1)
+      .map((p) => p.replace(/\/$/, '')),
+  );
+}
+
 describe.each(NODE_WORKLOADS.map((w) => [w.name, w] as const))('%s Dockerfile', (name, w) => {
   const file = dockerfileOf(name);
   const text = readFileSync(resolve(ROOT, file), 'utf8');
@@ -47,13 +59,22 @@ describe.each(NODE_WORKLOADS.map((w) => [w.name, w] as const))('%s Dockerfile', 
   });
 
   it('copies sources that exist and .dockerignore lets through', () => {
-    const sources = [...text.matchAll(/^COPY\s+(?!--from)(.+)$/gm)].flatMap((m) => {
-      const parts = (m[1] as string).trim().split(/\s+/);
-      return parts.slice(0, -1);
-    });
+    const sources = copySources(text);
     const missing = sources.filter((s) => !existsSync(resolve(ROOT, s)));
     expect(missing).toEqual([]);
     expect(sources.filter(ignored)).toEqual([]);
+  });
+
+  it('copies every file the code reads next to itself (new URL("../x", import.meta.url))', () => {
+    const copied = copySources(text);
+    const srcDir = name === 'gateway' ? 'gateway/src' : `services/${name}/src`;
+    const needed = sourceFiles(resolve(ROOT, srcDir)).flatMap((f) =>
+      [...readFileSync(f, 'utf8').matchAll(/new URL\(\s*'(\.\.?\/[^']*)',\s*import\.meta\.url\)/g)].map((m) =>
+        relative(ROOT, resolve(dirname(f), m[1] as string)),
+      ),
+    );
+    const uncovered = needed.filter((n) => !copied.some((c) => n === c || n.startsWith(`${c}/`)));
+    expect(uncovered).toEqual([]);
   });
 
   it('runs the entry the Deployment runs, with a HEALTHCHECK that needs no shell', () => {
