@@ -77,6 +77,22 @@ describe.each(NODE_WORKLOADS.map((w) => [w.name, w] as const))('%s Dockerfile', 
     expect(uncovered).toEqual([]);
   });
 
+  it('carries every workspace its code (and mesh and observability) imports', () => {
+    const srcDir = name === 'gateway' ? 'gateway/src' : `services/${name}/src`;
+    const imported = new Set(
+      [srcDir, 'mesh/src', 'observability/src'].flatMap((d) =>
+        sourceFiles(resolve(ROOT, d)).flatMap((f) =>
+          [...readFileSync(f, 'utf8').matchAll(/from '@breakwater\/([a-z-]+)/g)].map((m) => m[1] as string),
+        ),
+      ),
+    );
+    const dirOf = (ws: string) => (ws === name ? srcDir : `${ws}/src`);
+    const missing = [...imported].filter(
+      (ws) => !copySources(text).includes(dirOf(ws)) || !text.includes(`--workspace @breakwater/${ws}`),
+    );
+    expect(missing).toEqual([]);
+  });
+
   it('runs the entry the Deployment runs, with a HEALTHCHECK that needs no shell', () => {
     expect(text).toContain(`CMD ["${w.entry}"]`);
     expect(text).toMatch(/HEALTHCHECK .*\n\s+CMD \["\/nodejs\/bin\/node", "-e"/);
