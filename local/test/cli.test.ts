@@ -92,7 +92,8 @@ async function waitFor(what: string, predicate: () => boolean, timeoutMs = 10_00
   throw new Error(`timed out waiting for ${what}`);
 }
 
-describe('cli up (end to end)', () => {
+// Generous: each step spawns node, and the suite shares 2 cores with every other test file.
+describe('cli up (end to end)', { timeout: 90_000 }, () => {
   let runDir: string;
   let common: string[];
   const runs: UpRun[] = [];

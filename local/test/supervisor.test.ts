@@ -8,7 +8,7 @@ import { isLocalError } from '../src/errors.ts';
 import type { ProcessSpec } from '../src/managed-process.ts';
 import { freePorts, isPortFree } from '../src/ports.ts';
 import { postgresInstance } from '../src/postgres.ts';
-import { httpProbe } from '../src/readiness.ts';
+import { httpProbe, type ReadinessProbe } from '../src/readiness.ts';
 import { redisSpec } from '../src/redis.ts';
 import { groupMembers, pidAlive } from '../src/stale.ts';
 import { formatStatusTable } from '../src/status-table.ts';
@@ -38,6 +38,16 @@ function fixtureSpec(
   };
 }
 
+/** Polls a probe until it passes, up to `timeoutMs` (load on a 2-core machine makes single tries flaky). */
+async function eventually(probe: ReadinessProbe, timeoutMs = 10_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (let i = 0; i < 200 && Date.now() < deadline; i++) {
+    if (await probe.check(AbortSignal.timeout(2_000))) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
+
 function listenOn(port: number): Promise<net.Server> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
@@ -46,7 +56,7 @@ function listenOn(port: number): Promise<net.Server> {
   });
 }
 
-describe('Supervisor with real Redis, PostgreSQL and an HTTP service', () => {
+describe('Supervisor with real Redis, PostgreSQL and an HTTP service', { timeout: 60_000 }, () => {
   let dir: string;
   let supervisor: Supervisor;
   let ports: number[];
@@ -128,7 +138,7 @@ describe('Supervisor with real Redis, PostgreSQL and an HTTP service', () => {
     expect(await probe.check(AbortSignal.timeout(1_500))).toBe(false);
     await supervisor.act('catalog', 'resume');
     expect(supervisor.get('catalog').state).toBe('running');
-    expect(await probe.check(AbortSignal.timeout(2_000))).toBe(true);
+    expect(await eventually(probe)).toBe(true);
   });
 
   it('names the valid processes when asked for an unknown one', async () => {
@@ -177,7 +187,7 @@ describe('Supervisor with real Redis, PostgreSQL and an HTTP service', () => {
   });
 });
 
-describe('Supervisor start-up failures', () => {
+describe('Supervisor start-up failures', { timeout: 60_000 }, () => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'bw-sup-fail-'));
@@ -231,7 +241,7 @@ describe('Supervisor start-up failures', () => {
   });
 });
 
-describe('Supervisor safety net', () => {
+describe('Supervisor safety net', { timeout: 60_000 }, () => {
   it('kills its children when the process running it exits without stopping it', async () => {
     const { execFile } = await import('node:child_process');
     const { pidRunning } = await import('../src/stale.ts');
