@@ -1,0 +1,3 @@
+/** @breakwater/notifications: build the service in-process (tests, tools); `main.ts` runs it. */
+export * from './app.ts';
+export * from './config.ts';

@@ -1,0 +1,4 @@
+/** @breakwater/payments: build the service in-process (tests, tools); `main.ts` runs it. */
+export * from './app.ts';
+export * from './config.ts';
+export * from './errors.ts';
