@@ -65,16 +65,18 @@ export interface ForwardContext {
   prefix: string | undefined;
 }
 
+/** The headers sent upstream, flattened to one string per field (the mesh client's shape), in one pass. */
 export function upstreamRequestHeaders(
   incoming: IncomingHttpHeaders,
   ctx: ForwardContext,
-): Record<string, string | string[]> {
+): Record<string, string> {
   const named = connectionTokens(incoming.connection);
-  const out: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(incoming)) {
-    if (v === undefined || HOP_BY_HOP.has(k) || GATEWAY_OWNED.has(k) || named?.has(k) || k === 'host')
+  const out: Record<string, string> = {};
+  for (const k in incoming) {
+    const v = incoming[k];
+    if (v === undefined || HOP_BY_HOP.has(k) || GATEWAY_OWNED.has(k) || k === 'host' || named?.has(k))
       continue;
-    out[k] = v;
+    out[k] = typeof v === 'string' ? v : v.join(k === 'cookie' ? '; ' : ', ');
   }
   const xff = ctx.trustedHops > 0 ? incoming['x-forwarded-for'] : undefined;
   out['x-forwarded-for'] = xff

@@ -242,11 +242,6 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
         consumer: principal?.consumer,
         prefix: route.stripPrefix,
       });
-      const flat: Record<string, string> = {};
-      for (const k in headers) {
-        const v = headers[k] as string | string[];
-        flat[k] = Array.isArray(v) ? v.join(k === 'cookie' ? '; ' : ', ') : v;
-      }
 
       const ac = new AbortController();
       const onClose = () => {
@@ -263,7 +258,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
             method,
             path: upstreamPath(route, target.path) + target.search,
             route: route.name,
-            headers: flat,
+            headers,
             body: limit,
             signal: ac.signal,
             ...(route.timeoutMs === undefined ? {} : { timeoutMs: route.timeoutMs }),

@@ -65,6 +65,20 @@ export class RateLimiter {
   #policies: readonly RateLimitPolicy[];
   /** Overrides as last seen (Redis is the truth; the script reads it per decision). */
   readonly #overrides = new Map<string, LimitOverride>();
+  /** Per policy: its windows, the script's ARGV and the key prefix (built once, not per request). */
+  #plans = new WeakMap<RateLimitPolicy, { windows: WindowName[]; args: (string | number)[]; base: string }>();
+
+  #plan(policy: RateLimitPolicy): { windows: WindowName[]; args: (string | number)[]; base: string } {
+    let plan = this.#plans.get(policy);
+    if (!plan) {
+      const windows = WINDOWS.filter((w) => policy.limits[w] !== undefined);
+      const args: (string | number)[] = [policy.window, windows.length];
+      for (const w of windows) args.push(w, WINDOW_SECONDS[w], policy.limits[w] as number);
+      plan = { windows, args, base: `${this.#prefix}rl:${policy.window}:${policy.name}:` };
+      this.#plans.set(policy, plan);
+    }
+    return plan;
+  }
 
   constructor(opts: RateLimiterOptions) {
     this.#redis = opts.redis as ScriptRedis;
@@ -134,11 +148,8 @@ export class RateLimiter {
 
   async decide(policy: RateLimitPolicy, req: RequestIdentity): Promise<Decision> {
     const identity = identityOf(policy, req);
-    const windows = WINDOWS.filter((w) => policy.limits[w] !== undefined);
-    const base = `${this.#prefix}rl:${policy.window}:${policy.name}:`;
+    const { windows, args, base } = this.#plan(policy);
     const keys = windows.map((w) => `${base}${w}:${identity}`);
-    const args: (string | number)[] = [policy.window, windows.length];
-    for (const w of windows) args.push(w, WINDOW_SECONDS[w], policy.limits[w] as number);
     const consumer = req.consumer ?? 'anonymous';
     try {
       const reply = await this.#redis.bwRateLimit(
