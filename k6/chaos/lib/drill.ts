@@ -1,0 +1,379 @@
+/**
+ * What every chaos drill shares: the phase schedule (steady → fault →
+ * recovery), the fault controller client, the steady-state gate, the `served`
+ * rate, time to recover, and thresholds per phase and route.
+ *
+ * A drill script exports `options` (from `drillOptions`), `setup`, `chaos`
+ * (one VU that injects and undoes the faults on the schedule and then
+ * measures time to recover), one or more traffic functions, and `teardown`
+ * (undoes every fault of the drill — k6 runs it after a failed threshold and
+ * on the first Ctrl-C too; the runner undoes them once more afterwards).
+ *
+ * Environment (the runner sets all of these):
+ *
+ * | variable        | meaning                                                        |
+ * |-----------------|----------------------------------------------------------------|
+ * | `CONTROL_URL`   | the supervisor's control API (fault routes: /v1/faults)        |
+ * | `CONTROL_TOKEN` | its bearer token                                               |
+ * | `SHORT`         | `true`: the short schedule (CI, each drill well under 90 s)     |
+ * | `STEADY`, `FAULT`, `RECOVERY` | phase lengths (k6 durations), override the schedule |
+ * | `RATE`          | journeys per second of the main traffic                         |
+ * | `BASE_URL`, `API_KEY`, `JWT` | see k6/lib/config.ts                              |
+ */
+
+import { sleep } from 'k6';
+import exec from 'k6/execution';
+import http from 'k6/http';
+import { Counter, Rate, Trend } from 'k6/metrics';
+import type { Options, Scenario } from 'k6/options';
+import { env, envNumber } from '../../lib/config.ts';
+import { formatDuration, parseDuration } from '../../lib/duration.ts';
+import { installResponseCallback } from '../../lib/outcome.ts';
+import { currentPhase, usePhases } from '../../lib/phases.ts';
+import type { Answer, RouteName, ShopApi } from '../../lib/shop-api.ts';
+
+/** Share of requests that got what they asked for: 2xx, a stale copy, or 202 pending. Tags: route, phase. */
+export const served = new Rate('served');
+/** Milliseconds from the end of the fault until the hypothesis held again. */
+export const timeToRecover = new Trend('time_to_recover', true);
+/** 1 when the hypothesis held again before the recovery phase ended. */
+export const recovered = new Rate('recovered');
+
+export interface Schedule {
+  readonly steadyMs: number;
+  readonly faultMs: number;
+  readonly recoveryMs: number;
+}
+
+export interface ScheduleSpec {
+  readonly steady: string;
+  readonly fault: string;
+  readonly recovery: string;
+}
+
+export const PHASES = ['steady', 'fault', 'recovery'] as const;
+export type PhaseName = (typeof PHASES)[number];
+
+/** The schedule: `SHORT=true` picks `short`, and STEADY/FAULT/RECOVERY override either. */
+export function schedule(full: ScheduleSpec, short: ScheduleSpec): Schedule {
+  const base = env('SHORT') === 'true' ? short : full;
+  return {
+    steadyMs: parseDuration(env('STEADY') ?? base.steady, 'STEADY'),
+    faultMs: parseDuration(env('FAULT') ?? base.fault, 'FAULT'),
+    recoveryMs: parseDuration(env('RECOVERY') ?? base.recovery, 'RECOVERY'),
+  };
+}
+
+export function totalMs(s: Schedule): number {
+  return s.steadyMs + s.faultMs + s.recoveryMs;
+}
+
+/** Tags every request with the phase of this schedule (see k6/lib/phases.ts). */
+export function usePhaseSchedule(s: Schedule): void {
+  usePhases(
+    `steady:${formatDuration(s.steadyMs)},fault:${formatDuration(s.faultMs)},recovery:${formatDuration(s.recoveryMs)}`,
+  );
+}
+
+/** One hypothesis: a threshold on a metric for one phase (and route), e.g. served ≥ 99.5 %. */
+export interface Hypothesis {
+  readonly metric: 'served' | 'failures' | 'http_req_duration' | 'checks' | 'degraded';
+  readonly phase?: PhaseName;
+  readonly route?: RouteName;
+  /** Extra tag filters (e.g. `consumer: 'bob'`). */
+  readonly tags?: Record<string, string>;
+  /** k6 threshold expression, e.g. `rate>=0.995`, `p(99)<2100`. */
+  readonly threshold: string;
+}
+
+export function selector(metric: string, tags: Record<string, string | undefined>): string {
+  const parts = Object.entries(tags)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}:${v}`);
+  return parts.length === 0 ? metric : `${metric}{${parts.join(',')}}`;
+}
+
+/**
+ * k6 thresholds from the hypotheses, plus always-true ones on every
+ * phase × route so the summary carries their counts and percentiles (k6 only
+ * keeps sub-metrics that a threshold names) for the verdict table.
+ */
+export function drillThresholds(
+  hypotheses: readonly Hypothesis[],
+  routes: readonly RouteName[],
+  extraTags: Record<string, string> = {},
+): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  const add = (key: string, expr: string) => {
+    const list = out[key] ?? [];
+    if (!list.includes(expr)) list.push(expr);
+    out[key] = list;
+  };
+  for (const phase of PHASES) {
+    for (const route of routes) {
+      const tags = { ...extraTags, phase, route };
+      add(selector('http_reqs', tags), 'count>=0');
+      add(selector('http_req_duration', tags), 'p(95)>=0');
+      add(selector('served', tags), 'rate>=0');
+      add(selector('failures', tags), 'rate>=0');
+      add(selector('degraded', tags), 'count>=0');
+    }
+  }
+  for (const h of hypotheses)
+    add(selector(h.metric, { ...h.tags, phase: h.phase, route: h.route }), h.threshold);
+  add('time_to_recover', 'max>=0');
+  return out;
+}
+
+export interface DrillOptionsInput {
+  readonly schedule: Schedule;
+  /** Traffic scenarios (exec names exported by the script); the chaos scenario is added. */
+  readonly traffic: Record<string, Scenario>;
+  readonly thresholds: Record<string, string[]>;
+}
+
+export function drillOptions(input: DrillOptionsInput): Options {
+  installResponseCallback();
+  const total = totalMs(input.schedule);
+  return {
+    setupTimeout: '60s',
+    teardownTimeout: '60s',
+    summaryTrendStats: ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)', 'count'],
+    scenarios: {
+      ...input.traffic,
+      chaos: {
+        executor: 'per-vu-iterations',
+        exec: 'chaos',
+        vus: 1,
+        iterations: 1,
+        maxDuration: formatDuration(total + 30_000),
+      },
+    },
+    thresholds: input.thresholds,
+  };
+}
+
+/** A constant arrival rate over the whole schedule (open model). */
+export function steadyTraffic(
+  exec: string,
+  rate: number,
+  s: Schedule,
+  extra: Partial<Scenario> = {},
+): Scenario {
+  return {
+    executor: 'constant-arrival-rate',
+    exec,
+    rate,
+    timeUnit: '1s',
+    duration: formatDuration(totalMs(s)),
+    preAllocatedVUs: Math.max(4, Math.ceil(rate)),
+    maxVUs: Math.max(20, Math.ceil(rate * 6)),
+    gracefulStop: '15s',
+    ...extra,
+  } as Scenario;
+}
+
+// --- the fault controller -------------------------------------------------------
+
+export interface FaultSpecInput {
+  readonly name?: string;
+  readonly spec: Record<string, unknown>;
+  /** Lease, ms: the controller undoes it by then even if nobody else does. */
+  readonly maxDurationMs?: number;
+}
+
+function controlUrl(): string {
+  const url = env('CONTROL_URL');
+  if (url === undefined) throw new Error('CONTROL_URL is not set: run drills with `npm run drill -- <name>`');
+  return url.replace(/\/+$/, '');
+}
+
+export function drillName(): string {
+  return env('DRILL') ?? 'drill';
+}
+
+/** Calls the control API; throws with the problem's detail on anything but 2xx. */
+export function control(method: string, path: string, body?: unknown): unknown {
+  const res = http.request(
+    method,
+    `${controlUrl()}${path}`,
+    body === undefined ? null : JSON.stringify(body),
+    {
+      headers: {
+        Authorization: `Bearer ${env('CONTROL_TOKEN') ?? ''}`,
+        ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+      },
+      tags: { route: 'control', name: 'control' },
+      timeout: '120s',
+      responseCallback: http.expectedStatuses({ min: 200, max: 299 }),
+    },
+  );
+  if (res.status < 200 || res.status > 299) {
+    throw new Error(`control ${method} ${path} answered ${res.status}: ${String(res.body).slice(0, 300)}`);
+  }
+  return res.body ? JSON.parse(String(res.body)) : {};
+}
+
+export function injectFault(fault: FaultSpecInput, leaseMs: number): string {
+  const record = control('POST', '/v1/faults', {
+    drill: drillName(),
+    name: fault.name,
+    maxDurationMs: fault.maxDurationMs ?? leaseMs,
+    spec: fault.spec,
+  }) as { id: string };
+  console.info(`[${drillName()}] fault ${fault.name ?? ''} injected (${record.id})`);
+  return record.id;
+}
+
+/**
+ * Rate-limit headroom for the drill's own traffic (alice's 100/min would
+ * turn a drill into a rate-limit test): a preparation the controller undoes
+ * with the drill's faults.
+ */
+export function raiseLimits(
+  leaseMs: number,
+  policy = 'alice',
+  limits: Record<string, number> = { minute: 1_000_000 },
+): void {
+  control('POST', '/v1/faults', {
+    drill: drillName(),
+    name: 'headroom',
+    preparation: true,
+    maxDurationMs: leaseMs,
+    spec: { kind: 'limit', policy, limits },
+  });
+}
+
+export function undoFault(id: string): void {
+  control('DELETE', `/v1/faults/${id}`);
+}
+
+/** Undoes every active fault of this drill; never throws (teardown must go on). */
+export function undoAll(): void {
+  try {
+    control('DELETE', `/v1/faults?drill=${encodeURIComponent(drillName())}`);
+  } catch (err) {
+    console.error(`[${drillName()}] undo of all faults failed: ${String(err)}`);
+  }
+}
+
+export interface ProcessInfo {
+  readonly name: string;
+  readonly state: string;
+  readonly port?: number;
+  readonly url?: string;
+  readonly adminPort?: number;
+}
+
+export function processes(): ProcessInfo[] {
+  return (control('GET', '/v1/status') as { processes: ProcessInfo[] }).processes;
+}
+
+// --- the schedule the chaos VU follows ---------------------------------------------
+
+/** ms since the test began, on the same clock the phase tags use. */
+export function elapsedMs(): number {
+  return exec.instance.currentTestRunDuration;
+}
+
+/** Sleeps until `atMs` on the test clock (bounded: at most `atMs` from now). */
+export function sleepUntil(atMs: number): void {
+  for (let i = 0; i < 100_000; i++) {
+    const left = atMs - elapsedMs();
+    if (left <= 0) return;
+    sleep(Math.min(0.25, left / 1_000));
+  }
+}
+
+export interface FaultStep {
+  /** When, ms after the fault phase begins (default 0). */
+  readonly atMs?: number;
+  readonly fault: FaultSpecInput;
+}
+
+/**
+ * The chaos VU's whole life: wait for the fault phase, inject each step at
+ * its time, undo everything at the fault's end, then poll `holds` until the
+ * hypothesis holds again (time to recover) or the recovery phase ends.
+ */
+export function runSchedule(s: Schedule, steps: readonly FaultStep[], holds: () => boolean): void {
+  const ids: string[] = [];
+  const faultEnd = s.steadyMs + s.faultMs;
+  const lease = s.faultMs + 60_000;
+  try {
+    for (const step of [...steps].sort((a, b) => (a.atMs ?? 0) - (b.atMs ?? 0))) {
+      sleepUntil(s.steadyMs + (step.atMs ?? 0));
+      ids.push(injectFault(step.fault, lease));
+    }
+    sleepUntil(faultEnd);
+  } finally {
+    for (const id of ids.reverse()) {
+      try {
+        undoFault(id);
+      } catch (err) {
+        console.error(`[${drillName()}] undo ${id} failed: ${String(err)}`);
+      }
+    }
+  }
+  // "The fault's end" is when the undo was asked for: a restart's own start-up time counts.
+  const deadline = faultEnd + s.recoveryMs;
+  for (let i = 0; i < 10_000; i++) {
+    let ok = false;
+    try {
+      ok = holds();
+    } catch (err) {
+      console.warn(`[${drillName()}] recovery probe: ${String(err)}`);
+    }
+    const now = elapsedMs();
+    if (ok) {
+      timeToRecover.add(Math.max(0, now - faultEnd));
+      recovered.add(true);
+      console.info(
+        `[${drillName()}] hypothesis holds again ${((now - faultEnd) / 1_000).toFixed(1)} s after the fault`,
+      );
+      return;
+    }
+    if (now >= deadline) break;
+    sleep(0.25);
+  }
+  timeToRecover.add(Math.max(0, elapsedMs() - faultEnd));
+  recovered.add(false);
+  console.error(`[${drillName()}] the hypothesis did not hold again before the recovery phase ended`);
+}
+
+// --- served accounting -----------------------------------------------------------
+
+/** Whether the caller got what it asked for (not merely a polite refusal). */
+export function isServed(answer: Answer): boolean {
+  return (
+    answer.outcome.outcome === 'ok' ||
+    answer.outcome.reason === 'stale' ||
+    answer.outcome.reason === 'accepted'
+  );
+}
+
+/** Wraps a ShopApi so every answer also feeds `served` with the same tags. */
+export function withServed(api: ShopApi, tags: Record<string, string> = {}): ShopApi {
+  const rec = (route: RouteName, answer: Answer): Answer => {
+    served.add(isServed(answer), { ...tags, route, phase: currentPhase() });
+    return answer;
+  };
+  return {
+    call: (route, path, body, headers) => rec(route, api.call(route, path, body, headers)),
+    shopPage: () => rec('shop_page', api.shopPage()),
+    listProducts: (limit, cursor) => rec('catalog_list', api.listProducts(limit, cursor)),
+    getProduct: (id) => rec('catalog_product', api.getProduct(id)),
+    placeOrder: (items, opts) => rec('orders_create', api.placeOrder(items, opts)),
+    getOrder: (id) => rec('orders_get', api.getOrder(id)),
+    getPayment: (orderId) => rec('payments_get', api.getPayment(orderId)),
+  };
+}
+
+/** Customer ids of this run's orders: the invariant check finds them by this prefix. */
+export function customerId(): string {
+  return `drill-${env('TEST_ID') ?? 'adhoc'}-vu${exec.vu.idInTest}`;
+}
+
+export function rate(fallback: number): number {
+  return envNumber('RATE', fallback);
+}

@@ -1,0 +1,136 @@
+/**
+ * The traffic drills drive and the probes they use for the steady-state gate
+ * and for time to recover. Probes are plain requests tagged `route:probe` so
+ * they never count in the verdict.
+ */
+
+import { sleep } from 'k6';
+import exec from 'k6/execution';
+import http from 'k6/http';
+import { authHeaders, baseUrl, type Credentials, defaultCredentials, envNumber } from '../../lib/config.ts';
+import { orderIdFrom, productIds, type ShopApi, uuid } from '../../lib/shop-api.ts';
+import { customerId, drillName, processes } from './drill.ts';
+
+/** Product ids the seed holds (services/catalog/migrations/002): sku-0001 … sku-0040. */
+export const SEED_PRODUCTS: readonly string[] = Array.from(
+  { length: 40 },
+  (_, i) => `sku-${String(i + 1).padStart(4, '0')}`,
+);
+
+/**
+ * One visit: a product page, one product, and for `ORDER_SHARE` of visits
+ * (default 0.25) an order with this run's customer id. Returns the order id
+ * of an accepted order.
+ */
+export function drillJourney(api: ShopApi): string | undefined {
+  const ids = productIds(api.listProducts(20));
+  const pool = ids.length > 0 ? ids : SEED_PRODUCTS;
+  const productId = pool[Math.floor(Math.random() * pool.length)] as string;
+  api.getProduct(productId);
+  if (Math.random() >= envNumber('ORDER_SHARE', 0.25)) return undefined;
+  const placed = api.placeOrder([{ productId, quantity: 1 }], { customerId: customerId() });
+  return placed.res.status === 202 ? orderIdFrom(placed) : undefined;
+}
+
+/** Reads only: a product page and one product. */
+export function browse(api: ShopApi): void {
+  const ids = productIds(api.listProducts(20));
+  const pool = ids.length > 0 ? ids : SEED_PRODUCTS;
+  api.getProduct(pool[Math.floor(Math.random() * pool.length)] as string);
+}
+
+// --- probes ---------------------------------------------------------------------
+
+const probeTags = { route: 'probe', name: 'probe' };
+
+export interface ProbeResult {
+  readonly status: number;
+  readonly durationMs: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+export function probe(
+  method: string,
+  path: string,
+  body?: unknown,
+  credentials: Credentials = defaultCredentials(),
+  headers: Record<string, string> = {},
+): ProbeResult {
+  const res = http.request(method, `${baseUrl()}${path}`, body === undefined ? null : JSON.stringify(body), {
+    headers: {
+      ...authHeaders(credentials),
+      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+      ...headers,
+    },
+    tags: probeTags,
+    timeout: '10s',
+    responseCallback: http.expectedStatuses({ min: 100, max: 599 }),
+  });
+  return {
+    status: res.status,
+    durationMs: res.timings.duration,
+    headers: res.headers,
+    body: String(res.body ?? ''),
+  };
+}
+
+/** `n` product reads in a row, each answered 200 within `maxMs`. */
+export function readsHold(n: number, maxMs = 1_000, credentials?: Credentials, stale = true): boolean {
+  for (let i = 0; i < n; i++) {
+    const id = SEED_PRODUCTS[Math.floor(Math.random() * SEED_PRODUCTS.length)] as string;
+    const r = probe('GET', `/api/catalog/products/${id}`, undefined, credentials);
+    if (r.status !== 200 || r.durationMs > maxMs) return false;
+    if (!stale && /stale/i.test(r.headers['X-Cache'] ?? r.headers['x-cache'] ?? '')) return false;
+  }
+  return true;
+}
+
+/** Places one order and waits (up to `waitMs`) until it reaches a final state. */
+export function orderCompletes(waitMs: number): boolean {
+  const placed = probe(
+    'POST',
+    '/api/orders',
+    {
+      customerId: `probe-${drillName()}-${exec.vu.idInTest}`,
+      items: [{ productId: 'sku-0001', quantity: 1 }],
+    },
+    undefined,
+    { 'Idempotency-Key': uuid() },
+  );
+  if (placed.status !== 202) return false;
+  const id = orderIdFrom({
+    res: { headers: placed.headers, body: placed.body } as never,
+    outcome: { outcome: 'ok' },
+  });
+  if (id === undefined) return false;
+  const until = Date.now() + waitMs;
+  for (let i = 0; i < 1_000 && Date.now() < until; i++) {
+    const got = probe('GET', `/api/orders/${id}`);
+    if (got.status === 200 && /"status"\s*:\s*"(CONFIRMED|CANCELLED)"/.test(got.body)) return true;
+    sleep(0.2);
+  }
+  return false;
+}
+
+/**
+ * The steady-state gate: every platform process the drill needs is running
+ * and `holds()` is true; otherwise the drill refuses to start (k6 exits 108).
+ */
+export function requireSteadyState(needed: readonly string[], holds: () => boolean): void {
+  const down = processes().filter((p) => needed.includes(p.name) && p.state !== 'running');
+  const missing = needed.filter((n) => !processes().some((p) => p.name === n));
+  if (down.length > 0 || missing.length > 0) {
+    exec.test.abort(
+      `steady state does not hold: ${[...down.map((p) => `${p.name} is ${p.state}`), ...missing.map((m) => `${m} is not part of the run`)].join(', ')} — refusing to start`,
+    );
+  }
+  if (!holds())
+    exec.test.abort('steady state does not hold: the hypothesis fails before any fault — refusing to start');
+}
+
+/** Warms the catalog cache: every product and the first page, so stale copies exist. */
+export function warmCatalog(): void {
+  probe('GET', '/api/catalog/products?limit=20');
+  for (const id of SEED_PRODUCTS) probe('GET', `/api/catalog/products/${id}`);
+}
