@@ -303,6 +303,13 @@ class Call {
     this.#chunks = [];
     const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
     const result: TryResult = { status: this.#status, headers: this.#resHeaders, body, stream: undefined };
+    // A mesh callee answers 504 MESH_ERR_DEADLINE_EXPIRED when the budget this
+    // try sent it runs out — the same moment this try's own timer fires. Whichever
+    // wins the race, the caller sees the same error.
+    if (result.status === 504 && body.includes(CALLEE_DEADLINE)) {
+      reject?.(this.up.tryTimeoutError(this));
+      return;
+    }
     if (result.status >= 500) {
       reject?.(new FailedTry(result, false));
       return;
@@ -389,26 +396,11 @@ class Call {
 }
 
 function onTryTimer(call: Call): void {
-  const up = call.up;
-  if (call.tryCutIsDeadline) {
-    call.abortTry(
-      new MeshError('MESH_ERR_DEADLINE', `${up.name}: deadline exceeded during try ${call.tries}`, {
-        upstream: up.name,
-      }),
-    );
-  } else {
-    up.timeoutTry.inc();
-    call.abortTry(
-      new MeshError(
-        'MESH_ERR_TIMEOUT',
-        `${up.name}: try ${call.tries} timed out after ${call.timeoutMs} ms`,
-        {
-          upstream: up.name,
-        },
-      ),
-    );
-  }
+  call.abortTry(call.up.tryTimeoutError(call));
 }
+
+/** The problem code a mesh server answers when an inbound deadline runs out. */
+const CALLEE_DEADLINE = Buffer.from('"code":"MESH_ERR_DEADLINE_EXPIRED"');
 
 function onCallerAbort(this: Call): void {
   this.abortTry(
@@ -953,6 +945,23 @@ class UpstreamClient implements Upstream {
       if (!keepTimer) clearTimeout(call.tryTimer);
       call.tryTimer = undefined;
     }
+  }
+
+  /** The error for a try whose time ran out (its own timeout, or the call's deadline). */
+  tryTimeoutError(call: Call): MeshError {
+    if (call.tryCutIsDeadline) {
+      return new MeshError('MESH_ERR_DEADLINE', `${this.name}: deadline exceeded during try ${call.tries}`, {
+        upstream: this.name,
+      });
+    }
+    this.timeoutTry.inc();
+    return new MeshError(
+      'MESH_ERR_TIMEOUT',
+      `${this.name}: try ${call.tries} timed out after ${call.timeoutMs} ms`,
+      {
+        upstream: this.name,
+      },
+    );
   }
 
   asMeshError(e: unknown): MeshError {

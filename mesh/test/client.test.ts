@@ -346,6 +346,29 @@ describe('timeouts and deadlines', () => {
     expect(took).toBeLessThan(800);
   });
 
+  it("reports a mesh callee's deadline 504 as the try's own timeout or deadline", async () => {
+    const u = await upstream((_req, res) => {
+      res.statusCode = 504;
+      res.setHeader('content-type', 'application/problem+json');
+      res.end(JSON.stringify({ status: 504, code: 'MESH_ERR_DEADLINE_EXPIRED' }));
+    });
+    const c = client('callee-deadline', u.url, {
+      timeoutMs: 500,
+      deadlineMs: 3_000,
+      retry: { maxRetries: 0 },
+      breaker: NO_BREAKER,
+    });
+    expect((await rejection(c.request({ path: '/' }))).code).toBe('MESH_ERR_TIMEOUT');
+    expect((await rejection(c.request({ path: '/', deadlineMs: 300 }))).code).toBe('MESH_ERR_DEADLINE');
+    // Any other 504 is the upstream's status.
+    const v = await upstream((_req, res) => {
+      res.statusCode = 504;
+      res.end('gateway timeout');
+    });
+    const c2 = client('plain-504', v.url, { retry: { maxRetries: 0 }, breaker: NO_BREAKER });
+    expect((await rejection(c2.request({ path: '/' }))).code).toBe('MESH_ERR_UPSTREAM_STATUS');
+  });
+
   it('fails at once when the inherited deadline has already passed', async () => {
     const u = await upstream((_req, res) => res.end());
     const c = client('deadline-past', u.url);
