@@ -6,7 +6,8 @@
  * problem's title and pauses ordering for Retry-After.
  * (page-platform.test.ts runs the same journey against the real platform.)
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import type { ServiceApp } from '@breakwater/mesh/server';
 import type { Page } from 'playwright-core';
@@ -16,6 +17,13 @@ import { loadConfig } from '../src/config.ts';
 import { type Browser, launchBrowser } from './support/browser.ts';
 import { type StandIn, startStandIn } from './support/stand-in-gateway.ts';
 
+interface AxeGlobal {
+  run(
+    context: unknown,
+    options: object,
+  ): Promise<{ violations: { id: string; help: string; nodes: unknown[] }[] }>;
+}
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const SCREENSHOTS = resolve(import.meta.dirname, '..', '..', '..', '.run', 'screenshots');
 const API_KEY = 'test-public-key';
 
@@ -49,6 +57,14 @@ beforeEach(() => {
   gateway.state.ordersRateLimited = false;
   gateway.state.ordersUp = true;
 });
+
+/** axe-core's WCAG 2 A/AA violations on the page as it is now (axe must have been evaluated in it). */
+const axeViolations = () =>
+  page.evaluate(async () => {
+    const g = globalThis as unknown as { axe: AxeGlobal; document: unknown };
+    const result = await g.axe.run(g.document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] } });
+    return result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.length})`);
+  });
 
 const catalog = () => page.locator('#catalog');
 const orders = () => page.locator('#orders');
@@ -139,6 +155,22 @@ describe('shop page (frontend service behind a stand-in gateway)', () => {
     gateway.state.ordersUp = true;
     await remembered.locator('.order-banner').waitFor({ state: 'hidden', timeout: 10_000 });
     await statusReads(remembered, 'Confirmed');
+  });
+
+  it('has no axe-core accessibility violations (WCAG 2 A and AA), banners included', async () => {
+    gateway.state.catalogUp = false;
+    await page.goto(gateway.url);
+    await page.locator('#catalog-banner').waitFor({ state: 'visible' });
+    await statusReads(orderCard('Sea kayak'), 'Confirmed');
+    // Evaluated through the DevTools protocol, so the page's CSP does not block it.
+    await page.evaluate(AXE_SOURCE);
+    const violations = await axeViolations();
+    expect(violations).toEqual([]);
+
+    gateway.state.catalogUp = true;
+    await page.locator('#catalog-banner').waitFor({ state: 'hidden', timeout: 10_000 });
+    const withProducts = await axeViolations();
+    expect(withProducts).toEqual([]);
   });
 
   it('shows a 429 problem title and pauses ordering for Retry-After', async () => {
