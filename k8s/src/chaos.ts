@@ -16,8 +16,12 @@ import { HARDENED } from './base.ts';
 export const DRILL_NAMESPACE = 'breakwater-drills';
 /** The k6 release tools/k6/go.mod pins, as the grafana/k6 image tag. */
 export const K6_IMAGE = 'grafana/k6:2.2.0';
-/** Script directories shipped to the cluster (each directory one ConfigMap, mounted at /k6/<dir>). */
-export const K6_DIRS = ['lib', 'load', 'chaos'] as const;
+/**
+ * Script directories shipped to the cluster (each directory one ConfigMap,
+ * projected under /k6/<dir>). Not k6/chaos: those drills drive the laptop's
+ * fault controller, which a cluster does not have.
+ */
+export const K6_DIRS = ['lib', 'load'] as const;
 
 /** The drill the component runs: the script and the Istio fault that stands in for the local fault controller. */
 export const DRILL = {
