@@ -1,5 +1,17 @@
 /** Policy checks every built manifest must pass (used by overlays.test.ts). */
-import type { Manifest } from './manifests.ts';
+import { type Manifest, podOwners } from './manifests.ts';
+
+/** Long-running containers without a startup, liveness or readiness probe (Jobs run to completion: exempt). */
+export function probeProblems(objs: readonly Manifest[]): string[] {
+  const missing: string[] = [];
+  for (const p of podOwners(objs)) {
+    if (p.obj.kind === 'Job' || p.obj.kind === 'CronJob') continue;
+    for (const c of p.pod.containers ?? [])
+      for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe'])
+        if (c[probe] === undefined) missing.push(`${p.id}/${c.name}: ${probe}`);
+  }
+  return missing;
+}
 
 export function selects(selector: Manifest | undefined, labels: Record<string, string>): boolean {
   const ml: Record<string, string> = selector?.matchLabels ?? {};

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { hardeningProblems, isClearlyFake, isPinned, secretValues, selects } from './checks.ts';
+import {
+  hardeningProblems,
+  isClearlyFake,
+  isPinned,
+  probeProblems,
+  secretValues,
+  selects,
+} from './checks.ts';
 import { build, overlayNames, podOwners, validateManifest } from './manifests.ts';
 
 const overlays = overlayNames();
@@ -41,14 +48,7 @@ describe('k8s overlays', () => {
     });
 
     it('gives every long-running container startup, liveness and readiness probes', () => {
-      const missing: string[] = [];
-      for (const p of podOwners(objs())) {
-        if (p.obj.kind === 'Job' || p.obj.kind === 'CronJob') continue; // runs to completion: nothing to probe
-        for (const c of p.pod.containers ?? [])
-          for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe'])
-            if (c[probe] === undefined) missing.push(`${p.id}/${c.name}: ${probe}`);
-      }
-      expect(missing).toEqual([]);
+      expect(probeProblems(objs())).toEqual([]);
     });
 
     it('gives every container CPU and memory requests and limits', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { hardeningProblems, isClearlyFake, isPinned } from './checks.ts';
-import { validateManifest } from './manifests.ts';
+import { hardeningProblems, isClearlyFake, isPinned, probeProblems } from './checks.ts';
+import { build, type Manifest, validateManifest } from './manifests.ts';
 
 describe('validateManifest', () => {
   const deployment = {
@@ -44,6 +44,14 @@ describe('validateManifest', () => {
 });
 
 describe('manifest policy checks', () => {
+  it('flags a Deployment whose container lost its readiness probe', () => {
+    const objs = structuredClone(build('k8s/overlays/plain')) as Manifest[];
+    expect(probeProblems(objs)).toEqual([]);
+    const catalog = objs.find((o) => o.kind === 'Deployment' && o.metadata.name === 'catalog');
+    delete catalog?.spec.template.spec.containers[0].readinessProbe;
+    expect(probeProblems(objs)).toEqual(['Deployment/catalog/catalog: readinessProbe']);
+  });
+
   it('flags a container that may escalate or keeps capabilities', () => {
     expect(hardeningProblems({}, { securityContext: { readOnlyRootFilesystem: true } })).toEqual([
       'runAsNonRoot is not true',
