@@ -14,6 +14,7 @@ import { mountProductRoutes } from './routes/products.ts';
 import { mountReservationRoutes } from './routes/reservations.ts';
 import { ProductCache } from './store/product-cache.ts';
 import { ProductsStore } from './store/products-store.ts';
+import { SourceBreaker } from './store/source-breaker.ts';
 
 export interface CatalogDeps {
   pool: pg.Pool;
@@ -54,6 +55,7 @@ export function buildApp(config: CatalogConfig, deps: CatalogDeps): ServiceApp {
   mountProductRoutes(r, {
     store,
     cache,
+    breaker: new SourceBreaker({ failures: 3, openMs: config.pgBreakerOpenMs }),
     retryAfterSec: RETRY_AFTER_READS_S,
     onCacheResult: (result) => cacheRequests().inc({ cache: 'products', result }),
   });

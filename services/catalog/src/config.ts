@@ -22,6 +22,8 @@ export const CatalogEnv = z.object({
   CATALOG_MIGRATE_ON_START: bool.default(true),
   /** PostgreSQL statement timeout, ms. */
   CATALOG_PG_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(50).default(1_500),
+  /** After 3 consecutive failed PostgreSQL reads, reads skip the database for this long, ms. */
+  CATALOG_PG_BREAKER_OPEN_MS: z.coerce.number().int().min(1).default(2_000),
   /** Redis command timeout for the cache, ms. */
   CATALOG_REDIS_TIMEOUT_MS: z.coerce.number().int().min(10).default(250),
 });
@@ -39,6 +41,7 @@ export interface CatalogConfig {
   readonly migrateOnStart: boolean;
   readonly pgStatementTimeoutMs: number;
   readonly redisTimeoutMs: number;
+  readonly pgBreakerOpenMs: number;
 }
 
 export function formatEnvError(err: z.ZodError): string {
@@ -63,5 +66,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CatalogConfig 
     migrateOnStart: e.CATALOG_MIGRATE_ON_START,
     pgStatementTimeoutMs: e.CATALOG_PG_STATEMENT_TIMEOUT_MS,
     redisTimeoutMs: e.CATALOG_REDIS_TIMEOUT_MS,
+    pgBreakerOpenMs: e.CATALOG_PG_BREAKER_OPEN_MS,
   });
 }

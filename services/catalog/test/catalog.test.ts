@@ -8,7 +8,7 @@ import {
 } from '@breakwater/local/harness';
 import { createPgPool, createStreamRedis, runMigrations, waitReady } from '@breakwater/mesh/events/index';
 import type { Redis } from 'ioredis';
-import type pg from 'pg';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
@@ -27,21 +27,25 @@ afterAll(async () => {
 
 interface Catalog {
   base: string;
+  database: string;
   pool: pg.Pool;
   redis: Redis;
 }
 
-async function startCatalog(env: Record<string, string> = {}): Promise<Catalog> {
+async function startCatalog(
+  env: Record<string, string> = {},
+  timeouts = { statementTimeoutMs: 2_000, connectionTimeoutMs: 1_000 },
+): Promise<Catalog> {
   const databaseUrl = await createDatabase(pgServer);
   await runMigrations({ databaseUrl, dir: new URL('../migrations/', import.meta.url) });
   const config = loadConfig({ DATABASE_URL: databaseUrl, REDIS_URL: redisServer.url, PORT: '0', ...env });
-  const pool = createPgPool(databaseUrl, { statementTimeoutMs: 2_000, connectionTimeoutMs: 1_000 });
+  const pool = createPgPool(databaseUrl, timeouts);
   const redis = createStreamRedis(redisServer.url, { commandTimeoutMs: 250 });
   await waitReady(redis);
   const kit = buildApp(config, { pool, redis, server: { signals: [], drainDelayMs: 0, accessLog: false } });
   const { port } = await kit.listen({ port: 0 });
   closers.push(() => kit.shutdown());
-  return { base: `http://127.0.0.1:${port}`, pool, redis };
+  return { base: `http://127.0.0.1:${port}`, pool, redis, database: new URL(databaseUrl).pathname.slice(1) };
 }
 
 async function call(
@@ -294,6 +298,47 @@ describe('catalog: reservations', () => {
 });
 
 describe('catalog: degraded', () => {
+  it('with PostgreSQL hanging (paused), a few reads wait their timeout, then the breaker serves stale copies at once', async () => {
+    const c = await startCatalog(
+      { CATALOG_CACHE_TTL_MS: '50', CATALOG_PG_BREAKER_OPEN_MS: '60000' },
+      { statementTimeoutMs: 300, connectionTimeoutMs: 300 },
+    );
+    const ids = ['sku-0020', 'sku-0021', 'sku-0022', 'sku-0023', 'sku-0024', 'sku-0025'];
+    for (const id of ids) expect((await call(c.base, 'GET', `/products/${id}`)).status).toBe(200);
+    // Pausing stops the postmaster, not backends already serving connections: end those first,
+    // so every read needs a new connection and hangs as against a frozen server.
+    const admin = new pg.Client({ connectionString: pgServer.superuserUrl });
+    await admin.connect();
+    await admin.query(
+      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+      [c.database],
+    );
+    await admin.end();
+    pgServer.pause();
+    try {
+      await new Promise((r) => setTimeout(r, 100)); // let the 50 ms fresh TTL lapse
+      const timings: number[] = [];
+      for (const id of ids) {
+        const t0 = Date.now();
+        const r = await call(c.base, 'GET', `/products/${id}`);
+        timings.push(Date.now() - t0);
+        expect(r.status, id).toBe(200);
+        expect(r.headers.get('x-cache'), id).toBe('stale');
+      }
+      // Three reads pay the timeout (the breaker's threshold); the rest skip the database.
+      expect(
+        timings.slice(0, 3).every((t) => t >= 250),
+        String(timings),
+      ).toBe(true);
+      expect(
+        timings.slice(3).every((t) => t < 200),
+        String(timings),
+      ).toBe(true);
+    } finally {
+      pgServer.resume();
+    }
+  });
+
   it('serves cached products marked stale while PostgreSQL is down, and a fast 503 when Redis is gone too', async () => {
     // A fresh TTL shorter than the test, so only the stale copy is left when PostgreSQL goes.
     const c = await startCatalog({ CATALOG_CACHE_TTL_MS: '50' });

@@ -19,10 +19,13 @@ import { parseOr400 } from '../domain/validation.ts';
 import { CatalogError, isCatalogError } from '../errors.ts';
 import type { Cached, ProductCache } from '../store/product-cache.ts';
 import type { ProductsStore } from '../store/products-store.ts';
+import type { SourceBreaker } from '../store/source-breaker.ts';
 
 export interface ProductRouteDeps {
   store: ProductsStore;
   cache: ProductCache;
+  /** Guards PostgreSQL reads so a hanging database does not make every read wait its timeout. */
+  breaker: SourceBreaker;
   onCacheResult?: (result: string) => void;
   /** Retry-After for the 503 when both PostgreSQL and Redis fail, s. */
   retryAfterSec: number;
@@ -64,7 +67,7 @@ export function mountProductRoutes(router: Router, deps: ProductRouteDeps): void
       .read(
         key,
         async () => {
-          const page = await deps.store.list(limit, after);
+          const page = await deps.breaker.run(() => deps.store.list(limit, after));
           const last = page.items[page.items.length - 1];
           return { items: page.items, nextCursor: page.more && last ? encodeCursor(last.id) : null };
         },
@@ -80,7 +83,7 @@ export function mountProductRoutes(router: Router, deps: ProductRouteDeps): void
     const cached = await deps.cache
       .read<Product | null>(
         `product:${id}`,
-        async () => (await deps.store.get(id)) ?? null,
+        async () => (await deps.breaker.run(() => deps.store.get(id))) ?? null,
         isSourceFailure,
         (p) => p !== null,
       )
