@@ -85,6 +85,17 @@ describe('compose.yaml', () => {
     );
   });
 
+  it('depends only on services it defines, waiting for them to be healthy where they have a healthcheck', () => {
+    const names = Object.keys(doc.services);
+    for (const [name, s] of Object.entries<Record<string, Record<string, { condition: string }>>>(
+      doc.services,
+    ))
+      for (const [dep, cond] of Object.entries(s.depends_on ?? {})) {
+        expect(names, `${name} -> ${dep}`).toContain(dep);
+        if (cond.condition === 'service_healthy') expect(doc.services[dep].healthcheck, dep).toBeDefined();
+      }
+  });
+
   it('hardens every container and pins every image', () => {
     for (const [name, s] of Object.entries<Record<string, unknown>>(doc.services)) {
       expect(s.read_only, name).toBe(true);
