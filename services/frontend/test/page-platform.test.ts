@@ -48,14 +48,10 @@ beforeAll(async () => {
     only: PLATFORM.map((e) => e.name).filter((name) => name !== 'prometheus'),
   });
   expect(platform.skipped).toEqual([]); // every service exists: this is the whole shop
-  // When local/ does not pass the gateway's public consumer key to the
-  // frontend, the test supplies the same key from gateway.yaml.
-  const specs = platform.specs.map((spec) =>
-    spec.name === 'frontend' && !spec.env?.FRONTEND_API_KEY
-      ? { ...spec, env: { ...spec.env, FRONTEND_API_KEY: apiKey } }
-      : spec,
-  );
-  supervisor = new Supervisor(specs);
+  // local/ hands the frontend the gateway's public consumer key (from gateway.yaml).
+  const frontendEnv = platform.specs.find((spec) => spec.name === 'frontend')?.env ?? {};
+  expect(frontendEnv.FRONTEND_API_KEY).toBe(apiKey);
+  supervisor = new Supervisor(platform.specs);
   await supervisor.startAll();
   const url = supervisor.get('gateway-1').status().url;
   if (!url) throw new Error('gateway-1 has no URL');
