@@ -105,8 +105,10 @@ export function mountCatalog({ api, onOrder }) {
     return item;
   }
 
-  more.addEventListener('click', () => {
-    void load(false);
+  more.addEventListener('click', async () => {
+    more.disabled = true; // one page at a time: a double click must not load it twice
+    await load(false);
+    more.disabled = false;
   });
   void load(true);
 }
