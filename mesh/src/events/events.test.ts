@@ -9,6 +9,8 @@ import {
 } from '@breakwater/local/harness';
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -75,6 +77,22 @@ describe('event envelope', () => {
   it('the committed JSON schema is the one generated from the zod schema', () => {
     const committed = JSON.parse(readFileSync(new URL('./envelope.schema.json', import.meta.url), 'utf8'));
     expect(committed).toEqual(JSON.parse(JSON.stringify(envelopeJsonSchema(DATA_SCHEMAS))));
+  });
+
+  it('the JSON schema accepts real events and rejects broken ones (ajv, draft 2020-12)', () => {
+    const schema = JSON.parse(readFileSync(new URL('./envelope.schema.json', import.meta.url), 'utf8'));
+    const ajv = new Ajv2020({ allErrors: true, strict: false });
+    addFormats.default(ajv);
+    const validate = ajv.compile(schema);
+    const ev = placed();
+    expect(validate(ev), JSON.stringify(validate.errors)).toBe(true);
+    const data = ajv.compile({ ...schema.$defs['breakwater.order.placed@1'], $schema: undefined });
+    expect(data(ev.data)).toBe(true);
+    expect(data({ ...ev.data, amountCents: -1 })).toBe(false);
+    expect(validate({ ...ev, time: 'yesterday' })).toBe(false);
+    expect(validate({ ...ev, dataversion: 1 })).toBe(false);
+    const { id: _id, ...noId } = ev;
+    expect(validate(noId)).toBe(false);
   });
 
   it('parses a valid envelope and refuses broken ones with a reason', () => {
