@@ -105,7 +105,8 @@ export function loadTestDashboard() {
             legend: '{{testid}} completed',
           },
           {
-            expr: `sum by (testid) (rate(k6_dropped_iterations_total{${tid}}[$__rate_interval]))`,
+            // k6 creates the dropped-iterations series on the first drop: 0 until then.
+            expr: `sum by (testid) (rate(k6_dropped_iterations_total{${tid}}[$__rate_interval])) or 0 * sum by (testid) (rate(k6_iterations_total{${tid}}[$__rate_interval]))`,
             legend: '{{testid}} dropped',
           },
         ],

@@ -1,0 +1,249 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { buildPlatform } from '@breakwater/local/platform';
+import { Supervisor } from '@breakwater/local/supervisor';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dataReport, emptyPanels, ruleErrors } from '../grafana/src/prove.ts';
+
+// The proof behind the dashboards: the whole local platform (Redis,
+// PostgreSQL, every service, both gateway processes, Prometheus with the
+// repo's rules) under real traffic — a k6 run writing to Prometheus'
+// remote-write receiver plus requests of our own — and a short drill of
+// faults; then every panel query of every dashboard runs through
+// Prometheus' HTTP API and must return data, except the panels listed in
+// NEEDS_OTHER_FAULTS, which only a fault this test does not inject can fill.
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const ADMIN_TOKEN = 'observability-platform-test-admin-token';
+const ALICE = { apikey: 'dev-alice-key-0000-NOT-A-SECRET' }; // gateway.yaml's development consumer
+const K6 = join(ROOT, '.tools', 'bin', 'k6');
+
+/** Panels that stay empty unless a drill injects a fault this test leaves out. */
+const NEEDS_OTHER_FAULTS: Record<string, string> = {
+  'bw-resilience / Retries refused by the budget / A': 'a retry storm larger than the retry budget',
+  'bw-resilience / Bulkhead rejections / A': 'more concurrent calls than a bulkhead holds',
+  'bw-events / Dead letters / A': 'a poison event that exhausts its retries',
+  'bw-events / Dead letters since start / A': 'a poison event that exhausts its retries',
+  'bw-events / Reclaimed entries / A':
+    'a consumer that dies holding entries, then 30 s (claimIdleMs) until another reclaims them',
+};
+
+let runDir = '';
+let supervisor: Supervisor | undefined;
+let gatewayUrl = '';
+let prometheusUrl = '';
+let catalogAdmin = '';
+let gatewayAdmin = '';
+
+beforeAll(async () => {
+  runDir = mkdtempSync(join(tmpdir(), 'bw-obs-platform-'));
+  const platform = await buildPlatform({
+    root: ROOT,
+    runDir,
+    gatewayPort: 0,
+    prometheusPort: 0,
+    adminToken: ADMIN_TOKEN,
+  });
+  expect(platform.skipped).toEqual([]);
+  supervisor = new Supervisor(platform.specs);
+  await supervisor.startAll();
+  gatewayUrl = supervisor.get('gateway-1').status().url ?? '';
+  prometheusUrl = supervisor.get('prometheus').status().url ?? '';
+  catalogAdmin = `http://127.0.0.1:${platform.specs.find((s) => s.name === 'catalog')?.adminPort}`;
+  gatewayAdmin = `http://127.0.0.1:${platform.specs.find((s) => s.name === 'gateway-1')?.adminPort}`;
+}, 120_000);
+
+afterAll(async () => {
+  await supervisor?.stopAll();
+  if (runDir) rmSync(runDir, { recursive: true, force: true });
+}, 120_000);
+
+/**
+ * One request through the gateway on a fresh connection: the two gateway
+ * processes share the port, and only fresh connections spread over both, so
+ * whichever process Prometheus happens to scrape has seen the traffic.
+ */
+function call(
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const url = new URL(path, gatewayUrl);
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((done, fail) => {
+    const req = request(
+      url,
+      {
+        method,
+        agent: false,
+        timeout: 10_000,
+        headers: {
+          ...ALICE,
+          ...(payload
+            ? { 'content-type': 'application/json', 'idempotency-key': `obs-${Date.now()}-${Math.random()}` }
+            : {}),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          let json: Record<string, unknown> = {};
+          try {
+            json = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+          } catch {
+            // not JSON (an error page): the status is what counts
+          }
+          done({ status: res.statusCode ?? 0, json });
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', fail);
+    req.end(payload);
+  });
+}
+
+const ORDER = { customerId: 'c-obs', items: [{ productId: 'sku-0003', quantity: 1 }] };
+
+/** Shop traffic through the gateway for `ms`: product pages and items, orders and their status, a 404. */
+async function shop(ms: number): Promise<Record<string, number>> {
+  const statuses: Record<string, number> = {};
+  const until = Date.now() + ms;
+  for (let n = 0; Date.now() < until; n++) {
+    const calls = [
+      call('GET', '/api/catalog/products?limit=5'),
+      call('GET', `/api/catalog/products/sku-000${(n % 9) + 1}`),
+    ];
+    if (n % 3 === 0) calls.push(call('POST', '/api/orders', ORDER));
+    if (n % 7 === 0) calls.push(call('GET', '/api/catalog/products/no-such-sku'));
+    for (const r of await Promise.allSettled(calls)) {
+      const key = r.status === 'fulfilled' ? String(r.value.status) : 'error';
+      statuses[key] = (statuses[key] ?? 0) + 1;
+      const id = r.status === 'fulfilled' && r.value.status === 202 ? r.value.json.id : undefined;
+      if (typeof id === 'string') {
+        await Promise.allSettled([call('GET', `/api/orders/${id}`), call('GET', `/api/payments/${id}`)]);
+      }
+    }
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  return statuses;
+}
+
+/** k6's smoke profile, its metrics remote-written to Prometheus under `testid`. */
+function k6Smoke(testid: string): Promise<{ code: number | null; output: string }> {
+  return new Promise((done, fail) => {
+    const child = spawn(
+      K6,
+      ['run', '-q', '-o', 'experimental-prometheus-rw', '--tag', `testid=${testid}`, 'k6/load/smoke.ts'],
+      {
+        cwd: ROOT,
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: runDir,
+          K6_NO_USAGE_REPORT: 'true',
+          K6_PROMETHEUS_RW_SERVER_URL: `${prometheusUrl}/api/v1/write`,
+          K6_PROMETHEUS_RW_PUSH_INTERVAL: '2s',
+          BASE_URL: gatewayUrl,
+          API_KEY: ALICE.apikey,
+          RATE: '2',
+          DURATION: '10s',
+        },
+      },
+    );
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
+    child.on('error', fail);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      done({ code, output: output.slice(-3000) });
+    });
+  });
+}
+
+/** Places `n` orders at once, so orders' breaker to catalog sees enough calls to judge. */
+async function orderBurst(n: number): Promise<void> {
+  await Promise.allSettled(Array.from({ length: n }, () => call('POST', '/api/orders', ORDER)));
+}
+
+async function setCatalogFaults(faults: unknown[]): Promise<void> {
+  const res = await fetch(`${catalogAdmin}/admin/faults`, {
+    method: faults.length ? 'PUT' : 'DELETE',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    ...(faults.length ? { body: JSON.stringify({ faults }) } : {}),
+  });
+  expect(res.status, await res.text()).toBeLessThan(300);
+}
+
+describe('dashboards on the running platform', () => {
+  it('after traffic, a k6 run and a short drill, every panel shows data', async () => {
+    if (!supervisor) throw new Error('platform not started');
+    const sup = supervisor;
+    // Steady traffic, with k6 alongside.
+    const [k6, steady] = await Promise.all([k6Smoke(`obs-${Date.now()}`), shop(12_000)]);
+    expect(k6.code, k6.output).not.toBeNull();
+    expect(steady['202'] ?? 0, JSON.stringify(steady)).toBeGreaterThan(0);
+
+    // The steady phase spent alice's 100 requests a minute (429s seen);
+    // lift her limit so the drill's requests reach the services.
+    const lifted = await fetch(`${gatewayAdmin}/admin/limits`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ policy: 'alice', limits: { minute: 100_000 } }),
+    });
+    expect(lifted.status, await lifted.text()).toBe(200);
+
+    // Catalog's reservations hang: orders' tries time out (800 ms each)
+    // and its breaker to catalog opens under bursts of orders.
+    // (No aborts on routes the gateway proxies: a retried 5xx there crashed
+    // the gateway at the time of writing — see the observability report.)
+    await setCatalogFaults([
+      { id: 'slow-reservations', match: { pathPrefix: '/reservations' }, delay: { percent: 100, ms: 2_500 } },
+    ]);
+    // Bursts of 18 stay under the orders route's 20 per second.
+    const bursts = (async () => {
+      for (let i = 0; i < 3; i++) await orderBurst(18);
+    })();
+    await Promise.all([bursts, shop(8_000)]);
+    await setCatalogFaults([]);
+
+    // payments dies while orders keep coming: its consumer group lags.
+    await sup.act('payments', 'kill');
+    await shop(6_000);
+    await sup.act('payments', 'start');
+
+    // Redis pauses: the rate limiter fails open, the outbox waits.
+    await sup.act('redis', 'pause');
+    await shop(5_000);
+    await sup.act('redis', 'resume');
+    await shop(6_000);
+
+    const health = await ruleErrors(prometheusUrl);
+    expect(health.errors).toEqual([]);
+
+    let empty: string[] = [];
+    const deadline = Date.now() + 30_000;
+    do {
+      const report = await dataReport(prometheusUrl, { rateInterval: '2m' });
+      empty = [
+        ...emptyPanels(report).filter((p) => !(p in NEEDS_OTHER_FAULTS)),
+        ...report.variables.filter((v) => v.series === 0).map((v) => `variable ${v.query.variable}`),
+      ];
+      if (empty.length === 0) break;
+      await new Promise((r) => setTimeout(r, 2_000));
+    } while (Date.now() < deadline);
+    const states = sup.status().map((p) => `${p.name}: ${p.state}`);
+    expect(empty, `process states: ${states.join(', ')}`).toEqual([]);
+    // The drill is over: every process is up again.
+    expect(states.filter((s) => !s.endsWith(': running'))).toEqual([]);
+  }, 240_000);
+});
