@@ -110,6 +110,8 @@ export interface CallOptions {
   throwOnStatus?: boolean;
   /** Called instead of throwing when the call fails with a MeshError (not on MESH_ERR_ABORTED). */
   fallback?: Fallback;
+  /** Largest buffered response body, bytes; more fails the try with MESH_ERR_RESPONSE_TOO_LARGE. Default: the upstream's. */
+  maxResponseBytes?: number;
 }
 
 export type Fallback = (err: MeshError) => MeshResponse | Promise<MeshResponse>;
@@ -125,7 +127,11 @@ export interface UpstreamOptions {
   fallback?: Fallback;
   /** Random source for jitter (tests). */
   random?: () => number;
+  /** Default largest buffered response body, bytes (default 16 MiB). */
+  maxResponseBytes?: number;
 }
+
+const DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024; // 16 MiB
 
 export interface Disposable {
   dispose(): void;
@@ -180,6 +186,7 @@ const OUTCOME_OF: Partial<Record<MeshErrorCode, string>> = {
   MESH_ERR_BUDGET_EXHAUSTED: 'budget_exhausted',
   MESH_ERR_UPSTREAM_STATUS: 'upstream_5xx',
   MESH_ERR_CONNECT: 'connect_error',
+  MESH_ERR_RESPONSE_TOO_LARGE: 'upstream_5xx',
   MESH_ERR_ABORTED: 'aborted',
   MESH_ERR_CLOSED: 'aborted',
 };
@@ -213,6 +220,7 @@ class Call {
   readonly timeoutMs: number;
   readonly deadlineAt: number;
   readonly signal: AbortSignal | undefined;
+  readonly maxResponseBytes: number;
   readonly start: number;
   tries = 0;
   tryTimer: NodeJS.Timeout | undefined = undefined;
@@ -268,6 +276,7 @@ class Call {
   #status = 0;
   #resHeaders: HeaderValues = {};
   #chunks: Buffer[] = [];
+  #bytes = 0;
 
   /** @internal */
   beginTry(resolve: (r: TryResult) => void, reject: (e: unknown) => void): void {
@@ -275,6 +284,7 @@ class Call {
     this.#reject = reject;
     this.#controller = undefined;
     this.#chunks = [];
+    this.#bytes = 0;
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -290,8 +300,21 @@ class Call {
     this.#resHeaders = headers;
   }
 
-  onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.#resolve) this.#chunks.push(chunk);
+  onResponseData(c: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (!this.#resolve) return;
+    this.#bytes += chunk.length;
+    if (this.#bytes > this.maxResponseBytes) {
+      const err = new MeshError(
+        'MESH_ERR_RESPONSE_TOO_LARGE',
+        `${this.up.name}: response body over ${this.maxResponseBytes} bytes`,
+        { upstream: this.up.name },
+      );
+      this.#chunks = [];
+      this.#fail(err);
+      c.abort(err);
+      return;
+    }
+    this.#chunks.push(chunk);
   }
 
   onResponseEnd(): void {
@@ -349,6 +372,7 @@ class Call {
   constructor(up: UpstreamClient, o: CallOptions, streaming: boolean, start: number) {
     this.up = up;
     this.start = start;
+    this.maxResponseBytes = o.maxResponseBytes ?? up.maxResponseBytes;
     const method = (o.method ?? 'GET').toUpperCase();
     this.method = method;
     this.streaming = streaming;
@@ -445,6 +469,7 @@ class UpstreamClient implements Upstream {
   readonly bulkhead: Bulkhead;
   readonly fallback: Fallback | undefined;
   readonly random: () => number;
+  readonly maxResponseBytes: number;
   #state: BreakerState = 'closed';
   #openedAt = 0;
   #listeners = new Set<(s: BreakerState) => void>();
@@ -499,6 +524,7 @@ class UpstreamClient implements Upstream {
     this.bulkhead = new Bulkhead(p.bulkhead);
     this.fallback = o.fallback;
     this.random = o.random ?? Math.random;
+    this.maxResponseBytes = o.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
 
     const n = this.name;
     const triesFirst = counter('upstreamTries').labels(n, 'first');

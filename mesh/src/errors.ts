@@ -11,6 +11,7 @@
  * | MESH_ERR_BUDGET_EXHAUSTED | 503 | a retry was due but the retry budget was spent; `cause` is the original error |
  * | MESH_ERR_UPSTREAM_STATUS | 502 | the upstream answered a failure status (5xx) and no retry was left |
  * | MESH_ERR_CONNECT | 502 | connection refused/reset, socket or protocol error |
+ * | MESH_ERR_RESPONSE_TOO_LARGE | 502 | a buffered response body exceeded `maxResponseBytes` |
  * | MESH_ERR_ABORTED | 499 | the caller's own AbortSignal ended the call |
  * | MESH_ERR_CLOSED | 503 | the upstream client was closed |
  * | MESH_ERR_INVALID_POLICY | 500 | a policy failed validation at start-up |
@@ -33,6 +34,7 @@ export const MESH_ERRORS = {
   MESH_ERR_BUDGET_EXHAUSTED: { status: 503, title: 'Retry budget exhausted' },
   MESH_ERR_UPSTREAM_STATUS: { status: 502, title: 'Upstream failed' },
   MESH_ERR_CONNECT: { status: 502, title: 'Upstream unreachable' },
+  MESH_ERR_RESPONSE_TOO_LARGE: { status: 502, title: 'Upstream response too large' },
   MESH_ERR_ABORTED: { status: 499, title: 'Call aborted by caller' },
   MESH_ERR_CLOSED: { status: 503, title: 'Upstream client closed' },
   MESH_ERR_INVALID_POLICY: { status: 500, title: 'Invalid policy' },

@@ -511,6 +511,17 @@ describe('errors and validation', () => {
     expect(Object.isFrozen(p.retry)).toBe(true);
   });
 
+  it('refuses a buffered body over maxResponseBytes without buffering it', async () => {
+    const u = await upstream((_req, res) => {
+      res.end(Buffer.alloc(64 * 1024, 120));
+    });
+    const c = client('big', u.url, { retry: { maxRetries: 0 }, breaker: NO_BREAKER });
+    const err = await rejection(c.request({ path: '/', maxResponseBytes: 1024 }));
+    expect(err.code).toBe('MESH_ERR_RESPONSE_TOO_LARGE');
+    expect((err as unknown as MeshError).status).toBe(502);
+    expect((await c.request({ path: '/' })).body.length).toBe(64 * 1024);
+  });
+
   it('refuses a bad path and calls on a closed client', async () => {
     const u = await upstream((_req, res) => res.end());
     const c = createUpstream({ name: 'closed', baseUrl: u.url });
