@@ -122,6 +122,7 @@ export class FaultFilter {
     const { delay, abort } = c.rule;
     const doAbort = abort !== undefined && this.#random() * 100 < abort.percent;
     const finish = () => {
+      if (res.headersSent) return; // answered meanwhile (deadline): nothing left to do
       if (doAbort && abort) {
         this.#counter.labels(c.label, 'abort').inc();
         res.setHeader('x-bw-fault', 'abort');

@@ -345,6 +345,12 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
   app.use(faults.middleware);
   app.use(express.json({ limit: settings.bodyLimit, type: ['application/json', 'application/*+json'] }));
 
+  // A fault delay or a slow body may outlast the deadline: once the 504 is
+  // out, the handler never starts.
+  app.use((_req: Request, res: Response, next: NextFunction) => {
+    if (!res.headersSent) next();
+  });
+
   const router = express.Router();
   app.use(router);
 

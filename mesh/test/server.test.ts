@@ -16,6 +16,7 @@ let baseUrl = '';
 let admin: Pool;
 let ready = true;
 const aborted: number[] = [];
+let workStarted = 0;
 const logLines: Array<Record<string, unknown>> = [];
 const logSink = new Writable({
   write(chunk, _enc, cb) {
@@ -64,6 +65,7 @@ beforeAll(async () => {
         res.json({ ran: true });
       });
       r.get('/work', async (req, res) => {
+        if (req.headers['x-bw-timeout-ms'] === '100') workStarted++;
         const started = performance.now();
         // A 2 s "query" that honours the request's signal.
         await new Promise<void>((resolve) => {
@@ -298,6 +300,19 @@ describe('fault filter', () => {
 
     expect((await adminCall('DELETE')).status).toBe(204);
     for (let i = 0; i < 50; i++) expect((await get(`/items/${i}`)).status).toBe(200);
+  });
+
+  it('a fault delay longer than the deadline ends in a 504 and the handler never runs', async () => {
+    await adminCall('PUT', { faults: [{ match: { route: '/work' }, delay: { percent: 100, ms: 300 } }] });
+    const before = aborted.length;
+    const r = await get('/work', { 'x-bw-timeout-ms': '100' });
+    expect(r.status).toBe(504);
+    expect(r.json().code).toBe('MESH_ERR_DEADLINE_EXPIRED');
+    // Give the delay time to end: the handler must still not start.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(aborted.length).toBe(before);
+    expect(workStarted).toBe(0);
+    await adminCall('DELETE');
   });
 
   it('delays matching requests and never faults /health even with a catch-all rule', async () => {
