@@ -175,6 +175,17 @@ describe('outbox relay and stream consumer (real Redis and PostgreSQL)', () => {
     expect(seen.published).toBe(6);
   });
 
+  it('migrations started by several replicas at once all succeed, and run once', async () => {
+    const url = await createDatabase(pgServer);
+    const dir = new URL('./test-migrations/', import.meta.url);
+    const runs = await Promise.all([1, 2, 3].map(() => runMigrations({ databaseUrl: url, dir })));
+    expect(runs.flat()).toEqual(['001_events']);
+    const pool = createPgPool(url);
+    pools.push(pool);
+    const { rows } = await pool.query('SELECT count(*)::int AS n FROM pgmigrations');
+    expect(rows[0].n).toBe(1);
+  });
+
   it('two relays on one outbox publish every row exactly once, and a new relay picks up what a stopped one left', async () => {
     const pool = await freshDb();
     const stream = `t:${randomUUID()}`;

@@ -70,6 +70,8 @@ export async function runMigrations(o: MigrateOptions): Promise<string[]> {
     ...(direction === 'down' ? { count: o.count ?? 1 } : {}),
     singleTransaction: true,
     checkOrder: true,
+    // Several replicas may start at once: the second waits for the first's migrations instead of failing.
+    advisoryLockMode: 'wait',
     log: (msg: string) => log.debug({ msg }, 'migration'),
     logger: {
       debug: (m: string) => log.debug({ m }, 'migration'),
