@@ -48,6 +48,16 @@ describe('SourceBreaker', () => {
     await expect(trial).resolves.toBe('row');
   });
 
+  it('reports state changes', async () => {
+    let now = 0;
+    const seen: string[] = [];
+    const b = new SourceBreaker({ failures: 1, openMs: 10, now: () => now, onState: (s) => seen.push(s) });
+    await expect(b.run(fail)).rejects.toThrow();
+    now = 10;
+    await b.run(ok);
+    expect(seen).toEqual(['open', 'closed']);
+  });
+
   it('refuses a threshold below 1', () => {
     expect(() => new SourceBreaker({ failures: 0 })).toThrow(RangeError);
   });

@@ -13,6 +13,8 @@ export interface SourceBreakerOptions {
   /** Time open before a trial read, ms. Default 2_000. */
   openMs?: number;
   now?: () => number;
+  /** Told the state after every call that changed it (for the breaker-state metric). */
+  onState?: (state: 'closed' | 'open' | 'half-open') => void;
 }
 
 export class SourceOpenError extends Error {
@@ -30,11 +32,14 @@ export class SourceBreaker {
   #consecutive = 0;
   #openUntil = 0;
   #trialInFlight = false;
+  readonly #onState: ((state: 'closed' | 'open' | 'half-open') => void) | undefined;
+  #reported: 'closed' | 'open' | 'half-open' = 'closed';
 
   constructor(o: SourceBreakerOptions = {}) {
     this.#threshold = o.failures ?? 3;
     this.#openMs = o.openMs ?? 2_000;
     this.#now = o.now ?? Date.now;
+    this.#onState = o.onState;
     if (!(this.#threshold >= 1)) throw new RangeError(`failures must be >= 1, got ${this.#threshold}`);
   }
 
@@ -59,6 +64,14 @@ export class SourceBreaker {
       throw err;
     } finally {
       if (trial) this.#trialInFlight = false;
+      this.#report();
     }
+  }
+
+  #report(): void {
+    const s = this.state;
+    if (s === this.#reported) return;
+    this.#reported = s;
+    this.#onState?.(s);
   }
 }
