@@ -29,6 +29,7 @@ import { context, type DiagLogger, DiagLogLevel, diag, propagation, trace } from
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
   CompositePropagator,
+  loggingErrorHandler,
   setGlobalErrorHandler,
   W3CBaggagePropagator,
   W3CTraceContextPropagator,
@@ -161,7 +162,7 @@ function start(
         propagation.disable();
         context.disable();
         diag.disable();
-        setGlobalErrorHandler(() => {});
+        setGlobalErrorHandler(loggingErrorHandler());
         if (running?.stop === stop) running = undefined;
       }
     })();

@@ -192,6 +192,20 @@ describe('startTelemetry', () => {
     expect(warnings.length).toBeGreaterThan(0);
   });
 
+  it('does not throw even when the warning sink itself throws', async () => {
+    stop = startTelemetry({
+      service: 'careless-sink',
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'ftp://127.0.0.1/', OTEL_BSP_SCHEDULE_DELAY: 'soon' },
+      warn: () => {
+        throw new Error('sink broke');
+      },
+    });
+    const span = trace.getTracer('telemetry-test').startSpan('still traced');
+    expect(span.isRecording()).toBe(true);
+    span.end();
+    await expect(stop()).resolves.toBeUndefined();
+  });
+
   it('refuses a second start while one runs, and can start again after stopping', async () => {
     const warnings: string[] = [];
     stop = startTelemetry({ service: 'first', env: {}, warn: (m) => warnings.push(m) });
