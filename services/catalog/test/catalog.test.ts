@@ -334,6 +334,8 @@ describe('catalog: degraded', () => {
         timings.slice(3).every((t) => t < 200),
         String(timings),
       ).toBe(true);
+      const metrics = await fetch(`${c.base}/metrics`).then((r) => r.text());
+      expect(metrics).toMatch(/bw_breaker_state\{[^}]*upstream="postgres"[^}]*\} 2/);
     } finally {
       pgServer.resume();
     }
