@@ -5,10 +5,10 @@
  * contract, 99 (a threshold failed) when it deliberately does not.
  */
 
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { limitPerSecond, parseRateLimitPolicy, policiesFrom } from '../lib/ratelimit-headers.ts';
 import { type ContractServer, startContractServer } from './contract-server.ts';
 import { k6, ROOT } from './run-k6.ts';
@@ -30,6 +30,12 @@ afterEach(async () => {
   await server?.close();
   server = undefined;
 });
+
+/** Summaries the runs write, removed after the file's tests. */
+const scratch = mkdtempSync(join(tmpdir(), 'bw-k6-scripts-'));
+let scratchFiles = 0;
+const scratchFile = (name: string) => join(scratch, `${++scratchFiles}-${name}`);
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe('k6 scripts parse', () => {
   it('finds the load profiles and the rate-limit tool', () => {
@@ -99,7 +105,7 @@ describe('smoke profile', () => {
     'counts an honest 503 (with Retry-After) from a failing catalog as degraded, not failed: exit 0',
     async () => {
       server = await startContractServer({ consumers, catalogDown: 'unavailable' });
-      const summary = join(mkdtempSync(join(tmpdir(), 'bw-smoke-')), 'summary.json');
+      const summary = scratchFile('smoke-summary.json');
       const result = await run(server.url, summary);
       expect(result.code, result.stderr + result.stdout).toBe(0);
       const metrics = (
@@ -151,7 +157,7 @@ describe('rate-limit tool', () => {
     'passes (exit 0) when the server admits its announced limit, and reports per consumer',
     async () => {
       server = await startContractServer({ consumers });
-      const summary = join(mkdtempSync(join(tmpdir(), 'bw-rl-')), 'summary.json');
+      const summary = scratchFile('ratelimit-summary.json');
       const result = await run(server.url, summary);
       expect(result.code, result.stderr + result.stdout).toBe(0);
       expect(result.stdout).toMatch(/consumer\s+offered\/s\s+limit\/s\s+admitted\/s\s+429 %/);
@@ -171,7 +177,7 @@ describe('rate-limit tool', () => {
     'fails (exit 99) when the server admits twice the limit it announces',
     async () => {
       server = await startContractServer({ consumers, admitFactor: 2 });
-      const summary = join(mkdtempSync(join(tmpdir(), 'bw-rl-')), 'summary.json');
+      const summary = scratchFile('ratelimit-summary.json');
       const result = await run(server.url, summary);
       expect(result.code).toBe(99);
       const { busy, quiet } = rows(summary);

@@ -1,6 +1,6 @@
 /** Runs the repository's k6 (v2, .tools/bin/k6) from the repo root, bounded in time, with usage reports off. */
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -15,12 +15,14 @@ export interface K6Result {
 }
 
 export function k6(args: readonly string[], env: Record<string, string> = {}): Promise<K6Result> {
+  // k6 keeps a config folder under HOME: a fresh one per run, removed after.
+  const home = mkdtempSync(join(tmpdir(), 'bw-k6-home-'));
   return new Promise((done, fail) => {
     const child = spawn(K6, args, {
       cwd: ROOT,
       env: {
         PATH: process.env.PATH ?? '',
-        HOME: mkdtempSync(join(tmpdir(), 'bw-k6-home-')),
+        HOME: home,
         K6_NO_USAGE_REPORT: 'true',
         ...env,
       },
@@ -37,6 +39,7 @@ export function k6(args: readonly string[], env: Record<string, string> = {}): P
     child.on('error', fail);
     child.on('close', (code) => {
       clearTimeout(timer);
+      rmSync(home, { recursive: true, force: true });
       done({ code, stdout, stderr });
     });
   });
