@@ -15,6 +15,7 @@ import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StreamConsumer } from './consumer.ts';
+import { listDeadLetters, replayDeadLetters } from './dead-letters.ts';
 import { createEvent, envelopeJsonSchema, parseEnvelope } from './envelope.ts';
 import { claimEvent } from './inbox.ts';
 import type { EventMetrics } from './metrics.ts';
@@ -333,6 +334,45 @@ describe('outbox relay and stream consumer (real Redis and PostgreSQL)', () => {
     const fields = dead[0]?.[1] ?? [];
     expect(fields[fields.indexOf('detail') + 1]).toBe('processor down');
     expect((await consumer.sampleMetrics())?.pending).toBe(0);
+  });
+
+  it('dead letters can be listed and replayed onto their stream once the cause is fixed', async () => {
+    const stream = `t:${randomUUID()}`;
+    let broken = true;
+    const handled: string[] = [];
+    const consumer = new StreamConsumer({
+      redis,
+      stream,
+      group: 'g',
+      blockMs: 100,
+      maxAttempts: 1,
+      handlers: {
+        [EVENT_TYPES.orderPlaced]: async (e) => {
+          if (broken) throw new Error('downstream refused');
+          handled.push(e.id);
+          return 'ok';
+        },
+      },
+      dataSchemas: DATA_SCHEMAS,
+      metrics: recordingMetrics().m,
+    });
+    const ev = placed();
+    await redis.xadd(stream, '*', 'event', JSON.stringify(ev));
+    consumer.start();
+    await until('dead-lettered', async () => (await redis.xlen(consumer.deadLetterStream)) === 1);
+    const [letter] = await listDeadLetters(redis, consumer.deadLetterStream);
+    expect(letter).toMatchObject({
+      reason: 'max_attempts',
+      detail: 'downstream refused',
+      stream,
+      group: 'g',
+      deliveries: 1,
+    });
+    broken = false;
+    expect(await replayDeadLetters(redis, consumer.deadLetterStream)).toHaveLength(1);
+    await until('replayed event handled', async () => handled.includes(ev.id));
+    await consumer.stop();
+    expect(await redis.xlen(consumer.deadLetterStream)).toBe(0);
   });
 
   it('an event enqueued inside a span carries that span as traceparent', async () => {

@@ -1,5 +1,6 @@
 /** The shared event layer: envelope, shop event catalogue, outbox, inbox, stream consumer. */
 export * from './consumer.ts';
+export * from './dead-letters.ts';
 export * from './envelope.ts';
 export * from './inbox.ts';
 export * from './logger.ts';
