@@ -72,6 +72,11 @@ export interface OutboxRelayOptions {
   maxStreamLength?: number;
   /** Published rows older than this are deleted, ms. Default 3_600_000 (1 h). */
   retainPublishedMs?: number;
+  /**
+   * When set, inbox rows (`processed_events`, see inbox.ts) older than this
+   * are deleted too, ms. Keep it far longer than any redelivery can take.
+   */
+  retainInboxMs?: number;
   log?: EventLogger;
   metrics?: EventMetrics;
 }
@@ -83,6 +88,7 @@ export class OutboxRelay {
   readonly #pollMs: number;
   readonly #maxLen: number;
   readonly #retainMs: number;
+  readonly #retainInboxMs: number | undefined;
   readonly #log: EventLogger;
   readonly #metrics: EventMetrics;
   #abort = new AbortController();
@@ -97,6 +103,7 @@ export class OutboxRelay {
     this.#pollMs = o.pollMs ?? 100;
     this.#maxLen = o.maxStreamLength ?? 100_000;
     this.#retainMs = o.retainPublishedMs ?? 3_600_000;
+    this.#retainInboxMs = o.retainInboxMs;
     this.#log = o.log ?? silentLogger;
     this.#metrics = o.metrics ?? catalogueEventMetrics();
     if (!(this.#batch >= 1)) throw new RangeError(`batchSize must be >= 1, got ${this.#batch}`);
@@ -223,6 +230,12 @@ export class OutboxRelay {
       `DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < now() - make_interval(secs => $1)`,
       [this.#retainMs / 1000],
     );
+    if (this.#retainInboxMs !== undefined) {
+      await this.#pool.query(
+        'DELETE FROM processed_events WHERE processed_at < now() - make_interval(secs => $1)',
+        [this.#retainInboxMs / 1000],
+      );
+    }
   }
 }
 

@@ -37,7 +37,13 @@ export interface OrderWorkers {
 }
 
 export function createOrderWorkers(o: OrderWorkersOptions): OrderWorkers {
-  const relay = new OutboxRelay({ pool: o.pool, redis: o.redis, pollMs: o.relayPollMs, log: o.log });
+  const relay = new OutboxRelay({
+    pool: o.pool,
+    redis: o.redis,
+    pollMs: o.relayPollMs,
+    log: o.log,
+    retainInboxMs: 7 * 24 * 3_600_000, // 7 days; a late duplicate would also find the order final
+  });
   const hooks = testHooksFromEnv();
   const consumer = new StreamConsumer({
     redis: o.redis,
