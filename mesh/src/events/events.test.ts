@@ -187,6 +187,32 @@ describe('outbox relay and stream consumer (real Redis and PostgreSQL)', () => {
     expect(rows[0].n).toBe(1);
   });
 
+  it('prunes published outbox rows and inbox rows past their retention', async () => {
+    const pool = await freshDb();
+    await pool.query(
+      `INSERT INTO processed_events (consumer_group, event_id, processed_at)
+       VALUES ('g', 'old', now() - interval '2 hours'), ('g', 'new', now())`,
+    );
+    await enqueueEvent(pool, `t:${randomUUID()}`, placed());
+    await pool.query(`UPDATE outbox SET published_at = now() - interval '2 hours'`);
+    await enqueueEvent(pool, `t:${randomUUID()}`, placed());
+    const r = createStreamRedis(redisServer.url);
+    await waitReady(r);
+    const relay = new OutboxRelay({
+      pool,
+      redis: r,
+      retainPublishedMs: 3_600_000,
+      retainInboxMs: 3_600_000,
+      metrics: recordingMetrics().m,
+    });
+    expect(await relay.publishBatch()).toBe(1);
+    r.disconnect();
+    const inbox = await pool.query('SELECT event_id FROM processed_events ORDER BY event_id');
+    expect(inbox.rows.map((x) => x.event_id)).toEqual(['new']);
+    const outbox = await pool.query('SELECT count(*)::int AS n FROM outbox');
+    expect(outbox.rows[0].n).toBe(1);
+  });
+
   it('two relays on one outbox publish every row exactly once, and a new relay picks up what a stopped one left', async () => {
     const pool = await freshDb();
     const stream = `t:${randomUUID()}`;
