@@ -208,7 +208,114 @@ interface TryResult {
   stream: Readable | undefined;
 }
 
-/** Per-call state, one object per call (no per-try closures). */
+/**
+ * undici dispatch handler for one buffered try. One small object per try, so
+ * a late callback from an abandoned try (still queued in the pool, or
+ * aborted asynchronously) can never reach the try that replaced it.
+ */
+class BufferedTry {
+  readonly call: Call;
+  #resolve: ((r: TryResult) => void) | undefined;
+  #reject: ((e: unknown) => void) | undefined;
+  controller: Dispatcher.DispatchController | undefined = undefined;
+  #status = 0;
+  #headers: HeaderValues = {};
+  #chunks: Buffer[] = [];
+  #bytes = 0;
+
+  constructor(call: Call, resolve: (r: TryResult) => void, reject: (e: unknown) => void) {
+    this.call = call;
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    if (!this.#resolve) {
+      controller.abort(this.call.reason ?? new Error('try already settled'));
+      return;
+    }
+    this.controller = controller;
+  }
+
+  onResponseStart(_c: Dispatcher.DispatchController, status: number, headers: HeaderValues): void {
+    this.#status = status;
+    this.#headers = headers;
+  }
+
+  onResponseData(c: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (!this.#resolve) return;
+    const call = this.call;
+    this.#bytes += chunk.length;
+    if (this.#bytes > call.maxResponseBytes) {
+      const err = new MeshError(
+        'MESH_ERR_RESPONSE_TOO_LARGE',
+        `${call.up.name}: response body over ${call.maxResponseBytes} bytes`,
+        { upstream: call.up.name },
+      );
+      this.#chunks = [];
+      this.fail(err);
+      c.abort(err);
+      return;
+    }
+    this.#chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    const resolve = this.#resolve;
+    const reject = this.#reject;
+    if (!resolve || !reject) return;
+    this.#settled();
+    const call = this.call;
+    const chunks = this.#chunks;
+    this.#chunks = [];
+    const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+    const result: TryResult = { status: this.#status, headers: this.#headers, body, stream: undefined };
+    // A mesh callee answers 504 MESH_ERR_DEADLINE_EXPIRED when the budget this
+    // try sent it runs out — the same moment this try's own timer fires. Whichever
+    // wins the race, the caller sees the same error.
+    if (result.status === 504 && body.includes(CALLEE_DEADLINE)) {
+      reject(call.up.tryTimeoutError(call));
+      return;
+    }
+    if (result.status >= 500) {
+      reject(new FailedTry(result, false));
+      return;
+    }
+    const slow = call.up.policy.breaker.slowCallMs;
+    if (slow > 0 && performance.now() - call.tryStart > slow) {
+      reject(new FailedTry(result, true));
+      return;
+    }
+    resolve(result);
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+    if (!this.#resolve) return;
+    const call = this.call;
+    this.fail(call.tryAborted && call.reason ? call.reason : call.up.asMeshError(err));
+  }
+
+  /** Settles this try as failed (no-op once settled). */
+  fail(err: unknown): void {
+    const reject = this.#reject;
+    if (!reject) return;
+    this.#settled();
+    reject(err);
+  }
+
+  #settled(): void {
+    this.#resolve = undefined;
+    this.#reject = undefined;
+    const call = this.call;
+    if (call.current === this) {
+      clearTimeout(call.tryTimer);
+      call.tryTimer = undefined;
+      call.current = undefined;
+    }
+  }
+}
+
+/** Per-call state, one object per call. */
 class Call {
   readonly up: UpstreamClient;
   readonly method: string;
@@ -263,111 +370,15 @@ class Call {
     l?.();
     // A buffered try: settle now (even if undici still has it queued), and
     // tell undici to drop it once it has a controller.
-    if (this.#resolve) {
-      this.#controller?.abort(reason);
-      this.#fail(reason);
+    const t = this.current;
+    if (t) {
+      t.controller?.abort(reason);
+      t.fail(reason);
     }
   }
 
-  // --- undici DispatchHandler for buffered tries (the Call is the handler) ---
-  #resolve: ((r: TryResult) => void) | undefined = undefined;
-  #reject: ((e: unknown) => void) | undefined = undefined;
-  #controller: Dispatcher.DispatchController | undefined = undefined;
-  #status = 0;
-  #resHeaders: HeaderValues = {};
-  #chunks: Buffer[] = [];
-  #bytes = 0;
-
-  /** @internal */
-  beginTry(resolve: (r: TryResult) => void, reject: (e: unknown) => void): void {
-    this.#resolve = resolve;
-    this.#reject = reject;
-    this.#controller = undefined;
-    this.#chunks = [];
-    this.#bytes = 0;
-  }
-
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    if (!this.#resolve) {
-      controller.abort(this.reason ?? new Error('try already settled'));
-      return;
-    }
-    this.#controller = controller;
-  }
-
-  onResponseStart(_c: Dispatcher.DispatchController, status: number, headers: HeaderValues): void {
-    this.#status = status;
-    this.#resHeaders = headers;
-  }
-
-  onResponseData(c: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (!this.#resolve) return;
-    this.#bytes += chunk.length;
-    if (this.#bytes > this.maxResponseBytes) {
-      const err = new MeshError(
-        'MESH_ERR_RESPONSE_TOO_LARGE',
-        `${this.up.name}: response body over ${this.maxResponseBytes} bytes`,
-        { upstream: this.up.name },
-      );
-      this.#chunks = [];
-      this.#fail(err);
-      c.abort(err);
-      return;
-    }
-    this.#chunks.push(chunk);
-  }
-
-  onResponseEnd(): void {
-    const resolve = this.#resolve;
-    if (!resolve) return;
-    const reject = this.#reject;
-    this.#settled();
-    const chunks = this.#chunks;
-    this.#chunks = [];
-    const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
-    const result: TryResult = { status: this.#status, headers: this.#resHeaders, body, stream: undefined };
-    // A mesh callee answers 504 MESH_ERR_DEADLINE_EXPIRED when the budget this
-    // try sent it runs out — the same moment this try's own timer fires. Whichever
-    // wins the race, the caller sees the same error.
-    if (result.status === 504 && body.includes(CALLEE_DEADLINE)) {
-      reject?.(this.up.tryTimeoutError(this));
-      return;
-    }
-    if (result.status >= 500) {
-      reject?.(new FailedTry(result, false));
-      return;
-    }
-    const slow = this.up.policy.breaker.slowCallMs;
-    if (slow > 0 && performance.now() - this.tryStart > slow) {
-      reject?.(new FailedTry(result, true));
-      return;
-    }
-    resolve(result);
-  }
-
-  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
-    if (!this.#resolve) return;
-    this.#fail(this.tryAborted && this.reason ? this.reason : this.up.asMeshError(err));
-  }
-
-  /** @internal Settles the current try as failed. */
-  failTry(err: unknown): void {
-    if (this.#resolve) this.#fail(err);
-  }
-
-  #fail(err: unknown): void {
-    const reject = this.#reject;
-    this.#settled();
-    reject?.(err);
-  }
-
-  #settled(): void {
-    clearTimeout(this.tryTimer);
-    this.tryTimer = undefined;
-    this.#resolve = undefined;
-    this.#reject = undefined;
-    this.#controller = undefined;
-  }
+  /** The buffered try in flight, if any. */
+  current: BufferedTry | undefined = undefined;
 
   constructor(up: UpstreamClient, o: CallOptions, streaming: boolean, start: number) {
     this.up = up;
@@ -911,7 +922,8 @@ class UpstreamClient implements Upstream {
     call.tryTimer = setTimeout(onTryTimer, tryMs, call);
     if (call.streaming) return this.#tryStreaming(call);
     return new Promise<TryResult>((resolve, reject) => {
-      call.beginTry(resolve, reject);
+      const handler = new BufferedTry(call, resolve, reject);
+      call.current = handler;
       try {
         this.pool.dispatch(
           {
@@ -920,11 +932,11 @@ class UpstreamClient implements Upstream {
             headers: call.headers,
             body: call.body as string | Buffer | Uint8Array | Readable | undefined,
           },
-          call,
+          handler,
         );
       } catch (err) {
         // undici refuses bad options synchronously (e.g. a header with a newline).
-        call.failTry(this.asMeshError(err));
+        handler.fail(this.asMeshError(err));
       }
     });
   }

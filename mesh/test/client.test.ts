@@ -369,6 +369,30 @@ describe('timeouts and deadlines', () => {
     expect((await rejection(c2.request({ path: '/' }))).code).toBe('MESH_ERR_UPSTREAM_STATUS');
   });
 
+  it('drops tries that timed out while queued in the pool; only the live try reaches the upstream', async () => {
+    const hits: Record<string, number> = {};
+    const u = await upstream((req, res) => {
+      const path = req.url ?? '';
+      hits[path] = (hits[path] ?? 0) + 1;
+      if (path === '/hold') setTimeout(() => res.end('held'), 350);
+      else res.end(path);
+    });
+    const c = client('queued-tries', u.url, {
+      timeoutMs: 100,
+      deadlineMs: 2_000,
+      retry: { maxRetries: 6, backoff: FAST_BACKOFF, budget: { minRetriesPerSec: 100 } },
+      breaker: NO_BREAKER,
+      pool: { connections: 1 },
+    });
+    const hold = c.request({ path: '/hold', timeoutMs: 1_500 });
+    await until(() => hits['/hold'] === 1);
+    const res = await c.request({ path: '/b' });
+    expect(res.text()).toBe('/b');
+    expect(res.tries).toBeGreaterThan(1); // earlier tries timed out in the pool's queue
+    expect(hits['/b']).toBe(1);
+    expect((await hold).text()).toBe('held');
+  });
+
   it('fails at once when the inherited deadline has already passed', async () => {
     const u = await upstream((_req, res) => res.end());
     const c = client('deadline-past', u.url);
