@@ -6,7 +6,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['**/*.test.ts'],
-    exclude: ['**/node_modules/**', '.tools/**', '.run/**', 'k6/**'],
+    exclude: ['**/node_modules/**', '.tools/**', '.run/**'],
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 90_000,
