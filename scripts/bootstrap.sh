@@ -103,7 +103,7 @@ ensure_system() {
   return 1
 }
 
-# Go tools (k6, kustomize, kubeconform) built from their pinned tools module
+# Go tools (k6, kustomize) built from their pinned tools module
 # (tools/<name>/go.mod + go.sum) through the Go module proxy into .tools/bin.
 # A module rather than `go install pkg@version`: for k6's vanity path the
 # proxy has no version list, and `go install` insists on one to look up
@@ -138,4 +138,4 @@ ensure_go_tool() {
 }
 
 ensure_k6() { ensure_go_tool k6; }
-ensure_k8s_tools() { ensure_go_tool kustomize && ensure_go_tool kubeconform; }
+ensure_k8s_tools() { ensure_go_tool kustomize; }
