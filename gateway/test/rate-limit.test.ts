@@ -120,4 +120,71 @@ describe('RateLimiter against a real Redis', () => {
     });
     expect((await b.decide(policy, who('alice'))).windows[0]?.limit).toBe(2);
   });
+
+  it('limits by header value (falling back to the client IP) and by path, each key counted apart', async () => {
+    const cfg = validateConfig(
+      baseDoc([
+        { name: 'h', route: 'r', limits: { hour: 2 }, limitBy: 'header', header: 'X-Tenant' },
+        { name: 'p', consumer: 'alice', limits: { hour: 1 }, limitBy: 'path' },
+      ]),
+    );
+    const rl = new RateLimiter({ redis: client(), keyPrefix: `t4:${Date.now()}:`, policies: cfg.rateLimits });
+    await Promise.all(clients.map(ready));
+    const [h, p] = cfg.rateLimits;
+    if (!h || !p) throw new Error('no policies');
+    const tenant = (v: string | undefined) => ({
+      ...who(),
+      header: (n: string) => (n === 'x-tenant' ? v : undefined),
+    });
+    const a = [];
+    for (let i = 0; i < 3; i++) a.push((await rl.decide(h, tenant('a'))).allowed);
+    expect(a).toEqual([true, true, false]);
+    expect((await rl.decide(h, tenant('b'))).allowed).toBe(true);
+    expect((await rl.decide(h, tenant(undefined))).allowed).toBe(true); // keyed by IP instead
+    const at = (path: string) => ({ ...who('alice'), path });
+    expect((await rl.decide(p, at('/r/1'))).allowed).toBe(true);
+    expect((await rl.decide(p, at('/r/1'))).allowed).toBe(false);
+    expect((await rl.decide(p, at('/r/2'))).allowed).toBe(true);
+  });
+
+  it('picks the most specific policy: route and consumer, then consumer, then route', () => {
+    const cfg = validateConfig(
+      baseDoc([
+        { name: 'route-only', route: 'r', limits: { hour: 1 } },
+        { name: 'consumer-only', consumer: 'alice', limits: { hour: 1 } },
+        { name: 'both', route: 'r', consumer: 'alice', limits: { hour: 1 } },
+      ]),
+    );
+    const rl = new RateLimiter({ redis: client(), keyPrefix: 'unused:', policies: cfg.rateLimits });
+    expect(rl.select('r', 'alice')?.name).toBe('both');
+    expect(rl.select('other', 'alice')?.name).toBe('consumer-only');
+    expect(rl.select('r', undefined)?.name).toBe('route-only');
+    expect(rl.select('other', undefined)).toBeUndefined();
+  });
+});
+
+describe('rate-limit response fields', () => {
+  const policy = (hideClientHeaders: boolean) =>
+    validateConfig(
+      baseDoc([
+        { name: 'x', route: 'r', window: 'sliding', limits: { second: 10, minute: 100 }, hideClientHeaders },
+      ]),
+    ).rateLimits[0] as NonNullable<ReturnType<typeof validateConfig>['rateLimits'][number]>;
+  const windows = [
+    { name: 'second', seconds: 1, limit: 10, remaining: 0, resetMs: 100, blocking: true },
+    { name: 'minute', seconds: 60, limit: 100, remaining: 0, resetMs: 42_500, blocking: true },
+  ];
+
+  it('sends the IETF fields always, Kong’s unless hidden, and Retry-After no earlier than the longest refusing reset', () => {
+    const shown = rateLimitHeaders({ allowed: false, policy: policy(false), windows, source: 'redis' });
+    expect(shown['ratelimit-policy']).toBe('"per-second";q=10;w=1, "per-minute";q=100;w=60');
+    expect(shown.ratelimit).toBe('"per-second";r=0;t=1, "per-minute";r=0;t=43');
+    expect(shown['ratelimit-limit']).toBe('100'); // tie on remaining: the one that resets last
+    expect(shown['ratelimit-reset']).toBe('43');
+    expect(shown['X-RateLimit-Limit-Second']).toBe('10');
+    expect(shown['X-RateLimit-Remaining-Minute']).toBe('0');
+    expect(shown['retry-after']).toBe('43');
+    const hidden = rateLimitHeaders({ allowed: true, policy: policy(true), windows, source: 'redis' });
+    expect(Object.keys(hidden).sort()).toEqual(['ratelimit', 'ratelimit-policy']);
+  });
 });
