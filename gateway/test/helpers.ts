@@ -31,7 +31,13 @@ export interface TestUpstream {
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
+/** Echoes the request as JSON; `/slow…` paths answer after 1.5 s (beyond the test policy's deadline). */
 export const echo: Handler = (req, res) => {
+  if (req.url?.includes('/slow')) {
+    const t = setTimeout(() => res.end('late'), 1_500);
+    res.on('close', () => clearTimeout(t));
+    return;
+  }
   const chunks: Buffer[] = [];
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => {

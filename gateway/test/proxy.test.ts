@@ -114,6 +114,14 @@ describe('routing and forwarding', () => {
     expect(((await p.json()) as { url: string }).url).toBe('/api/svcX');
   });
 
+  it('answers 504 problem+json when the upstream outlives the per-try timeout', async () => {
+    const t = performance.now();
+    const r = await fetch(`${gw.url}/api/other/slow`, { headers: ALICE });
+    expect(r.status).toBe(504);
+    expect(((await r.json()) as { code: string }).code).toBe('GW_ERR_UPSTREAM_TIMEOUT');
+    expect(performance.now() - t).toBeLessThan(1_400);
+  });
+
   it('answers 405 with Allow for a method the route does not take, without forwarding', async () => {
     const before = other.seen.length;
     const r = await fetch(`${gw.url}/api/other/x`, { method: 'DELETE', headers: ALICE });
