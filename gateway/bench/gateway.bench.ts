@@ -19,7 +19,7 @@
  * (gateway minus direct) at half its peak rate. Not a test: it reports.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus as cpuList, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -108,6 +108,38 @@ interface Result {
   p50: number;
   p99: number;
   errors: number;
+  /** CPU time the proxy process(es) spent per request, µs (undefined for direct). */
+  cpuUs?: number;
+}
+
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/** utime + stime of a process and its children processes (nginx master + worker), in seconds. */
+function cpuSeconds(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // gone
+    }
+  }
+  return ticks / CLK_TCK;
+}
+
+function processTree(pid: number): number[] {
+  try {
+    const kids = execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
+    return [pid, ...kids];
+  } catch {
+    return [pid];
+  }
 }
 
 /** wrk's duration strings (e.g. 812.00us, 1.20ms, 2.01s) in ms. */
@@ -118,7 +150,7 @@ function ms(s: string): number {
   return m[2] === 'us' ? v / 1000 : m[2] === 'ms' ? v : m[2] === 's' ? v * 1000 : v * 60_000;
 }
 
-function wrk(url: string, headers: Record<string, string>, rate?: number): Result {
+function wrk(url: string, headers: Record<string, string>, rate?: number, pids: number[] = []): Result {
   const args = ['-t1', `-c${CONNECTIONS}`, `-d${DURATION_S}s`, '--latency'];
   for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
   if (rate !== undefined) {
@@ -128,14 +160,17 @@ function wrk(url: string, headers: Record<string, string>, rate?: number): Resul
     args.push('-s', script);
   }
   args.push(url);
+  const cpu0 = cpuSeconds(pids);
   const out = execFileSync('wrk', args, { encoding: 'utf8' });
+  const cpu = cpuSeconds(pids) - cpu0;
+  const total = Number(/(\d+) requests in/.exec(out)?.[1]);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
   const p50 = ms(/\s50%\s+(\S+)/.exec(out)?.[1] ?? '');
   const p99 = ms(/\s99%\s+(\S+)/.exec(out)?.[1] ?? '');
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
   const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const errors = non2xx + (sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
-  return { rps, p50, p99, errors };
+  return { rps, p50, p99, errors, ...(pids.length > 0 && total > 0 ? { cpuUs: (cpu / total) * 1e6 } : {}) };
 }
 
 async function main(): Promise<void> {
@@ -153,7 +188,7 @@ async function main(): Promise<void> {
     'upstream',
     `server { listen 127.0.0.1:${upPort}; location / { default_type application/json; return 200 '{"ok":true,"from":"upstream"}'; } }`,
   );
-  nginx(
+  const nginxProxy = nginx(
     'proxy',
     `upstream bench { server 127.0.0.1:${upPort}; keepalive 64; }
   server {
@@ -209,15 +244,24 @@ async function main(): Promise<void> {
   });
   children.push(gateway);
 
-  const targets = {
-    direct: { url: `http://127.0.0.1:${upPort}/bench`, headers: {} },
-    nginx: { url: `http://127.0.0.1:${nginxPort}/bench`, headers: {} },
-    gateway: { url: `http://127.0.0.1:${gwPort}/api/bench`, headers: { apikey: API_KEY } },
-  } as const;
+  const targets: Record<string, { url: string; headers: Record<string, string>; pids: () => number[] }> = {
+    direct: { url: `http://127.0.0.1:${upPort}/bench`, headers: {}, pids: () => [] },
+    nginx: {
+      url: `http://127.0.0.1:${nginxPort}/bench`,
+      headers: {},
+      pids: () => processTree(nginxProxy.pid as number),
+    },
+    gateway: {
+      url: `http://127.0.0.1:${gwPort}/api/bench`,
+      headers: { apikey: API_KEY },
+      pids: () => [gateway.pid as number],
+    },
+  };
   for (const t of Object.values(targets)) await waitHttp(t.url, t.headers);
-  const check = await fetch(targets.gateway.url, { headers: targets.gateway.headers });
+  const gw = targets.gateway as { url: string; headers: Record<string, string> };
+  const check = await fetch(gw.url, { headers: gw.headers });
   if (!check.headers.get('ratelimit-policy')) throw new Error('the gateway did not apply its rate limit');
-  if ((await fetch(targets.gateway.url)).status !== 401) throw new Error('the gateway did not require auth');
+  if ((await fetch(gw.url)).status !== 401) throw new Error('the gateway did not require auth');
 
   const cpus = cpuList();
   console.log(
@@ -235,12 +279,14 @@ async function main(): Promise<void> {
       p50: mid(rs.map((r) => r.p50)),
       p99: mid(rs.map((r) => r.p99)),
       errors: rs.reduce((a, r) => a + r.errors, 0),
+      ...(rs[0]?.cpuUs === undefined ? {} : { cpuUs: mid(rs.map((r) => r.cpuUs as number)) }),
     };
   };
   const rounds = async (rate?: number): Promise<Record<string, Result>> => {
     const runs: Record<string, Result[]> = { direct: [], nginx: [], gateway: [] };
     for (let i = 0; i < ROUNDS; i++)
-      for (const [name, t] of Object.entries(targets)) runs[name]?.push(wrk(t.url, t.headers, rate));
+      for (const [name, t] of Object.entries(targets))
+        runs[name]?.push(wrk(t.url, t.headers, rate, t.pids()));
     return Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, median(v)]));
   };
   const loadBefore = loadavg()[0]?.toFixed(2);
@@ -252,7 +298,7 @@ async function main(): Promise<void> {
   );
 
   const row = (name: string, r: Result) =>
-    `${name.padEnd(8)} ${r.rps.toFixed(0).padStart(9)} rps   p50 ${r.p50.toFixed(3).padStart(7)} ms   p99 ${r.p99.toFixed(3).padStart(7)} ms   errors ${r.errors}`;
+    `${name.padEnd(8)} ${r.rps.toFixed(0).padStart(9)} rps   p50 ${r.p50.toFixed(3).padStart(7)} ms   p99 ${r.p99.toFixed(3).padStart(7)} ms   errors ${r.errors}${r.cpuUs === undefined ? '' : `   proxy CPU ${r.cpuUs.toFixed(1)} µs/request`}`;
   console.log('\npeak (unpaced):');
   for (const [n, r] of Object.entries(peak)) console.log(`  ${row(n, r)}`);
   console.log(`\npaced at ${half} req/s (half the gateway's peak), offered to every target:`);
@@ -270,6 +316,10 @@ async function main(): Promise<void> {
   console.log(
     `  gateway / direct peak throughput: ${((g.rps / (peak.direct as Result).rps) * 100).toFixed(1)} %`,
   );
+  if (g.cpuUs !== undefined && n.cpuUs !== undefined)
+    console.log(
+      `  proxy CPU per request at peak: gateway ${g.cpuUs.toFixed(1)} µs, nginx ${n.cpuUs.toFixed(1)} µs (${(g.cpuUs / n.cpuUs).toFixed(1)}x; a busy machine distorts this far less than rps)`,
+    );
   console.log(
     `  added p99 at ${half} req/s: gateway ${addedP99.toFixed(3)} ms (target < 2 ms) ${addedP99 < 2 ? 'MET' : 'NOT MET'}; nginx ${addedP99Nginx.toFixed(3)} ms`,
   );
