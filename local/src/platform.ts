@@ -340,7 +340,8 @@ export async function buildPlatform(options: PlatformOptions): Promise<Platform>
           cwd: options.root,
           env,
           port: p,
-          sharedPort: Boolean(e.sharesPortWith),
+          // Either side of an SO_REUSEPORT pair restarts while the other holds the port.
+          sharedPort: Boolean(e.sharesPortWith) || entries.some((x) => x.sharesPortWith === e.name),
           portHint,
           url: urlOf(e.name),
           logFile: logFile(e.name),

@@ -91,11 +91,14 @@ export class Supervisor {
 
   /** Every port (and admin port) must be free before anything is spawned. */
   async preflight(): Promise<void> {
+    // Nothing runs yet, so a shared (SO_REUSEPORT) port is checked too — once.
+    const checked = new Set<number>();
     for (const p of this.processes) {
-      const { port, sharedPort, portHint, name, adminPort } = p.spec;
+      const { port, portHint, name, adminPort } = p.spec;
       if (adminPort)
         await assertPortFree(adminPort, `stop what uses it (admin port of ${name}), or pass --port-base N`);
-      if (port === undefined || port === 0 || sharedPort) continue;
+      if (port === undefined || port === 0 || checked.has(port)) continue;
+      checked.add(port);
       await assertPortFree(port, portHint ?? `stop what uses it (wanted by ${name}), or choose other ports`);
     }
   }
