@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildPlatform } from '@breakwater/local/platform';
@@ -8,13 +10,16 @@ import { Supervisor } from '@breakwater/local/supervisor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dataReport, emptyPanels, ruleErrors } from '../grafana/src/prove.ts';
 
-// The proof behind the dashboards: the whole local platform (Redis,
+// The proofs behind observability: the whole local platform (Redis,
 // PostgreSQL, every service, both gateway processes, Prometheus with the
 // repo's rules) under real traffic — a k6 run writing to Prometheus'
 // remote-write receiver plus requests of our own — and a short drill of
 // faults; then every panel query of every dashboard runs through
 // Prometheus' HTTP API and must return data, except the panels listed in
 // NEEDS_OTHER_FAULTS, which only a fault this test does not inject can fill.
+// Every process exports its spans to an OTLP receiver in this test (they
+// inherit OTEL_EXPORTER_OTLP_ENDPOINT), so one order's trace can be followed
+// from the gateway through every service it touches.
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const ADMIN_TOKEN = 'observability-platform-test-admin-token';
@@ -38,8 +43,49 @@ let prometheusUrl = '';
 let catalogAdmin = '';
 let gatewayAdmin = '';
 
+/** Spans received over OTLP/HTTP JSON: trace id → service → span names. */
+const traces = new Map<string, Map<string, string[]>>();
+let otlp: Server | undefined;
+const envBefore = { ...process.env };
+
+interface OtlpExport {
+  resourceSpans?: {
+    resource?: { attributes?: { key: string; value: { stringValue?: string } }[] };
+    scopeSpans?: { spans?: { traceId: string; name: string }[] }[];
+  }[];
+}
+
+async function startOtlpReceiver(): Promise<string> {
+  otlp = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      try {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as OtlpExport;
+        for (const rs of body.resourceSpans ?? []) {
+          const service =
+            rs.resource?.attributes?.find((a) => a.key === 'service.name')?.value.stringValue ?? '?';
+          for (const span of (rs.scopeSpans ?? []).flatMap((ss) => ss.spans ?? [])) {
+            const byService = traces.get(span.traceId) ?? new Map<string, string[]>();
+            byService.set(service, [...(byService.get(service) ?? []), span.name]);
+            traces.set(span.traceId, byService);
+          }
+        }
+      } catch {
+        // not OTLP/JSON: ignored, the trace assertions will say what is missing
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((r) => otlp?.listen(0, '127.0.0.1', r));
+  return `http://127.0.0.1:${(otlp.address() as AddressInfo).port}`;
+}
+
 beforeAll(async () => {
   runDir = mkdtempSync(join(tmpdir(), 'bw-obs-platform-'));
+  // Inherited by every process the supervisor starts.
+  process.env.OTEL_EXPORTER_OTLP_ENDPOINT = await startOtlpReceiver();
+  process.env.OTEL_BSP_SCHEDULE_DELAY = '500';
   const platform = await buildPlatform({
     root: ROOT,
     runDir,
@@ -58,6 +104,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await supervisor?.stopAll();
+  process.env.OTEL_EXPORTER_OTLP_ENDPOINT = envBefore.OTEL_EXPORTER_OTLP_ENDPOINT;
+  process.env.OTEL_BSP_SCHEDULE_DELAY = envBefore.OTEL_BSP_SCHEDULE_DELAY;
+  if (envBefore.OTEL_EXPORTER_OTLP_ENDPOINT === undefined) delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  if (envBefore.OTEL_BSP_SCHEDULE_DELAY === undefined) delete process.env.OTEL_BSP_SCHEDULE_DELAY;
+  await new Promise((r) => (otlp ? otlp.close(r) : r(undefined)));
   if (runDir) rmSync(runDir, { recursive: true, force: true });
 }, 120_000);
 
@@ -70,6 +121,7 @@ function call(
   method: string,
   path: string,
   body?: unknown,
+  extraHeaders: Record<string, string> = {},
 ): Promise<{ status: number; json: Record<string, unknown> }> {
   const url = new URL(path, gatewayUrl);
   const payload = body === undefined ? undefined : JSON.stringify(body);
@@ -82,6 +134,7 @@ function call(
         timeout: 10_000,
         headers: {
           ...ALICE,
+          ...extraHeaders,
           ...(payload
             ? { 'content-type': 'application/json', 'idempotency-key': `obs-${Date.now()}-${Math.random()}` }
             : {}),
@@ -183,6 +236,29 @@ async function setCatalogFaults(faults: unknown[]): Promise<void> {
   });
   expect(res.status, await res.text()).toBeLessThan(300);
 }
+
+describe('traces on the running platform', () => {
+  it('follows an order started at the gateway through orders, catalog, payments and notifications', async () => {
+    const traceId = randomBytes(16).toString('hex');
+    const placed = await call('POST', '/api/orders', ORDER, {
+      traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01`,
+    });
+    expect(placed.status, JSON.stringify(placed.json)).toBe(202);
+    const wanted = ['gateway', 'orders', 'catalog', 'payments', 'notifications'];
+    const until = Date.now() + 30_000;
+    let seen = new Map<string, string[]>();
+    while (Date.now() < until) {
+      seen = traces.get(traceId) ?? new Map();
+      if (wanted.every((s) => seen.has(s))) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const summary = JSON.stringify(Object.fromEntries(seen));
+    expect(
+      wanted.filter((s) => !seen.has(s)),
+      `spans of trace ${traceId}: ${summary}`,
+    ).toEqual([]);
+  }, 60_000);
+});
 
 describe('dashboards on the running platform', () => {
   it('after traffic, a k6 run and a short drill, every panel shows data', async () => {
