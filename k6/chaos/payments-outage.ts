@@ -54,10 +54,10 @@ export const options: Options = drillOptions({
 const api = withServed(shopApi());
 
 export function setup(): void {
-  raiseLimits(totalMs(s) + 120_000);
   requireSteadyState(
     ['catalog', 'orders', 'payments', 'gateway-1', 'gateway-2'],
     () => readsHold(5) && orderCompletes(5_000),
+    () => raiseLimits(totalMs(s) + 120_000),
   );
 }
 

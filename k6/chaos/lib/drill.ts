@@ -38,6 +38,12 @@ export const served = new Rate('served');
 export const timeToRecover = new Trend('time_to_recover', true);
 /** 1 when the hypothesis held again before the recovery phase ended. */
 export const recovered = new Rate('recovered');
+/** 1 when every fault of the schedule was injected (and the hooks ran). */
+export const scheduleRan = new Rate('fault_schedule_ran');
+/** Requests catalog's server counted while the fault was in force (retry-storm). */
+export const catalogReceived = new Counter('catalog_received');
+/** How long the fault was in force, ms (retry-storm: the retry budgets' floors scale with it). */
+export const faultWindowMs = new Counter('fault_window_ms');
 
 export interface Schedule {
   readonly steadyMs: number;
@@ -122,6 +128,7 @@ export function drillThresholds(
   for (const h of hypotheses)
     add(selector(h.metric, { ...h.tags, phase: h.phase, route: h.route }), h.threshold);
   add('time_to_recover', 'max>=0');
+  add('fault_schedule_ran', 'rate==1');
   return out;
 }
 
@@ -296,16 +303,37 @@ export interface FaultStep {
  * its time, undo everything at the fault's end, then poll `holds` until the
  * hypothesis holds again (time to recover) or the recovery phase ends.
  */
-export function runSchedule(s: Schedule, steps: readonly FaultStep[], holds: () => boolean): void {
+export interface ScheduleHooks {
+  /** Right after the first fault is in force. */
+  readonly afterInject?: () => void;
+  /** Right before the faults are undone. */
+  readonly beforeUndo?: () => void;
+}
+
+export function runSchedule(
+  s: Schedule,
+  steps: readonly FaultStep[],
+  holds: () => boolean,
+  hooks: ScheduleHooks = {},
+): void {
   const ids: string[] = [];
   const faultEnd = s.steadyMs + s.faultMs;
   const lease = s.faultMs + 60_000;
+  let failed = false;
   try {
     for (const step of [...steps].sort((a, b) => (a.atMs ?? 0) - (b.atMs ?? 0))) {
       sleepUntil(s.steadyMs + (step.atMs ?? 0));
       ids.push(injectFault(step.fault, lease));
+      if (ids.length === 1) hooks.afterInject?.();
     }
     sleepUntil(faultEnd);
+    hooks.beforeUndo?.();
+    scheduleRan.add(true);
+  } catch (err) {
+    // A fault that could not be injected makes the drill meaningless: say so in the verdict.
+    failed = true;
+    scheduleRan.add(false);
+    console.error(`[${drillName()}] the fault schedule failed: ${String(err)}`);
   } finally {
     for (const id of ids.reverse()) {
       try {
@@ -314,6 +342,10 @@ export function runSchedule(s: Schedule, steps: readonly FaultStep[], holds: () 
         console.error(`[${drillName()}] undo ${id} failed: ${String(err)}`);
       }
     }
+  }
+  if (failed) {
+    recovered.add(false);
+    return;
   }
   // "The fault's end" is when the undo was asked for: a restart's own start-up time counts.
   const deadline = faultEnd + s.recoveryMs;

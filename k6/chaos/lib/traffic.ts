@@ -22,12 +22,12 @@ export const SEED_PRODUCTS: readonly string[] = Array.from(
  * (default 0.25) an order with this run's customer id. Returns the order id
  * of an accepted order.
  */
-export function drillJourney(api: ShopApi): string | undefined {
+export function drillJourney(api: ShopApi, orderShare = envNumber('ORDER_SHARE', 0.25)): string | undefined {
   const ids = productIds(api.listProducts(20));
   const pool = ids.length > 0 ? ids : SEED_PRODUCTS;
   const productId = pool[Math.floor(Math.random() * pool.length)] as string;
   api.getProduct(productId);
-  if (Math.random() >= envNumber('ORDER_SHARE', 0.25)) return undefined;
+  if (Math.random() >= orderShare) return undefined;
   const placed = api.placeOrder([{ productId, quantity: 1 }], { customerId: customerId() });
   return placed.res.status === 202 ? orderIdFrom(placed) : undefined;
 }
@@ -117,7 +117,11 @@ export function orderCompletes(waitMs: number): boolean {
  * The steady-state gate: every platform process the drill needs is running
  * and `holds()` is true; otherwise the drill refuses to start (k6 exits 108).
  */
-export function requireSteadyState(needed: readonly string[], holds: () => boolean): void {
+export function requireSteadyState(
+  needed: readonly string[],
+  holds: () => boolean,
+  prepare: () => void = () => {},
+): void {
   const down = processes().filter((p) => needed.includes(p.name) && p.state !== 'running');
   const missing = needed.filter((n) => !processes().some((p) => p.name === n));
   if (down.length > 0 || missing.length > 0) {
@@ -125,6 +129,7 @@ export function requireSteadyState(needed: readonly string[], holds: () => boole
       `steady state does not hold: ${[...down.map((p) => `${p.name} is ${p.state}`), ...missing.map((m) => `${m} is not part of the run`)].join(', ')} — refusing to start`,
     );
   }
+  prepare();
   if (!holds())
     exec.test.abort('steady state does not hold: the hypothesis fails before any fault — refusing to start');
 }

@@ -71,6 +71,7 @@ function handle(state: RunState, child: ChildProcess | undefined): PlatformHandl
       ((await controlCall(state, 'GET', '/v1/status')) as { processes: ProcessStatus[] }).processes,
     stop: async () => {
       if (!child || child.exitCode !== null) return;
+      child.ref(); // unref'd while running; now the runner waits for it
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
@@ -105,7 +106,11 @@ export async function ensurePlatform(options: EnsureOptions): Promise<PlatformHa
     cwd: options.root,
     env: { ...process.env, BW_RUN_DIR: options.runDir, ...options.env },
     stdio: ['ignore', out, out],
+    // Its own process group: a Ctrl-C in the terminal reaches the runner, which undoes the
+    // drill's faults before it stops the platform (and --keep-up leaves it running).
+    detached: true,
   });
+  child.unref();
   closeSync(out);
   const startedAt = Date.now();
   const deadline = startedAt + (options.timeoutMs ?? 180_000);

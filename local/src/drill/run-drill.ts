@@ -219,13 +219,26 @@ export async function runDrill(spec: DrillSpec, options: RunOptions): Promise<Dr
 
   const extra: ExtraCheck[] = [];
   if (exitCode === 108 || exitCode === null || (exitCode !== 0 && exitCode !== 99)) {
+    const k6out = readFileSync(path.join(reportDir, 'k6.log'), 'utf8');
+    const why =
+      /steady state does not hold[^"\n]*/.exec(k6out)?.[0] ?? /msg="(Error[^"\n]*)/.exec(k6out)?.[1];
+    if (why) log(`  ! ${why}`);
     extra.push({
       name: 'k6 run',
-      value: `exit ${exitCode}`,
+      value: `exit ${exitCode}${why ? `: ${why.slice(0, 200)}` : ''}`,
       threshold:
         exitCode === 108
           ? 'steady state held before the fault (it did not: refused to start)'
           : 'k6 ran to the end',
+      pass: false,
+    });
+  }
+  const ran = summary.metrics.recovered;
+  if (exitCode !== 108 && (ran === undefined || (ran.passes ?? 0) + (ran.fails ?? 0) === 0)) {
+    extra.push({
+      name: 'fault schedule',
+      value: 'never finished',
+      threshold: 'the chaos VU injected, undid and probed',
       pass: false,
     });
   }

@@ -240,13 +240,19 @@ export class FaultController {
       }
       case 'restart': {
         for (const t of spec.targets) await this.#status(t);
-        for (const t of spec.targets) await this.#processes.act(t, 'restart');
-        return async () => {
+        const undo = async () => {
           for (const t of spec.targets) {
             const now = await this.#status(t);
             if (now.state !== 'running' && now.state !== 'starting') await this.#processes.act(t, 'start');
           }
         };
+        try {
+          for (const t of spec.targets) await this.#processes.act(t, 'restart');
+        } catch (err) {
+          await undo().catch(() => {}); // a restart that failed halfway must not leave a process down
+          throw err;
+        }
+        return undo;
       }
       case 'mesh': {
         const p = await this.#status(spec.target);
