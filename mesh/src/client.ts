@@ -201,6 +201,17 @@ class FailedTry {
   }
 }
 
+/**
+ * Drops the body of a failed try before the next one. undici's body stream
+ * emits an abort error when destroyed; with no listener that error would be
+ * unhandled and take the whole process down, so one is attached first.
+ */
+function discardBody(stream: Readable | undefined): void {
+  if (!stream) return;
+  stream.on('error', () => {});
+  stream.destroy();
+}
+
 interface TryResult {
   status: number;
   headers: HeaderValues;
@@ -844,7 +855,7 @@ class UpstreamClient implements Upstream {
       prevDelay = delay;
       // A backoff that would end at or after the deadline cannot lead to a useful try.
       if (performance.now() + delay >= call.deadlineAt - 1) return this.#finalFailure(failure);
-      if (failure instanceof FailedTry) failure.response.stream?.destroy();
+      if (failure instanceof FailedTry) discardBody(failure.response.stream);
       await this.#sleep(delay, call);
     }
   }

@@ -508,6 +508,27 @@ describe('streaming', () => {
     failed.body.resume();
     expect(u.hits).toBe(2); // a streamed body is never retried
   });
+
+  it('retries a streamed GET after a 503 with a body, discarding the failed body without an unhandled error', async () => {
+    const u = await upstream((_req, res, hit) => {
+      res.statusCode = hit === 1 ? 503 : 200;
+      res.end(hit === 1 ? 'unavailable' : 'ok');
+    });
+    const unhandled: unknown[] = [];
+    const onError = (e: unknown) => unhandled.push(e);
+    process.on('uncaughtException', onError);
+    cleanups.push(async () => void process.off('uncaughtException', onError));
+    const c = client('stream-retry', u.url, { breaker: NO_BREAKER, retry: { backoff: FAST_BACKOFF } });
+    const res = await c.stream({ path: '/' });
+    expect(res.status).toBe(200);
+    let text = '';
+    for await (const chunk of res.body) text += chunk;
+    expect(text).toBe('ok');
+    expect(u.hits).toBe(2);
+    // The discarded body's stream must not surface an error later.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(unhandled).toEqual([]);
+  });
 });
 
 describe('errors and validation', () => {
