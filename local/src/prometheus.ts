@@ -80,7 +80,9 @@ export function prometheusConfig(
       ...[...jobs.entries()].map(([job, { targets: ts, labels }]) => ({
         job_name: job,
         metrics_path: '/metrics',
-        static_configs: [{ targets: ts, labels: { service: job, ...labels } }],
+        // No `service` target label: every process already exports it as a
+        // default label, and a second one would arrive as `exported_service`.
+        static_configs: [{ targets: ts, ...(Object.keys(labels).length ? { labels } : {}) }],
       })),
     ],
   };
