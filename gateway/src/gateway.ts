@@ -271,16 +271,10 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
             'GW_ERR_BODY_TOO_LARGE',
             `Request bodies are limited to ${limit.limit} bytes`,
           );
-        upstreamDuration.observe(
-          { route: route.name, upstream: route.upstream, status_class: 'error' },
-          (performance.now() - started) / 1000,
-        );
+        observeUpstream(route, 'error', (performance.now() - started) / 1000);
         throw err;
       }
-      upstreamDuration.observe(
-        { route: route.name, upstream: route.upstream, status_class: statusClass(upstreamRes.status) },
-        (performance.now() - started) / 1000,
-      );
+      observeUpstream(route, statusClass(upstreamRes.status), (performance.now() - started) / 1000);
       const out = clientResponseHeaders(upstreamRes.headers);
       for (const k in rlHeaders) out[k] = rlHeaders[k];
       out['x-request-id'] = requestId;
@@ -332,6 +326,16 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
   // object on every call otherwise, and this runs twice per request.
   const requestsBy = new Map<string, { inc(): void }>();
   const durationBy = new Map<string, { observe(v: number): void }>();
+  const upstreamBy = new Map<string, { observe(v: number): void }>();
+  const observeUpstream = (route: RouteConfig, sc: string, seconds: number) => {
+    const k = `${route.name}\0${route.upstream}\0${sc}`;
+    let h = upstreamBy.get(k);
+    if (!h) {
+      h = upstreamDuration.labels(route.name, route.upstream, sc);
+      upstreamBy.set(k, h);
+    }
+    h.observe(seconds);
+  };
   const record = (method: string, route: string, consumer: string, status: number, seconds: number) => {
     const sc = statusClass(status);
     const rk = `${route}\0${consumer}\0${sc}`;
