@@ -188,6 +188,28 @@ describe('order saga, end to end', () => {
     expect(await s.count('orders', 'SELECT count(*) AS n FROM outbox')).toBe(0);
   });
 
+  it('when the order cannot be written the stock is given back, and a retry with the same key succeeds once', async () => {
+    const s = await start();
+    const before = await s.stock('sku-0017');
+    const key = randomUUID();
+    const body = { customerId: 'jo', items: [{ productId: 'sku-0017', quantity: 2 }] };
+    // Make the orders database refuse the insert (as an outage after the reservation would).
+    await s.db.orders.query('ALTER TABLE orders ADD CONSTRAINT refuse_all CHECK (false) NOT VALID');
+    const failed = await s.placeOrder(body, key);
+    expect(failed.status).toBe(503);
+    expect(failed.body.code).toBe('ORDERS_ERR_UNAVAILABLE');
+    expect(await s.stock('sku-0017')).toBe(before);
+
+    await s.db.orders.query('ALTER TABLE orders DROP CONSTRAINT refuse_all');
+    const retried = await s.placeOrder(body, key);
+    expect(retried.status).toBe(202);
+    expect(await s.stock('sku-0017')).toBe(before - 2);
+    expect((await s.waitFinal([retried.body.id as string])).get(retried.body.id as string)).toBe('CONFIRMED');
+    const again = await s.placeOrder(body, key);
+    expect(again.body.id).toBe(retried.body.id);
+    expect(await s.stock('sku-0017')).toBe(before - 2);
+  });
+
   it('the same POST twice with one key is one order with the same answer; another body with that key is 422', async () => {
     const s = await start();
     const key = randomUUID();

@@ -7,6 +7,7 @@
  * 202 Accepted, `Location: /api/orders/{id}`. Payment happens later, driven
  * by events; the client polls the Location.
  */
+import { randomUUID } from 'node:crypto';
 import { MeshError } from '@breakwater/mesh';
 import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
@@ -69,21 +70,32 @@ export function mountOrderRoutes(router: Router, deps: OrderRouteDeps): void {
     if (existing) return replay(existing);
 
     const orderId = orderIdForKey(key);
-    const reservationId = orderId;
-    const reserved = await deps.catalog
-      .reserve(reservationId, body.items, {
-        ...(req.bw.deadline ? { deadline: req.bw.deadline } : {}),
-        signal: req.bw.signal,
-      })
-      .catch((err: unknown) => {
-        if (err instanceof MeshError) {
-          throw new OrdersError('ORDERS_ERR_CATALOG_UNAVAILABLE', `catalog: ${err.code}`, {
-            cause: err,
-            retryAfterSec: err.retryAfterSec ?? RETRY_AFTER_S,
-          });
-        }
-        throw err;
-      });
+    const reserve = (reservationId: string) =>
+      deps.catalog
+        .reserve(reservationId, body.items, {
+          ...(req.bw.deadline ? { deadline: req.bw.deadline } : {}),
+          signal: req.bw.signal,
+        })
+        .catch((err: unknown) => {
+          if (err instanceof MeshError) {
+            throw new OrdersError('ORDERS_ERR_CATALOG_UNAVAILABLE', `catalog: ${err.code}`, {
+              cause: err,
+              retryAfterSec: err.retryAfterSec ?? RETRY_AFTER_S,
+            });
+          }
+          throw err;
+        });
+    // The first attempt uses the order id as reservation id, so a retry after
+    // a crash between reserving and writing reuses that reservation. When an
+    // earlier attempt with this key could not write its order, it gave its
+    // stock back (the id is now a released tombstone): this attempt then
+    // reserves under a fresh id.
+    let reservationId = orderId;
+    let reserved = await reserve(reservationId);
+    if (!reserved.ok && reserved.code === 'CATALOG_ERR_RESERVATION_RELEASED') {
+      reservationId = randomUUID();
+      reserved = await reserve(reservationId);
+    }
     if (!reserved.ok) {
       switch (reserved.code) {
         case 'CATALOG_ERR_OUT_OF_STOCK':
@@ -91,8 +103,7 @@ export function mountOrderRoutes(router: Router, deps: OrderRouteDeps): void {
         case 'CATALOG_ERR_UNKNOWN_PRODUCT':
           throw new OrdersError('ORDERS_ERR_UNKNOWN_PRODUCT', reserved.detail);
         case 'CATALOG_ERR_RESERVATION_CONFLICT':
-        case 'CATALOG_ERR_RESERVATION_RELEASED':
-          // An earlier attempt with this key reserved other items (or was undone).
+          // An earlier attempt with this key reserved other items.
           throw new OrdersError('ORDERS_ERR_IDEMPOTENCY_MISMATCH', reserved.detail);
         default:
           if (reserved.status >= 500) {
