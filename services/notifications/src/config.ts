@@ -16,7 +16,7 @@ export const NotificationsEnv = z.object({
   BW_ADMIN_TOKEN: z.string().min(16).optional(),
   NOTIFICATIONS_MIGRATE_ON_START: bool.default(true),
   /** Pending entries idle this long are reclaimed (XAUTOCLAIM), ms. */
-  NOTIFICATIONS_CLAIM_IDLE_MS: z.coerce.number().int().min(1).default(30_000),
+  NOTIFICATIONS_CLAIM_IDLE_MS: z.coerce.number().int().min(1).default(10_000),
   /** How often to look for reclaimable entries, ms (default: min(claim idle, 5 s)). */
   NOTIFICATIONS_CLAIM_INTERVAL_MS: z.coerce.number().int().min(1).optional(),
   /** Deliveries before a failing event goes to the dead-letter stream. */

@@ -18,7 +18,7 @@ export const OrdersEnv = z.object({
   BW_ADMIN_TOKEN: z.string().min(16).optional(),
   ORDERS_MIGRATE_ON_START: bool.default(true),
   /** Pending stream entries idle this long are reclaimed by another consumer, ms. */
-  ORDERS_CLAIM_IDLE_MS: z.coerce.number().int().min(1).default(30_000),
+  ORDERS_CLAIM_IDLE_MS: z.coerce.number().int().min(1).default(10_000),
   /** Deliveries before a failing event is dead-lettered. */
   ORDERS_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(10),
   /** Outbox poll interval when idle, ms. */

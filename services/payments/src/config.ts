@@ -23,7 +23,7 @@ export const PaymentsEnv = z.object({
   PAYMENTS_DECLINE_OVER_CENTS: z.coerce.number().int().min(0).default(1_000_000),
   /** Deterministic decline: customer ids containing this marker (case-insensitive). */
   PAYMENTS_DECLINE_MARKER: z.string().min(1).max(100).default('decline'),
-  PAYMENTS_CLAIM_IDLE_MS: z.coerce.number().int().min(1).default(30_000),
+  PAYMENTS_CLAIM_IDLE_MS: z.coerce.number().int().min(1).default(10_000),
   PAYMENTS_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(10),
   PAYMENTS_RELAY_POLL_MS: z.coerce.number().int().min(5).default(100),
   PAYMENTS_CONSUMER_NAME: z.string().min(1).max(200).optional(),
