@@ -81,6 +81,8 @@ export interface StreamConsumerOptions {
   blockMs?: number;
   /** Entries per read. Default 16. */
   batchSize?: number;
+  /** Entries handled at once. Default 1 (in order); handlers must then not depend on each other's order. */
+  concurrency?: number;
   /** Default `<stream>:dlq:<group>`. */
   deadLetterStream?: string;
   /** How often lag and pending are sampled, ms. Default 2_000. */
@@ -105,6 +107,7 @@ export class StreamConsumer {
   readonly #claimIntervalMs: number;
   readonly #blockMs: number;
   readonly #batch: number;
+  readonly #concurrency: number;
   readonly #log: EventLogger;
   readonly #metrics: EventMetrics;
   #abort = new AbortController();
@@ -125,6 +128,8 @@ export class StreamConsumer {
     this.#claimIntervalMs = o.claimIntervalMs ?? Math.min(this.#claimIdleMs, 5_000);
     this.#blockMs = o.blockMs ?? 1_000;
     this.#batch = o.batchSize ?? 16;
+    this.#concurrency = o.concurrency ?? 1;
+    if (!(this.#concurrency >= 1)) throw new RangeError(`concurrency must be >= 1, got ${this.#concurrency}`);
     this.#log = o.log ?? silentLogger;
     this.#metrics = o.metrics ?? catalogueEventMetrics();
     if (!(this.#maxAttempts >= 1)) throw new RangeError(`maxAttempts must be >= 1, got ${this.#maxAttempts}`);
@@ -225,10 +230,31 @@ export class StreamConsumer {
     const entries = res?.[0]?.[1] ?? [];
     if (entries.length === 0) return;
     await this.#o.hooks?.afterRead?.(entries.map((e) => e[0]));
-    for (const [id, fields] of entries) {
-      if (signal.aborted) return; // the rest stay pending and are reclaimed
-      await this.#handle(id, fields, 1);
-    }
+    await this.#handleAll(entries, () => 1, signal);
+  }
+
+  /**
+   * Handles entries, up to `concurrency` at a time (entries are independent:
+   * handlers are idempotent and keyed per order). After an abort the rest
+   * stay pending and are reclaimed later.
+   */
+  async #handleAll(
+    entries: Entry[],
+    deliveries: (id: string) => number,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    let next = 0;
+    const worker = async () => {
+      while (next < entries.length && !signal?.aborted) {
+        const [id, fields] = entries[next++] as Entry;
+        await this.#handle(id, fields, deliveries(id));
+      }
+    };
+    const results = await Promise.allSettled(
+      Array.from({ length: Math.min(this.#concurrency, entries.length) }, worker),
+    );
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   /** Claims and handles entries idle longer than claimIdleMs; returns how many were claimed. */
@@ -255,10 +281,7 @@ export class StreamConsumer {
           'reclaimed pending entries',
         );
         await this.#o.hooks?.afterRead?.(entries.map((e) => e[0]));
-        for (const [id, fields] of entries) {
-          if (signal?.aborted) break;
-          await this.#handle(id, fields, deliveries.get(id) ?? 2);
-        }
+        await this.#handleAll(entries, (id) => deliveries.get(id) ?? 2, signal);
       }
       start = res[0];
       if (start === '0-0') break;

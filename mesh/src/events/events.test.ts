@@ -329,6 +329,39 @@ describe('outbox relay and stream consumer (real Redis and PostgreSQL)', () => {
     expect(traceIdSeen).toBe('0af7651916cd43dd8448eb211c80319c');
   });
 
+  it('handles up to `concurrency` entries at once, and every entry once', async () => {
+    const stream = `t:${randomUUID()}`;
+    let inFlight = 0;
+    let peak = 0;
+    const handled: string[] = [];
+    const consumer = new StreamConsumer({
+      redis,
+      stream,
+      group: 'g',
+      blockMs: 100,
+      concurrency: 4,
+      handlers: {
+        [EVENT_TYPES.orderPlaced]: async (e) => {
+          inFlight++;
+          peak = Math.max(peak, inFlight);
+          await new Promise((r) => setTimeout(r, 30));
+          inFlight--;
+          handled.push(e.id);
+          return 'ok';
+        },
+      },
+      dataSchemas: DATA_SCHEMAS,
+      metrics: recordingMetrics().m,
+    });
+    for (let i = 0; i < 12; i++) await redis.xadd(stream, '*', 'event', JSON.stringify(placed()));
+    consumer.start();
+    await until('all handled', async () => handled.length === 12);
+    await consumer.stop();
+    expect(peak).toBe(4);
+    expect(new Set(handled).size).toBe(12);
+    expect((await consumer.sampleMetrics())?.pending).toBe(0);
+  });
+
   it('moves an entry whose handler keeps failing to the dead-letter stream after maxAttempts', async () => {
     const stream = `t:${randomUUID()}`;
     let calls = 0;

@@ -48,6 +48,7 @@ export function buildApp(config: NotificationsConfig, deps: NotificationsDeps): 
     claimIdleMs: config.claimIdleMs,
     ...(config.claimIntervalMs ? { claimIntervalMs: config.claimIntervalMs } : {}),
     maxAttempts: config.maxAttempts,
+    concurrency: config.concurrency,
     log: kit.logger,
     ...(hooks ? { hooks } : {}),
   });

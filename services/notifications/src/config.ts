@@ -21,6 +21,8 @@ export const NotificationsEnv = z.object({
   NOTIFICATIONS_CLAIM_INTERVAL_MS: z.coerce.number().int().min(1).optional(),
   /** Deliveries before a failing event goes to the dead-letter stream. */
   NOTIFICATIONS_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
+  /** Events handled at once by this process's consumer. */
+  NOTIFICATIONS_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   NOTIFICATIONS_CONSUMER_NAME: z.string().min(1).max(200).optional(),
   /** Simulated channel failure: sending to customers whose id contains this marker always fails (drills, tests). */
   NOTIFICATIONS_FAIL_MARKER: z.string().min(1).max(100).optional(),
@@ -39,6 +41,7 @@ export interface NotificationsConfig {
   readonly claimIntervalMs: number | undefined;
   readonly maxAttempts: number;
   readonly consumerName: string | undefined;
+  readonly concurrency: number;
   readonly failMarker: string | undefined;
 }
 
@@ -62,6 +65,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): NotificationsC
     claimIntervalMs: e.NOTIFICATIONS_CLAIM_INTERVAL_MS,
     maxAttempts: e.NOTIFICATIONS_MAX_ATTEMPTS,
     consumerName: e.NOTIFICATIONS_CONSUMER_NAME,
+    concurrency: e.NOTIFICATIONS_CONCURRENCY,
     failMarker: e.NOTIFICATIONS_FAIL_MARKER,
   });
 }

@@ -50,6 +50,7 @@ export function buildApp(config: OrdersConfig, deps: OrdersDeps): OrdersApp {
     maxAttempts: config.maxAttempts,
     relayPollMs: config.relayPollMs,
     consumerName: config.consumerName,
+    concurrency: config.concurrency,
   });
   kit.router.get('/openapi.json', (_req, res) => {
     res.json(OPENAPI);

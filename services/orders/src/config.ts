@@ -24,6 +24,8 @@ export const OrdersEnv = z.object({
   /** Outbox poll interval when idle, ms. */
   ORDERS_RELAY_POLL_MS: z.coerce.number().int().min(5).default(100),
   /** Consumer name in the group (default <hostname>-<pid>). */
+  /** Events handled at once by this process's consumer. */
+  ORDERS_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   ORDERS_CONSUMER_NAME: z.string().min(1).max(200).optional(),
 });
 
@@ -41,6 +43,7 @@ export interface OrdersConfig {
   readonly maxAttempts: number;
   readonly relayPollMs: number;
   readonly consumerName: string | undefined;
+  readonly concurrency: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): OrdersConfig {
@@ -64,5 +67,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OrdersConfig {
     maxAttempts: e.ORDERS_MAX_ATTEMPTS,
     relayPollMs: e.ORDERS_RELAY_POLL_MS,
     consumerName: e.ORDERS_CONSUMER_NAME,
+    concurrency: e.ORDERS_CONCURRENCY,
   });
 }

@@ -26,6 +26,8 @@ export const PaymentsEnv = z.object({
   PAYMENTS_CLAIM_IDLE_MS: z.coerce.number().int().min(1).default(10_000),
   PAYMENTS_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(10),
   PAYMENTS_RELAY_POLL_MS: z.coerce.number().int().min(5).default(100),
+  /** Events handled at once by this process's consumer. */
+  PAYMENTS_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   PAYMENTS_CONSUMER_NAME: z.string().min(1).max(200).optional(),
 });
 
@@ -48,6 +50,7 @@ export interface PaymentsConfig {
   readonly maxAttempts: number;
   readonly relayPollMs: number;
   readonly consumerName: string | undefined;
+  readonly concurrency: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): PaymentsConfig {
@@ -76,5 +79,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): PaymentsConfig
     maxAttempts: e.PAYMENTS_MAX_ATTEMPTS,
     relayPollMs: e.PAYMENTS_RELAY_POLL_MS,
     consumerName: e.PAYMENTS_CONSUMER_NAME,
+    concurrency: e.PAYMENTS_CONCURRENCY,
   });
 }

@@ -27,6 +27,7 @@ export interface OrderWorkersOptions {
   maxAttempts: number;
   relayPollMs: number;
   consumerName?: string | undefined;
+  concurrency: number;
 }
 
 export interface OrderWorkers {
@@ -54,6 +55,7 @@ export function createOrderWorkers(o: OrderWorkersOptions): OrderWorkers {
     dataSchemas: DATA_SCHEMAS,
     claimIdleMs: o.claimIdleMs,
     maxAttempts: o.maxAttempts,
+    concurrency: o.concurrency,
     log: o.log,
     ...(hooks ? { hooks } : {}),
   });

@@ -30,6 +30,7 @@ export function createPaymentWorkers(o: {
   maxAttempts: number;
   relayPollMs: number;
   consumerName?: string | undefined;
+  concurrency: number;
 }): PaymentWorkers {
   const relay = new OutboxRelay({ pool: o.pool, redis: o.redis, pollMs: o.relayPollMs, log: o.log });
   const hooks = testHooksFromEnv();
@@ -42,6 +43,7 @@ export function createPaymentWorkers(o: {
     dataSchemas: DATA_SCHEMAS,
     claimIdleMs: o.claimIdleMs,
     maxAttempts: o.maxAttempts,
+    concurrency: o.concurrency,
     log: o.log,
     ...(hooks ? { hooks } : {}),
   });
