@@ -274,8 +274,10 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
     const traceId = trace.isSpanContextValid(sc) ? sc.traceId : undefined;
     const remaining = remainingFromHeaders(req.headers);
     const deadline = remaining === undefined ? undefined : new Deadline(start + remaining);
-    const log = traceId ? logger.child({ trace_id: traceId, span_id: sc.spanId }) : logger;
-    const ctx = new RequestContext(req.bw.requestId, deadline, log, traceId);
+    // No trace-id child bindings: the logger's mixin stamps trace_id/span_id
+    // from the active context, which is this span for the whole request.
+    const spanContext = trace.setSpan(parent, span);
+    const ctx = new RequestContext(req.bw.requestId, deadline, logger, traceId);
     ctx.bind(res);
     req.bw = ctx;
     let done = false;
@@ -301,23 +303,26 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
       }
       span.end();
       if (settings.accessLog) {
-        log.info(
-          {
-            request_id: ctx.requestId,
-            method: req.method,
-            route,
-            status,
-            duration_ms: Math.round(seconds * 1e4) / 10,
-            ...(res.writableFinished ? {} : { aborted: true }),
-          },
-          'request',
+        // 'finish'/'close' fire outside the request's context: log inside it.
+        otelContext.with(spanContext, () =>
+          logger.info(
+            {
+              request_id: ctx.requestId,
+              method: req.method,
+              route,
+              status,
+              duration_ms: Math.round(seconds * 1e4) / 10,
+              ...(res.writableFinished ? {} : { aborted: true }),
+            },
+            'request',
+          ),
         );
       }
       if (inFlight === 0 && idle) idle();
     };
     res.once('finish', onDone);
     res.once('close', onDone);
-    otelContext.with(trace.setSpan(parent, span), next);
+    otelContext.with(spanContext, next);
   });
 
   // Deadline: refuse work whose caller has already given up; answer 504 when it runs out.
