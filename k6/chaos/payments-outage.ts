@@ -1,5 +1,6 @@
 /**
- * payments-outage: payments is killed (SIGKILL) for the fault phase, then
+ * payments-outage: payments is killed (SIGKILL, after a 1.5 s pause so it
+ * dies holding delivered, unacknowledged events) for the fault phase, then
  * started again.
  *
  * Hypothesis: catalog reads stay ≥ 99.5 % served in every phase; orders are
@@ -64,7 +65,12 @@ export function setup(): void {
 export function chaos(): void {
   runSchedule(
     s,
-    [{ fault: { name: 'kill', spec: { kind: 'process', target: 'payments', action: 'kill' } } }],
+    [
+      // A short pause first: payments' blocked read still gets entries delivered, so it dies
+      // mid-flight holding unacknowledged work that the restarted process must reclaim.
+      { fault: { name: 'pause', spec: { kind: 'process', target: 'payments', action: 'pause' } } },
+      { atMs: 1_500, fault: { name: 'kill', spec: { kind: 'process', target: 'payments', action: 'kill' } } },
+    ],
     () => orderCompletes(2_000),
   );
 }

@@ -1,5 +1,5 @@
 /**
- * `npm run drill -- <name>|all [--short] [--run-dir DIR] [--reports DIR] [--keep-up] [--verbose]`
+ * `npm run drill -- <name>|all [--short] [--run-dir DIR] [--reports DIR] [--keep-up] [--verbose] [--settle SECONDS]`
  *
  * Brings the platform up (with the fault controller) unless a run is already
  * up in the run folder, runs the drills one after the other, prints each
@@ -15,7 +15,7 @@ import { type DrillResult, markInterrupted, runDrill } from './run-drill.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..', '..');
 
-const USAGE = `usage: npm run drill -- <name>|all [--short] [--run-dir DIR] [--reports DIR] [--keep-up] [--verbose]
+const USAGE = `usage: npm run drill -- <name>|all [--short] [--run-dir DIR] [--reports DIR] [--keep-up] [--verbose] [--settle SECONDS]
 drills:
 ${DRILLS.map((d) => `  ${d.name.padEnd(24)} ${d.summary}`).join('\n')}`;
 
@@ -37,6 +37,7 @@ export async function main(argv: string[]): Promise<number> {
         reports: { type: 'string' },
         'keep-up': { type: 'boolean' },
         verbose: { type: 'boolean' },
+        settle: { type: 'string' },
         help: { type: 'boolean' },
       },
     });
@@ -72,6 +73,12 @@ export async function main(argv: string[]): Promise<number> {
   );
   const reportsDir = path.resolve((values.reports as string | undefined) ?? path.join(ROOT, 'reports'));
   const log = (line: string) => process.stdout.write(`${line}\n`);
+  const settleRaw = (values.settle as string | undefined) ?? process.env.BW_DRILL_SETTLE_S;
+  const settleMs = settleRaw === undefined ? undefined : Number(settleRaw) * 1000;
+  if (settleMs !== undefined && !(settleMs > 0)) {
+    process.stderr.write(`--settle must be a number of seconds (got "${settleRaw}")\n`);
+    return 2;
+  }
 
   let platform: PlatformHandle | undefined;
   let stopping = false;
@@ -96,6 +103,7 @@ export async function main(argv: string[]): Promise<number> {
         reportsDir,
         log,
         echo: values.verbose === true,
+        ...(settleMs !== undefined ? { settleMs } : {}),
       });
       results.push(result);
       log('');

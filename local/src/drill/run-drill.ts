@@ -43,6 +43,8 @@ export interface RunOptions {
   log?: (line: string) => void;
   /** Streams k6's own output to the terminal too. */
   echo?: boolean;
+  /** How long orders may take to settle after the drill, overriding the drill's own (ms). */
+  settleMs?: number;
 }
 
 export interface DrillResult {
@@ -190,6 +192,31 @@ export async function runDrill(spec: DrillSpec, options: RunOptions): Promise<Dr
     log(`  ! could not undo the drill's faults: ${(err as Error).message}`);
   }
 
+  // A process that died on its own during the drill (not undone by the controller) is a
+  // finding: say so in the verdict, then bring it back so the next drill starts whole.
+  const crashed: string[] = [];
+  try {
+    const after = ((await controlCall(options.state, 'GET', '/v1/status')) as { processes: ProcessStatus[] })
+      .processes;
+    for (const p of after.filter((x) => x.state !== 'running')) {
+      crashed.push(
+        `${p.name} ${p.state}${p.exitCode != null ? ` (exit ${p.exitCode})` : p.signal ? ` (${p.signal})` : ''}`,
+      );
+      try {
+        await controlCall(
+          options.state,
+          'POST',
+          `/v1/processes/${p.name}/${p.state === 'paused' ? 'resume' : 'start'}`,
+        );
+      } catch (err) {
+        log(`  ! could not bring ${p.name} back: ${(err as Error).message}`);
+      }
+    }
+    if (crashed.length) log(`  ! not running after the drill (brought back): ${crashed.join(', ')}`);
+  } catch (err) {
+    log(`  ! could not read the platform status: ${(err as Error).message}`);
+  }
+
   const summaryFile = path.join(reportDir, 'summary.json');
   const summary: Summary = existsSync(summaryFile)
     ? (JSON.parse(readFileSync(summaryFile, 'utf8')) as Summary)
@@ -207,7 +234,11 @@ export async function runDrill(spec: DrillSpec, options: RunOptions): Promise<Dr
           .processes,
         testId,
         accepted,
-        ...(spec.settleMs !== undefined ? { settleMs: spec.settleMs } : {}),
+        ...(options.settleMs !== undefined
+          ? { settleMs: options.settleMs }
+          : spec.settleMs !== undefined
+            ? { settleMs: spec.settleMs }
+            : {}),
       });
     } catch (err) {
       invariants = {
@@ -233,6 +264,12 @@ export async function runDrill(spec: DrillSpec, options: RunOptions): Promise<Dr
       pass: false,
     });
   }
+  extra.push({
+    name: 'platform whole after the drill',
+    value: crashed.length ? `down: ${crashed.join(', ')}` : 'every process running',
+    threshold: 'no process died on its own',
+    pass: crashed.length === 0,
+  });
   const ran = summary.metrics.recovered;
   if (exitCode !== 108 && (ran === undefined || (ran.passes ?? 0) + (ran.fails ?? 0) === 0)) {
     extra.push({
