@@ -54,7 +54,12 @@ export interface PlatformEntry {
  * two development consumers; `{url}` is the gateway's URL.
  */
 export const GATEWAY_NOTES: readonly string[] = [
-  'Gateway: {url} — development consumers: see `consumers:` in gateway/gateway.yaml',
+  'Shop: {url}/  (development consumers, all secrets fake: gateway/gateway.yaml `consumers:`)',
+  "  alice (API key): curl -H 'apikey: dev-alice-key-0000-NOT-A-SECRET' {url}/api/catalog/products?limit=3",
+  '  bob (JWT):       curl -H "Authorization: Bearer $(node gateway/src/cli.ts token bob)" {url}/api/catalog/products/1',
+  'Tune rate limits live (any gateway process; every process applies the change on its next request):',
+  '  export GATEWAY_ADMIN_URL={adminUrl} GATEWAY_ADMIN_TOKEN={adminToken}',
+  '  node gateway/src/cli.ts limits get',
 ];
 
 export const PLATFORM: readonly PlatformEntry[] = [
@@ -276,7 +281,11 @@ export async function buildPlatform(options: PlatformOptions): Promise<Platform>
           ? 'stop what uses it or pass --prometheus-port N'
           : 'stop what uses it, or pass --port-base N';
     const entryNotes = (e.notes ?? []).map((n) =>
-      n.replaceAll('{url}', urlOf(e.name)).replaceAll('{port}', String(p)),
+      n
+        .replaceAll('{url}', urlOf(e.name))
+        .replaceAll('{port}', String(p))
+        .replaceAll('{adminUrl}', `http://${LOOPBACK}:${adminPort.get(e.name)}`)
+        .replaceAll('{adminToken}', options.adminToken),
     );
     if (!present(e)) {
       skipped.push({ name: e.name, reason: `${e.main} does not exist yet` });
