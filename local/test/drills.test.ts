@@ -1,0 +1,165 @@
+/**
+ * Every chaos drill in its short form against one real platform (Redis,
+ * PostgreSQL per service, every service, both gateways, Prometheus when
+ * installed, the fault controller) on free ports: each verdict must pass,
+ * each drill must finish within 90 s (runner included), and one report opens
+ * in headless Chromium with its timeline chart drawn and no console error
+ * (screenshot saved next to it). Then a platform with catalog's stale-cache
+ * fallback switched off (CATALOG_STALE_TTL_MS=1: stale copies expire at once)
+ * makes catalog-db-outage fail, and the runner exit non-zero. This is how `npm test` — and CI — runs the
+ * drills; `npm run drill -- all --short` is the same from the command line.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DRILLS } from '../src/drill/drills.ts';
+import { ensurePlatform, type PlatformHandle } from '../src/drill/platform.ts';
+import { type DrillResult, runDrill } from '../src/drill/run-drill.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const CHROMIUM = process.env.BW_CHROMIUM ?? '/usr/bin/chromium';
+const SHORT_DRILL_LIMIT_MS = 90_000;
+
+let runDir: string;
+let reportsDir: string;
+let platform: PlatformHandle;
+const results = new Map<string, DrillResult>();
+
+beforeAll(async () => {
+  runDir = mkdtempSync(path.join(tmpdir(), 'bw-drills-run-'));
+  reportsDir = mkdtempSync(path.join(tmpdir(), 'bw-drills-reports-'));
+  platform = await ensurePlatform({
+    root: ROOT,
+    runDir,
+    env: { BW_GATEWAY_PORT: '0', BW_PROMETHEUS_PORT: '0' },
+  });
+  expect(platform.started).toBe(true);
+}, 240_000);
+
+afterAll(async () => {
+  await platform?.stop();
+  if (runDir) rmSync(runDir, { recursive: true, force: true });
+  if (reportsDir && process.env.BW_KEEP_REPORTS !== 'true')
+    rmSync(reportsDir, { recursive: true, force: true });
+}, 120_000);
+
+describe('chaos drills, short form, on one platform', () => {
+  for (const drill of DRILLS) {
+    it(
+      `${drill.name} passes: ${drill.summary}`,
+      async () => {
+        const started = Date.now();
+        const result = await runDrill(drill, { root: ROOT, state: platform.state, short: true, reportsDir });
+        results.set(drill.name, result);
+        const took = Date.now() - started;
+        expect(result.pass, `\n${result.table}\nreport: ${result.reportDir}`).toBe(true);
+        expect(result.exitCode).toBe(0);
+        expect(took, `${drill.name} took ${took} ms`).toBeLessThan(SHORT_DRILL_LIMIT_MS);
+      },
+      SHORT_DRILL_LIMIT_MS + 60_000,
+    );
+  }
+
+  it('a report opens in headless Chromium with its timeline drawn and no console error', async () => {
+    const result = results.get('payments-outage') ?? [...results.values()][0];
+    expect(result, 'no drill ran').toBeDefined();
+    const profile = mkdtempSync(path.join(tmpdir(), 'bw-chromium-'));
+    const context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    try {
+      const page = await context.newPage();
+      const errors: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(m.text());
+      });
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(`file://${path.join(result?.reportDir ?? '', 'index.html')}`);
+      await page.waitForSelector('#chart[data-rendered="yes"]', { timeout: 10_000 });
+      expect(await page.locator('#chart svg path.success').count()).toBe(1);
+      expect(await page.locator('#chart svg path.latency-p95').count()).toBe(1);
+      expect(await page.locator('#chart svg rect.fault').count()).toBeGreaterThan(0);
+      expect(await page.locator('#chart svg rect.phase').count()).toBe(3);
+      expect(errors).toEqual([]);
+      const shot = path.join(result?.reportDir ?? '', 'report.png');
+      await page.screenshot({ path: shot, fullPage: true });
+      expect(statSync(shot).size).toBeGreaterThan(10_000);
+    } finally {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('a broken mechanism fails its drill: stale-cache fallback off → catalog-db-outage FAILS, the runner exits 1', async () => {
+    await platform.stop(); // the broken platform gets its own run folder and environment
+    const brokenRun = mkdtempSync(path.join(tmpdir(), 'bw-drills-broken-'));
+    const brokenReports = mkdtempSync(path.join(tmpdir(), 'bw-drills-broken-reports-'));
+    try {
+      const { code, output } = await new Promise<{ code: number | null; output: string }>(
+        (resolve, reject) => {
+          const child = spawn(
+            process.execPath,
+            [
+              'local/src/drill/drill-cli.ts',
+              'catalog-db-outage',
+              '--short',
+              '--run-dir',
+              brokenRun,
+              '--reports',
+              brokenReports,
+            ],
+            {
+              cwd: ROOT,
+              env: {
+                ...process.env,
+                BW_GATEWAY_PORT: '0',
+                BW_PROMETHEUS_PORT: '0',
+                CATALOG_STALE_TTL_MS: '1',
+              },
+              stdio: ['ignore', 'pipe', 'pipe'],
+            },
+          );
+          let out = '';
+          child.stdout.on('data', (d: Buffer) => {
+            out += d.toString();
+          });
+          child.stderr.on('data', (d: Buffer) => {
+            out += d.toString();
+          });
+          const timer = setTimeout(() => child.kill('SIGINT'), 200_000);
+          child.on('error', reject);
+          child.on('close', (c) => {
+            clearTimeout(timer);
+            resolve({ code: c, output: out });
+          });
+        },
+      );
+      expect(code, output).toBe(1);
+      expect(output).toMatch(/drill catalog-db-outage: FAIL/);
+      // the failing line is the hypothesis itself: product reads in the fault phase not served
+      expect(output).toMatch(/fault\s+catalog_product\s+\d+\s+\d+\.\d+ %.*served rate>=0\.99\s+FAIL/);
+      const [report] = readdirSync(brokenReports);
+      const verdict = JSON.parse(
+        readFileSync(path.join(brokenReports, report ?? '', 'verdict.json'), 'utf8'),
+      );
+      expect(verdict).toMatchObject({ drill: 'catalog-db-outage', pass: false, exitCode: 99 });
+    } finally {
+      rmSync(brokenRun, { recursive: true, force: true });
+      rmSync(brokenReports, { recursive: true, force: true });
+    }
+  }, 260_000);
+});
