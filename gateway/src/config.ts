@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { UpstreamPolicySchema } from '@breakwater/mesh/policy';
+import { RetryOverrideSchema, UpstreamPolicySchema } from '@breakwater/mesh/policy';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
@@ -39,12 +39,16 @@ const routeSchema = z.strictObject({
   /** When set, only these consumers may use the route (others get 403). */
   allowConsumers: z.array(z.string()).min(1).optional(),
   /**
-   * Route overrides of the upstream's per-try timeout and overall deadline (ms).
-   * Retry and breaker policy are the upstream's: the breaker is about the
-   * upstream's health, so every route to it shares one.
+   * Route overrides of the upstream's per-try timeout and overall deadline (ms),
+   * and of which failures are retried (`retry`: maxRetries, statuses,
+   * onConnectError, onTimeout — the mesh's per-call override, as Envoy's and
+   * Istio's retry policy is per route). Backoff, retry budget and breaker stay
+   * the upstream's: the breaker is about the upstream's health (one per
+   * upstream, like Envoy/Istio outlier detection), so every route shares one.
    */
   timeoutMs: ms(600_000).optional(),
   deadlineMs: ms(3_600_000).optional(),
+  retry: RetryOverrideSchema.optional(),
   /** Static assets of the frontend: any path under the prefix that is not another route's. */
   fallback: z.boolean().default(false),
 });

@@ -263,6 +263,8 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
             signal: ac.signal,
             ...(route.timeoutMs === undefined ? {} : { timeoutMs: route.timeoutMs }),
             ...(route.deadlineMs === undefined ? {} : { deadlineMs: route.deadlineMs }),
+            // Frozen by config validation, so the mesh uses it as is (no validation per call).
+            ...(route.retry === undefined ? {} : { retry: route.retry }),
           }),
         );
       } catch (err) {

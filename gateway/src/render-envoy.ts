@@ -106,7 +106,8 @@ function routeEntries(
     route.stripPrefix === undefined || route.stripPrefix === '/'
       ? {}
       : { regex_rewrite: { pattern: { regex: `^${escapeRe(route.stripPrefix)}/?` }, substitution: '/' } };
-  const r = up.retry;
+  // A route's retry override replaces the upstream's fields (Envoy's retry_policy is per route anyway).
+  const r = { ...up.retry, ...route.retry };
   const retryOn = ['retriable-status-codes'];
   if (r.onConnectError) retryOn.push('connect-failure', 'reset');
   if (r.onTimeout) retryOn.push('gateway-error');

@@ -83,7 +83,7 @@ export function renderKong(config: GatewayConfig, baseDir: string): RenderResult
       connect_timeout: up.pool.connectTimeoutMs,
       read_timeout: timeout,
       write_timeout: timeout,
-      retries: up.retry.maxRetries,
+      retries: route.retry?.maxRetries ?? up.retry.maxRetries,
       routes: [
         {
           name: route.name,

@@ -35,7 +35,14 @@ import { RetryBudget } from './budget.ts';
 import { Bulkhead } from './bulkhead.ts';
 import { DEADLINE_HEADER, type Deadline } from './deadline.ts';
 import { MeshError, type MeshErrorCode } from './errors.ts';
-import { parsePolicy, type UpstreamPolicy, type UpstreamPolicyInput } from './policy.ts';
+import {
+  formatIssues,
+  parsePolicy,
+  type RetryOverride,
+  RetryOverrideSchema,
+  type UpstreamPolicy,
+  type UpstreamPolicyInput,
+} from './policy.ts';
 
 export type BreakerState = 'closed' | 'half-open' | 'open';
 const STATE_VALUE: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
@@ -103,6 +110,14 @@ export interface CallOptions {
   timeoutMs?: number;
   /** Override the policy's overall deadline for this call, ms. */
   deadlineMs?: number;
+  /**
+   * Override which failures of this call are retried: `maxRetries`,
+   * `statuses` (5xx only), `onConnectError`, `onTimeout`; a field left out is
+   * the policy's. Backoff, the retry budget and the breaker stay the
+   * upstream's. Validated per call (MESH_ERR_INVALID_REQUEST naming the
+   * field) unless frozen: build it once with `parseRetryOverride`.
+   */
+  retry?: RetryOverride;
   /**
    * When false, an upstream failure status (5xx) left after retries is
    * returned instead of thrown as MESH_ERR_UPSTREAM_STATUS. Default true.
@@ -326,6 +341,14 @@ class BufferedTry {
   }
 }
 
+/** The retry fields a call decides with: the policy's, or a per-call override merged over them. */
+interface RetryView {
+  readonly maxRetries: number;
+  readonly statuses: readonly number[];
+  readonly onConnectError: boolean;
+  readonly onTimeout: boolean;
+}
+
 /** Per-call state, one object per call. */
 class Call {
   readonly up: UpstreamClient;
@@ -335,6 +358,7 @@ class Call {
   readonly body: string | Buffer | Uint8Array | Readable | undefined;
   readonly streaming: boolean;
   readonly retryable: boolean;
+  readonly retry: RetryView;
   readonly timeoutMs: number;
   readonly deadlineAt: number;
   readonly signal: AbortSignal | undefined;
@@ -391,8 +415,9 @@ class Call {
   /** The buffered try in flight, if any. */
   current: BufferedTry | undefined = undefined;
 
-  constructor(up: UpstreamClient, o: CallOptions, streaming: boolean, start: number) {
+  constructor(up: UpstreamClient, o: CallOptions, streaming: boolean, start: number, retry: RetryView) {
     this.up = up;
+    this.retry = retry;
     this.start = start;
     this.maxResponseBytes = o.maxResponseBytes ?? up.maxResponseBytes;
     const method = (o.method ?? 'GET').toUpperCase();
@@ -437,7 +462,7 @@ class Call {
     this.headers = headers;
     const streamBody = body !== undefined && typeof (body as Readable).pipe === 'function';
     this.retryable =
-      p.retry.maxRetries > 0 && !streamBody && (IDEMPOTENT.has(method) || o.idempotencyKey !== undefined);
+      retry.maxRetries > 0 && !streamBody && (IDEMPOTENT.has(method) || o.idempotencyKey !== undefined);
   }
 }
 
@@ -509,6 +534,8 @@ class UpstreamClient implements Upstream {
   readonly budgetExhausted;
   readonly bulkheadRejected;
   readonly #durations = new Map<string, Children>();
+  /** Merged retry views per frozen override object (a gateway route passes the same one every call). */
+  readonly #retryViews = new WeakMap<RetryOverride, RetryView>();
   readonly #tracer = getTracer('@breakwater/mesh');
 
   constructor(o: UpstreamOptions) {
@@ -687,6 +714,7 @@ class UpstreamClient implements Upstream {
         upstream: this.name,
       });
     }
+    const retry = o.retry === undefined ? this.policy.retry : this.#retryView(o.retry);
     const route = o.route ?? 'other';
     const method = (o.method ?? 'GET').toUpperCase();
     const children = this.#children(method, route);
@@ -700,7 +728,7 @@ class UpstreamClient implements Upstream {
           cause: o.signal.reason,
         });
       }
-      const call = new Call(this, o, streaming, start);
+      const call = new Call(this, o, streaming, start, retry);
       const parent = otelContext.active();
       span = this.#tracer.startSpan(`${method} ${route}`, { kind: SpanKind.CLIENT }, parent);
       // A non-recording span carries its parent's context: inject that without copying contexts.
@@ -761,6 +789,33 @@ class UpstreamClient implements Upstream {
       }
       throw err;
     }
+  }
+
+  /** The policy's retry fields with `override` on top; an unfrozen override is validated first. */
+  #retryView(override: RetryOverride): RetryView {
+    const cached = this.#retryViews.get(override);
+    if (cached) return cached;
+    let ov = override;
+    if (!Object.isFrozen(override)) {
+      const r = RetryOverrideSchema.safeParse(override);
+      if (!r.success) {
+        throw new MeshError(
+          'MESH_ERR_INVALID_REQUEST',
+          `${this.name}: invalid retry override: ${formatIssues('retry', r.error)}`,
+          { upstream: this.name },
+        );
+      }
+      ov = r.data;
+    }
+    const p = this.policy.retry;
+    const view: RetryView = Object.freeze({
+      maxRetries: ov.maxRetries ?? p.maxRetries,
+      statuses: ov.statuses ?? p.statuses,
+      onConnectError: ov.onConnectError ?? p.onConnectError,
+      onTimeout: ov.onTimeout ?? p.onTimeout,
+    });
+    if (Object.isFrozen(override)) this.#retryViews.set(override, view);
+    return view;
   }
 
   #statusError(res: TryResult, tries: number): MeshError {
@@ -866,8 +921,8 @@ class UpstreamClient implements Upstream {
   }
 
   #shouldRetry(call: Call, f: MeshError | FailedTry, retryNo: number): boolean {
-    if (!call.retryable || retryNo >= this.policy.retry.maxRetries) return false;
-    const r = this.policy.retry;
+    const r = call.retry;
+    if (!call.retryable || retryNo >= r.maxRetries) return false;
     if (f instanceof FailedTry) return r.statuses.includes(f.response.status);
     switch (f.code) {
       case 'MESH_ERR_CONNECT':

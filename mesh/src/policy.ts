@@ -43,6 +43,29 @@ export const RetrySchema = z.strictObject({
   budget: RetryBudgetSchema.prefault({}),
 });
 
+/**
+ * A per-call retry override (`CallOptions.retry`): the retry fields that are
+ * about *which* failures of *this* call may be tried again. Every field is
+ * optional and replaces the upstream policy's value for the one call; there
+ * are no defaults here (what is left out is the policy's). Backoff and the
+ * retry budget stay per upstream: the budget only limits a retry storm if
+ * every call to the upstream spends from the same one. The per-try timeout
+ * has its own per-call override (`CallOptions.timeoutMs`).
+ */
+export const RetryOverrideSchema = z.strictObject({
+  /** Retries after the first try for this call (0–10); 0 disables retries. */
+  maxRetries: z.number().int().min(0).max(10).optional(),
+  /** Upstream statuses retried for this call; only 5xx. */
+  statuses: z.array(z.number().int().min(500).max(599)).max(100).optional(),
+  /** Retry tries that failed to connect or were reset. */
+  onConnectError: z.boolean().optional(),
+  /** Retry tries cut by the per-try timeout. */
+  onTimeout: z.boolean().optional(),
+});
+
+/** A validated, frozen per-call retry override. */
+export type RetryOverride = z.output<typeof RetryOverrideSchema>;
+
 export const BreakerSchema = z.strictObject({
   /** Default true. */
   enabled: z.boolean().default(true),
@@ -146,6 +169,23 @@ export function parsePolicy(input: unknown, name = 'upstream'): UpstreamPolicy {
     throw new MeshError(
       'MESH_ERR_INVALID_POLICY',
       `invalid policy: ${formatIssues(`policy.${name}`, r.error)}`,
+    );
+  }
+  return deepFreeze(r.data);
+}
+
+/**
+ * Validates a per-call retry override and returns it deeply frozen; a frozen
+ * override is used by the client as is (no validation per call), so build it
+ * once per route. Throws MESH_ERR_INVALID_POLICY naming each bad field
+ * (`retry.catalog.statuses.0: Too small: …`).
+ */
+export function parseRetryOverride(input: unknown, name = 'call'): RetryOverride {
+  const r = RetryOverrideSchema.safeParse(input ?? {});
+  if (!r.success) {
+    throw new MeshError(
+      'MESH_ERR_INVALID_POLICY',
+      `invalid retry override: ${formatIssues(`retry.${name}`, r.error)}`,
     );
   }
   return deepFreeze(r.data);

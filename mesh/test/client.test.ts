@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type BreakerState, createUpstream, staticResponse, type Upstream } from '../src/client.ts';
 import { Deadline } from '../src/deadline.ts';
 import { isMeshError, type MeshError } from '../src/errors.ts';
-import { parsePolicy } from '../src/policy.ts';
+import { parsePolicy, parseRetryOverride } from '../src/policy.ts';
 import { rejection, startUpstream, type TestUpstream, until } from './helpers.ts';
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -164,6 +164,76 @@ describe('retries', () => {
     const err = await rejection(c.request({ path: '/' }));
     expect(err.code).toBe('MESH_ERR_CONNECT');
     expect((err as unknown as MeshError).status).toBe(502);
+  });
+});
+
+describe('per-call retry override', () => {
+  it('replaces maxRetries and statuses for one call only; the policy applies to the others', async () => {
+    const u = await upstream((_req, res) => {
+      res.statusCode = 500;
+      res.end();
+    });
+    const c = client('retry-override', u.url, {
+      breaker: NO_BREAKER,
+      retry: { maxRetries: 2, statuses: [503], backoff: FAST_BACKOFF },
+    });
+    // The policy does not retry 500.
+    expect((await c.request({ path: '/', throwOnStatus: false })).tries).toBe(1);
+    expect(u.hits).toBe(1);
+    // A validated (frozen) override: 500 retried, at most 1 retry.
+    const override = parseRetryOverride({ maxRetries: 1, statuses: [500] }, 'route');
+    expect(Object.isFrozen(override)).toBe(true);
+    const res = await c.request({ path: '/', throwOnStatus: false, retry: override });
+    expect(res.tries).toBe(2);
+    expect(u.hits).toBe(3);
+    // A plain object works too (validated per call), and the same frozen one again.
+    expect((await c.request({ path: '/', throwOnStatus: false, retry: { statuses: [500] } })).tries).toBe(3);
+    expect((await c.request({ path: '/', throwOnStatus: false, retry: override })).tries).toBe(2);
+    expect(u.hits).toBe(8);
+    // The policy is untouched.
+    expect(c.policy.retry.statuses).toEqual([503]);
+  });
+
+  it('turns retries off for a call (maxRetries 0), also for connection errors and streams', async () => {
+    const u = await upstream((_req, res) => {
+      res.statusCode = 503;
+      res.end();
+    });
+    const c = client('retry-off', u.url, {
+      breaker: NO_BREAKER,
+      retry: { maxRetries: 2, backoff: FAST_BACKOFF },
+    });
+    const s = await c.stream({ path: '/', retry: { maxRetries: 0 } });
+    s.body.resume();
+    expect(s.status).toBe(503);
+    expect(s.tries).toBe(1);
+    const dead = await startUpstream((_req, res) => res.end());
+    await dead.close();
+    const d = client('retry-off-connect', dead.url, {
+      breaker: NO_BREAKER,
+      retry: { maxRetries: 2, backoff: FAST_BACKOFF },
+    });
+    const err = await rejection(d.request({ path: '/', retry: { onConnectError: false } }));
+    expect(err.code).toBe('MESH_ERR_CONNECT');
+    // No retry was taken: the tries counter of this upstream says 1 first try, 0 retries.
+    const metrics = (await renderMetrics(undefined)).body;
+    expect(metrics).toContain('bw_upstream_tries_total{upstream="retry-off-connect",kind="first"} 1');
+    expect(metrics).toContain('bw_upstream_tries_total{upstream="retry-off-connect",kind="retry"} 0');
+  });
+
+  it('refuses an invalid override naming the field, without calling the upstream', async () => {
+    const u = await upstream((_req, res) => res.end());
+    const c = client('retry-bad', u.url);
+    const err = await rejection(c.request({ path: '/', retry: { statuses: [404] } }));
+    expect(err.code).toBe('MESH_ERR_INVALID_REQUEST');
+    expect(err.message).toContain('retry.statuses.0');
+    const unknown = await rejection(
+      c.request({ path: '/', retry: { backoff: { baseMs: 1 } } as unknown as { maxRetries: number } }),
+    );
+    expect(unknown.code).toBe('MESH_ERR_INVALID_REQUEST');
+    expect(unknown.message).toContain('backoff');
+    expect(u.hits).toBe(0);
+    expect(() => parseRetryOverride({ maxRetries: 11 }, 'orders')).toThrow(/retry\.orders\.maxRetries/);
   });
 });
 
