@@ -7,6 +7,13 @@
  *                                      or {"route": "catalog", "consumer": "alice", "limits": {…}}
  *   DELETE /admin/limits/<policy>      drop the override, back to gateway.yaml
  *   POST   /admin/reload               re-read gateway.yaml (same as SIGHUP)
+ *   GET    /metrics                    this process's metrics — no token (see below)
+ *
+ * `/metrics` is also served here, without the token, because the public port
+ * is shared by every gateway process (SO_REUSEPORT): a scrape there reaches a
+ * random process, so Prometheus scrapes each process on its own admin port.
+ * The admin port listens on 127.0.0.1 only and metrics carry no secrets, so
+ * the token (which can change limits) is not handed to Prometheus.
  *
  * A limit change is validated before anything is written (400 and nothing
  * changed otherwise), logged, stored in Redis where every gateway's next
@@ -27,6 +34,8 @@ export interface AdminDeps {
   reload: () => Promise<{ ok: boolean; error?: string }>;
   log: Logger;
   instance: string;
+  /** The process's metrics (Prometheus text or OpenMetrics by `Accept`). */
+  metrics: (accept: string | undefined) => Promise<{ contentType: string; body: string }>;
 }
 
 const MAX_ADMIN_BODY = 64 * 1024;
@@ -101,6 +110,12 @@ export function createAdminHandler(deps: AdminDeps): (req: IncomingMessage, res:
     }));
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if ((req.method === 'GET' || req.method === 'HEAD') && (req.url ?? '/').split('?')[0] === '/metrics') {
+      const m = await deps.metrics(req.headers.accept);
+      res.writeHead(200, { 'content-type': m.contentType, 'cache-control': 'no-store' });
+      res.end(req.method === 'HEAD' ? undefined : m.body);
+      return;
+    }
     if (!tokenMatches(deps.token, req.headers.authorization))
       throw new GatewayError(
         'GW_ERR_ADMIN_UNAUTHORIZED',

@@ -174,6 +174,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
       reload,
       log,
       instance,
+      metrics: renderMetrics,
     }),
   );
 

@@ -15,10 +15,14 @@ import {
   counter,
   extractTraceContext,
   gauge,
+  getTracer,
   histogram,
   type Logger,
   context as otelContext,
+  SpanKind,
+  SpanStatusCode,
   statusClass,
+  trace,
 } from '@breakwater/observability';
 import type { Authenticator } from './auth.ts';
 import type { GatewayConfig, RouteConfig } from './config.ts';
@@ -253,20 +257,20 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       const started = performance.now();
       let upstreamRes: Awaited<ReturnType<Upstream['stream']>>;
       try {
-        upstreamRes = await otelContext.with(extractTraceContext(req.headers), () =>
-          upstream.stream({
-            method,
-            path: upstreamPath(route, target.path) + target.search,
-            route: route.name,
-            headers,
-            body: limit,
-            signal: ac.signal,
-            ...(route.timeoutMs === undefined ? {} : { timeoutMs: route.timeoutMs }),
-            ...(route.deadlineMs === undefined ? {} : { deadlineMs: route.deadlineMs }),
-            // Frozen by config validation, so the mesh uses it as is (no validation per call).
-            ...(route.retry === undefined ? {} : { retry: route.retry }),
-          }),
-        );
+        // Runs in the request's SERVER span context (set by the handler below), so the
+        // mesh's CLIENT span is its child and the traceparent sent upstream continues it.
+        upstreamRes = await upstream.stream({
+          method,
+          path: upstreamPath(route, target.path) + target.search,
+          route: route.name,
+          headers,
+          body: limit,
+          signal: ac.signal,
+          ...(route.timeoutMs === undefined ? {} : { timeoutMs: route.timeoutMs }),
+          ...(route.deadlineMs === undefined ? {} : { deadlineMs: route.deadlineMs }),
+          // Frozen by config validation, so the mesh uses it as is (no validation per call).
+          ...(route.retry === undefined ? {} : { retry: route.retry }),
+        });
       } catch (err) {
         if (limit?.exceeded)
           throw new GatewayError(
@@ -356,14 +360,41 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     d.observe(seconds);
   };
 
+  const tracer = getTracer('@breakwater/gateway');
+  const untraced = (url: string | undefined) =>
+    url === '/metrics' || url === '/health/live' || url === '/health/ready';
+
   return (req, res) => {
     const start = performance.now();
     inFlight.inc();
     const requestId = requestIdOf(req.headers['x-request-id']);
-    void handle(req, res, requestId).then(([route, consumer]) => {
-      inFlight.dec();
-      record(req.method ?? 'GET', route, consumer, res.statusCode, (performance.now() - start) / 1000);
-    });
+    const method = req.method ?? 'GET';
+    if (untraced(req.url)) {
+      void handle(req, res, requestId).then(([route, consumer]) => {
+        inFlight.dec();
+        record(method, route, consumer, res.statusCode, (performance.now() - start) / 1000);
+      });
+      return;
+    }
+    // One SERVER span per request, continuing the client's trace; the whole
+    // pipeline runs in its context, so log lines get trace_id/span_id from the
+    // logger's mixin and the mesh client's span is its child.
+    const parent = extractTraceContext(req.headers);
+    const span = tracer.startSpan(method, { kind: SpanKind.SERVER }, parent);
+    void otelContext
+      .with(trace.setSpan(parent, span), handle, undefined, req, res, requestId)
+      .then(([route, consumer]) => {
+        inFlight.dec();
+        const status = res.statusCode;
+        record(method, route, consumer, status, (performance.now() - start) / 1000);
+        if (span.isRecording()) {
+          span.updateName(`${method} ${route}`);
+          span.setAttribute('http.route', route);
+          span.setAttribute('http.response.status_code', status);
+          if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+        }
+        span.end();
+      });
   };
 }
 

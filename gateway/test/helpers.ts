@@ -173,6 +173,8 @@ export interface GatewayProcess {
   child: ChildProcess;
   adminUrl: string;
   stderr: () => string;
+  /** The process's log lines so far (JSON, one per line). */
+  stdout: () => string;
   stop(): Promise<void>;
 }
 
@@ -180,6 +182,7 @@ export interface GatewayProcess {
 export async function spawnGateway(env: Record<string, string>, port: number): Promise<GatewayProcess> {
   const adminPort = await freePort();
   let err = '';
+  let out = '';
   const child = spawn(process.execPath, [join(GATEWAY_DIR, 'src/main.ts')], {
     env: {
       PATH: process.env.PATH ?? '',
@@ -190,10 +193,13 @@ export async function spawnGateway(env: Record<string, string>, port: number): P
       LOG_LEVEL: 'warn',
       ...env,
     },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stderr?.on('data', (c: Buffer) => {
     err += c.toString();
+  });
+  child.stdout?.on('data', (c: Buffer) => {
+    out += c.toString();
   });
   const adminUrl = `http://127.0.0.1:${adminPort}`;
   await pollUntil(
@@ -211,6 +217,7 @@ export async function spawnGateway(env: Record<string, string>, port: number): P
     child,
     adminUrl,
     stderr: () => err,
+    stdout: () => out,
     stop: async () => {
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));

@@ -372,7 +372,9 @@ export async function buildPlatform(options: PlatformOptions): Promise<Platform>
           ...(entryNotes.length ? { notes: entryNotes } : {}),
         });
         if (e.kind === 'service') targets.push({ job: e.name, port: p });
-        else if (!e.sharesPortWith) targets.push({ job: 'gateway', port: p });
+        // Each gateway process on its own admin port (loopback, /metrics needs no token):
+        // the shared public port would answer from a random process on every scrape.
+        else targets.push({ job: 'gateway', port: Number(admin), labels: { instance: e.name } });
         break;
       }
       case 'prometheus': {

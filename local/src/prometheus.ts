@@ -1,6 +1,6 @@
 /**
  * The local Prometheus: a config generated from the process list (scrape
- * every service's and the gateway's /metrics) plus the repo's rule files,
+ * every service's /metrics, and each gateway process's on its own admin port) plus the repo's rule files,
  * and the prometheus process itself with the remote-write receiver (k6
  * pushes its metrics there) and exemplar storage on.
  */
@@ -63,12 +63,21 @@ export function prometheusConfig(
   /** Folder of file_sd target files (`*.json`) for targets that appear at run time (the fault controller). */
   fileSdDir?: string,
 ): string {
-  const jobs = new Map<string, { targets: string[]; labels: Record<string, string> }>();
+  // One static config per distinct label set within a job (e.g. the gateway's
+  // processes, each with its own `instance`); a target listed twice is scraped once.
+  const jobs = new Map<string, { targets: string[]; labels: Record<string, string> }[]>();
   for (const t of targets) {
-    const job = jobs.get(t.job) ?? { targets: [], labels: { ...t.labels } };
+    const groups = jobs.get(t.job) ?? [];
+    const labels = { ...t.labels };
+    const key = JSON.stringify(labels);
+    let group = groups.find((g) => JSON.stringify(g.labels) === key);
+    if (!group) {
+      group = { targets: [], labels };
+      groups.push(group);
+    }
     const target = `${LOOPBACK}:${t.port}`;
-    if (!job.targets.includes(target)) job.targets.push(target);
-    jobs.set(t.job, job);
+    if (!groups.some((g) => g.targets.includes(target))) group.targets.push(target);
+    jobs.set(t.job, groups);
   }
   const config = {
     global: {
@@ -79,12 +88,17 @@ export function prometheusConfig(
     ...(rules.length ? { rule_files: [...rules] } : {}),
     scrape_configs: [
       { job_name: 'prometheus', static_configs: [{ targets: [`${LOOPBACK}:${selfPort}`] }] },
-      ...[...jobs.entries()].map(([job, { targets: ts, labels }]) => ({
+      ...[...jobs.entries()].map(([job, groups]) => ({
         job_name: job,
         metrics_path: '/metrics',
         // No `service` target label: every process already exports it as a
         // default label, and a second one would arrive as `exported_service`.
-        static_configs: [{ targets: ts, ...(Object.keys(labels).length ? { labels } : {}) }],
+        static_configs: groups
+          .filter((g) => g.targets.length > 0)
+          .map(({ targets: ts, labels }) => ({
+            targets: ts,
+            ...(Object.keys(labels).length ? { labels } : {}),
+          })),
       })),
       ...(fileSdDir
         ? [
