@@ -1,6 +1,7 @@
 /**
- * worker-crash: payments is SIGKILLed at the start of the fault phase and
- * notifications halfway through it, while orders keep streaming — each is
+ * worker-crash: notifications is SIGKILLed at the start of the fault phase
+ * (while payments still confirms orders) and payments halfway through it,
+ * while orders keep streaming — each is
  * paused for 2 s first, so it dies holding delivered, unacknowledged entries
  * (mid-stream); both are started again at the fault's end.
  *
@@ -66,18 +67,20 @@ export function chaos(): void {
     [
       // Paused first: its blocked XREADGROUP still gets entries delivered, which stay pending
       // for this consumer — then SIGKILL, so the new process has to reclaim them.
-      { fault: { name: 'pause', spec: { kind: 'process', target: 'payments', action: 'pause' } } },
+      // notifications first, while payments still confirms orders (its input keeps flowing) …
+      { fault: { name: 'pause', spec: { kind: 'process', target: 'notifications', action: 'pause' } } },
       {
         atMs: 2_000,
-        fault: { name: 'sigkill', spec: { kind: 'process', target: 'payments', action: 'kill' } },
+        fault: { name: 'sigkill', spec: { kind: 'process', target: 'notifications', action: 'kill' } },
       },
+      // … then payments, halfway through, while orders keep being placed.
       {
         atMs: s.faultMs / 2,
-        fault: { name: 'pause', spec: { kind: 'process', target: 'notifications', action: 'pause' } },
+        fault: { name: 'pause', spec: { kind: 'process', target: 'payments', action: 'pause' } },
       },
       {
         atMs: s.faultMs / 2 + 2_000,
-        fault: { name: 'sigkill', spec: { kind: 'process', target: 'notifications', action: 'kill' } },
+        fault: { name: 'sigkill', spec: { kind: 'process', target: 'payments', action: 'kill' } },
       },
     ],
     () => orderCompletes(2_000),
