@@ -204,11 +204,13 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
         );
 
       const apikey = req.headers.apikey;
-      const principal = await state.auth.authenticate(
+      const authenticated = state.auth.authenticate(
         route,
         Array.isArray(apikey) ? apikey[0] : apikey,
         req.headers.authorization,
       );
+      // API keys answer synchronously: only a JWT costs an await.
+      const principal = authenticated instanceof Promise ? await authenticated : authenticated;
       if (principal) consumer = principal.consumer;
 
       const clientIp = clientIpOf(req, config.proxy.trustedHops);

@@ -4,7 +4,7 @@
  * atomic script call per decision, live overrides, and the local fallback
  * when Redis is unreachable.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { counter, gauge } from '@breakwater/observability';
 import type { Redis } from 'ioredis';
 import { type Limits, type RateLimitPolicy, WINDOW_SECONDS, WINDOWS, type WindowName } from './config.ts';
@@ -54,6 +54,24 @@ export type LimitOverride = Partial<Record<WindowName, number>>;
 type ScriptRedis = Redis & { bwRateLimit(...args: (string | number)[]): Promise<number[]> };
 
 const decisions = () => counter('gatewayRateLimitDecisions');
+
+/** Identities whose script call is kept per policy (see #callOf). */
+const IDENTITY_CACHE = 10_000;
+
+interface ScriptCall {
+  /** The window keys (also the local fallback's keys). */
+  keys: string[];
+  /** numkeys, overrides key, window keys, ARGV: the script call's arguments. */
+  argv: (string | number)[];
+}
+
+interface Plan {
+  windows: WindowName[];
+  windowSeconds: number[];
+  args: (string | number)[];
+  base: string;
+  calls: Map<string, ScriptCall>;
+}
 const limitGauge = () => gauge('gatewayRateLimitLimit');
 
 export class RateLimiter {
@@ -66,18 +84,53 @@ export class RateLimiter {
   /** Overrides as last seen (Redis is the truth; the script reads it per decision). */
   readonly #overrides = new Map<string, LimitOverride>();
   /** Per policy: its windows, the script's ARGV and the key prefix (built once, not per request). */
-  #plans = new WeakMap<RateLimitPolicy, { windows: WindowName[]; args: (string | number)[]; base: string }>();
+  #plans = new WeakMap<RateLimitPolicy, Plan>();
 
-  #plan(policy: RateLimitPolicy): { windows: WindowName[]; args: (string | number)[]; base: string } {
+  #plan(policy: RateLimitPolicy): Plan {
     let plan = this.#plans.get(policy);
     if (!plan) {
       const windows = WINDOWS.filter((w) => policy.limits[w] !== undefined);
       const args: (string | number)[] = [policy.window, windows.length];
       for (const w of windows) args.push(w, WINDOW_SECONDS[w], policy.limits[w] as number);
-      plan = { windows, args, base: `${this.#prefix}rl:${policy.window}:${policy.name}:` };
+      plan = {
+        windows,
+        args,
+        base: `${this.#prefix}rl:${policy.window}:${policy.name}:`,
+        calls: new Map(),
+        windowSeconds: windows.map((w) => WINDOW_SECONDS[w]),
+      };
       this.#plans.set(policy, plan);
     }
     return plan;
+  }
+
+  /**
+   * The script call for one identity under a policy — key count, overrides
+   * key, window keys, ARGV — built once per identity rather than per request
+   * (the same few consumers or IPs send most requests). Bounded: the cache is
+   * dropped whole when it grows past IDENTITY_CACHE entries.
+   */
+  #callOf(policy: RateLimitPolicy, plan: Plan, identity: string): ScriptCall {
+    let c = plan.calls.get(identity);
+    if (!c) {
+      const keys = plan.windows.map((w) => `${plan.base}${w}:${identity}`);
+      c = { keys, argv: [1 + keys.length, this.overridesKey(policy.name), ...keys, ...plan.args] };
+      if (plan.calls.size >= IDENTITY_CACHE) plan.calls.clear();
+      plan.calls.set(identity, c);
+    }
+    return c;
+  }
+
+  /** Labelled decision counters, cached by label values (prom-client hashes a labels object per call otherwise). */
+  readonly #decisionCounters = new Map<string, { inc(): void }>();
+  #countDecision(route: string, consumer: string, decision: string): void {
+    const k = `${route}\0${consumer}\0${decision}`;
+    let c = this.#decisionCounters.get(k);
+    if (!c) {
+      c = decisions().labels({ route, consumer, decision });
+      this.#decisionCounters.set(k, c);
+    }
+    c.inc();
   }
 
   constructor(opts: RateLimiterOptions) {
@@ -148,31 +201,30 @@ export class RateLimiter {
 
   async decide(policy: RateLimitPolicy, req: RequestIdentity): Promise<Decision> {
     const identity = identityOf(policy, req);
-    const { windows, args, base } = this.#plan(policy);
-    const keys = windows.map((w) => `${base}${w}:${identity}`);
+    const plan = this.#plan(policy);
+    const { windows } = plan;
+    const { keys, argv } = this.#callOf(policy, plan, identity);
     const consumer = req.consumer ?? 'anonymous';
     try {
-      const reply = await this.#redis.bwRateLimit(
-        1 + keys.length,
-        this.overridesKey(policy.name),
-        ...keys,
-        ...args,
-      );
-      const out: WindowDecision[] = windows.map((w, i) => ({
-        name: w,
-        seconds: WINDOW_SECONDS[w],
-        limit: Number(reply[1 + i * 4]),
-        remaining: Number(reply[2 + i * 4]),
-        resetMs: Number(reply[3 + i * 4]),
-        blocking: Number(reply[4 + i * 4]) === 1,
-      }));
+      const reply = await this.#redis.bwRateLimit(...argv);
+      const out: WindowDecision[] = new Array(windows.length);
+      for (let i = 0; i < windows.length; i++) {
+        out[i] = {
+          name: windows[i] as WindowName,
+          seconds: plan.windowSeconds[i] as number,
+          limit: Number(reply[1 + i * 4]),
+          remaining: Number(reply[2 + i * 4]),
+          resetMs: Number(reply[3 + i * 4]),
+          blocking: Number(reply[4 + i * 4]) === 1,
+        };
+      }
       const allowed = Number(reply[0]) === 1;
       this.#noticeLimits(policy, out);
-      decisions().inc({ route: req.route, consumer, decision: allowed ? 'allowed' : 'limited' });
+      this.#countDecision(req.route, consumer, allowed ? 'allowed' : 'limited');
       return { allowed, policy, windows: out, source: 'redis' };
     } catch (err) {
       if (policy.onRedisDown === 'fail-closed') {
-        decisions().inc({ route: req.route, consumer, decision: 'fail_closed' });
+        this.#countDecision(req.route, consumer, 'fail_closed');
         throw new GatewayError(
           'GW_ERR_RATE_LIMIT_UNAVAILABLE',
           'Rate limiting is unavailable; try again shortly',
@@ -192,7 +244,7 @@ export class RateLimiter {
           key: keys[i] as string,
         })),
       );
-      decisions().inc({ route: req.route, consumer, decision: local.allowed ? 'fail_open' : 'limited' });
+      this.#countDecision(req.route, consumer, local.allowed ? 'fail_open' : 'limited');
       return { allowed: local.allowed, policy, windows: local.windows, source: 'local' };
     }
   }
@@ -259,6 +311,17 @@ export class RateLimiter {
 
   /** A decision saw a limit we did not know about (an override set elsewhere): update at once. */
   #noticeLimits(policy: RateLimitPolicy, windows: readonly WindowDecision[]): void {
+    // The common case, allocation-free: every window's limit is the one we know.
+    const known = this.#overrides.get(policy.name);
+    let same = true;
+    for (const w of windows) {
+      const name = w.name as WindowName;
+      if ((known?.[name] ?? policy.limits[name]) !== w.limit) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return;
     const eff = this.effectiveLimits(policy);
     let changed = false;
     const o: LimitOverride = { ...this.#overrides.get(policy.name) };
@@ -305,7 +368,7 @@ function identityOf(policy: RateLimitPolicy, req: RequestIdentity): string {
 
 /** Client-chosen strings become fixed-length key parts (no key-space games with huge or odd values). */
 function digest(v: string): string {
-  return createHash('sha256').update(v).digest('base64url').slice(0, 22);
+  return hash('sha256', v, 'base64url').slice(0, 22);
 }
 
 /** A longer window may not allow fewer requests than a shorter one (Kong refuses it too). */
