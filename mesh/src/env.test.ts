@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { readServiceEnv } from './env.ts';
+import { z } from 'zod';
+import {
+  backendConfig,
+  backendEnvShape,
+  consumerConfig,
+  consumerEnvShape,
+  envPostgresUrl,
+  envRedisUrl,
+  parseEnv,
+  readServiceEnv,
+  relayEnvShape,
+} from './env.ts';
 
 describe('readServiceEnv', () => {
   it('reads and freezes the service environment with defaults', () => {
@@ -15,5 +26,64 @@ describe('readServiceEnv', () => {
     expect(() =>
       readServiceEnv({ BW_SERVICE: 'catalog', BW_ADMIN_PORT: '9000', BW_ADMIN_TOKEN: 'short' }),
     ).toThrow(/BW_ADMIN_TOKEN: must be at least 16/);
+  });
+});
+
+describe('backend service env building blocks', () => {
+  const Schema = z.object({
+    ...backendEnvShape({ prefix: 'SHOP', service: 'shop', port: 8089 }),
+    DATABASE_URL: envPostgresUrl,
+    REDIS_URL: envRedisUrl,
+    ...consumerEnvShape({ prefix: 'SHOP', maxAttempts: 7 }),
+    ...relayEnvShape('SHOP'),
+  });
+  const base = { DATABASE_URL: 'postgres://u@h/db', REDIS_URL: 'redis://h:1' };
+
+  it('applies the defaults and maps the common and consumer parts', () => {
+    const e = parseEnv(Schema, base);
+    expect(backendConfig('SHOP', e)).toEqual({
+      host: '127.0.0.1',
+      port: 8089,
+      service: 'shop',
+      databaseUrl: 'postgres://u@h/db',
+      redisUrl: 'redis://h:1',
+      adminPort: undefined,
+      adminToken: undefined,
+      migrateOnStart: true,
+    });
+    expect(consumerConfig('SHOP', e)).toEqual({
+      claimIdleMs: 10_000,
+      maxAttempts: 7,
+      consumerName: undefined,
+      concurrency: 4,
+    });
+    expect(e.SHOP_RELAY_POLL_MS).toBe(100);
+  });
+
+  it('reads the prefixed variables', () => {
+    const e = parseEnv(Schema, {
+      ...base,
+      SHOP_MIGRATE_ON_START: '0',
+      SHOP_CLAIM_IDLE_MS: '300',
+      SHOP_MAX_ATTEMPTS: '2',
+      SHOP_CONCURRENCY: '8',
+      SHOP_CONSUMER_NAME: 'shop-1',
+    });
+    expect(backendConfig('SHOP', e).migrateOnStart).toBe(false);
+    expect(consumerConfig('SHOP', e)).toEqual({
+      claimIdleMs: 300,
+      maxAttempts: 2,
+      consumerName: 'shop-1',
+      concurrency: 8,
+    });
+  });
+
+  it('throws one Error naming every bad variable', () => {
+    expect(() => parseEnv(Schema, { ...base, PORT: 'http', SHOP_CONCURRENCY: '65' })).toThrow(
+      /^invalid environment: PORT: .+; SHOP_CONCURRENCY: /,
+    );
+    expect(() => parseEnv(Schema, { REDIS_URL: 'http://h' })).toThrow(
+      /DATABASE_URL: .+; REDIS_URL: a redis:\/\/ URL/,
+    );
   });
 });
