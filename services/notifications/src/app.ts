@@ -4,7 +4,7 @@
  * plus the consumer started by `consumer.start()`.
  */
 import { readFileSync } from 'node:fs';
-import { DATA_SCHEMAS, STREAMS, StreamConsumer, testHooksFromEnv } from '@breakwater/mesh/events/index';
+import { createEventConsumer, STREAMS, type StreamConsumer } from '@breakwater/mesh/events/index';
 import { createServiceApp, type ServiceApp, type ServiceAppOptions } from '@breakwater/mesh/server';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
@@ -37,20 +37,17 @@ export function buildApp(config: NotificationsConfig, deps: NotificationsDeps): 
     ...deps.server,
   });
   const store = new NotificationsStore(deps.pool);
-  const hooks = testHooksFromEnv();
-  const consumer = new StreamConsumer({
+  const consumer = createEventConsumer({
     redis: deps.redis,
     stream: STREAMS.orders,
     group: NOTIFICATIONS_GROUP,
-    ...(config.consumerName ? { consumer: config.consumerName } : {}),
+    consumerName: config.consumerName,
     handlers: orderOutcomeHandlers(store, new SimulatedChannel(config.failMarker)),
-    dataSchemas: DATA_SCHEMAS,
     claimIdleMs: config.claimIdleMs,
-    ...(config.claimIntervalMs ? { claimIntervalMs: config.claimIntervalMs } : {}),
+    claimIntervalMs: config.claimIntervalMs,
     maxAttempts: config.maxAttempts,
     concurrency: config.concurrency,
     log: kit.logger,
-    ...(hooks ? { hooks } : {}),
   });
   kit.router.get('/openapi.json', (_req, res) => {
     res.json(OPENAPI);

@@ -3,12 +3,10 @@
  * the orders stream) and the payment-results consumer.
  */
 import {
-  DATA_SCHEMAS,
+  createEventWorkers,
   type EventLogger,
-  OutboxRelay,
+  type EventWorkers,
   STREAMS,
-  StreamConsumer,
-  testHooksFromEnv,
 } from '@breakwater/mesh/events/index';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
@@ -30,44 +28,14 @@ export interface OrderWorkersOptions {
   concurrency: number;
 }
 
-export interface OrderWorkers {
-  relay: OutboxRelay;
-  consumer: StreamConsumer;
-  start(): void;
-  stop(): Promise<void>;
-}
+export type OrderWorkers = EventWorkers;
 
-export function createOrderWorkers(o: OrderWorkersOptions): OrderWorkers {
-  const relay = new OutboxRelay({
-    pool: o.pool,
-    redis: o.redis,
-    pollMs: o.relayPollMs,
-    log: o.log,
+export function createOrderWorkers({ store, catalog, ...o }: OrderWorkersOptions): OrderWorkers {
+  return createEventWorkers({
+    ...o,
     retainInboxMs: 7 * 24 * 3_600_000, // 7 days; a late duplicate would also find the order final
-  });
-  const hooks = testHooksFromEnv();
-  const consumer = new StreamConsumer({
-    redis: o.redis,
     stream: STREAMS.payments,
     group: ORDERS_GROUP,
-    ...(o.consumerName ? { consumer: o.consumerName } : {}),
-    handlers: paymentResultHandlers(o.store, o.catalog),
-    dataSchemas: DATA_SCHEMAS,
-    claimIdleMs: o.claimIdleMs,
-    maxAttempts: o.maxAttempts,
-    concurrency: o.concurrency,
-    log: o.log,
-    ...(hooks ? { hooks } : {}),
+    handlers: paymentResultHandlers(store, catalog),
   });
-  return {
-    relay,
-    consumer,
-    start() {
-      relay.start();
-      consumer.start();
-    },
-    async stop() {
-      await Promise.all([relay.stop(), consumer.stop()]);
-    },
-  };
 }

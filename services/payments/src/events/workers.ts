@@ -1,11 +1,9 @@
 /** The payments service's background work: the order.placed consumer and the outbox relay. */
 import {
-  DATA_SCHEMAS,
+  createEventWorkers,
   type EventLogger,
-  OutboxRelay,
+  type EventWorkers,
   STREAMS,
-  StreamConsumer,
-  testHooksFromEnv,
 } from '@breakwater/mesh/events/index';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
@@ -13,14 +11,13 @@ import type { SimulatedProcessor } from '../clients/processor.ts';
 import type { PaymentsStore } from '../store/payments-store.ts';
 import { orderPlacedHandlers, PAYMENTS_GROUP } from './order-placed.ts';
 
-export interface PaymentWorkers {
-  relay: OutboxRelay;
-  consumer: StreamConsumer;
-  start(): void;
-  stop(): Promise<void>;
-}
+export type PaymentWorkers = EventWorkers;
 
-export function createPaymentWorkers(o: {
+export function createPaymentWorkers({
+  store,
+  processor,
+  ...o
+}: {
   pool: pg.Pool;
   redis: Redis;
   store: PaymentsStore;
@@ -32,30 +29,10 @@ export function createPaymentWorkers(o: {
   consumerName?: string | undefined;
   concurrency: number;
 }): PaymentWorkers {
-  const relay = new OutboxRelay({ pool: o.pool, redis: o.redis, pollMs: o.relayPollMs, log: o.log });
-  const hooks = testHooksFromEnv();
-  const consumer = new StreamConsumer({
-    redis: o.redis,
+  return createEventWorkers({
+    ...o,
     stream: STREAMS.orders,
     group: PAYMENTS_GROUP,
-    ...(o.consumerName ? { consumer: o.consumerName } : {}),
-    handlers: orderPlacedHandlers(o.store, o.processor),
-    dataSchemas: DATA_SCHEMAS,
-    claimIdleMs: o.claimIdleMs,
-    maxAttempts: o.maxAttempts,
-    concurrency: o.concurrency,
-    log: o.log,
-    ...(hooks ? { hooks } : {}),
+    handlers: orderPlacedHandlers(store, processor),
   });
-  return {
-    relay,
-    consumer,
-    start() {
-      relay.start();
-      consumer.start();
-    },
-    async stop() {
-      await Promise.all([relay.stop(), consumer.stop()]);
-    },
-  };
 }
