@@ -23,21 +23,11 @@ import { enqueueEvent, OutboxRelay, outboxBacklog } from './outbox.ts';
 import { createPgPool, runMigrations } from './postgres.ts';
 import { createStreamRedis, waitReady } from './redis.ts';
 import { DATA_SCHEMAS, EVENT_TYPES, SOURCES } from './shop-events.ts';
+import { until as pollUntil } from './testing.ts';
 import { activeTraceparent } from './trace-context.ts';
 
-async function until<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false>,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined && v !== false) return v as T;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = <T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 10_000) =>
+  pollUntil(what, fn, timeoutMs);
 
 function recordingMetrics() {
   const seen = { dead: [] as string[], processed: [] as string[], reclaimed: 0, backlog: -1, published: 0 };

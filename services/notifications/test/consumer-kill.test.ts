@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import {
@@ -17,6 +16,7 @@ import {
   STREAMS,
   waitReady,
 } from '@breakwater/mesh/events/index';
+import { killHard, startHookedWorker, until } from '@breakwater/mesh/events/testing';
 import { startTelemetry } from '@breakwater/observability/telemetry';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
@@ -42,53 +42,9 @@ afterAll(async () => {
   await Promise.all([pgServer?.stop(), redisServer?.stop()]);
 });
 
-async function until<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false>,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined && v !== false) return v as T;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** Starts `main.ts` as a child; resolves with the first test-hook line it prints. */
-function startDoomedWorker(env: Record<string, string>): {
-  child: ChildProcess;
-  hook: Promise<{ bw_test_hook: string; entries: string[] }>;
-} {
-  const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH ?? '', PORT: '0', LOG_LEVEL: 'warn', BW_TEST_HOOKS: '1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  cleanup.push(() => child.kill('SIGKILL'));
-  let stderr = '';
-  child.stderr?.on('data', (d) => {
-    stderr += String(d);
-  });
-  const hook = new Promise<{ bw_test_hook: string; entries: string[] }>((resolve, reject) => {
-    let buf = '';
-    child.stdout?.on('data', (d) => {
-      buf += String(d);
-      for (const line of buf.split('\n').slice(0, -1)) {
-        if (line.includes('"bw_test_hook"')) resolve(JSON.parse(line));
-      }
-      buf = buf.slice(buf.lastIndexOf('\n') + 1);
-    });
-    child.once('exit', (code) => reject(new Error(`worker exited (${code}) before its hook: ${stderr}`)));
-  });
-  return { child, hook };
-}
-
-async function killHard(child: ChildProcess): Promise<void> {
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGKILL');
-  await exited;
-}
+const startDoomedWorker = (env: Record<string, string>) =>
+  startHookedWorker(MAIN, env, { name: 'worker', cleanup });
 
 async function setup() {
   const databaseUrl = await createDatabase(pgServer);

@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import {
@@ -18,6 +17,7 @@ import {
   STREAMS,
   waitReady,
 } from '@breakwater/mesh/events/index';
+import { killHard, startHookedWorker, until } from '@breakwater/mesh/events/testing';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,20 +38,6 @@ afterAll(async () => {
   for (const c of cleanup.reverse()) await c();
   await Promise.all([pgServer?.stop(), redisServer?.stop()]);
 });
-
-async function until<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false>,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined && v !== false) return v as T;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 interface World {
   databaseUrl: string;
@@ -116,46 +102,18 @@ async function startInProcess(w: World, env: Record<string, string> = {}): Promi
   return app;
 }
 
-function startDoomed(
-  w: World,
-  env: Record<string, string>,
-): { child: ChildProcess; hook: Promise<{ bw_test_hook: string }> } {
-  const child = spawn(process.execPath, [MAIN], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      PORT: '0',
-      LOG_LEVEL: 'warn',
+function startDoomed(w: World, env: Record<string, string>) {
+  return startHookedWorker(
+    MAIN,
+    {
       DATABASE_URL: w.databaseUrl,
       REDIS_URL: w.redisUrl,
       PAYMENTS_CONSUMER_NAME: 'doomed',
       PAYMENTS_PROCESSOR_LATENCY_MS: '1',
-      BW_TEST_HOOKS: '1',
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  cleanup.push(() => child.kill('SIGKILL'));
-  let stderr = '';
-  child.stderr?.on('data', (d) => {
-    stderr += String(d);
-  });
-  const hook = new Promise<{ bw_test_hook: string }>((resolve, reject) => {
-    let buf = '';
-    child.stdout?.on('data', (d) => {
-      buf += String(d);
-      const lines = buf.split('\n');
-      buf = lines.pop() ?? '';
-      for (const line of lines) if (line.includes('"bw_test_hook"')) resolve(JSON.parse(line));
-    });
-    child.once('exit', (code) => reject(new Error(`payments exited (${code}) before its hook: ${stderr}`)));
-  });
-  return { child, hook };
-}
-
-async function killHard(child: ChildProcess): Promise<void> {
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGKILL');
-  await exited;
+    { name: 'payments', cleanup },
+  );
 }
 
 const n = async (pool: pg.Pool, sql: string, params: unknown[] = []) =>
