@@ -2,10 +2,19 @@
  * `npm run bench` (node gateway/bench/gateway.bench.ts): one run, side by
  * side, the same load against the same loopback upstream:
  *
- *   direct   wrk → upstream
- *   nginx    wrk → nginx (one worker, keep-alive upstream pool) → upstream
- *   gateway  wrk → Breakwater gateway (one process; API-key auth and a Redis
- *            rate limit on every request, limits too high to bite) → upstream
+ *   direct     wrk → upstream
+ *   nginx      wrk → nginx (ONE worker process, keep-alive upstream pool) → upstream
+ *   gateway    wrk → ONE Breakwater gateway process (API-key auth and a Redis
+ *              rate limit on every request, limits too high to bite) → upstream
+ *   nginx×2    the same nginx with TWO worker processes
+ *   gateway×2  TWO gateway processes on one port (SO_REUSEPORT) sharing one
+ *              Redis: the local deployment's real shape (gateway-1, gateway-2)
+ *
+ * So the fair comparisons are one process against one worker (gateway vs
+ * nginx) and the deployed pair against two workers (gateway×2 vs nginx×2).
+ * On a 2-core machine wrk, the upstream and the proxy's processes share the
+ * same two cores, so ×2 rows show how the pair shares a fixed CPU budget, not
+ * a doubling.
  *
  * The upstream is a one-worker nginx answering 200 with a small body, so the
  * proxies, not the upstream, are what is measured. Load is wrk (keep-alive,
@@ -78,12 +87,12 @@ async function waitHttp(
   throw new Error(`not ready: ${url}`);
 }
 
-function nginx(name: string, server: string): ChildProcess {
+function nginx(name: string, server: string, workers = 1): ChildProcess {
   const base = join(dir, name);
   const conf = `${base}.conf`;
   writeFileSync(
     conf,
-    `worker_processes 1;
+    `worker_processes ${workers};
 daemon off;
 master_process on;
 pid ${base}.pid;
@@ -183,19 +192,21 @@ async function main(): Promise<void> {
   const redisPort = await freePort();
   const gwPort = await freePort();
   const adminPort = await freePort();
+  const nginx2Port = await freePort();
+  const gw2Port = await freePort();
+  const gw2AdminPorts = [await freePort(), await freePort()];
 
   nginx(
     'upstream',
     `server { listen 127.0.0.1:${upPort}; location / { default_type application/json; return 200 '{"ok":true,"from":"upstream"}'; } }`,
   );
-  const nginxProxy = nginx(
-    'proxy',
-    `upstream bench { server 127.0.0.1:${upPort}; keepalive 64; }
+  const proxyConf = (port: number) => `upstream bench { server 127.0.0.1:${upPort}; keepalive 64; }
   server {
-    listen 127.0.0.1:${nginxPort};
+    listen 127.0.0.1:${port};
     location / { proxy_pass http://bench; proxy_http_version 1.1; proxy_set_header Connection ""; }
-  }`,
-  );
+  }`;
+  const nginxProxy = nginx('proxy', proxyConf(nginxPort));
+  const nginxProxy2 = nginx('proxy2', proxyConf(nginx2Port), 2);
   const redis = spawn(
     'redis-server',
     ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
@@ -228,21 +239,27 @@ async function main(): Promise<void> {
       rateLimits: [{ name: 'bench', consumer: 'bench', window: 'fixed', limits: { second: 10_000_000 } }],
     }),
   );
-  const gateway = spawn(process.execPath, [join(GATEWAY_DIR, 'src/main.ts')], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      GATEWAY_CONFIG: configFile,
-      HOST: '127.0.0.1',
-      PORT: String(gwPort),
-      GATEWAY_ADMIN_PORT: String(adminPort),
-      GATEWAY_ADMIN_TOKEN: 'bench-admin-token-0123456789',
-      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
-      BENCH_URL: `http://127.0.0.1:${upPort}`,
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  children.push(gateway);
+  const startGateway = (port: number, admin: number, name: string): ChildProcess => {
+    const child = spawn(process.execPath, [join(GATEWAY_DIR, 'src/main.ts')], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        GATEWAY_CONFIG: configFile,
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        GATEWAY_ADMIN_PORT: String(admin),
+        GATEWAY_ADMIN_TOKEN: 'bench-admin-token-0123456789',
+        REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+        BENCH_URL: `http://127.0.0.1:${upPort}`,
+        BW_SERVICE: name,
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    children.push(child);
+    return child;
+  };
+  const gateway = startGateway(gwPort, adminPort, 'gateway-bench');
+  const pair = gw2AdminPorts.map((admin, i) => startGateway(gw2Port, admin, `gateway-${i + 1}`));
 
   const targets: Record<string, { url: string; headers: Record<string, string>; pids: () => number[] }> = {
     direct: { url: `http://127.0.0.1:${upPort}/bench`, headers: {}, pids: () => [] },
@@ -256,8 +273,20 @@ async function main(): Promise<void> {
       headers: { apikey: API_KEY },
       pids: () => [gateway.pid as number],
     },
+    'nginx×2': {
+      url: `http://127.0.0.1:${nginx2Port}/bench`,
+      headers: {},
+      pids: () => processTree(nginxProxy2.pid as number),
+    },
+    'gateway×2': {
+      url: `http://127.0.0.1:${gw2Port}/api/bench`,
+      headers: { apikey: API_KEY },
+      pids: () => pair.map((c) => c.pid as number),
+    },
   };
   for (const t of Object.values(targets)) await waitHttp(t.url, t.headers);
+  // Both processes of the pair must be up (each answers on its own admin port).
+  for (const admin of gw2AdminPorts) await waitHttp(`http://127.0.0.1:${admin}/metrics`);
   const gw = targets.gateway as { url: string; headers: Record<string, string> };
   const check = await fetch(gw.url, { headers: gw.headers });
   if (!check.headers.get('ratelimit-policy')) throw new Error('the gateway did not apply its rate limit');
@@ -283,7 +312,7 @@ async function main(): Promise<void> {
     };
   };
   const rounds = async (rate?: number): Promise<Record<string, Result>> => {
-    const runs: Record<string, Result[]> = { direct: [], nginx: [], gateway: [] };
+    const runs: Record<string, Result[]> = Object.fromEntries(Object.keys(targets).map((k) => [k, []]));
     for (let i = 0; i < ROUNDS; i++)
       for (const [name, t] of Object.entries(targets))
         runs[name]?.push(wrk(t.url, t.headers, rate, t.pids()));
@@ -298,7 +327,7 @@ async function main(): Promise<void> {
   );
 
   const row = (name: string, r: Result) =>
-    `${name.padEnd(8)} ${r.rps.toFixed(0).padStart(9)} rps   p50 ${r.p50.toFixed(3).padStart(7)} ms   p99 ${r.p99.toFixed(3).padStart(7)} ms   errors ${r.errors}${r.cpuUs === undefined ? '' : `   proxy CPU ${r.cpuUs.toFixed(1)} µs/request`}`;
+    `${name.padEnd(10)} ${r.rps.toFixed(0).padStart(9)} rps   p50 ${r.p50.toFixed(3).padStart(7)} ms   p99 ${r.p99.toFixed(3).padStart(7)} ms   errors ${r.errors}${r.cpuUs === undefined ? '' : `   proxy CPU ${r.cpuUs.toFixed(1)} µs/request`}`;
   console.log('\npeak (unpaced):');
   for (const [n, r] of Object.entries(peak)) console.log(`  ${row(n, r)}`);
   console.log(`\npaced at ${half} req/s (half the gateway's peak), offered to every target:`);
@@ -309,10 +338,20 @@ async function main(): Promise<void> {
   const throughputRatio = g.rps / n.rps;
   const addedP99 = (paced.gateway as Result).p99 - (paced.direct as Result).p99;
   const addedP99Nginx = (paced.nginx as Result).p99 - (paced.direct as Result).p99;
+  const g2 = peak['gateway×2'] as Result;
+  const n2 = peak['nginx×2'] as Result;
+  const pairRatio = g2.rps / n2.rps;
   console.log('\nratios:');
   console.log(
-    `  gateway / nginx peak throughput: ${(throughputRatio * 100).toFixed(1)} %  (target ≥ 50 %) ${throughputRatio >= 0.5 ? 'MET' : 'NOT MET'}`,
+    `  gateway (1 process) / nginx (1 worker) peak throughput: ${(throughputRatio * 100).toFixed(1)} %  (target ≥ 50 %) ${throughputRatio >= 0.5 ? 'MET' : 'NOT MET'}`,
   );
+  console.log(
+    `  gateway×2 (2 processes, one reusePort port) / nginx×2 (2 workers) peak throughput: ${(pairRatio * 100).toFixed(1)} %  (target ≥ 50 %) ${pairRatio >= 0.5 ? 'MET' : 'NOT MET'}`,
+  );
+  if (g2.cpuUs !== undefined && n2.cpuUs !== undefined)
+    console.log(
+      `  proxy CPU per request at peak, ×2 rows: gateway×2 ${g2.cpuUs.toFixed(1)} µs, nginx×2 ${n2.cpuUs.toFixed(1)} µs`,
+    );
   console.log(
     `  gateway / direct peak throughput: ${((g.rps / (peak.direct as Result).rps) * 100).toFixed(1)} %`,
   );

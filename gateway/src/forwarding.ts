@@ -59,7 +59,8 @@ export interface ForwardContext {
   proto: 'http' | 'https';
   host: string | undefined;
   requestId: string;
-  traceparent: string;
+  /** Undefined when the mesh client injects trace context (a tracing SDK is registered). */
+  traceparent: string | undefined;
   tracestate: string | undefined;
   consumer: string | undefined;
   prefix: string | undefined;
@@ -86,7 +87,7 @@ export function upstreamRequestHeaders(
   if (ctx.host !== undefined) out['x-forwarded-host'] = ctx.host;
   if (ctx.prefix !== undefined) out['x-forwarded-prefix'] = ctx.prefix;
   out['x-request-id'] = ctx.requestId;
-  out.traceparent = ctx.traceparent;
+  if (ctx.traceparent !== undefined) out.traceparent = ctx.traceparent;
   if (ctx.tracestate !== undefined) out.tracestate = ctx.tracestate;
   if (ctx.consumer !== undefined) out['x-consumer-username'] = ctx.consumer;
   else out['x-anonymous-consumer'] = 'true';

@@ -155,6 +155,8 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     req: IncomingMessage,
     res: ServerResponse,
     requestId: string,
+    /** A recording SERVER span is active: the mesh client injects trace context from it. */
+    traced = false,
   ): Promise<[string, string]> {
     const state = deps.state();
     const { config } = state;
@@ -243,8 +245,11 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
         proto: 'http',
         host: req.headers.host,
         requestId,
-        traceparent: nextTraceparent(req.headers.traceparent),
-        tracestate: typeof req.headers.tracestate === 'string' ? req.headers.tracestate : undefined,
+        // Without a tracing SDK the gateway continues the client's trace itself; with one,
+        // the mesh client injects traceparent/tracestate from its span, a child of ours.
+        traceparent: traced ? undefined : nextTraceparent(req.headers.traceparent),
+        tracestate:
+          !traced && typeof req.headers.tracestate === 'string' ? req.headers.tracestate : undefined,
         consumer: principal?.consumer,
         prefix: route.stripPrefix,
       });
@@ -384,7 +389,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     const parent = extractTraceContext(req.headers);
     const span = tracer.startSpan(method, { kind: SpanKind.SERVER }, parent);
     void otelContext
-      .with(trace.setSpan(parent, span), handle, undefined, req, res, requestId)
+      .with(trace.setSpan(parent, span), handle, undefined, req, res, requestId, span.isRecording())
       .then(([route, consumer]) => {
         inFlight.dec();
         const status = res.statusCode;
