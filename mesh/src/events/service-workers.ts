@@ -57,6 +57,12 @@ export interface EventWorkersOptions extends EventConsumerOptions {
   retainInboxMs?: number | undefined;
 }
 
+/** What a service's environment sets for its workers (mesh/src/env.ts `consumerConfig` and `<PREFIX>_RELAY_POLL_MS`). */
+export type EventWorkerSettings = Pick<
+  EventWorkersOptions,
+  'claimIdleMs' | 'maxAttempts' | 'concurrency' | 'consumerName' | 'relayPollMs'
+>;
+
 export interface EventWorkers {
   relay: OutboxRelay;
   consumer: StreamConsumer;

@@ -5,6 +5,7 @@
 import {
   createEventWorkers,
   type EventLogger,
+  type EventWorkerSettings,
   type EventWorkers,
   STREAMS,
 } from '@breakwater/mesh/events/index';
@@ -14,18 +15,13 @@ import type { CatalogClient } from '../clients/catalog-client.ts';
 import type { OrdersStore } from '../store/orders-store.ts';
 import { ORDERS_GROUP, paymentResultHandlers } from './payment-results.ts';
 
-export interface OrderWorkersOptions {
+export interface OrderWorkersOptions extends EventWorkerSettings {
   pool: pg.Pool;
   /** Fail-fast Redis client (events/redis.ts). */
   redis: Redis;
   store: OrdersStore;
   catalog: CatalogClient;
   log: EventLogger;
-  claimIdleMs: number;
-  maxAttempts: number;
-  relayPollMs: number;
-  consumerName?: string | undefined;
-  concurrency: number;
 }
 
 export type OrderWorkers = EventWorkers;

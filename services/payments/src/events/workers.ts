@@ -2,6 +2,7 @@
 import {
   createEventWorkers,
   type EventLogger,
+  type EventWorkerSettings,
   type EventWorkers,
   STREAMS,
 } from '@breakwater/mesh/events/index';
@@ -13,22 +14,16 @@ import { orderPlacedHandlers, PAYMENTS_GROUP } from './order-placed.ts';
 
 export type PaymentWorkers = EventWorkers;
 
-export function createPaymentWorkers({
-  store,
-  processor,
-  ...o
-}: {
+export interface PaymentWorkersOptions extends EventWorkerSettings {
   pool: pg.Pool;
+  /** Fail-fast Redis client (events/redis.ts). */
   redis: Redis;
   store: PaymentsStore;
   processor: SimulatedProcessor;
   log: EventLogger;
-  claimIdleMs: number;
-  maxAttempts: number;
-  relayPollMs: number;
-  consumerName?: string | undefined;
-  concurrency: number;
-}): PaymentWorkers {
+}
+
+export function createPaymentWorkers({ store, processor, ...o }: PaymentWorkersOptions): PaymentWorkers {
   return createEventWorkers({
     ...o,
     stream: STREAMS.orders,
