@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { callControl, liveState, remoteStatus } from './control-client.ts';
 import { LocalError } from './errors.ts';
+import { faultControllerPlugin } from './faults/fault-plugin.ts';
 import { followFile, tailLines } from './logs.ts';
 import type { ProcessStatus } from './managed-process.ts';
 import { PLATFORM } from './platform.ts';
@@ -29,6 +30,7 @@ commands:
     --only a,b         only these processes
     --port-base N      ports from N on instead of free ports chosen by the kernel
     --gateway-port N   the gateway's port (default 8080, env BW_GATEWAY_PORT; 0 = any free)
+    --gateway-config F the gateways' config file (default gateway/gateway.yaml, env BW_GATEWAY_CONFIG)
     --prometheus-port N  Prometheus's port (default 9090 when free, env BW_PROMETHEUS_PORT)
     --keep-going       a process that fails to start stays down; the others start anyway
   status [--json]    every process with state, pid, port and URL
@@ -66,6 +68,7 @@ function parse(argv: string[]) {
         only: { type: 'string' },
         'port-base': { type: 'string' },
         'gateway-port': { type: 'string' },
+        'gateway-config': { type: 'string' },
         'prometheus-port': { type: 'string' },
         json: { type: 'boolean' },
         'keep-going': { type: 'boolean' },
@@ -183,6 +186,7 @@ const envSchema = z.object({
   BW_RUN_DIR: z.string().min(1).optional(),
   BW_GATEWAY_PORT: z.string().regex(/^\d+$/, 'must be a port number 0-65535').optional(),
   BW_PROMETHEUS_PORT: z.string().regex(/^\d+$/, 'must be a port number 0-65535').optional(),
+  BW_GATEWAY_CONFIG: z.string().min(1).optional(),
 });
 
 function readEnv(): z.infer<typeof envSchema> {
@@ -234,9 +238,16 @@ export async function main(argv: string[]): Promise<number> {
         ?.split(',')
         .map((s) => s.trim())
         .filter(Boolean);
+      const gatewayConfig = values['gateway-config'] ?? env.BW_GATEWAY_CONFIG;
+      if (gatewayConfig !== undefined && !existsSync(path.resolve(ROOT, gatewayConfig))) {
+        fail(`gateway config ${gatewayConfig} does not exist: pass an existing file to --gateway-config`);
+      }
       return up({
         root: ROOT,
         runDir,
+        ...(gatewayConfig !== undefined ? { gatewayConfig: path.resolve(ROOT, gatewayConfig) } : {}),
+        // The fault controller rides on the control API, so drills can use this run.
+        plugins: [faultControllerPlugin],
         ...(only ? { only } : {}),
         ...(portBase !== undefined ? { portBase } : {}),
         ...(gatewayPort !== undefined ? { gatewayPort } : {}),

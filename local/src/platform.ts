@@ -147,6 +147,11 @@ export interface PlatformOptions {
   prometheusPort?: number;
   /** BW_ADMIN_TOKEN / GATEWAY_ADMIN_TOKEN for every process. */
   adminToken: string;
+  /**
+   * The gateways' configuration file, relative to root or absolute (default
+   * GATEWAY_CONFIG). Drills point it at a variant to prove a mechanism matters.
+   */
+  gatewayConfig?: string;
   /** The declarative list; default PLATFORM (tests pass their own). */
   entries?: readonly PlatformEntry[];
   /** One-line notices (stale postmaster.pid removed, rules left out). */
@@ -184,9 +189,13 @@ async function portAllocator(count: number, base: number | undefined): Promise<(
 export const GATEWAY_CONFIG = 'gateway/gateway.yaml';
 
 /** The first API key of a consumer in gateway.yaml, or undefined (no file, no consumer, unreadable). */
-export function gatewayConsumerApiKey(root: string, consumer: string): string | undefined {
+export function gatewayConsumerApiKey(
+  root: string,
+  consumer: string,
+  configFile: string = GATEWAY_CONFIG,
+): string | undefined {
   try {
-    const config = parse(readFileSync(path.join(root, GATEWAY_CONFIG), 'utf8')) as {
+    const config = parse(readFileSync(path.resolve(root, configFile), 'utf8')) as {
       consumers?: { name?: string; apiKeys?: unknown[] }[];
     };
     const key = config.consumers?.find((c) => c.name === consumer)?.apiKeys?.[0];
@@ -319,7 +328,7 @@ export async function buildPlatform(options: PlatformOptions): Promise<Platform>
         if (e.kind === 'gateway') {
           Object.assign(env, {
             BW_SERVICE: e.name, // the gateway labels its instance with it (gateway-1, gateway-2)
-            GATEWAY_CONFIG,
+            GATEWAY_CONFIG: options.gatewayConfig ?? GATEWAY_CONFIG,
             GATEWAY_ADMIN_PORT: admin,
             GATEWAY_ADMIN_TOKEN: options.adminToken,
           });
@@ -338,7 +347,11 @@ export async function buildPlatform(options: PlatformOptions): Promise<Platform>
         }
         for (const up of e.upstreams ?? []) if (port.has(up)) env[envName(up)] = urlOf(up);
         if (e.gatewayConsumerKey) {
-          const key = gatewayConsumerApiKey(options.root, e.gatewayConsumerKey.consumer);
+          const key = gatewayConsumerApiKey(
+            options.root,
+            e.gatewayConsumerKey.consumer,
+            options.gatewayConfig,
+          );
           if (key !== undefined) env[e.gatewayConsumerKey.env] = key;
         }
         specs.push({

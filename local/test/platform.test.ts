@@ -91,7 +91,11 @@ describe('buildPlatform', () => {
     const adminPorts = platform.specs.map((s) => s.adminPort).filter((p) => p !== undefined);
     expect(new Set([...ports, ...adminPorts]).size).toBe(ports.length + adminPorts.length);
 
-    expect(platform.notes.some((n) => n.startsWith(`Gateway: http://127.0.0.1:${g1?.port}`))).toBe(true);
+    expect(platform.notes.some((n) => n.startsWith(`Shop: http://127.0.0.1:${g1?.port}/`))).toBe(true);
+    // the live-tuning hint names gateway-1's own admin port and the run's token
+    expect(platform.notes).toContain(
+      `  export GATEWAY_ADMIN_URL=http://127.0.0.1:${g1?.adminPort} GATEWAY_ADMIN_TOKEN=${g1?.env?.GATEWAY_ADMIN_TOKEN}`,
+    );
     expect(byName.get('pg-orders')?.url).toMatch(/^postgres:\/\/orders:\*\*\*@127\.0\.0\.1:\d+\/orders$/);
   });
 

@@ -89,7 +89,7 @@ export async function ensurePlatform(options: EnsureOptions): Promise<PlatformHa
     if (!(await hasFaultController(existing))) {
       throw new Error(
         `the platform up in ${options.runDir} (supervisor pid ${existing.supervisorPid}) has no fault controller: ` +
-          'stop it (node local/src/cli.ts stop) and let `npm run drill` start one, or start it with node local/src/drill/platform-up.ts',
+          'it was started by an older Breakwater: stop it (node local/src/cli.ts stop) and start it again with npm start',
       );
     }
     log(`using the platform already up in ${options.runDir} (supervisor pid ${existing.supervisorPid})`);
