@@ -15,6 +15,7 @@ export interface Target {
 }
 
 const ORIGIN_FORM = /^\/[\x21-\x7e]*$/;
+const DOT_SEGMENT = /(?:^|\/)\.\.?(?:\/|$)/;
 
 export function parseTarget(url: string | undefined): Target {
   // Absolute-form (http://host/…), authority-form (CONNECT) and asterisk-form are a proxy's business, not ours.
@@ -25,6 +26,16 @@ export function parseTarget(url: string | undefined): Target {
   const search = q === -1 ? '' : url.slice(q);
   if (path.includes('#'))
     throw new GatewayError('GW_ERR_BAD_PATH', 'Fragments are not allowed in a request target');
+  if (!path.includes('%')) {
+    // Nothing encoded (the common case): the same checks without splitting and decoding.
+    if (DOT_SEGMENT.test(path) || path.includes('\\'))
+      throw new GatewayError(
+        'GW_ERR_BAD_PATH',
+        'Dot segments, encoded slashes and double encoding are not allowed',
+      );
+    if (path.includes('//')) throw new GatewayError('GW_ERR_BAD_PATH', 'Empty path segments are not allowed');
+    return { path, search };
+  }
   for (const raw of path.split('/')) {
     if (raw === '') continue;
     let seg: string;
