@@ -46,7 +46,16 @@ const children: ChildProcess[] = [];
 const dir = mkdtempSync(join(tmpdir(), 'bw-gw-bench-'));
 
 function cleanup(): void {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  for (const c of children) {
+    if (c.exitCode !== null || c.pid === undefined) continue;
+    // Each child leads its own process group: SIGKILL to the group also takes nginx's
+    // workers, which a SIGKILLed master would leave running (orphaned, ports held).
+    try {
+      process.kill(-c.pid, 'SIGKILL');
+    } catch {
+      c.kill('SIGKILL');
+    }
+  }
   rmSync(dir, { recursive: true, force: true });
 }
 process.on('exit', cleanup);
@@ -107,7 +116,7 @@ http {
 }
 `,
   );
-  const child = spawn(NGINX, ['-c', conf, '-e', `${base}.error.log`], { stdio: 'ignore' });
+  const child = spawn(NGINX, ['-c', conf, '-e', `${base}.error.log`], { stdio: 'ignore', detached: true });
   children.push(child);
   return child;
 }
