@@ -9,92 +9,43 @@
  * contract checks hold); after the fault catalog reads are fast again.
  */
 
-import type { Options } from 'k6/options';
-import { shopApi } from '../lib/shop-api.ts';
-import {
-  drillOptions,
-  drillThresholds,
-  type Hypothesis,
-  raiseLimits,
-  rate,
-  runSchedule,
-  schedule,
-  steadyTraffic,
-  totalMs,
-  undoAll,
-  usePhaseSchedule,
-  withServed,
-} from './lib/drill.ts';
-import { drillJourney, readsHold, requireSteadyState } from './lib/traffic.ts';
-
-const s = schedule(
-  { steady: '20s', fault: '30s', recovery: '30s' },
-  { steady: '10s', fault: '20s', recovery: '15s' },
-);
-usePhaseSchedule(s);
+import { defineDrill, degradedInFault, JOURNEY_ROUTES } from './lib/define-drill.ts';
+import { type Hypothesis, meshFault } from './lib/drill.ts';
+import { readsHold, shopTraffic } from './lib/traffic.ts';
 
 const catalogRoutes = ['catalog_list', 'catalog_product'] as const;
-const hypotheses: Hypothesis[] = [
-  ...catalogRoutes.flatMap((route): Hypothesis[] => [
-    { metric: 'served', phase: 'steady', route, threshold: 'rate>=0.995' },
-    { metric: 'http_req_duration', phase: 'fault', route, threshold: 'p(99)<2100' },
-    { metric: 'http_req_duration', phase: 'fault', route, threshold: 'p(50)<300' },
-    { metric: 'checks', phase: 'fault', route, threshold: 'rate>=0.99' },
-  ]),
-  {
-    metric: 'degraded',
-    phase: 'fault',
-    route: 'catalog_product',
-    tags: { reason: 'unavailable' },
-    threshold: 'count>0',
-  },
-  { metric: 'served', phase: 'steady', route: 'orders_create', threshold: 'rate>=0.99' },
-  { metric: 'http_req_duration', phase: 'fault', route: 'orders_create', threshold: 'p(99)<5100' },
-];
 
-export const options: Options = drillOptions({
-  schedule: s,
-  traffic: { shop: steadyTraffic('shop', rate(6), s) },
-  thresholds: {
-    ...drillThresholds(hypotheses, ['catalog_list', 'catalog_product', 'orders_create']),
-    time_to_recover: ['max<15000'],
-    recovered: ['rate==1'],
+const drill = defineDrill({
+  phases: {
+    short: { steady: '10s', fault: '20s', recovery: '15s' },
   },
+  traffic: { shop: 6 },
+  routes: JOURNEY_ROUTES,
+  hypotheses: [
+    ...catalogRoutes.flatMap((route): Hypothesis[] => [
+      { metric: 'served', phase: 'steady', route, threshold: 'rate>=0.995' },
+      { metric: 'http_req_duration', phase: 'fault', route, threshold: 'p(99)<2100' },
+      { metric: 'http_req_duration', phase: 'fault', route, threshold: 'p(50)<300' },
+      { metric: 'checks', phase: 'fault', route, threshold: 'rate>=0.99' },
+    ]),
+    degradedInFault('catalog_product', { reason: 'unavailable' }),
+    { metric: 'served', phase: 'steady', route: 'orders_create', threshold: 'rate>=0.99' },
+    { metric: 'http_req_duration', phase: 'fault', route: 'orders_create', threshold: 'p(99)<5100' },
+  ],
+  maxTimeToRecoverMs: 15_000,
+  needs: ['catalog', 'orders', 'gateway-1', 'gateway-2'],
+  steadyState: () => readsHold(5, 500),
+  faults: [
+    {
+      fault: meshFault('latency-2s', 'catalog', {
+        id: 'drill-latency',
+        match: { pathPrefix: '/' },
+        delay: { percent: 100, ms: 2_000 },
+      }),
+    },
+  ],
+  recovered: () => readsHold(5, 500),
 });
 
-const api = withServed(shopApi());
-
-export function setup(): void {
-  requireSteadyState(
-    ['catalog', 'orders', 'gateway-1', 'gateway-2'],
-    () => readsHold(5, 500),
-    () => raiseLimits(totalMs(s) + 120_000),
-  );
-}
-
-export function chaos(): void {
-  runSchedule(
-    s,
-    [
-      {
-        fault: {
-          name: 'latency-2s',
-          spec: {
-            kind: 'mesh',
-            target: 'catalog',
-            rules: [{ id: 'drill-latency', match: { pathPrefix: '/' }, delay: { percent: 100, ms: 2_000 } }],
-          },
-        },
-      },
-    ],
-    () => readsHold(5, 500),
-  );
-}
-
-export function shop(): void {
-  drillJourney(api);
-}
-
-export function teardown(): void {
-  undoAll();
-}
+export const { options, setup, chaos, teardown } = drill;
+export const shop = shopTraffic();

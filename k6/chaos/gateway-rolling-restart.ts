@@ -6,70 +6,28 @@
  * Hypothesis: no request fails — every request in every phase is served.
  */
 
-import type { Options } from 'k6/options';
-import { shopApi } from '../lib/shop-api.ts';
-import {
-  drillOptions,
-  drillThresholds,
-  type Hypothesis,
-  raiseLimits,
-  rate,
-  runSchedule,
-  schedule,
-  steadyTraffic,
-  totalMs,
-  undoAll,
-  usePhaseSchedule,
-  withServed,
-} from './lib/drill.ts';
-import { drillJourney, readsHold, requireSteadyState } from './lib/traffic.ts';
+import { defineDrill, everyPhase, JOURNEY_ROUTES } from './lib/define-drill.ts';
+import { readsHold, shopTraffic } from './lib/traffic.ts';
 
-const s = schedule(
-  { steady: '15s', fault: '40s', recovery: '15s' },
-  { steady: '8s', fault: '30s', recovery: '10s' },
-);
-usePhaseSchedule(s);
-
-const routes = ['catalog_list', 'catalog_product', 'orders_create'] as const;
-const hypotheses: Hypothesis[] = (['steady', 'fault', 'recovery'] as const).flatMap((phase) =>
-  routes.flatMap((route): Hypothesis[] => [
-    { metric: 'served', phase, route, threshold: 'rate==1' },
-    { metric: 'failures', phase, route, threshold: 'rate==0' },
-  ]),
-);
-
-export const options: Options = drillOptions({
-  schedule: s,
-  traffic: { shop: steadyTraffic('shop', rate(6), s) },
-  thresholds: {
-    ...drillThresholds(hypotheses, [...routes]),
-    time_to_recover: ['max<10000'],
-    recovered: ['rate==1'],
+const drill = defineDrill({
+  phases: {
+    full: { steady: '15s', fault: '40s', recovery: '15s' },
+    short: { steady: '8s', fault: '30s', recovery: '10s' },
   },
+  traffic: { shop: 6 },
+  routes: JOURNEY_ROUTES,
+  hypotheses: [
+    ...everyPhase(JOURNEY_ROUTES, { metric: 'served', threshold: 'rate==1' }),
+    ...everyPhase(JOURNEY_ROUTES, { metric: 'failures', threshold: 'rate==0' }),
+  ],
+  maxTimeToRecoverMs: 10_000,
+  needs: ['gateway-1', 'gateway-2', 'catalog', 'orders'],
+  steadyState: () => readsHold(5, 1_000),
+  faults: [
+    { fault: { name: 'rolling-restart', spec: { kind: 'restart', targets: ['gateway-1', 'gateway-2'] } } },
+  ],
+  recovered: () => readsHold(5, 1_000),
 });
 
-const api = withServed(shopApi());
-
-export function setup(): void {
-  requireSteadyState(
-    ['gateway-1', 'gateway-2', 'catalog', 'orders'],
-    () => readsHold(5, 1_000),
-    () => raiseLimits(totalMs(s) + 120_000),
-  );
-}
-
-export function chaos(): void {
-  runSchedule(
-    s,
-    [{ fault: { name: 'rolling-restart', spec: { kind: 'restart', targets: ['gateway-1', 'gateway-2'] } } }],
-    () => readsHold(5, 1_000),
-  );
-}
-
-export function shop(): void {
-  drillJourney(api);
-}
-
-export function teardown(): void {
-  undoAll();
-}
+export const { options, setup, chaos, teardown } = drill;
+export const shop = shopTraffic();

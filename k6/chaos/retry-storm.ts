@@ -11,55 +11,10 @@
  */
 
 import http from 'k6/http';
-import type { Options } from 'k6/options';
 import { env } from '../lib/config.ts';
-import { shopApi } from '../lib/shop-api.ts';
-import {
-  catalogReceived,
-  drillOptions,
-  drillThresholds,
-  elapsedMs,
-  faultWindowMs,
-  type Hypothesis,
-  raiseLimits,
-  rate,
-  runSchedule,
-  schedule,
-  steadyTraffic,
-  totalMs,
-  undoAll,
-  usePhaseSchedule,
-  withServed,
-} from './lib/drill.ts';
-import { drillJourney, readsHold, requireSteadyState } from './lib/traffic.ts';
-
-const s = schedule(
-  { steady: '20s', fault: '30s', recovery: '30s' },
-  { steady: '10s', fault: '20s', recovery: '15s' },
-);
-usePhaseSchedule(s);
-
-const hypotheses: Hypothesis[] = [
-  ...(['catalog_list', 'catalog_product'] as const).flatMap((route): Hypothesis[] => [
-    { metric: 'served', phase: 'steady', route, threshold: 'rate>=0.995' },
-    { metric: 'http_req_duration', phase: 'fault', route, threshold: 'p(99)<2100' },
-  ]),
-  { metric: 'http_req_duration', phase: 'fault', route: 'orders_create', threshold: 'p(99)<5100' },
-];
-
-export const options: Options = drillOptions({
-  schedule: s,
-  traffic: { shop: steadyTraffic('shop', rate(10), s) },
-  thresholds: {
-    ...drillThresholds(hypotheses, ['catalog_list', 'catalog_product', 'orders_create']),
-    catalog_received: ['count>=0'],
-    fault_window_ms: ['count>=0'],
-    time_to_recover: ['max<15000'],
-    recovered: ['rate==1'],
-  },
-});
-
-const api = withServed(shopApi());
+import { defineDrill, JOURNEY_ROUTES } from './lib/define-drill.ts';
+import { catalogReceived, elapsedMs, faultWindowMs, type Hypothesis, meshFault } from './lib/drill.ts';
+import { readsHold, shopTraffic } from './lib/traffic.ts';
 
 /** Requests catalog's server has counted so far (every route, every status). */
 function catalogCount(): number {
@@ -73,33 +28,38 @@ function catalogCount(): number {
   return n;
 }
 
-export function setup(): void {
-  requireSteadyState(
-    ['catalog', 'orders', 'gateway-1', 'gateway-2'],
-    () => readsHold(5, 1_000),
-    () => raiseLimits(totalMs(s) + 120_000),
-  );
-}
-
-export function chaos(): void {
-  let before = 0;
-  let at = 0;
-  runSchedule(
-    s,
-    [
-      {
-        fault: {
-          name: 'abort-50pct',
-          spec: {
-            kind: 'mesh',
-            target: 'catalog',
-            rules: [{ id: 'drill-abort', match: { pathPrefix: '/' }, abort: { percent: 50, status: 503 } }],
-          },
-        },
-      },
-    ],
-    () => readsHold(10, 1_000),
+const drill = defineDrill({
+  phases: {
+    short: { steady: '10s', fault: '20s', recovery: '15s' },
+  },
+  traffic: { shop: 10 },
+  routes: JOURNEY_ROUTES,
+  hypotheses: [
+    ...(['catalog_list', 'catalog_product'] as const).flatMap((route): Hypothesis[] => [
+      { metric: 'served', phase: 'steady', route, threshold: 'rate>=0.995' },
+      { metric: 'http_req_duration', phase: 'fault', route, threshold: 'p(99)<2100' },
+    ]),
+    { metric: 'http_req_duration', phase: 'fault', route: 'orders_create', threshold: 'p(99)<5100' },
+  ],
+  thresholds: { catalog_received: ['count>=0'], fault_window_ms: ['count>=0'] },
+  maxTimeToRecoverMs: 15_000,
+  needs: ['catalog', 'orders', 'gateway-1', 'gateway-2'],
+  steadyState: () => readsHold(5, 1_000),
+  faults: [
     {
+      fault: meshFault('abort-50pct', 'catalog', {
+        id: 'drill-abort',
+        match: { pathPrefix: '/' },
+        abort: { percent: 50, status: 503 },
+      }),
+    },
+  ],
+  recovered: () => readsHold(10, 1_000),
+  // What catalog counted while the fault was in force, and for how long (the runner's budget check).
+  hooks: () => {
+    let before = 0;
+    let at = 0;
+    return {
       afterInject: () => {
         before = catalogCount();
         at = elapsedMs();
@@ -108,14 +68,9 @@ export function chaos(): void {
         catalogReceived.add(catalogCount() - before);
         faultWindowMs.add(elapsedMs() - at);
       },
-    },
-  );
-}
+    };
+  },
+});
 
-export function shop(): void {
-  drillJourney(api);
-}
-
-export function teardown(): void {
-  undoAll();
-}
+export const { options, setup, chaos, teardown } = drill;
+export const shop = shopTraffic();

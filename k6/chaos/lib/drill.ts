@@ -3,9 +3,10 @@
  * recovery), the fault controller client, the steady-state gate, the `served`
  * rate, time to recover, and thresholds per phase and route.
  *
- * A drill script exports `options` (from `drillOptions`), `setup`, `chaos`
- * (one VU that injects and undoes the faults on the schedule and then
- * measures time to recover), one or more traffic functions, and `teardown`
+ * A drill script exports (most of them built by `defineDrill`, see
+ * define-drill.ts) `options`, `setup`, `chaos` (one VU that injects and
+ * undoes the faults on the schedule and then measures time to recover), one
+ * or more traffic functions, and `teardown`
  * (undoes every fault of the drill — k6 runs it after a failed threshold and
  * on the first Ctrl-C too; the runner undoes them once more afterwards).
  *
@@ -187,6 +188,20 @@ export interface FaultSpecInput {
   readonly spec: Record<string, unknown>;
   /** Lease, ms: the controller undoes it by then even if nobody else does. */
   readonly maxDurationMs?: number;
+}
+
+/** A fault on a platform process: `stop` (started at the undo), `pause`, `kill` (SIGKILL; started at the undo). */
+export function processFault(
+  name: string,
+  target: string,
+  action: 'stop' | 'pause' | 'kill',
+): FaultSpecInput {
+  return { name, spec: { kind: 'process', target, action } };
+}
+
+/** A rule in a service's mesh fault filter (`delay` or `abort` for a share of the requests it matches). */
+export function meshFault(name: string, target: string, rule: Record<string, unknown>): FaultSpecInput {
+  return { name, spec: { kind: 'mesh', target, rules: [rule] } };
 }
 
 function controlUrl(): string {

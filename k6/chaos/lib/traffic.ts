@@ -8,8 +8,8 @@ import { sleep } from 'k6';
 import exec from 'k6/execution';
 import http from 'k6/http';
 import { authHeaders, baseUrl, type Credentials, defaultCredentials, envNumber } from '../../lib/config.ts';
-import { orderIdFrom, productIds, type ShopApi, uuid } from '../../lib/shop-api.ts';
-import { customerId, drillName, processes } from './drill.ts';
+import { orderIdFrom, productIds, type ShopApi, shopApi, uuid } from '../../lib/shop-api.ts';
+import { customerId, drillName, processes, withServed } from './drill.ts';
 
 /** Product ids the seed holds (services/catalog/migrations/002): sku-0001 … sku-0040. */
 export const SEED_PRODUCTS: readonly string[] = Array.from(
@@ -30,6 +30,25 @@ export function drillJourney(api: ShopApi, orderShare = envNumber('ORDER_SHARE',
   if (Math.random() >= orderShare) return undefined;
   const placed = api.placeOrder([{ productId, quantity: 1 }], { customerId: customerId() });
   return placed.res.status === 202 ? orderIdFrom(placed) : undefined;
+}
+
+export interface ShopTrafficOptions {
+  /** Share of visits that order (default `ORDER_SHARE`, else 0.25). */
+  readonly orderShare?: number;
+  /** Read each accepted order back (`orders_get`). */
+  readonly readBack?: boolean;
+}
+
+/**
+ * The main traffic as a scenario function: drill journeys as the default
+ * consumer (alice), every answer feeding `served`. Call in the init context.
+ */
+export function shopTraffic(opts: ShopTrafficOptions = {}): () => void {
+  const api = withServed(shopApi());
+  return () => {
+    const orderId = drillJourney(api, opts.orderShare);
+    if (opts.readBack === true && orderId !== undefined) api.getOrder(orderId);
+  };
 }
 
 /** Reads only: a product page and one product. */
