@@ -16,7 +16,7 @@ import { assertPortFree } from './ports.ts';
 import type { ReadinessProbe } from './readiness.ts';
 import { groupMembers } from './stale.ts';
 
-export type ProcessKind = 'redis' | 'postgres' | 'service' | 'gateway' | 'prometheus' | 'other';
+export type ProcessKind = 'redis' | 'postgres' | 'service' | 'gateway' | 'prometheus' | 'grafana' | 'other';
 
 /** A process that exists, stopped, or has died ('down' keeps the exit code or signal). */
 export type ProcessState = 'stopped' | 'starting' | 'running' | 'paused' | 'stopping' | 'down';

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { findPostgres, findPrometheus, findRedisServer, PROMETHEUS_MISSING } from './binaries.ts';
 import { LocalError } from './errors.ts';
+import { findGrafana, GRAFANA_MISSING, grafanaSpec } from './grafana.ts';
 import type { ProcessKind, ProcessSpec } from './managed-process.ts';
 import { freePorts, isPortFree, LOOPBACK } from './ports.ts';
 import { type PostgresInstance, postgresInstance } from './postgres.ts';
@@ -127,6 +128,8 @@ export const PLATFORM: readonly PlatformEntry[] = [
     gatewayConsumerKey: { consumer: 'shop-frontend', env: 'FRONTEND_API_KEY' },
   },
   { name: 'prometheus', kind: 'prometheus', tier: 0 },
+  // Only where a Grafana is installed; otherwise `up` says how to get one.
+  { name: 'grafana', kind: 'grafana', tier: 1 },
 ];
 
 export const DEFAULT_GATEWAY_PORT = 8080;
@@ -409,6 +412,32 @@ export async function buildPlatform(options: PlatformOptions): Promise<Platform>
             warn: log,
           }),
         );
+        break;
+      }
+      case 'grafana': {
+        const prometheus = entries.find((x) => x.kind === 'prometheus');
+        const prometheusUrl = prometheus
+          ? urlOf(prometheus.name)
+          : `http://${LOOPBACK}:${DEFAULT_PROMETHEUS_PORT}`;
+        const binary = findGrafana();
+        if (!binary) {
+          skipped.push({ name: e.name, reason: 'grafana not installed (see the note below the table)' });
+          notes.push(...GRAFANA_MISSING.map((n) => n.replaceAll('{prometheusUrl}', prometheusUrl)));
+          continue;
+        }
+        specs.push(
+          grafanaSpec({
+            binary,
+            root: options.root,
+            dir: path.join(options.runDir, e.name),
+            port: p,
+            prometheusUrl,
+            logFile: logFile(e.name),
+            tier: e.tier,
+            portHint,
+          }),
+        );
+        notes.push(`Grafana: ${urlOf(e.name)}/dashboards/f/breakwater (anonymous viewer)`);
         break;
       }
     }
