@@ -1,13 +1,16 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildPlatform } from '@breakwater/local/platform';
+import { redisUrl } from '@breakwater/local/redis';
 import { Supervisor } from '@breakwater/local/supervisor';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseDocument } from 'yaml';
 import { dataReport, emptyPanels, ruleErrors } from '../grafana/src/prove.ts';
 
 // The proofs behind observability: the whole local platform (Redis,
@@ -15,8 +18,12 @@ import { dataReport, emptyPanels, ruleErrors } from '../grafana/src/prove.ts';
 // repo's rules) under real traffic — a k6 run writing to Prometheus'
 // remote-write receiver plus requests of our own — and a short drill of
 // faults; then every panel query of every dashboard runs through
-// Prometheus' HTTP API and must return data, except the panels listed in
-// NEEDS_OTHER_FAULTS, which only a fault this test does not inject can fill.
+// Prometheus' HTTP API and must return data, with no exemption. To fill the
+// panels plain traffic leaves empty, the platform runs with a variant of
+// gateway.yaml (the frontend upstream gets a zero retry budget and a
+// one-slot bulkhead, then 503 faults under concurrent requests), its
+// consumers reclaim after CLAIM_IDLE_MS, and poison events are put on
+// bw:orders, one of them left pending on a consumer that never comes back.
 // Every process exports its spans to an OTLP receiver in this test (they
 // inherit OTEL_EXPORTER_OTLP_ENDPOINT), so one order's trace can be followed
 // from the gateway through every service it touches.
@@ -26,15 +33,11 @@ const ADMIN_TOKEN = 'observability-platform-test-admin-token';
 const ALICE = { apikey: 'dev-alice-key-0000-NOT-A-SECRET' }; // gateway.yaml's development consumer
 const K6 = join(ROOT, '.tools', 'bin', 'k6');
 
-/** Panels that stay empty unless a drill injects a fault this test leaves out. */
-const NEEDS_OTHER_FAULTS: Record<string, string> = {
-  'bw-resilience / Retries refused by the budget / A': 'a retry storm larger than the retry budget',
-  'bw-resilience / Bulkhead rejections / A': 'more concurrent calls than a bulkhead holds',
-  'bw-events / Dead letters / A': 'a poison event that exhausts its retries',
-  'bw-events / Dead letters since start / A': 'a poison event that exhausts its retries',
-  'bw-events / Reclaimed entries / A':
-    'a consumer that dies holding entries, then 30 s (claimIdleMs) until another reclaims them',
-};
+/** The consumers' services: `<PREFIX>_CLAIM_IDLE_MS` is set for each, inherited by its process. */
+const CONSUMER_PREFIXES = ['ORDERS', 'PAYMENTS', 'NOTIFICATIONS'];
+const CLAIM_IDLE_MS = '1500';
+/** The gateway upstream whose retry budget and bulkhead the variant config shrinks. */
+const SQUEEZED = 'frontend';
 
 let runDir = '';
 let supervisor: Supervisor | undefined;
@@ -42,6 +45,8 @@ let gatewayUrl = '';
 let prometheusUrl = '';
 let catalogAdmin = '';
 let gatewayAdmin = '';
+let frontendAdmin = '';
+let redisAddress = '';
 
 /** Spans received over OTLP/HTTP JSON: trace id → service → span names. */
 const traces = new Map<string, Map<string, string[]>>();
@@ -86,20 +91,25 @@ beforeAll(async () => {
   // Inherited by every process the supervisor starts.
   process.env.OTEL_EXPORTER_OTLP_ENDPOINT = await startOtlpReceiver();
   process.env.OTEL_BSP_SCHEDULE_DELAY = '500';
+  for (const p of CONSUMER_PREFIXES) process.env[`${p}_CLAIM_IDLE_MS`] = CLAIM_IDLE_MS;
   const platform = await buildPlatform({
     root: ROOT,
     runDir,
     gatewayPort: 0,
     prometheusPort: 0,
     adminToken: ADMIN_TOKEN,
+    gatewayConfig: writeGatewayVariant(runDir),
   });
-  expect(platform.skipped).toEqual([]);
+  // Grafana is optional (started only where one is installed); the queries here go to Prometheus.
+  expect(platform.skipped.filter((s) => s.name !== 'grafana')).toEqual([]);
   supervisor = new Supervisor(platform.specs);
   await supervisor.startAll();
   gatewayUrl = supervisor.get('gateway-1').status().url ?? '';
   prometheusUrl = supervisor.get('prometheus').status().url ?? '';
   catalogAdmin = `http://127.0.0.1:${platform.specs.find((s) => s.name === 'catalog')?.adminPort}`;
   gatewayAdmin = `http://127.0.0.1:${platform.specs.find((s) => s.name === 'gateway-1')?.adminPort}`;
+  frontendAdmin = `http://127.0.0.1:${platform.specs.find((s) => s.name === SQUEEZED)?.adminPort}`;
+  redisAddress = redisUrl(platform.specs.find((s) => s.name === 'redis')?.port ?? 0);
 }, 120_000);
 
 afterAll(async () => {
@@ -108,9 +118,40 @@ afterAll(async () => {
   process.env.OTEL_BSP_SCHEDULE_DELAY = envBefore.OTEL_BSP_SCHEDULE_DELAY;
   if (envBefore.OTEL_EXPORTER_OTLP_ENDPOINT === undefined) delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
   if (envBefore.OTEL_BSP_SCHEDULE_DELAY === undefined) delete process.env.OTEL_BSP_SCHEDULE_DELAY;
+  for (const p of CONSUMER_PREFIXES) {
+    const name = `${p}_CLAIM_IDLE_MS`;
+    if (envBefore[name] === undefined) delete process.env[name];
+    else process.env[name] = envBefore[name];
+  }
   await new Promise((r) => (otlp ? otlp.close(r) : r(undefined)));
   if (runDir) rmSync(runDir, { recursive: true, force: true });
 }, 120_000);
+
+/**
+ * gateway.yaml with the SQUEEZED upstream's retry budget at zero (every
+ * retry it wants is refused) and a one-slot bulkhead without a queue (a
+ * second concurrent call is rejected), written into `dir`. JWKS paths, which
+ * gateway.yaml gives relative to its own folder, are made absolute.
+ */
+function writeGatewayVariant(dir: string): string {
+  const gatewayDir = join(ROOT, 'gateway');
+  const doc = parseDocument(readFileSync(join(gatewayDir, 'gateway.yaml'), 'utf8'));
+  doc.setIn(['upstreams', SQUEEZED, 'retry'], {
+    maxRetries: 1,
+    statuses: [503],
+    budget: { percent: 0, minRetriesPerSec: 0 },
+  });
+  doc.setIn(['upstreams', SQUEEZED, 'bulkhead'], { maxConcurrent: 1, maxQueue: 0 });
+  const consumers = doc.toJS().consumers as { jwt?: { jwks?: string }[] }[];
+  consumers.forEach((c, i) => {
+    c.jwt?.forEach((j, k) => {
+      if (j.jwks !== undefined) doc.setIn(['consumers', i, 'jwt', k, 'jwks'], resolve(gatewayDir, j.jwks));
+    });
+  });
+  const file = join(dir, 'gateway-squeezed.yaml');
+  writeFileSync(file, doc.toString());
+  return file;
+}
 
 /**
  * One request through the gateway on a fresh connection: the two gateway
@@ -228,13 +269,89 @@ async function orderBurst(n: number): Promise<void> {
   await Promise.allSettled(Array.from({ length: n }, () => call('POST', '/api/orders', ORDER)));
 }
 
-async function setCatalogFaults(faults: unknown[]): Promise<void> {
-  const res = await fetch(`${catalogAdmin}/admin/faults`, {
+async function setFaults(admin: string, faults: unknown[]): Promise<void> {
+  const res = await fetch(`${admin}/admin/faults`, {
     method: faults.length ? 'PUT' : 'DELETE',
     headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
     ...(faults.length ? { body: JSON.stringify({ faults }) } : {}),
   });
   expect(res.status, await res.text()).toBeLessThan(300);
+}
+
+/** The value of a scalar-like PromQL expression now (0 when it returns no series). */
+async function promValue(expr: string): Promise<number> {
+  const res = await fetch(`${prometheusUrl}/api/v1/query?query=${encodeURIComponent(expr)}`);
+  const body = (await res.json()) as { data?: { result?: { value: [number, string] }[] } };
+  return Number(body.data?.result?.[0]?.value[1] ?? 0);
+}
+
+/** What the drills must have caused, counted by the processes themselves (not just series at 0). */
+const CAUSED: Record<string, string> = {
+  'retries refused by the budget': `sum(bw_upstream_retry_budget_exhausted_total{upstream="${SQUEEZED}"})`,
+  'bulkhead rejections': `sum(bw_upstream_bulkhead_rejected_total{upstream="${SQUEEZED}"})`,
+  'dead letters of bw:orders': 'sum(bw_stream_dead_letters_total{stream="bw:orders"})',
+  'entries reclaimed from bw:orders': 'sum(bw_stream_reclaimed_total{stream="bw:orders"})',
+};
+
+const setCatalogFaults = (faults: unknown[]) => setFaults(catalogAdmin, faults);
+
+/**
+ * Poison events on bw:orders, read by every group of the stream: one the
+ * consumers dead-letter at once (`unparseable`), and per group one taken by
+ * a consumer that never acks nor comes back, so a live consumer of the group
+ * reclaims it after CLAIM_IDLE_MS (XAUTOCLAIM) and then dead-letters it. The
+ * XADD and the dead consumer's read run in one MULTI, so no live consumer
+ * reads the entry first.
+ */
+async function poisonOrdersStream(): Promise<string[]> {
+  const redis = new Redis(redisAddress, { maxRetriesPerRequest: 1, lazyConnect: true });
+  try {
+    await redis.connect();
+    const groups = ((await redis.xinfo('GROUPS', 'bw:orders')) as unknown[][]).map((g) =>
+      String(g[g.indexOf('name') + 1]),
+    );
+    await redis.xadd('bw:orders', '*', 'event', '{ not json');
+    for (const group of groups) {
+      const tx = redis.multi();
+      tx.xadd('bw:orders', '*', 'event', `{ not json either, left pending in ${group}`);
+      tx.xreadgroup('GROUP', group, 'obs-dead-consumer', 'COUNT', 1, 'STREAMS', 'bw:orders', '>');
+      const replies = await tx.exec();
+      for (const [err] of replies ?? []) expect(err).toBeNull();
+    }
+    return groups;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/**
+ * The SQUEEZED upstream answers 503 after a delay while bursts of requests
+ * reach it at once: each gateway process lets one call into the bulkhead and
+ * rejects the rest, and the one let in wants a retry the budget refuses.
+ */
+async function squeezeDrill(): Promise<Record<string, number>> {
+  await setFaults(frontendAdmin, [
+    {
+      id: 'slow-failing-pages',
+      match: { pathPrefix: '/' },
+      delay: { percent: 100, ms: 300 },
+      abort: { percent: 100, status: 503 },
+    },
+  ]);
+  const statuses: Record<string, number> = {};
+  try {
+    for (let i = 0; i < 6; i++) {
+      const results = await Promise.allSettled(Array.from({ length: 8 }, () => call('GET', '/')));
+      for (const r of results) {
+        const key = r.status === 'fulfilled' ? String(r.value.status) : 'error';
+        statuses[key] = (statuses[key] ?? 0) + 1;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  } finally {
+    await setFaults(frontendAdmin, []);
+  }
+  return statuses;
 }
 
 describe('traces on the running platform', () => {
@@ -264,6 +381,8 @@ describe('dashboards on the running platform', () => {
   it('after traffic, a k6 run and a short drill, every panel shows data', async () => {
     if (!supervisor) throw new Error('platform not started');
     const sup = supervisor;
+    // Poison events first, so the reclaims and dead letters happen while traffic flows.
+    expect(await poisonOrdersStream()).not.toEqual([]);
     // Steady traffic, with k6 alongside.
     const [k6, steady] = await Promise.all([k6Smoke(`obs-${Date.now()}`), shop(12_000)]);
     expect(k6.code, k6.output).not.toBeNull();
@@ -277,6 +396,10 @@ describe('dashboards on the running platform', () => {
       body: JSON.stringify({ policy: 'alice', limits: { minute: 100_000 } }),
     });
     expect(lifted.status, await lifted.text()).toBe(200);
+
+    // The squeezed upstream: bulkhead rejections and retries the budget refuses.
+    const squeezed = await squeezeDrill();
+    expect(squeezed['503'] ?? 0, JSON.stringify(squeezed)).toBeGreaterThan(0);
 
     // Catalog's reservations hang: orders' tries time out (800 ms each)
     // and its breaker to catalog opens under bursts of orders.
@@ -310,9 +433,14 @@ describe('dashboards on the running platform', () => {
     const deadline = Date.now() + 30_000;
     do {
       const report = await dataReport(prometheusUrl, { rateInterval: '2m' });
+      const notCaused: string[] = [];
+      for (const [what, expr] of Object.entries(CAUSED)) {
+        if (!((await promValue(expr)) > 0)) notCaused.push(`not caused: ${what} (${expr})`);
+      }
       empty = [
-        ...emptyPanels(report).filter((p) => !(p in NEEDS_OTHER_FAULTS)),
+        ...emptyPanels(report),
         ...report.variables.filter((v) => v.series === 0).map((v) => `variable ${v.query.variable}`),
+        ...notCaused,
       ];
       if (empty.length === 0) break;
       await new Promise((r) => setTimeout(r, 2_000));
