@@ -33,7 +33,7 @@ beforeAll(async () => {
     runDir,
     gatewayPort: 0,
     adminToken: ADMIN_TOKEN,
-    only: PLATFORM.map((e) => e.name).filter((name) => name !== 'prometheus'),
+    only: PLATFORM.filter((e) => e.kind !== 'prometheus' && e.kind !== 'grafana').map((e) => e.name),
   });
   expect(platform.skipped).toEqual([]);
   supervisor = new Supervisor(platform.specs);
