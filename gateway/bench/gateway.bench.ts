@@ -4,6 +4,13 @@
  *
  *   direct     wrk → upstream
  *   nginx      wrk → nginx (ONE worker process, keep-alive upstream pool) → upstream
+ *   node-floor wrk → the least a Node proxy can be: node:http and undici's
+ *              Pool.dispatch writing straight into the response (no auth, no
+ *              limits, no metrics, no tracing, no breaker) → upstream. Not a
+ *              product: it marks the ceiling any gateway built on node:http and
+ *              undici (as the issue asks) reaches on this machine, so the
+ *              ratios show how much of the gap to nginx is Node and how much
+ *              is Breakwater's own work per request
  *   gateway    wrk → ONE Breakwater gateway process (API-key auth and a Redis
  *              rate limit on every request, limits too high to bite) → upstream
  *   nginx×2    the same nginx with TWO worker processes
@@ -94,6 +101,47 @@ async function waitHttp(
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`not ready: ${url}`);
+}
+
+/** The node-floor proxy (see the header): one process, keep-alive pool of 64, streaming both ways. */
+const NODE_FLOOR = `
+import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
+const { Pool } = createRequire(process.env.BENCH_RESOLVE_FROM)('undici');
+const pool = new Pool(process.env.BENCH_UPSTREAM, { connections: 64 });
+createServer((req, res) => {
+  pool.dispatch(
+    { method: req.method, path: req.url, headers: { 'x-forwarded-for': req.socket.remoteAddress }, body: req.method === 'GET' ? null : req },
+    {
+      onRequestStart() {},
+      onResponseStart(controller, status, headers) {
+        res.writeHead(status, headers);
+        res.on('drain', () => controller.resume());
+      },
+      onResponseData(controller, chunk) {
+        if (!res.write(chunk)) controller.pause();
+      },
+      onResponseEnd() { res.end(); },
+      onResponseError() { if (res.headersSent) res.destroy(); else { res.statusCode = 502; res.end(); } },
+    },
+  );
+}).listen(Number(process.env.BENCH_PORT), '127.0.0.1');
+`;
+
+function nodeFloor(port: number, upstreamUrl: string): ChildProcess {
+  const file = join(dir, 'node-floor.mjs');
+  writeFileSync(file, NODE_FLOOR);
+  const child = spawn(process.execPath, [file], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      BENCH_PORT: String(port),
+      BENCH_UPSTREAM: upstreamUrl,
+      BENCH_RESOLVE_FROM: join(GATEWAY_DIR, 'package.json'),
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  children.push(child);
+  return child;
 }
 
 function nginx(name: string, server: string, workers = 1): ChildProcess {
@@ -203,6 +251,7 @@ async function main(): Promise<void> {
   const adminPort = await freePort();
   const nginx2Port = await freePort();
   const gw2Port = await freePort();
+  const floorPort = await freePort();
   const gw2AdminPorts = [await freePort(), await freePort()];
 
   nginx(
@@ -267,6 +316,7 @@ async function main(): Promise<void> {
     children.push(child);
     return child;
   };
+  const floor = nodeFloor(floorPort, `http://127.0.0.1:${upPort}`);
   const gateway = startGateway(gwPort, adminPort, 'gateway-bench');
   const pair = gw2AdminPorts.map((admin, i) => startGateway(gw2Port, admin, `gateway-${i + 1}`));
 
@@ -276,6 +326,11 @@ async function main(): Promise<void> {
       url: `http://127.0.0.1:${nginxPort}/bench`,
       headers: {},
       pids: () => processTree(nginxProxy.pid as number),
+    },
+    'node-floor': {
+      url: `http://127.0.0.1:${floorPort}/bench`,
+      headers: {},
+      pids: () => [floor.pid as number],
     },
     gateway: {
       url: `http://127.0.0.1:${gwPort}/api/bench`,
@@ -336,7 +391,7 @@ async function main(): Promise<void> {
   );
 
   const row = (name: string, r: Result) =>
-    `${name.padEnd(10)} ${r.rps.toFixed(0).padStart(9)} rps   p50 ${r.p50.toFixed(3).padStart(7)} ms   p99 ${r.p99.toFixed(3).padStart(7)} ms   errors ${r.errors}${r.cpuUs === undefined ? '' : `   proxy CPU ${r.cpuUs.toFixed(1)} µs/request`}`;
+    `${name.padEnd(11)} ${r.rps.toFixed(0).padStart(9)} rps   p50 ${r.p50.toFixed(3).padStart(7)} ms   p99 ${r.p99.toFixed(3).padStart(7)} ms   errors ${r.errors}${r.cpuUs === undefined ? '' : `   proxy CPU ${r.cpuUs.toFixed(1)} µs/request`}`;
   console.log('\npeak (unpaced):');
   for (const [n, r] of Object.entries(peak)) console.log(`  ${row(n, r)}`);
   console.log(`\npaced at ${half} req/s (half the gateway's peak), offered to every target:`);
@@ -361,6 +416,13 @@ async function main(): Promise<void> {
     console.log(
       `  proxy CPU per request at peak, ×2 rows: gateway×2 ${g2.cpuUs.toFixed(1)} µs, nginx×2 ${n2.cpuUs.toFixed(1)} µs`,
     );
+  const f = peak['node-floor'] as Result;
+  console.log(
+    `  node-floor / nginx peak throughput: ${((f.rps / n.rps) * 100).toFixed(1)} %  (the ceiling for a proxy on node:http + undici here)`,
+  );
+  console.log(
+    `  gateway / node-floor peak throughput: ${((g.rps / f.rps) * 100).toFixed(1)} %  (what auth, rate limiting, breaker, metrics and tracing cost)`,
+  );
   console.log(
     `  gateway / direct peak throughput: ${((g.rps / (peak.direct as Result).rps) * 100).toFixed(1)} %`,
   );
@@ -368,8 +430,9 @@ async function main(): Promise<void> {
     console.log(
       `  proxy CPU per request at peak: gateway ${g.cpuUs.toFixed(1)} µs, nginx ${n.cpuUs.toFixed(1)} µs (${(g.cpuUs / n.cpuUs).toFixed(1)}x; a busy machine distorts this far less than rps)`,
     );
+  const addedP99Floor = (paced['node-floor'] as Result).p99 - (paced.direct as Result).p99;
   console.log(
-    `  added p99 at ${half} req/s: gateway ${addedP99.toFixed(3)} ms (target < 2 ms) ${addedP99 < 2 ? 'MET' : 'NOT MET'}; nginx ${addedP99Nginx.toFixed(3)} ms`,
+    `  added p99 at ${half} req/s: gateway ${addedP99.toFixed(3)} ms (target < 2 ms) ${addedP99 < 2 ? 'MET' : 'NOT MET'}; node-floor ${addedP99Floor.toFixed(3)} ms; nginx ${addedP99Nginx.toFixed(3)} ms`,
   );
 }
 

@@ -302,9 +302,10 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
           res.off('close', onClose);
           resolve();
         };
-        body.once('error', () => {
-          // The upstream broke mid-body: nothing left to answer but a cut connection.
-          res.destroy();
+        // The upstream broke mid-body (the body closes without ending): nothing left
+        // to answer but a cut connection. 'close', not 'error': see MeshStreamResponse.
+        body.once('close', () => {
+          if (!body.readableEnded) res.destroy();
         });
         res.once('close', () => {
           if (!body.destroyed && !body.readableEnded) body.destroy();

@@ -31,8 +31,17 @@ export interface TestUpstream {
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
-/** Echoes the request as JSON; `/slow…` paths answer after 1.5 s (beyond the test policy's deadline). */
+/**
+ * Echoes the request as JSON; `/slow…` paths answer after 1.5 s (beyond the
+ * test policy's deadline); `/broken…` paths promise 1000 bytes, send 10 and
+ * cut the connection (an upstream that dies mid-body).
+ */
 export const echo: Handler = (req, res) => {
+  if (req.url?.includes('/broken')) {
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': '1000' });
+    res.write('0123456789', () => res.socket?.destroy());
+    return;
+  }
   if (req.url?.includes('/slow')) {
     const t = setTimeout(() => res.end('late'), 1_500);
     res.on('close', () => clearTimeout(t));

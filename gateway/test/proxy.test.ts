@@ -122,6 +122,17 @@ describe('routing and forwarding', () => {
     expect(performance.now() - t).toBeLessThan(1_400);
   });
 
+  it('cuts the client connection when the upstream dies mid-body, and keeps serving', async () => {
+    const r = await fetch(`${gw.url}/api/svc/broken`, { headers: ALICE });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-length')).toBe('1000');
+    // The client sees a cut body, never a short one passed off as whole.
+    await expect(r.arrayBuffer()).rejects.toThrow();
+    const next = await fetch(`${gw.url}/api/svc/after-broken`, { headers: ALICE });
+    expect(next.status).toBe(200);
+    expect(((await next.json()) as { url: string }).url).toBe('/svc/after-broken');
+  });
+
   it('answers 405 with Allow for a method the route does not take, without forwarding', async () => {
     const before = other.seen.length;
     const r = await fetch(`${gw.url}/api/other/x`, { method: 'DELETE', headers: ALICE });

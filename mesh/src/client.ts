@@ -78,7 +78,17 @@ export class MeshResponse {
   }
 }
 
-/** A streaming response: the body is a Readable the caller must consume or destroy. */
+/**
+ * A streaming response: the body is a Readable the caller must consume or
+ * destroy. A body the upstream cuts mid-stream errors and closes without
+ * ending; undici gives it a no-op 'error' listener before destroying it, so
+ * an unwatched body never crashes the process. A caller that must react (cut
+ * its own response) watches 'close' with `readableEnded` still false, or uses
+ * `stream.pipeline`. Prefer 'close' to an 'error' listener added after the
+ * fact: in the gateway such a late listener made V8 promote about a quarter
+ * of every request's objects to the old generation, and scavenges of ~10 ms
+ * doubled p99 under the gateway bench's load (measured with --trace-gc-nvp).
+ */
 export interface MeshStreamResponse {
   readonly status: number;
   readonly headers: HeaderValues;

@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { renderMetrics } from '@breakwater/observability';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type BreakerState, createUpstream, staticResponse, type Upstream } from '../src/client.ts';
@@ -560,6 +560,28 @@ describe('streaming', () => {
     expect(text).toBe('first');
     expect(err.code).toBe('MESH_ERR_DEADLINE');
     expect(performance.now() - t0).toBeLessThan(900);
+  });
+
+  it('a body cut mid-stream closes unended and is never an unhandled error, even piped with no error listener', async () => {
+    const u = await upstream((_req, res) => {
+      res.writeHead(200, { 'content-length': '1000' });
+      res.write('0123456789', () => res.socket?.destroy());
+    });
+    const unhandled: unknown[] = [];
+    const onError = (e: unknown) => unhandled.push(e);
+    process.on('uncaughtException', onError);
+    cleanups.push(async () => void process.off('uncaughtException', onError));
+    const c = client('stream-cut', u.url, { breaker: NO_BREAKER });
+    const res = await c.stream({ path: '/' });
+    expect(res.status).toBe(200);
+    // What the gateway does: pipe, and watch 'close' rather than add an 'error' listener.
+    const closed = new Promise<boolean>((resolve) =>
+      res.body.once('close', () => resolve(res.body.readableEnded)),
+    );
+    res.body.pipe(new PassThrough().resume());
+    expect(await closed).toBe(false);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(unhandled).toEqual([]);
   });
 
   it('streams a request body in and the response body out, returning 5xx as is', async () => {
