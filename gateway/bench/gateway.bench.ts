@@ -7,10 +7,10 @@
  *   node-floor wrk → the least a Node proxy can be: node:http and undici's
  *              Pool.dispatch writing straight into the response (no auth, no
  *              limits, no metrics, no tracing, no breaker) → upstream. Not a
- *              product: it marks the ceiling any gateway built on node:http and
- *              undici (as the issue asks) reaches on this machine, so the
- *              ratios show how much of the gap to nginx is Node and how much
- *              is Breakwater's own work per request
+ *              product: it marks the ceiling for any gateway built, as
+ *              Breakwater's is, on node:http and undici on this machine, so
+ *              the ratios show how much of the gap to nginx is Node and how
+ *              much is Breakwater's own work per request
  *   gateway    wrk → ONE Breakwater gateway process (API-key auth and a Redis
  *              rate limit on every request, limits too high to bite) → upstream
  *   nginx×2    the same nginx with TWO worker processes
