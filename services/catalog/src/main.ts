@@ -3,7 +3,7 @@
  * then the HTTP server. `node services/catalog/src/main.ts`.
  */
 
-import { createPgPool, createStreamRedis, runMigrations } from '@breakwater/mesh/events/index';
+import { createPgPool, createStreamRedis, runMigrations } from '@breakwater/events';
 import { createLogger } from '@breakwater/observability';
 import { startTelemetry } from '@breakwater/observability/telemetry';
 import { buildApp } from './app.ts';

@@ -4,7 +4,7 @@
  * `node services/notifications/src/main.ts`.
  */
 
-import { createPgPool, createStreamRedis, runMigrations } from '@breakwater/mesh/events/index';
+import { createPgPool, createStreamRedis, runMigrations } from '@breakwater/events';
 import { createLogger } from '@breakwater/observability';
 import { startTelemetry } from '@breakwater/observability/telemetry';
 import { buildApp } from './app.ts';

@@ -6,16 +6,21 @@
  * streams). Real HTTP between orders and catalog.
  */
 
+import { buildApp as buildCatalog, loadConfig as catalogConfig } from '@breakwater/catalog';
+import { createPgPool, createStreamRedis, runMigrations, waitReady } from '@breakwater/events';
 import { createDatabase, type PostgresHandle } from '@breakwater/local/harness';
-import { createPgPool, createStreamRedis, runMigrations, waitReady } from '@breakwater/mesh/events/index';
+import {
+  buildApp as buildNotifications,
+  type NotificationsApp,
+  loadConfig as notificationsConfig,
+} from '@breakwater/notifications';
+import {
+  buildApp as buildPayments,
+  type PaymentsApp,
+  loadConfig as paymentsConfig,
+} from '@breakwater/payments';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
-import { buildApp as buildCatalog } from '../../../catalog/src/app.ts';
-import { loadConfig as catalogConfig } from '../../../catalog/src/config.ts';
-import { buildApp as buildNotifications, type NotificationsApp } from '../../../notifications/src/app.ts';
-import { loadConfig as notificationsConfig } from '../../../notifications/src/config.ts';
-import { buildApp as buildPayments, type PaymentsApp } from '../../../payments/src/app.ts';
-import { loadConfig as paymentsConfig } from '../../../payments/src/config.ts';
 import { buildApp as buildOrders, type OrdersApp } from '../../src/app.ts';
 import { loadConfig as ordersConfig } from '../../src/config.ts';
 
@@ -225,4 +230,4 @@ export async function http(
 }
 
 /** Polls with a deadline (re-exported for the orders tests). */
-export { until } from '@breakwater/mesh/events/testing';
+export { until } from '@breakwater/events/testing';
