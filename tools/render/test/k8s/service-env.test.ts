@@ -17,7 +17,7 @@ interface ServiceConfigModule {
 }
 
 async function configModule(name: string) {
-  const mod = (await import(`../../services/${name}/src/config.ts`)) as ServiceConfigModule;
+  const mod = (await import(`@breakwater/${name}`)) as ServiceConfigModule;
   const schemaName = `${name[0]?.toUpperCase()}${name.slice(1)}Env`;
   const schema = mod[schemaName] as { shape: Record<string, unknown> } | undefined;
   return { loadConfig: mod.loadConfig, keys: Object.keys(schema?.shape ?? {}), schemaName };

@@ -50,7 +50,7 @@ export function unknownFieldProblems(objects: readonly Manifest[]): string[] {
     writeFileSync(
       join(dir, 'tsconfig.json'),
       JSON.stringify({
-        extends: '../../../../tsconfig.base.json',
+        extends: resolve(ROOT, 'tsconfig.base.json'),
         compilerOptions: { noEmit: true, skipLibCheck: true, types: [] },
         files: ['objects.ts'],
       }),
