@@ -68,7 +68,13 @@ describe('package boundaries', () => {
       "const e = await import('@breakwater/mesh');",
       " * a comment: see import x from './not-an-import.ts'",
     ].join('\n');
-    expect(importSpecifiers(src).sort()).toEqual(['../b.ts', './a.ts', './c.ts', './d.ts', '@breakwater/mesh']);
+    expect(importSpecifiers(src).sort()).toEqual([
+      '../b.ts',
+      './a.ts',
+      './c.ts',
+      './d.ts',
+      '@breakwater/mesh',
+    ]);
   });
 });
 
