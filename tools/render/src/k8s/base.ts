@@ -12,6 +12,8 @@ import type { IJob } from 'kubernetes-models/batch/v1';
 import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import type { IContainer, INamespace, IPodSpec, IService, IServiceAccount } from 'kubernetes-models/v1';
 import {
+  type ConfigFile,
+  configDir,
   configEnv,
   fakePassword,
   HTTP_SERVICE_PORT,
@@ -70,7 +72,10 @@ function serviceAccount(name: string): IServiceAccount {
   };
 }
 
-function nodeContainer(policy: MeshPolicy, w: NodeWorkload): IContainer {
+/** ConfigMap keys cannot hold '/': `dev-keys/dev.jwks.json` → `dev-keys.dev.jwks.json`. */
+const configKey = (f: ConfigFile) => f.path.replaceAll('/', '.');
+
+function nodeContainer(policy: MeshPolicy, w: NodeWorkload, config: readonly ConfigFile[]): IContainer {
   const port = policy.workloads[w.name]?.port ?? 8080;
   return {
     name: w.name,
@@ -103,11 +108,14 @@ function nodeContainer(policy: MeshPolicy, w: NodeWorkload): IContainer {
     lifecycle: { preStop: { sleep: { seconds: 5 } } },
     resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '384Mi' } },
     securityContext: HARDENED,
-    volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+    volumeMounts: [
+      { name: 'tmp', mountPath: '/tmp' },
+      ...(config.length > 0 ? [{ name: 'config', mountPath: configDir(w.name), readOnly: true }] : []),
+    ],
   };
 }
 
-function nodeWorkloadObjects(policy: MeshPolicy, w: NodeWorkload): object[] {
+function nodeWorkloadObjects(policy: MeshPolicy, w: NodeWorkload, config: readonly ConfigFile[]): object[] {
   const spec = policy.workloads[w.name];
   if (spec === undefined) throw new Error(`${w.name} is not in mesh/policy.yaml`);
   const component = spec.kind === 'worker' ? 'worker' : 'server';
@@ -138,8 +146,21 @@ function nodeWorkloadObjects(policy: MeshPolicy, w: NodeWorkload): object[] {
           terminationGracePeriodSeconds: 30,
           securityContext: podSecurity(NODE_UID),
           topologySpreadConstraints: spread(w.name, component),
-          containers: [nodeContainer(policy, w)],
-          volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }],
+          containers: [nodeContainer(policy, w, config)],
+          volumes: [
+            { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
+            ...(config.length > 0
+              ? [
+                  {
+                    name: 'config',
+                    configMap: {
+                      name: `${w.name}-config`,
+                      items: config.map((f) => ({ key: configKey(f), path: f.path })),
+                    },
+                  },
+                ]
+              : []),
+          ],
         },
       },
     },
@@ -332,14 +353,21 @@ export interface BaseFile {
   objects: object[];
 }
 
-/** The base's files (k8s/base/<file>) and the kustomization that lists them. */
+/** Where the base keeps its copy of a workload's config file (kustomize reads only files under k8s/base). */
+export const baseConfigCopy = (workload: string, f: ConfigFile) => `${workload}-config/${f.path}`;
+
 /**
+ * The base's files (k8s/base/<file>) and the kustomization that lists them.
+ *
  * @param extraEnv per workload, environment that comes from another source
  *   (the frontend's public API key from gateway.yaml).
+ * @param configFiles per workload, the config files mounted into its config
+ *   folder (ConfigMap `<name>-config`, generated from copies under k8s/base).
  */
 export function renderBase(
   policy: MeshPolicy,
   extraEnv: Record<string, Record<string, string>> = {},
+  configFiles: Record<string, readonly ConfigFile[]> = {},
 ): { files: BaseFile[]; kustomization: object } {
   const namespace: INamespace = {
     apiVersion: 'v1',
@@ -356,7 +384,10 @@ export function renderBase(
   };
   const files: BaseFile[] = [{ path: 'namespace.yaml', objects: [namespace] }];
   for (const w of NODE_WORKLOADS) {
-    files.push({ path: `${w.name}.yaml`, objects: nodeWorkloadObjects(policy, w) });
+    files.push({
+      path: `${w.name}.yaml`,
+      objects: nodeWorkloadObjects(policy, w, configFiles[w.name] ?? []),
+    });
     if (w.migrate !== undefined) files.push({ path: `${w.name}-migrate.yaml`, objects: [migrationJob(w)] });
   }
   const datastores = Object.entries(policy.workloads)
@@ -369,10 +400,16 @@ export function renderBase(
     kind: 'Kustomization',
     namespace: policy.namespace,
     resources: files.map((f) => f.path),
-    configMapGenerator: NODE_WORKLOADS.map((w) => ({
-      name: `${w.name}-env`,
-      literals: literals(configEnv(policy, w, extraEnv[w.name])),
-    })),
+    configMapGenerator: [
+      ...NODE_WORKLOADS.map((w) => ({
+        name: `${w.name}-env`,
+        literals: literals(configEnv(policy, w, extraEnv[w.name])),
+      })),
+      ...NODE_WORKLOADS.filter((w) => (configFiles[w.name] ?? []).length > 0).map((w) => ({
+        name: `${w.name}-config`,
+        files: (configFiles[w.name] ?? []).map((f) => `${configKey(f)}=${baseConfigCopy(w.name, f)}`),
+      })),
+    ],
     secretGenerator: [
       ...NODE_WORKLOADS.map((w) => ({ name: `${w.name}-secrets`, literals: literals(secretEnv(policy, w)) })),
       ...datastores

@@ -6,7 +6,16 @@
  * of observability/grafana. Services migrate at start-up here (no Jobs).
  */
 import type { MeshPolicy } from '@breakwater/mesh/policy/schema';
-import { configEnv, fakePassword, IMAGES, image, NODE_WORKLOADS, secretEnv } from './platform.ts';
+import {
+  type ConfigFile,
+  configDir,
+  configEnv,
+  fakePassword,
+  IMAGES,
+  image,
+  NODE_WORKLOADS,
+  secretEnv,
+} from './platform.ts';
 
 export const PROMETHEUS_IMAGE = 'prom/prometheus:v3.5.0';
 export const GRAFANA_IMAGE = 'grafana/grafana:12.1.1';
@@ -31,7 +40,11 @@ const nodeHealthcheck = (port: number) => ({
   start_period: '20s',
 });
 
-export function renderCompose(policy: MeshPolicy, extraEnv: Record<string, Record<string, string>>): object {
+export function renderCompose(
+  policy: MeshPolicy,
+  extraEnv: Record<string, Record<string, string>>,
+  configFiles: Record<string, readonly ConfigFile[]> = {},
+): object {
   const services: Record<string, object> = {};
   const volumes: Record<string, object> = {};
   services.redis = {
@@ -84,9 +97,17 @@ export function renderCompose(policy: MeshPolicy, extraEnv: Record<string, Recor
       image: image(w.name),
       build: {
         context: '.',
-        dockerfile: w.name === 'gateway' ? 'gateway/Dockerfile' : `services/${w.name}/Dockerfile`,
+        dockerfile: 'Dockerfile',
+        args: { SERVICE: w.name },
       },
       environment: env,
+      ...((configFiles[w.name] ?? []).length > 0
+        ? {
+            volumes: (configFiles[w.name] ?? []).map(
+              (f) => `./${f.source}:${configDir(w.name)}/${f.path}:ro`,
+            ),
+          }
+        : {}),
       ...(Object.keys(dependsOn).length > 0 ? { depends_on: dependsOn } : {}),
       ...(spec.public ? { ports: [`${spec.port}:${spec.port}`] } : {}),
       tmpfs: ['/tmp'],

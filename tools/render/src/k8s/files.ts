@@ -16,11 +16,12 @@ const stringify = (value: unknown, opts: { lineWidth?: number } = {}) =>
 import { loadConfig as loadGatewayConfig } from '@breakwater/gateway/config';
 import { renderVirtualServices } from '../policy/istio.ts';
 import { loadPolicySources } from '../policy/sources.ts';
-import { renderBase } from './base.ts';
+import { baseConfigCopy, renderBase } from './base.ts';
 import { DRILL, renderDrill, renderK6ConfigMaps } from './chaos.ts';
 import { PROMETHEUS_CONFIG, renderCompose, renderComposePrometheus } from './compose.ts';
 import { renderEnvoyGateway } from './envoy-gateway.ts';
 import { renderDashboards, renderDatasource, renderPodMonitor, renderPrometheusRules } from './monitoring.ts';
+import type { ConfigFile } from './platform.ts';
 
 export const HEADER = (source: string) =>
   `# Generated from ${source} by \`npm run render\` (k8s/render.ts). Do not edit.\n`;
@@ -38,10 +39,19 @@ export function renderK8sFiles(root: string): Record<string, string> {
   const extraEnv: Record<string, Record<string, string>> = {
     frontend: frontendKey ? { FRONTEND_API_KEY: frontendKey } : {},
   };
-  const { files, kustomization } = renderBase(policy, extraEnv);
+  // gateway.yaml and the JWKS files it names: mounted into the gateway, never baked into its image
+  const jwks = gateway.consumers.flatMap((c) => c.jwt.flatMap((j) => ('jwks' in j ? [j.jwks] : [])));
+  const configFiles: Record<string, ConfigFile[]> = {
+    gateway: ['gateway.yaml', ...new Set(jwks)].map((path) => ({ path, source: `gateway/${path}` })),
+  };
+  const { files, kustomization } = renderBase(policy, extraEnv, configFiles);
   const source = 'k8s/src/platform.ts, mesh/policy.yaml and gateway/gateway.yaml';
   for (const f of files) out[`k8s/base/${f.path}`] = yamlDocuments(source, f.objects);
   out['k8s/base/kustomization.yaml'] = HEADER(source) + stringify(kustomization);
+  // kustomize reads only files under the kustomization: the base carries copies
+  for (const [w, list] of Object.entries(configFiles))
+    for (const f of list)
+      out[`k8s/base/${baseConfigCopy(w, f)}`] = readFileSync(`${root}/${f.source}`, 'utf8');
 
   const mon = 'k8s/components/monitoring';
   out[`${mon}/pod-monitor.yaml`] = yamlDocuments('k8s/src/monitoring.ts', [renderPodMonitor(policy)]);
@@ -64,7 +74,7 @@ export function renderK8sFiles(root: string): Record<string, string> {
     HEADER('k8s/src/compose.ts (the workload list of k8s/src/platform.ts) and mesh/policy.yaml').replace(
       '\n',
       '\n# Needs Docker Compose v2: `docker compose up --build`, then http://127.0.0.1:8080 (gateway),\n# http://127.0.0.1:3000 (Grafana), http://127.0.0.1:9090 (Prometheus).\n',
-    ) + stringify(renderCompose(policy, extraEnv));
+    ) + stringify(renderCompose(policy, extraEnv, configFiles));
   out[PROMETHEUS_CONFIG] = HEADER('k8s/src/compose.ts') + stringify(renderComposePrometheus(policy));
 
   // Kong reads the declarative config the gateway's renderer writes from gateway.yaml; kustomize

@@ -15,7 +15,22 @@ export const IMAGES = {
   postgres: 'postgres:17.2-bookworm',
 } as const;
 
-/** The Node processes: `node <entry>` in the image built from their Dockerfile. */
+/**
+ * A file a workload reads from its config folder (`configDir(name)`):
+ * mounted read-only from ConfigMap `<name>-config` in k8s and bound from the
+ * repository in compose, so no image carries a deployment's config or keys.
+ */
+export interface ConfigFile {
+  /** Path under the config folder, as the workload's config names it. */
+  path: string;
+  /** Repo-relative source. */
+  source: string;
+}
+
+/** Where a workload's config files are mounted. */
+export const configDir = (name: string) => `/etc/breakwater/${name}`;
+
+/** The Node processes: `node <entry>` in the image built from the Dockerfile (build argument SERVICE=<name>). */
 export interface NodeWorkload {
   name: string;
   entry: string;
@@ -35,7 +50,7 @@ export const NODE_WORKLOADS: readonly NodeWorkload[] = [
   {
     name: 'gateway',
     entry: 'gateway/src/main.ts',
-    env: { GATEWAY_CONFIG: 'gateway/gateway.yaml' },
+    env: { GATEWAY_CONFIG: `${configDir('gateway')}/gateway.yaml` },
     adminEnv: { port: 'GATEWAY_ADMIN_PORT', token: 'GATEWAY_ADMIN_TOKEN' },
     replicas: 2,
     maxReplicas: 6,
