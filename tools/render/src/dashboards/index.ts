@@ -1,6 +1,6 @@
 /**
  * Breakwater's Grafana dashboards as code (@grafana/grafana-foundation-sdk),
- * rendered to JSON by `node observability/src/render.ts`.
+ * rendered to JSON by `npm run render` (tools/render).
  *
  * Everything a test needs to check the dashboards is enumerable from here:
  * `renderedFiles()` (what render writes, for the staleness test),

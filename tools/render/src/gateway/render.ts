@@ -20,7 +20,7 @@ export const RENDERED = {
 
 function header(what: string, approximations: string[]): string {
   const lines = [
-    `# ${what} — GENERATED from gateway/gateway.yaml by gateway/src/render.ts; do not edit.`,
+    `# ${what} — GENERATED from gateway/gateway.yaml by tools/render/src/gateway; do not edit.`,
     '# Regenerate with `npm run render`; a test fails when this file is stale.',
   ];
   if (approximations.length > 0) {

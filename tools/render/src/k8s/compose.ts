@@ -1,6 +1,6 @@
 /**
  * compose.yaml for users with Docker: the same workloads, environment and
- * fake credentials as k8s/base (one list, k8s/src/platform.ts), plus Redis,
+ * fake credentials as k8s/base (one list, platform.ts), plus Redis,
  * one PostgreSQL per data-owning service, Prometheus with the rules of
  * observability/prometheus and Grafana with the provisioning and dashboards
  * of observability/grafana. Services migrate at start-up here (no Jobs).

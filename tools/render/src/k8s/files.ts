@@ -1,6 +1,6 @@
 /**
  * Every file `npm run render` writes under k8s/ (besides the mesh policy
- * resources, which mesh/src/render.ts writes), as repo-relative path →
+ * resources, which tools/render/src/policy writes), as repo-relative path →
  * content, so a test can compare a fresh render with the checked-in files.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -24,7 +24,7 @@ import { renderDashboards, renderDatasource, renderPodMonitor, renderPrometheusR
 import type { ConfigFile } from './platform.ts';
 
 export const HEADER = (source: string) =>
-  `# Generated from ${source} by \`npm run render\` (k8s/render.ts). Do not edit.\n`;
+  `# Generated from ${source} by \`npm run render\` (tools/render). Do not edit.\n`;
 
 export function yamlDocuments(source: string, objects: readonly object[]): string {
   return HEADER(source) + objects.map((o) => `---\n${stringify(o)}`).join('');
@@ -45,7 +45,7 @@ export function renderK8sFiles(root: string): Record<string, string> {
     gateway: ['gateway.yaml', ...new Set(jwks)].map((path) => ({ path, source: `gateway/${path}` })),
   };
   const { files, kustomization } = renderBase(policy, extraEnv, configFiles);
-  const source = 'k8s/src/platform.ts, mesh/policy.yaml and gateway/gateway.yaml';
+  const source = 'tools/render/src/k8s/platform.ts, mesh/policy.yaml and gateway/gateway.yaml';
   for (const f of files) out[`k8s/base/${f.path}`] = yamlDocuments(source, f.objects);
   out['k8s/base/kustomization.yaml'] = HEADER(source) + stringify(kustomization);
   // kustomize reads only files under the kustomization: the base carries copies
@@ -54,7 +54,7 @@ export function renderK8sFiles(root: string): Record<string, string> {
       out[`k8s/base/${baseConfigCopy(w, f)}`] = readFileSync(`${root}/${f.source}`, 'utf8');
 
   const mon = 'k8s/components/monitoring';
-  out[`${mon}/pod-monitor.yaml`] = yamlDocuments('k8s/src/monitoring.ts', [renderPodMonitor(policy)]);
+  out[`${mon}/pod-monitor.yaml`] = yamlDocuments('tools/render/src/k8s/monitoring.ts', [renderPodMonitor(policy)]);
   const rules = renderPrometheusRules(policy, `${root}/observability/prometheus/rules`);
   out[`${mon}/prometheus-rules.yaml`] = yamlDocuments(
     `observability/prometheus/rules/{${rules.map((r) => r.file).join(',')}}`,
@@ -71,23 +71,23 @@ export function renderK8sFiles(root: string): Record<string, string> {
   ]);
 
   out['compose.yaml'] =
-    HEADER('k8s/src/compose.ts (the workload list of k8s/src/platform.ts) and mesh/policy.yaml').replace(
+    HEADER('tools/render/src/k8s/compose.ts (the workload list of platform.ts) and mesh/policy.yaml').replace(
       '\n',
       '\n# Needs Docker Compose v2: `docker compose up --build`, then http://127.0.0.1:8080 (gateway),\n# http://127.0.0.1:3000 (Grafana), http://127.0.0.1:9090 (Prometheus).\n',
     ) + stringify(renderCompose(policy, extraEnv, configFiles));
-  out[PROMETHEUS_CONFIG] = HEADER('k8s/src/compose.ts') + stringify(renderComposePrometheus(policy));
+  out[PROMETHEUS_CONFIG] = HEADER('tools/render/src/k8s/compose.ts') + stringify(renderComposePrometheus(policy));
 
   // Kong reads the declarative config the gateway's renderer writes from gateway.yaml; kustomize
   // only reads files under the component, so the component carries a copy
   const kong = `${root}/gateway/rendered/kong.yml`;
   if (existsSync(kong))
     out['k8s/components/kong/kong.yml'] =
-      '# Copied from gateway/rendered/kong.yml by `npm run render` (k8s/render.ts). Do not edit.\n' +
+      '# Copied from gateway/rendered/kong.yml by `npm run render` (tools/render). Do not edit.\n' +
       readFileSync(kong, 'utf8');
 
   const eg = renderEnvoyGateway(policy, gateway);
   out['k8s/components/envoy-gateway/envoy-gateway.yaml'] =
-    HEADER('gateway/gateway.yaml (read with gateway/src/config.ts) by k8s/src/envoy-gateway.ts') +
+    HEADER('gateway/gateway.yaml (read with @breakwater/gateway/config) by tools/render/src/k8s/envoy-gateway.ts') +
     '#\n# Approximations (what Envoy Gateway cannot express exactly):\n' +
     eg.approximations.map((a) => `#  - ${a}\n`).join('') +
     eg.objects.map((o) => `---\n${stringify(o)}`).join('');
@@ -98,7 +98,7 @@ export function renderK8sFiles(root: string): Record<string, string> {
   const gatewayPort = policy.workloads.gateway?.port ?? 8080;
   const dirs = k6.map((c) => c.dir);
   out[`${chaos}/drill.yaml`] = yamlDocuments(
-    'k8s/src/chaos.ts',
+    'tools/render/src/k8s/chaos.ts',
     renderDrill(policy.namespace, gatewayPort, apiKey, k6),
   );
   out[`${chaos}/k6-scripts.yaml`] = yamlDocuments(
@@ -113,7 +113,7 @@ export function renderK8sFiles(root: string): Record<string, string> {
     value: DRILL.fault,
   }));
   out[`${chaos}/kustomization.yaml`] =
-    HEADER('k8s/src/chaos.ts') +
+    HEADER('tools/render/src/k8s/chaos.ts') +
     stringify(
       {
         apiVersion: 'kustomize.config.k8s.io/v1alpha1',
