@@ -70,7 +70,7 @@ export interface StreamConsumerOptions {
   consumer?: string;
   /** Handlers by event type; entries of other types are acknowledged and counted as ignored. */
   handlers: Readonly<Record<string, EventHandler>>;
-  /** `data` schemas by type and dataversion (shop-events.ts DATA_SCHEMAS). Handled types must appear here. */
+  /** `data` schemas by type and dataversion (e.g. @breakwater/contracts DATA_SCHEMAS). Handled types must appear here. */
   dataSchemas: Readonly<Record<string, Readonly<Record<string, z.ZodType>>>>;
   /** Deliveries before a failing entry is dead-lettered. Default 5. */
   maxAttempts?: number;

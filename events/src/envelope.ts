@@ -8,7 +8,7 @@
  *   extension, W3C trace context of the work that produced the event.
  *
  * The zod schema below is the single description; `envelope.schema.json`
- * is generated from it (`node mesh/src/events/render-schema.ts`) and a test
+ * is generated from it (`npm run render`, tools/render/src/contracts.ts) and a test
  * fails when the two drift apart.
  */
 import { createHash, randomUUID } from 'node:crypto';

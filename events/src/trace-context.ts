@@ -30,7 +30,7 @@ export function contextFromTraceparent(traceparent: string | undefined, tracesta
   });
 }
 
-const tracer = () => trace.getTracer('@breakwater/mesh/events');
+const tracer = () => trace.getTracer('@breakwater/events');
 
 /** Runs `fn` in a consumer span whose parent is the event's trace context. */
 export function withEventSpan<T>(

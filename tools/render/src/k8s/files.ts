@@ -54,7 +54,9 @@ export function renderK8sFiles(root: string): Record<string, string> {
       out[`k8s/base/${baseConfigCopy(w, f)}`] = readFileSync(`${root}/${f.source}`, 'utf8');
 
   const mon = 'k8s/components/monitoring';
-  out[`${mon}/pod-monitor.yaml`] = yamlDocuments('tools/render/src/k8s/monitoring.ts', [renderPodMonitor(policy)]);
+  out[`${mon}/pod-monitor.yaml`] = yamlDocuments('tools/render/src/k8s/monitoring.ts', [
+    renderPodMonitor(policy),
+  ]);
   const rules = renderPrometheusRules(policy, `${root}/observability/prometheus/rules`);
   out[`${mon}/prometheus-rules.yaml`] = yamlDocuments(
     `observability/prometheus/rules/{${rules.map((r) => r.file).join(',')}}`,
@@ -75,7 +77,8 @@ export function renderK8sFiles(root: string): Record<string, string> {
       '\n',
       '\n# Needs Docker Compose v2: `docker compose up --build`, then http://127.0.0.1:8080 (gateway),\n# http://127.0.0.1:3000 (Grafana), http://127.0.0.1:9090 (Prometheus).\n',
     ) + stringify(renderCompose(policy, extraEnv, configFiles));
-  out[PROMETHEUS_CONFIG] = HEADER('tools/render/src/k8s/compose.ts') + stringify(renderComposePrometheus(policy));
+  out[PROMETHEUS_CONFIG] =
+    HEADER('tools/render/src/k8s/compose.ts') + stringify(renderComposePrometheus(policy));
 
   // Kong reads the declarative config the gateway's renderer writes from gateway.yaml; kustomize
   // only reads files under the component, so the component carries a copy
@@ -87,7 +90,9 @@ export function renderK8sFiles(root: string): Record<string, string> {
 
   const eg = renderEnvoyGateway(policy, gateway);
   out['k8s/components/envoy-gateway/envoy-gateway.yaml'] =
-    HEADER('gateway/gateway.yaml (read with @breakwater/gateway/config) by tools/render/src/k8s/envoy-gateway.ts') +
+    HEADER(
+      'gateway/gateway.yaml (read with @breakwater/gateway/config) by tools/render/src/k8s/envoy-gateway.ts',
+    ) +
     '#\n# Approximations (what Envoy Gateway cannot express exactly):\n' +
     eg.approximations.map((a) => `#  - ${a}\n`).join('') +
     eg.objects.map((o) => `---\n${stringify(o)}`).join('');

@@ -26,7 +26,8 @@ import {
   renderNetworkPolicies,
 } from './network-policies.ts';
 
-const HEADER = '# Generated from mesh/policy.yaml by `npm run render` (tools/render/src/policy). Do not edit.\n';
+const HEADER =
+  '# Generated from mesh/policy.yaml by `npm run render` (tools/render/src/policy). Do not edit.\n';
 
 export function toYamlDocuments(objects: readonly object[]): string {
   return HEADER + objects.map((o) => `---\n${stringify(o)}`).join('');

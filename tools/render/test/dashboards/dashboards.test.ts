@@ -21,7 +21,7 @@ const repoRoot = REPO_ROOT;
 const grafanaDir = join(repoRoot, 'observability', 'grafana');
 
 describe('generated Grafana files', () => {
-  it('are up to date with the dashboard code (run node observability/src/render.ts)', () => {
+  it('are up to date with the dashboard code (run npm run render)', () => {
     expect(staleFiles()).toEqual([]);
   });
 
