@@ -142,6 +142,9 @@ describe('the Dockerfile', () => {
       'gateway/dev-keys/bob-rs256-dev.private.jwk.json',
       'gateway/gateway.yaml',
       'local/src/cli.ts',
+      'mesh/policy.yaml',
+      'observability/grafana/dashboards/overview.json',
+      'observability/prometheus/rules/red.yml',
     ])
       expect(ignored(p), p).toBe(true);
   });
