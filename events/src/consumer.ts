@@ -20,14 +20,13 @@
  * followed by a jittered backoff and another turn.
  */
 import { hostname } from 'node:os';
-import { fullJitter } from '@breakwater/mesh';
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
 import { type EventEnvelope, parseEnvelope } from './envelope.ts';
 import { type EventLogger, silentLogger } from './logger.ts';
 import { catalogueEventMetrics, type EventMetrics } from './metrics.ts';
 import { waitReady } from './redis.ts';
-import { pause } from './sleep.ts';
+import { pause, runWithBackoff } from './run-loop.ts';
 import { withEventSpan } from './trace-context.ts';
 
 export interface HandlerContext {
@@ -167,30 +166,30 @@ export class StreamConsumer {
   }
 
   async #run(signal: AbortSignal): Promise<void> {
-    let failures = 0;
     let nextClaimAt = 0;
     // Fail-fast clients refuse commands until connected: give start-up a moment.
     await Promise.all(
       [this.#redis, this.#blocking].map((r) => (r ? waitReady(r, 5_000, signal) : undefined)),
     );
-    while (!signal.aborted) {
-      try {
+    await runWithBackoff(
+      signal,
+      async () => {
         if (!this.#groupReady) await this.ensureGroup();
         if (Date.now() >= nextClaimAt) {
           await this.reclaim(signal);
           nextClaimAt = Date.now() + this.#claimIntervalMs;
         }
         await this.#readNew(signal);
-        failures = 0;
-      } catch (err) {
-        if (signal.aborted) break;
-        failures++;
-        const msg = (err as Error).message ?? String(err);
-        if (msg.includes('NOGROUP')) this.#groupReady = false;
-        this.#warn(msg, failures);
-        await pause(100 + fullJitter(failures, 100, 2_000), signal);
-      }
-    }
+      },
+      {
+        floorMs: 100,
+        onError: (err, failures) => {
+          const msg = (err as Error).message ?? String(err);
+          if (msg.includes('NOGROUP')) this.#groupReady = false;
+          this.#warn(msg, failures);
+        },
+      },
+    );
   }
 
   #warn(msg: string, failures: number): void {

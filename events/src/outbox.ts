@@ -16,7 +16,6 @@
  *   outbox(id bigserial, event_id uuid unique, stream text, type text,
  *          payload jsonb, created_at, published_at null until sent, stream_entry_id)
  */
-import { fullJitter } from '@breakwater/mesh';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { EventEnvelope } from './envelope.ts';
@@ -24,7 +23,7 @@ import { type EventLogger, silentLogger } from './logger.ts';
 import { catalogueEventMetrics, type EventMetrics } from './metrics.ts';
 import { withTransaction } from './postgres.ts';
 import { waitReady } from './redis.ts';
-import { pause } from './sleep.ts';
+import { pause, runWithBackoff } from './run-loop.ts';
 import { activeTraceparent } from './trace-context.ts';
 
 /** Anything that can run a query: a pool client inside a transaction. */
@@ -118,25 +117,26 @@ export class OutboxRelay {
   }
 
   async #run(signal: AbortSignal): Promise<void> {
-    let failures = 0;
     // Fail-fast clients refuse commands until connected: give start-up a moment.
     await waitReady(this.#redis, 5_000, signal);
-    while (!signal.aborted) {
-      try {
+    await runWithBackoff(
+      signal,
+      async () => {
         const n = await this.publishBatch();
-        failures = 0;
         if (n < this.#batch) await this.#idle(signal);
-      } catch (err) {
-        failures++;
-        if (failures === 1 || failures % 50 === 0) {
-          this.#log.warn(
-            { err: (err as Error).message, failures },
-            'outbox relay: publish failed; rows wait',
-          );
-        }
-        await pause(250 + fullJitter(failures, 100, 2_000), signal);
-      }
-    }
+      },
+      {
+        floorMs: 250,
+        onError: (err, failures) => {
+          if (failures === 1 || failures % 50 === 0) {
+            this.#log.warn(
+              { err: (err as Error).message, failures },
+              'outbox relay: publish failed; rows wait',
+            );
+          }
+        },
+      },
+    );
   }
 
   #idle(signal: AbortSignal): Promise<void> {
