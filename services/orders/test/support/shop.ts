@@ -6,26 +6,42 @@
  * streams). Real HTTP between orders and catalog.
  */
 
-import { buildApp as buildCatalog, loadConfig as catalogConfig } from '@breakwater/catalog';
+import {
+  buildApp as buildCatalog,
+  loadConfig as catalogConfig,
+  MIGRATIONS_DIR as catalogMigrations,
+} from '@breakwater/catalog';
 import { createPgPool, createStreamRedis, runMigrations, waitReady } from '@breakwater/events';
 import { createDatabase, type PostgresHandle } from '@breakwater/local/harness';
 import {
   buildApp as buildNotifications,
   type NotificationsApp,
   loadConfig as notificationsConfig,
+  MIGRATIONS_DIR as notificationsMigrations,
 } from '@breakwater/notifications';
 import {
   buildApp as buildPayments,
   type PaymentsApp,
   loadConfig as paymentsConfig,
+  MIGRATIONS_DIR as paymentsMigrations,
 } from '@breakwater/payments';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { buildApp as buildOrders, type OrdersApp } from '../../src/app.ts';
-import { loadConfig as ordersConfig } from '../../src/config.ts';
+import { loadConfig as ordersConfig, MIGRATIONS_DIR as ordersMigrations } from '../../src/config.ts';
 
 const quiet = { signals: [] as [], drainDelayMs: 0, accessLog: false };
-const migrations = (service: string) => new URL(`../../../${service}/migrations/`, import.meta.url);
+const MIGRATIONS: Record<string, URL> = {
+  catalog: catalogMigrations,
+  orders: ordersMigrations,
+  payments: paymentsMigrations,
+  notifications: notificationsMigrations,
+};
+const migrations = (service: string) => {
+  const dir = MIGRATIONS[service];
+  if (dir === undefined) throw new Error(`no migrations for ${service}`);
+  return dir;
+};
 
 export interface Running<A> {
   app: A;
