@@ -51,16 +51,17 @@ export interface PlatformEntry {
 
 /**
  * The gateway's hint under the status table (printed only when the gateway
- * runs). Placeholder until the gateway engineer supplies the wording for the
- * two development consumers; `{url}` is the gateway's URL.
+ * runs); `{url}` is the gateway's URL. Every indented line is a command that
+ * runs exactly as printed with any system Node (a test runs them): the CLIs go
+ * through npm scripts, which bootstrap Node 24.
  */
 export const GATEWAY_NOTES: readonly string[] = [
   'Shop: {url}/  (development consumers, all secrets fake: gateway/gateway.yaml `consumers:`)',
-  "  alice (API key): curl -H 'apikey: dev-alice-key-0000-NOT-A-SECRET' {url}/api/catalog/products?limit=3",
-  '  bob (JWT):       curl -H "Authorization: Bearer $(node gateway/src/cli.ts token bob)" {url}/api/catalog/products/1',
+  "  curl -sS -H 'apikey: dev-alice-key-0000-NOT-A-SECRET' '{url}/api/catalog/products?limit=3'   # alice (API key)",
+  '  curl -sS -H "Authorization: Bearer $(npm run --silent gateway -- token bob)" {url}/api/catalog/products/1   # bob (JWT)',
   'Tune rate limits live (any gateway process; every process applies the change on its next request):',
   '  export GATEWAY_ADMIN_URL={adminUrl} GATEWAY_ADMIN_TOKEN={adminToken}',
-  '  node gateway/src/cli.ts limits get',
+  '  npm run gateway -- limits get',
 ];
 
 export const PLATFORM: readonly PlatformEntry[] = [

@@ -25,7 +25,7 @@ import type { RunState } from '../state.ts';
 import { type DerivedInput, derivedChecks } from './derived-checks.ts';
 import type { DrillSpec } from './drills.ts';
 import { checkInvariants, type InvariantReport } from './invariants.ts';
-import { controlCall } from './platform.ts';
+import { controlCall } from '../control-client.ts';
 import { type FaultWindow, reportHtml } from './report-html.ts';
 import { readTimeline, type Timeline } from './timeline.ts';
 import { type ExtraCheck, formatVerdict, type Summary, type Verdict, verdictFrom } from './verdict.ts';
