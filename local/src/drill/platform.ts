@@ -7,8 +7,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { ProcessStatus } from '../managed-process.ts';
 import { controlCall, liveRun } from '../control-client.ts';
+import type { ProcessStatus } from '../managed-process.ts';
 import { type RunState, readState } from '../state.ts';
 
 export interface PlatformHandle {
