@@ -13,7 +13,8 @@ import { Redis } from 'ioredis';
 import { createAdminHandler } from './admin.ts';
 import { Authenticator } from './auth.ts';
 import { type GatewayConfig, type LoadedConfig, loadConfig } from './config.ts';
-import { buildState, clientErrorResponse, createHandler, type GatewayState } from './gateway.ts';
+import { clientErrorResponse, createHandler } from './gateway.ts';
+import { buildState, type GatewayState } from './gateway-state.ts';
 import { RateLimiter } from './rate-limit.ts';
 
 export interface GatewayOptions {
@@ -153,7 +154,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
       const auth = await Authenticator.create(next.config, next.baseDir);
       const upstreams = buildUpstreams(next.config, opts.upstreamUrls, state);
       const old = state;
-      state = buildState(next.config, auth, upstreams);
+      state = buildState(next.config, auth, upstreams, state);
       loaded = next;
       limiter.setPolicies(next.config.rateLimits);
       for (const [name, up] of old.upstreams) if (upstreams.get(name) !== up) void up.close();
