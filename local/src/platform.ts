@@ -92,7 +92,7 @@ export function instancesOf(services: readonly PlatformService[]): PlatformEntry
 export const GATEWAY_NOTES: readonly string[] = [
   'Shop: {url}/  (development consumers, all secrets fake: gateway/gateway.yaml `consumers:`)',
   "  curl -sS -H 'apikey: dev-alice-key-0000-NOT-A-SECRET' '{url}/api/catalog/products?limit=3'   # alice (API key)",
-  '  curl -sS -H "Authorization: Bearer $(npm run --silent gateway -- token bob)" {url}/api/catalog/products/1   # bob (JWT)',
+  '  curl -sS -H "Authorization: Bearer $(npm run --silent gateway -- token bob)" {url}/api/catalog/products/sku-0001   # bob (JWT)',
   'Tune rate limits live (any gateway process; every process applies the change on its next request):',
   '  export GATEWAY_ADMIN_URL={adminUrl} GATEWAY_ADMIN_TOKEN={adminToken}',
   '  npm run gateway -- limits get',
