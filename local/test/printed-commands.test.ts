@@ -73,8 +73,9 @@ describe('the command lines npm start prints', { timeout: 180_000 }, () => {
     expect(lines.some((l) => l.startsWith('npm run gateway -- limits get'))).toBe(true);
     // Each line, then its exit code on a line of its own; exports carry over.
     const script = lines.map((l) => `${l}\necho "@@rc=$?"`).join('\n');
-    const env = { ...process.env, PATH: `/usr/bin:/bin:${process.env.PATH ?? ''}` };
-    delete env.NODE_OPTIONS;
+    // vitest's own NODE_OPTIONS (loaders for Node 24) must not reach Node 20.
+    const { NODE_OPTIONS: _drop, ...inherited } = process.env;
+    const env = { ...inherited, PATH: `/usr/bin:/bin:${process.env.PATH ?? ''}` };
     const r = spawnSync('bash', ['-c', script], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
     const codes = [...r.stdout.matchAll(/@@rc=(\d+)/g)].map((m) => Number(m[1]));
     expect(codes, `${r.stdout}\n${r.stderr}`).toEqual(lines.map(() => 0));

@@ -77,9 +77,7 @@ async function cli(argv: string[]): Promise<void> {
   const [command, dlq, count] = argv;
   const url = process.env.REDIS_URL;
   if (!url || !dlq || (command !== 'list' && command !== 'replay')) {
-    console.error(
-      'usage: REDIS_URL=redis://… npm run events -- <list|replay> <dead-letter stream> [count]',
-    );
+    console.error('usage: REDIS_URL=redis://… npm run events -- <list|replay> <dead-letter stream> [count]');
     process.exitCode = 2;
     return;
   }
