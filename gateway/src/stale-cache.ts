@@ -96,6 +96,8 @@ function varyValues(vary: readonly string[], request: Record<string, string>): s
 
 export class StaleCache {
   readonly config: StaleIfErrorConfig;
+  /** Told of every answer kept from the upstream (not of adopted ones): stale-share.ts sends it to the other gateway processes. */
+  onKept: ((key: string, entry: StaleEntry) => void) | undefined = undefined;
   /** Insertion order is recency order: a hit re-inserts, eviction takes the first. */
   readonly #entries = new Map<string, StaleEntry>();
   #bytes = 0;
@@ -141,7 +143,6 @@ export class StaleCache {
     }
     const ageHeader = upstreamHeaders.age;
     const age = typeof ageHeader === 'string' ? (seconds(ageHeader) ?? 0) : 0;
-    this.#delete(key);
     const entry: StaleEntry = {
       status,
       headers: clientHeaders,
@@ -152,13 +153,27 @@ export class StaleCache {
       vary: policy.vary,
       varyValues: varyValues(policy.vary, request),
     };
+    this.#insert(key, entry);
+    this.onKept?.(key, entry);
+    return true;
+  }
+
+  /** Takes an answer another gateway process kept, unless the one here is as recent. */
+  adopt(key: string, entry: StaleEntry): void {
+    if (entry.body.length > this.config.maxEntryBytes) return;
+    const mine = this.#entries.get(key);
+    if (mine !== undefined && mine.generatedAt >= entry.generatedAt) return;
+    this.#insert(key, entry);
+  }
+
+  #insert(key: string, entry: StaleEntry): void {
+    this.#delete(key);
     this.#entries.set(key, entry);
-    this.#bytes += body.length;
+    this.#bytes += entry.body.length;
     for (const [k] of this.#entries) {
       if (this.#entries.size <= this.config.maxEntries && this.#bytes <= this.config.maxBytes) break;
       this.#delete(k);
     }
-    return true;
   }
 
   /** The kept answer for this request, if its variant matches and its stale window has not passed. */

@@ -14,6 +14,7 @@ const CACHE_STATUS = /^breakwater; hit; fwd=stale(; fwd-status=\d+)?; ttl=-?\d+;
 let redis: RedisHandle;
 let up: TestUpstream;
 let gw: RunningGateway;
+let configFile: string;
 /** What the upstream answers: 'ok', or a 503 for every request. */
 let mode: 'ok' | '503' = 'ok';
 let served = 0;
@@ -60,8 +61,9 @@ beforeAll(async () => {
       { name: 'flaky', path: '/api/flaky', methods: ['GET'], upstream: 'flaky', staleIfError: {} },
     ],
   });
+  configFile = writeConfig(config);
   gw = await startTestGateway({
-    configFile: writeConfig(config),
+    configFile,
     redisUrl: redis.url,
     upstreams: { svc: up.url, flaky: up.url },
   });
@@ -150,5 +152,30 @@ describe('stale-if-error', () => {
       /bw_gateway_stale_answers_total\{[^}]*route="flaky"[^}]*reason="breaker-open"[^}]*\} [1-9]/,
     );
     await up.start();
+  });
+});
+
+describe('stale-if-error across gateway processes', () => {
+  it('serves stale through a process that never saw the answer: kept answers are shared through Redis', async () => {
+    const second = await startTestGateway({
+      configFile,
+      redisUrl: redis.url,
+      upstreams: { svc: up.url, flaky: up.url },
+    });
+    try {
+      expect((await get('/api/catalog/shared')).status).toBe(200); // through the first process only
+      const cache = second.state().stale.get('catalog');
+      const deadline = Date.now() + 5_000;
+      while (Date.now() < deadline && !cache?.find('/api/catalog/shared', {}, Date.now()))
+        await new Promise((r) => setTimeout(r, 20));
+      await up.stop();
+      const r = await fetch(`${second.url}/api/catalog/shared`, { headers: ALICE });
+      expect(r.status).toBe(200);
+      expect(((await r.json()) as { url: string }).url).toBe('/shared');
+      expect(r.headers.get('cache-status')).toMatch(CACHE_STATUS);
+    } finally {
+      await up.start();
+      await second.close();
+    }
   });
 });
