@@ -1,7 +1,7 @@
 import { PassThrough, Readable } from 'node:stream';
 import { renderMetrics } from '@breakwater/observability';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type BreakerState, createUpstream, staticResponse, type Upstream } from '../src/client.ts';
+import { type BreakerState, createUpstream, staticResponse, type Upstream } from '../src/client/index.ts';
 import { Deadline } from '../src/deadline.ts';
 import { isMeshError, type MeshError } from '../src/errors.ts';
 import { parsePolicy, parseRetryOverride } from '../src/policy.ts';

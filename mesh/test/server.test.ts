@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { createLogger, renderMetrics } from '@breakwater/observability';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createUpstream } from '../src/client.ts';
+import { createUpstream } from '../src/client/index.ts';
 import { MeshError } from '../src/errors.ts';
 import { problem } from '../src/problem.ts';
 import { createServiceApp, type ServiceApp } from '../src/server.ts';

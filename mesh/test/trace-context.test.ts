@@ -5,7 +5,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createUpstream } from '../src/client.ts';
+import { createUpstream } from '../src/client/index.ts';
 import { createServiceApp, type ServiceApp } from '../src/server.ts';
 import { startUpstream } from './helpers.ts';
 
