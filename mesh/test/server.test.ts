@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUpstream } from '../src/client/index.ts';
 import { MeshError } from '../src/errors.ts';
 import { problem } from '../src/problem.ts';
-import { createServiceApp, type ServiceApp } from '../src/server.ts';
+import { createServiceApp, type ServiceApp } from '../src/server/index.ts';
 import { until } from './helpers.ts';
 
 const TOKEN = 'test-admin-token-0123456789';
