@@ -11,3 +11,4 @@ export * from './env.ts';
 export * from './errors.ts';
 export * from './policy.ts';
 export * from './problem.ts';
+export * from './timeout.ts';
