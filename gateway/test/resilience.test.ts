@@ -30,7 +30,7 @@ beforeAll(async () => {
     testConfig({
       upstreams: {
         ...(base.upstreams as object),
-        // A reset longer than the 503 loop below takes even on a loaded machine, so no half-open probe lands in it.
+        // An open interval longer than the 503 loop below takes even on a loaded machine, so no half-open probe lands in it.
         flaky: {
           timeoutMs: 500,
           deadlineMs: 1000,
@@ -38,6 +38,7 @@ beforeAll(async () => {
           breaker: {
             errorThresholdPct: 50,
             volumeThreshold: 5,
+            openBaseMs: 3_000,
             resetTimeoutMs: 3_000,
             rollingWindowMs: 10_000,
           },

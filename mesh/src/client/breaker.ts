@@ -54,7 +54,7 @@ export class Breaker {
   constructor(name: string, b: UpstreamPolicy['breaker'], action: (call: Call) => Promise<TryResult>) {
     this.#name = name;
     this.#capMs = b.resetTimeoutMs;
-    this.#baseMs = b.resetTimeoutMs;
+    this.#baseMs = Math.min(b.openBaseMs, b.resetTimeoutMs);
     this.#openMs = this.#baseMs;
     const cb = new CircuitBreaker<[Call], TryResult>(action, {
       name,
@@ -132,6 +132,9 @@ export class Breaker {
     this.#since = Date.now();
     if (s === 'open') this.#currentOpenMs = this.#openMs;
     gauge('breakerState').labels(this.#name).set(STATE_VALUE[s]);
+    gauge('breakerStateSince')
+      .labels(this.#name)
+      .set(this.#since / 1000);
     counter('breakerTransitions').labels(this.#name, s).inc();
     for (const l of this.#listeners) {
       try {
