@@ -22,7 +22,7 @@
  * | MESH_ERR_BULKHEAD_FULL | 503 + Retry-After | the upstream's concurrency cap and wait queue are full |
  * | MESH_ERR_BUDGET_EXHAUSTED | 503 | a retry was due but the retry budget was spent; `cause` is the original error |
  * | MESH_ERR_UPSTREAM_STATUS | 502 | the upstream answered a failure status (5xx) and no retry was left |
- * | MESH_ERR_CONNECT | 502 | connection refused/reset, socket or protocol error |
+ * | MESH_ERR_CONNECT | 503 + Retry-After | connection refused/reset, socket or protocol error (Envoy's "upstream connect error or disconnect/reset" is a 503 too) |
  * | MESH_ERR_RESPONSE_TOO_LARGE | 502 | a buffered response body exceeded `maxResponseBytes` |
  * | MESH_ERR_ABORTED | 499 | the caller's own AbortSignal ended the call |
  * | MESH_ERR_CLOSED | 503 | the upstream client was closed |
@@ -32,6 +32,7 @@
  * | MESH_ERR_BAD_JSON | 400 | (server) the request body is not valid JSON |
  * | MESH_ERR_BODY_TOO_LARGE | 413 | (server) the request body exceeds the limit |
  * | MESH_ERR_NOT_FOUND | 404 | (server) no route matched |
+ * | MESH_ERR_METHOD_NOT_ALLOWED | 405 + Allow | (server) a route serves this path, but not with this method |
  * | MESH_ERR_VALIDATION | 400 | (server) input failed validation |
  * | MESH_ERR_UNAUTHORIZED | 401 | (server) admin endpoint: missing or wrong bearer token |
  * | MESH_ERR_FAULT_INJECTED | policy | (server) the fault filter aborted the request |
@@ -182,7 +183,7 @@ const MESH_ERROR_SPECS = [
   createError('MESH_ERR_BULKHEAD_FULL', 'Too many concurrent calls to upstream', 503),
   createError('MESH_ERR_BUDGET_EXHAUSTED', 'Retry budget exhausted', 503),
   createError('MESH_ERR_UPSTREAM_STATUS', 'Upstream failed', 502),
-  createError('MESH_ERR_CONNECT', 'Upstream unreachable', 502),
+  createError('MESH_ERR_CONNECT', 'Upstream unreachable', 503),
   createError('MESH_ERR_RESPONSE_TOO_LARGE', 'Upstream response too large', 502),
   createError('MESH_ERR_ABORTED', 'Call aborted by caller', 499),
   createError('MESH_ERR_CLOSED', 'Upstream client closed', 503),
@@ -192,6 +193,7 @@ const MESH_ERROR_SPECS = [
   createError('MESH_ERR_BAD_JSON', 'Malformed JSON body', 400),
   createError('MESH_ERR_BODY_TOO_LARGE', 'Request body too large', 413),
   createError('MESH_ERR_NOT_FOUND', 'Not found', 404),
+  createError('MESH_ERR_METHOD_NOT_ALLOWED', 'Method not allowed', 405),
   createError('MESH_ERR_VALIDATION', 'Invalid request', 400),
   createError('MESH_ERR_UNAUTHORIZED', 'Unauthorized', 401),
   createError('MESH_ERR_FAULT_INJECTED', 'Fault injected', 503),

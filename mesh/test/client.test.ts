@@ -163,7 +163,8 @@ describe('retries', () => {
     });
     const err = await rejection(c.request({ path: '/' }));
     expect(err.code).toBe('MESH_ERR_CONNECT');
-    expect((err as unknown as MeshError).status).toBe(502);
+    expect((err as unknown as MeshError).status).toBe(503);
+    expect((err as unknown as MeshError).retryAfterSec).toBe(1);
   });
 });
 

@@ -9,6 +9,13 @@ import type { Call } from './call.ts';
 import { FailedTry, type TryResult } from './try-result.ts';
 import type { UpstreamClient } from './upstream.ts';
 
+/**
+ * How long a caller should wait after the upstream could not be reached: a
+ * restarting process is usually back within a second, and an early retry is
+ * what Envoy's 503 "upstream connect error" invites too.
+ */
+const CONNECT_RETRY_AFTER_SEC = 1;
+
 /** The error for an upstream failure status (5xx) left after the tries. */
 export function statusError(up: UpstreamClient, res: TryResult, tries: number): MeshError {
   const retryAfterMs = parseRetryAfter(res.headers['retry-after']);
@@ -46,7 +53,7 @@ export function tryTimeoutError(call: Call): MeshError {
  * Any thrown value as a MeshError of this upstream. Whatever is left after
  * the known codes is a failure to reach the upstream or a connection it cut
  * (refused, reset, socket closed, connect or header timeout of the pool):
- * MESH_ERR_CONNECT, with the socket's code as `errno`.
+ * MESH_ERR_CONNECT, 503 with Retry-After, with the socket's code as `errno`.
  */
 export function asMeshError(up: UpstreamClient, e: unknown): MeshError {
   if (e instanceof MeshError) return e;
@@ -72,6 +79,7 @@ export function asMeshError(up: UpstreamClient, e: unknown): MeshError {
   return new MeshError('MESH_ERR_CONNECT', `${up.name}: ${code ?? causeCode ?? 'error'}: ${msg}`, {
     upstream: up.name,
     cause: e,
+    retryAfterSec: CONNECT_RETRY_AFTER_SEC,
     extensions: code || causeCode ? { errno: code ?? causeCode } : undefined,
   });
 }

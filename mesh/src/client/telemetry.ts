@@ -42,6 +42,7 @@ export const OUTCOME_OF: Readonly<Record<MeshErrorCode, CallOutcome>> = {
   MESH_ERR_BAD_JSON: 'connect_error',
   MESH_ERR_BODY_TOO_LARGE: 'connect_error',
   MESH_ERR_NOT_FOUND: 'connect_error',
+  MESH_ERR_METHOD_NOT_ALLOWED: 'connect_error',
   MESH_ERR_VALIDATION: 'connect_error',
   MESH_ERR_UNAUTHORIZED: 'connect_error',
   MESH_ERR_FAULT_INJECTED: 'connect_error',

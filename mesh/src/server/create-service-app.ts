@@ -48,7 +48,7 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
   app.use(skipIfAnswered);
   const router = express.Router();
   app.use(router);
-  app.use(noRoute());
+  app.use(noRoute(app));
   app.use(problemHandler);
 
   const kit: ServiceApp = {
