@@ -3,6 +3,7 @@
  * here; the server kit is `@breakwater/mesh/server`.
  */
 export * from './backoff.ts';
+export * from './breaker.ts';
 export * from './budget.ts';
 export * from './bulkhead.ts';
 export * from './client/index.ts';

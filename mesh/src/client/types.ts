@@ -1,9 +1,12 @@
 /** The client's public shapes: call options, upstream options and the Upstream interface. */
 import type { Readable } from 'node:stream';
+
+export type { Disposable };
+
+import type { BreakerState, Disposable } from '../breaker.ts';
 import type { Deadline } from '../deadline.ts';
 import type { MeshError } from '../errors.ts';
 import type { RetryOverride, UpstreamPolicy, UpstreamPolicyInput } from '../policy.ts';
-import type { BreakerState } from './breaker.ts';
 import type { MeshResponse, MeshStreamResponse } from './response.ts';
 
 export interface CallOptions {
@@ -64,11 +67,6 @@ export interface UpstreamOptions {
   random?: () => number;
   /** Default largest buffered response body, bytes (default 16 MiB). */
   maxResponseBytes?: number;
-}
-
-export interface Disposable {
-  dispose(): void;
-  [Symbol.dispose](): void;
 }
 
 export interface UpstreamStats {

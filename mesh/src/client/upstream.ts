@@ -19,11 +19,11 @@
 import type { Readable } from 'node:stream';
 import type { Span } from '@opentelemetry/api';
 import { Pool } from 'undici';
+import { Breaker, type BreakerState } from '../breaker.ts';
 import { RetryBudget } from '../budget.ts';
 import { Bulkhead } from '../bulkhead.ts';
 import { MeshError } from '../errors.ts';
 import { parsePolicy, type UpstreamPolicy } from '../policy.ts';
-import { Breaker, type BreakerState } from './breaker.ts';
 import { waitForSlot } from './bulkhead-wait.ts';
 import { Call, onCallerAbort } from './call.ts';
 import { asMeshError, statusError } from './error-mapping.ts';
@@ -44,7 +44,7 @@ export class UpstreamClient implements Upstream {
   readonly policy: UpstreamPolicy;
   readonly pathPrefix: string;
   readonly pool: Pool;
-  readonly breaker: Breaker | undefined;
+  readonly breaker: Breaker<Call, TryResult> | undefined;
   readonly budget: RetryBudget;
   readonly bulkhead: Bulkhead;
   readonly fallback: Fallback | undefined;
@@ -78,7 +78,9 @@ export class UpstreamClient implements Upstream {
     this.maxResponseBytes = o.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     this.metrics = new UpstreamMetrics(this.name, this.bulkhead);
     this.#retryViews = new RetryViews(this.name, p.retry);
-    this.breaker = p.breaker.enabled ? new Breaker(this.name, p.breaker, tryOnce) : undefined;
+    this.breaker = p.breaker.enabled
+      ? new Breaker(this.name, p.breaker, tryOnce, { ignore: notTheUpstreamsFault })
+      : undefined;
   }
 
   get state(): BreakerState {
@@ -213,6 +215,13 @@ export class UpstreamClient implements Upstream {
     }
     throw err;
   }
+}
+
+/** A call the caller gave up on, or refused as malformed, says nothing about the upstream. */
+function notTheUpstreamsFault(err: unknown): boolean {
+  return (
+    err instanceof MeshError && (err.code === 'MESH_ERR_ABORTED' || err.code === 'MESH_ERR_INVALID_REQUEST')
+  );
 }
 
 function parseBaseUrl(name: string, baseUrl: string): URL {

@@ -1,7 +1,11 @@
 /**
- * The breaker adapter: one opossum CircuitBreaker per upstream, seen by every
- * try (so a retry storm trips it), with typed state events instead of
- * opossum's string events.
+ * The breaker adapter: every breaker in Breakwater is an opossum
+ * CircuitBreaker behind this class — one per upstream in the mesh client
+ * (seen by every try, so a retry storm trips it), and catalog's PostgreSQL
+ * read breaker — with typed state events instead of opossum's string
+ * events, and the state metrics (`bw_breaker_state`,
+ * `bw_breaker_state_since_seconds`, `bw_breaker_transitions_total`,
+ * label `upstream` = the breaker's name).
  *
  * Open interval that grows on repeated failure. A breaker that stays open
  * for a fixed 5 s keeps failing a recovered upstream's calls for up to 5 s
@@ -22,27 +26,46 @@
  */
 import { counter, gauge } from '@breakwater/observability';
 import CircuitBreaker from 'opossum';
-import { MeshError } from '../errors.ts';
-import type { UpstreamPolicy } from '../policy.ts';
-import type { Call } from './call.ts';
-import type { TryResult } from './try-result.ts';
-import type { Disposable } from './types.ts';
+import type { UpstreamPolicy } from './policy.ts';
+
+export interface Disposable {
+  dispose(): void;
+  [Symbol.dispose](): void;
+}
+
+/** The breaker fields of an upstream policy (policy.ts documents each, with defaults and units). */
+export type BreakerSettings = Pick<
+  UpstreamPolicy['breaker'],
+  | 'errorThresholdPct'
+  | 'volumeThreshold'
+  | 'rollingWindowMs'
+  | 'rollingBuckets'
+  | 'openBaseMs'
+  | 'resetTimeoutMs'
+>;
+
+export interface BreakerOptions {
+  /** Errors that say nothing about the protected resource (the caller gave up, a malformed call): not counted. */
+  ignore?: (err: unknown) => boolean;
+}
 
 export type BreakerState = 'closed' | 'half-open' | 'open';
 const STATE_VALUE: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
 
 type Options = { resetTimeout: number };
 
-/** A call the caller gave up on, or refused as malformed, says nothing about the upstream. */
-function notTheUpstreamsFault(err: unknown): boolean {
-  return (
-    err instanceof MeshError && (err.code === 'MESH_ERR_ABORTED' || err.code === 'MESH_ERR_INVALID_REQUEST')
-  );
+/** opossum's error when it refuses a call while open (or half-open with its trial in flight). */
+export function isBreakerOpenError(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === 'EOPENBREAKER';
 }
 
-export class Breaker {
+/**
+ * One breaker around `action`, which takes one argument (one argument, not a
+ * rest list: the mesh fires it on every try and a spread costs there).
+ */
+export class Breaker<T, R> {
   readonly #name: string;
-  readonly #cb: CircuitBreaker<[Call], TryResult>;
+  readonly #cb: CircuitBreaker<[T], R>;
   readonly #baseMs: number;
   readonly #capMs: number;
   readonly #listeners = new Set<(s: BreakerState) => void>();
@@ -51,12 +74,17 @@ export class Breaker {
   /** How long the current (or next) open lasts, ms. */
   #openMs: number;
 
-  constructor(name: string, b: UpstreamPolicy['breaker'], action: (call: Call) => Promise<TryResult>) {
+  constructor(
+    name: string,
+    b: BreakerSettings,
+    action: (arg: T) => Promise<R>,
+    options: BreakerOptions = {},
+  ) {
     this.#name = name;
     this.#capMs = b.resetTimeoutMs;
     this.#baseMs = Math.min(b.openBaseMs, b.resetTimeoutMs);
     this.#openMs = this.#baseMs;
-    const cb = new CircuitBreaker<[Call], TryResult>(action, {
+    const cb = new CircuitBreaker<[T], R>(action, {
       name,
       timeout: false, // the mesh times every try itself
       resetTimeout: this.#openMs,
@@ -66,7 +94,7 @@ export class Breaker {
       rollingCountBuckets: b.rollingBuckets,
       rollingPercentilesEnabled: false,
       enableSnapshots: false,
-      errorFilter: notTheUpstreamsFault,
+      errorFilter: options.ignore ?? (() => false),
     });
     cb.on('open', () => this.#transition('open'));
     cb.on('halfOpen', () => {
@@ -82,8 +110,8 @@ export class Breaker {
   }
 
   /** One try through the breaker: rejects with opossum's EOPENBREAKER while open. */
-  fire(call: Call): Promise<TryResult> {
-    return this.#cb.fire(call);
+  fire(arg: T): Promise<R> {
+    return this.#cb.fire(arg);
   }
 
   get state(): BreakerState {
