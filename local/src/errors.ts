@@ -21,6 +21,5 @@ export const LocalError = errorFamily('LocalError', [
 ]);
 export type LocalError = InstanceType<typeof LocalError>;
 export type LocalErrorCode = LocalError['code'];
-export const LOCAL_ERRORS = LocalError.errors;
 export const isLocalError = (err: unknown, code?: LocalErrorCode): err is LocalError =>
   LocalError.is(err, code);

@@ -15,6 +15,3 @@ export const CatalogError = errorFamily('CatalogError', [
   createError('CATALOG_ERR_UNAVAILABLE', 'The catalog cannot answer right now', 503),
 ]);
 export type CatalogError = InstanceType<typeof CatalogError>;
-export type CatalogErrorCode = CatalogError['code'];
-export const CATALOG_ERRORS = CatalogError.errors;
-export const isCatalogError = (e: unknown): e is CatalogError => CatalogError.is(e);

@@ -16,6 +16,3 @@ export const OrdersError = errorFamily('OrdersError', [
   createError('ORDERS_ERR_UNAVAILABLE', 'Orders cannot be taken right now', 503),
 ]);
 export type OrdersError = InstanceType<typeof OrdersError>;
-export type OrdersErrorCode = OrdersError['code'];
-export const ORDERS_ERRORS = OrdersError.errors;
-export const isOrdersError = (e: unknown): e is OrdersError => OrdersError.is(e);

@@ -7,8 +7,6 @@ export const PaymentsError = errorFamily('PaymentsError', [
   createError('PAYMENTS_ERR_UNAVAILABLE', 'Payments cannot be read right now', 503),
 ]);
 export type PaymentsError = InstanceType<typeof PaymentsError>;
-export type PaymentsErrorCode = PaymentsError['code'];
-export const PAYMENTS_ERRORS = PaymentsError.errors;
 
 /** The simulated processor failed transiently (the charge is retried later); never answered over HTTP. */
 export class ProcessorUnavailableError extends Error {
