@@ -131,7 +131,21 @@ export class UpstreamClient implements Upstream {
       this.#refuseEarly(o);
       const call = new Call(this, o, streaming, start, retry);
       span = startCallSpan(this.metrics.tracer, method, route, call.headers);
-      const res = await this.#run(call);
+      this.#listenToCaller(call);
+      // bulkhead → (first try inline, then the retry loop) → breaker → try; inline here,
+      // not in a helper, because every async frame costs a promise per call (mesh/bench).
+      if (!this.bulkhead.tryAcquire()) await waitForSlot(call);
+      let res: TryResult;
+      try {
+        this.budget.recordRequest(start);
+        try {
+          res = await fireTry(call);
+        } catch (e) {
+          res = await retryLoop(call, e);
+        }
+      } finally {
+        this.#release(call);
+      }
       if (span.isRecording()) span.setAttribute('http.response.status_code', res.status);
       span.end();
       return this.#answer(o, call, res, outcomes);
@@ -152,24 +166,16 @@ export class UpstreamClient implements Upstream {
     }
   }
 
-  /** bulkhead → (first try inline, then the retry loop) → breaker → try. */
-  async #run(call: Call): Promise<TryResult> {
-    const signal = call.signal;
-    if (signal) {
-      call.callerAbortHandler = onCallerAbort.bind(call);
-      signal.addEventListener('abort', call.callerAbortHandler, { once: true });
-    }
-    if (!this.bulkhead.tryAcquire()) await waitForSlot(call);
-    try {
-      this.budget.recordRequest(call.start);
-      try {
-        return await fireTry(call);
-      } catch (e) {
-        return await retryLoop(call, e);
-      }
-    } finally {
-      this.bulkhead.release();
-      if (signal && call.callerAbortHandler) signal.removeEventListener('abort', call.callerAbortHandler);
+  #listenToCaller(call: Call): void {
+    if (!call.signal) return;
+    call.callerAbortHandler = onCallerAbort.bind(call);
+    call.signal.addEventListener('abort', call.callerAbortHandler, { once: true });
+  }
+
+  #release(call: Call): void {
+    this.bulkhead.release();
+    if (call.signal && call.callerAbortHandler) {
+      call.signal.removeEventListener('abort', call.callerAbortHandler);
     }
   }
 
