@@ -4,6 +4,7 @@
  * `cause` and `extensions.errno`). Only this file knows foreign error codes.
  */
 import { parseRetryAfter } from '../backoff.ts';
+import { isBreakerOpenError } from '../breaker.ts';
 import { MeshError } from '../errors.ts';
 import type { Call } from './call.ts';
 import { FailedTry, type TryResult } from './try-result.ts';
@@ -59,7 +60,7 @@ export function asMeshError(up: UpstreamClient, e: unknown): MeshError {
   if (e instanceof MeshError) return e;
   if (e instanceof FailedTry) return statusError(up, e.response, 0);
   const code = (e as { code?: string } | null)?.code;
-  if (code === 'EOPENBREAKER') {
+  if (isBreakerOpenError(e)) {
     return new MeshError('MESH_ERR_BREAKER_OPEN', `${up.name}: circuit breaker is ${up.state}`, {
       upstream: up.name,
       retryAfterSec: up.breaker?.retryAfterSec() ?? 1,
