@@ -150,9 +150,9 @@ describe('trace ids', () => {
     expect(upstreamTrace).toBe(traceId);
     expect(upstreamParent).not.toBe(clientParent);
 
-    // The `other` upstream is down: the gateway answers 502 and logs a warning inside the request.
+    // The `other` upstream is down: the gateway answers 503 (connection refused) and logs a warning inside the request.
     const failed = await get('/api/other/x', { ...ALICE, traceparent });
-    expect(failed.status).toBe(502);
+    expect(failed.status).toBe(503);
     type Line = { msg?: string; trace_id?: string; span_id?: string; request_id?: string };
     let line: Line | undefined;
     await pollUntil(

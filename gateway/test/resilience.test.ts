@@ -30,7 +30,7 @@ beforeAll(async () => {
     testConfig({
       upstreams: {
         ...(base.upstreams as object),
-        // A reset longer than the 503 loop below takes even on a loaded machine, so no half-open probe lands in it.
+        // An open interval longer than the 503 loop below takes even on a loaded machine, so no half-open probe lands in it.
         flaky: {
           timeoutMs: 500,
           deadlineMs: 1000,
@@ -38,6 +38,7 @@ beforeAll(async () => {
           breaker: {
             errorThresholdPct: 50,
             volumeThreshold: 5,
+            openBaseMs: 3_000,
             resetTimeoutMs: 3_000,
             rollingWindowMs: 10_000,
           },
@@ -100,7 +101,7 @@ describe('upstream down', () => {
     expect((await fetch(url, { headers: ALICE })).status).toBe(200);
     await flaky.stop();
     try {
-      // Connection refused: 502s until the breaker has seen enough failures.
+      // Connection refused: 503s (MESH_ERR_CONNECT) until the breaker has seen enough failures.
       await pollUntil(
         async () => (await fetch(url, { headers: ALICE })).status === 503,
         5_000,

@@ -109,19 +109,20 @@ describe('stale-if-error', () => {
 
     for (const p of ['/products/nostore', '/products/private', '/products/big', '/products/never-seen']) {
       const r = await get(`/api/catalog${p}`);
-      expect(r.status, p).toBe(502);
+      expect(r.status, p).toBe(503);
+      expect(r.headers.get('retry-after')).toBe('1');
       expect(r.headers.get('content-type')).toBe('application/problem+json');
       await r.text();
     }
     // A route without staleIfError keeps nothing.
-    expect((await get('/api/plain/x')).status).toBe(502);
+    expect((await get('/api/plain/x')).status).toBe(503);
     await up.start();
   });
 
   it('evicts the least recently used answer past maxEntries', async () => {
     for (const p of ['/a', '/b', '/c', '/d']) expect((await get(`/api/catalog${p}`)).status).toBe(200);
     await up.stop();
-    expect((await get('/api/catalog/a')).status).toBe(502);
+    expect((await get('/api/catalog/a')).status).toBe(503);
     for (const p of ['/b', '/c', '/d']) expect((await get(`/api/catalog${p}`)).status).toBe(200);
     await up.start();
   });

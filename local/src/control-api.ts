@@ -12,7 +12,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
-import { LOCAL_ERRORS, LocalError } from './errors.ts';
+import { LocalError } from './errors.ts';
 import { LOOPBACK } from './ports.ts';
 import { PROCESS_ACTIONS, type ProcessAction, type Supervisor } from './supervisor.ts';
 
@@ -41,19 +41,8 @@ function sendJson(res: http.ServerResponse, status: number, body: unknown, type 
 }
 
 function sendProblem(res: http.ServerResponse, err: LocalError, instance: string): void {
-  sendJson(
-    res,
-    err.status,
-    {
-      type: `urn:breakwater:local:${err.code}`,
-      title: LOCAL_ERRORS[err.code].title,
-      status: err.status,
-      detail: err.message,
-      code: err.code,
-      instance,
-    },
-    'application/problem+json',
-  );
+  const p = err.toProblem(undefined, instance);
+  sendJson(res, p.status, p.body, p.headers['content-type']);
 }
 
 function readBody(req: http.IncomingMessage): Promise<unknown> {

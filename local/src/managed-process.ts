@@ -9,6 +9,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { settlesWithin } from '@breakwater/mesh/timeout';
 import type { RunAs } from './binaries.ts';
 import { LocalError } from './errors.ts';
 import { formatTail } from './logs.ts';
@@ -278,7 +279,7 @@ export class ManagedProcess {
         if (!this.#exitedNow()) return;
         continue; // something else answered; our process died — report that above
       }
-      await Promise.race([this.#exited, new Promise((r) => setTimeout(r, POLL_MS))]);
+      await settlesWithin(this.#exited, POLL_MS);
     }
     throw new LocalError(
       'LOCAL_ERR_NOT_READY',
@@ -295,17 +296,10 @@ export class ManagedProcess {
     }
     signalGroup(pid, signal);
     if (signal !== 'SIGKILL') signalGroup(pid, 'SIGCONT'); // a paused group must wake to handle it
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = await Promise.race([
-      this.#exited.then(() => false),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(true), waitMs);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (timedOut && signal !== 'SIGKILL') {
+    const exitedInTime = await settlesWithin(this.#exited, waitMs);
+    if (!exitedInTime && signal !== 'SIGKILL') {
       signalGroup(pid, 'SIGKILL');
-      await Promise.race([this.#exited, new Promise((r) => setTimeout(r, KILL_WAIT_MS))]);
+      await settlesWithin(this.#exited, KILL_WAIT_MS);
     }
     signalGroup(pid, 'SIGKILL'); // whatever is left of the group
   }

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { isMeshError, MESH_ERRORS, MeshError, type MeshErrorCode } from './errors.ts';
+import {
+  CodedError,
+  createError,
+  errorFamily,
+  isMeshError,
+  MESH_ERRORS,
+  MeshError,
+  type MeshErrorCode,
+} from './errors.ts';
 import { renderProblem } from './problem.ts';
 
 describe('MeshError', () => {
@@ -29,5 +37,58 @@ describe('MeshError', () => {
     expect(renderProblem(err).headers['retry-after']).toBe('2');
     expect(isMeshError(new Error('plain'))).toBe(false);
     expect(isMeshError(err, 'MESH_ERR_TIMEOUT')).toBe(false);
+  });
+});
+
+describe('createError and errorFamily', () => {
+  const ShopError = errorFamily('ShopError', [
+    createError('SHOP_ERR_OUT_OF_STOCK', 'Not enough stock', 409),
+    createError('SHOP_ERR_BUSY', 'Try again later', 503),
+  ]);
+
+  it('makes one Error subclass with code, status, title, cause and its problem+json', () => {
+    const cause = new Error('db');
+    const err = new ShopError('SHOP_ERR_BUSY', 'the shelf is being counted', {
+      cause,
+      retryAfterSec: 2,
+      headers: { 'x-shelf': '7' },
+    });
+    expect(err).toBeInstanceOf(Error);
+    expect(err).toBeInstanceOf(CodedError);
+    expect(err.name).toBe('ShopError');
+    expect(err.code).toBe('SHOP_ERR_BUSY');
+    expect(err.status).toBe(503);
+    expect(err.cause).toBe(cause);
+    expect(ShopError.is(err, 'SHOP_ERR_BUSY')).toBe(true);
+    expect(ShopError.is(err, 'SHOP_ERR_OUT_OF_STOCK')).toBe(false);
+    expect(ShopError.is(new MeshError('MESH_ERR_TIMEOUT', 'x'))).toBe(false);
+    const p = err.toProblem('rid', '/shelf');
+    expect(p.headers).toEqual({
+      'x-shelf': '7',
+      'content-type': 'application/problem+json',
+      'retry-after': '2',
+    });
+    expect(p.body).toEqual({
+      type: 'urn:breakwater:problem:SHOP_ERR_BUSY',
+      title: 'Try again later',
+      status: 503,
+      code: 'SHOP_ERR_BUSY',
+      detail: 'the shelf is being counted',
+      instance: '/shelf',
+      request_id: 'rid',
+    });
+    // The same rendering whichever way it is reached.
+    expect(renderProblem(err, 'rid', '/shelf')).toEqual(p);
+  });
+
+  it('uses the title as message and detail when none is given', () => {
+    const err = new ShopError('SHOP_ERR_OUT_OF_STOCK');
+    expect(err.message).toBe('Not enough stock');
+    expect(err.toProblem().body.detail).toBe('Not enough stock');
+  });
+
+  it('refuses a status outside 400–599 and an unknown code', () => {
+    expect(() => createError('X_ERR_OK', 'fine', 200)).toThrow(RangeError);
+    expect(() => new ShopError('SHOP_ERR_NOPE' as 'SHOP_ERR_BUSY')).toThrow(RangeError);
   });
 });

@@ -73,7 +73,13 @@ export const BreakerSchema = z.strictObject({
   errorThresholdPct: z.number().min(0).max(100).default(50),
   /** Tries needed in the window before the breaker may open (default 20). */
   volumeThreshold: z.number().int().min(0).max(1_000_000).default(20),
-  /** Time open before one probe is let through (half-open), ms (default 5 s). */
+  /**
+   * First time open before one trial call is let through (half-open), ms
+   * (default 500 ms). Each failed trial doubles it, up to `resetTimeoutMs`;
+   * a close resets it (see client/breaker.ts).
+   */
+  openBaseMs: ms(1, 3_600_000).default(500),
+  /** Longest time open before a trial call: the cap of the growing open interval, ms (default 5 s). */
   resetTimeoutMs: ms(1, 3_600_000).default(5_000),
   /** Rolling statistics window, ms (default 10 s). */
   rollingWindowMs: ms(100, 3_600_000).default(10_000),
@@ -299,10 +305,18 @@ export const POLICY_MAPPING: readonly PolicyMappingRow[] = Object.freeze([
     note: 'used for consecutive5xxErrors, see above',
   },
   {
-    field: 'breaker.resetTimeoutMs',
+    field: 'breaker.openBaseMs',
     unit: 'ms',
     envoy: 'cluster.outlier_detection.base_ejection_time',
     istio: 'DestinationRule.trafficPolicy.outlierDetection.baseEjectionTime',
+    note: 'Envoy grows the ejection linearly (base × ejection count), the mesh doubles it per failed trial (resilience4j exponential wait); both reset on recovery',
+  },
+  {
+    field: 'breaker.resetTimeoutMs',
+    unit: 'ms',
+    envoy: 'cluster.outlier_detection.max_ejection_time',
+    istio: null,
+    note: 'the cap of the growing open interval; Istio has no maxEjectionTime (Envoy default 300 s applies)',
   },
   {
     field: 'breaker.rollingWindowMs',

@@ -1,7 +1,7 @@
 import { PassThrough, Readable } from 'node:stream';
 import { renderMetrics } from '@breakwater/observability';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type BreakerState, createUpstream, staticResponse, type Upstream } from '../src/client.ts';
+import { type BreakerState, createUpstream, staticResponse, type Upstream } from '../src/client/index.ts';
 import { Deadline } from '../src/deadline.ts';
 import { isMeshError, type MeshError } from '../src/errors.ts';
 import { parsePolicy, parseRetryOverride } from '../src/policy.ts';
@@ -163,7 +163,8 @@ describe('retries', () => {
     });
     const err = await rejection(c.request({ path: '/' }));
     expect(err.code).toBe('MESH_ERR_CONNECT');
-    expect((err as unknown as MeshError).status).toBe(502);
+    expect((err as unknown as MeshError).status).toBe(503);
+    expect((err as unknown as MeshError).retryAfterSec).toBe(1);
   });
 });
 

@@ -1,11 +1,12 @@
 import { Writable } from 'node:stream';
 import { createLogger, renderMetrics } from '@breakwater/observability';
+import express from 'express';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createUpstream } from '../src/client.ts';
+import { createUpstream } from '../src/client/index.ts';
 import { MeshError } from '../src/errors.ts';
 import { problem } from '../src/problem.ts';
-import { createServiceApp, type ServiceApp } from '../src/server.ts';
+import { createServiceApp, type ServiceApp } from '../src/server/index.ts';
 import { until } from './helpers.ts';
 
 const TOKEN = 'test-admin-token-0123456789';
@@ -56,6 +57,24 @@ beforeAll(async () => {
           retryAfterSec: 3,
           upstream: 'catalog',
         });
+      });
+      const nested = express.Router();
+      nested.get('/:id', (req, res) => {
+        res.json({ nested: req.params.id });
+      });
+      r.use('/nested', nested);
+      r.get('/unreachable', async (req) => {
+        // Nothing listens on port 1 of loopback: connection refused.
+        const dead = createUpstream({
+          name: 'dead',
+          baseUrl: 'http://127.0.0.1:1',
+          policy: { retry: { maxRetries: 0 }, breaker: { enabled: false } },
+        });
+        try {
+          await dead.request({ path: '/', signal: req.bw.signal });
+        } finally {
+          await dead.close();
+        }
       });
       r.get('/crash', () => {
         throw new Error('db password is hunter2');
@@ -199,6 +218,46 @@ describe('request ids, routes and problems', () => {
       /bw_http_server_request_duration_seconds_count\{[^}]*route="unmatched",status_class="4xx"/,
     );
     expect(m).not.toContain('/nowhere/123');
+  });
+});
+
+describe('405 and unreachable upstreams', () => {
+  it('answers a method a route does not serve with 405, an Allow header and problem+json', async () => {
+    const call = async (method: string, path: string) => {
+      const r = await pool.request({ method: method as 'GET', path });
+      const text = await r.body.text();
+      return { status: r.statusCode, headers: r.headers, body: text ? JSON.parse(text) : undefined };
+    };
+    const del = await call('DELETE', '/items/42');
+    expect(del.status).toBe(405);
+    expect(del.headers.allow).toBe('GET, HEAD');
+    expect(del.headers['content-type']).toContain('application/problem+json');
+    expect(del.body).toMatchObject({
+      code: 'MESH_ERR_METHOD_NOT_ALLOWED',
+      status: 405,
+      instance: '/items/42',
+    });
+    expect(del.body.request_id).toBe(del.headers['x-request-id']);
+    const put = await call('PUT', '/items');
+    expect(put.status).toBe(405);
+    expect(put.headers.allow).toBe('POST');
+    // Routes of a mounted router and the kit's own endpoints count too.
+    const nested = await call('POST', '/nested/7');
+    expect(nested.status).toBe(405);
+    expect(nested.headers.allow).toBe('GET, HEAD');
+    const health = await call('POST', '/health/live');
+    expect(health.status).toBe(405);
+    expect(health.headers.allow).toBe('GET, HEAD');
+    // A path no route serves stays 404; a served method is unaffected.
+    expect((await call('DELETE', '/nowhere')).status).toBe(404);
+    expect((await call('GET', '/nested/7')).body).toEqual({ nested: '7' });
+  });
+
+  it('answers a refused connection to an upstream with 503 and Retry-After, not 502', async () => {
+    const r = await get('/unreachable');
+    expect(r.status).toBe(503);
+    expect(r.headers['retry-after']).toBe('1');
+    expect(r.json()).toMatchObject({ code: 'MESH_ERR_CONNECT', upstream: 'dead', errno: 'ECONNREFUSED' });
   });
 });
 

@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createServiceApp } from '../src/server.ts';
+import { createServiceApp } from '../src/server/index.ts';
 import { until } from './helpers.ts';
 
 const children: ChildProcess[] = [];

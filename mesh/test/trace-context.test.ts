@@ -5,8 +5,8 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createUpstream } from '../src/client.ts';
-import { createServiceApp, type ServiceApp } from '../src/server.ts';
+import { createUpstream } from '../src/client/index.ts';
+import { createServiceApp, type ServiceApp } from '../src/server/index.ts';
 import { startUpstream } from './helpers.ts';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';

@@ -98,6 +98,12 @@ export const METRICS = {
     'Circuit breaker state per upstream: 0 closed, 1 half-open, 2 open.',
     ['upstream'],
   ),
+  breakerStateSince: spec(
+    'bw_breaker_state_since_seconds',
+    'gauge',
+    'When the breaker entered its current state (bw_breaker_state), Unix time in seconds: a drill reads breaker_recovery_ms as the close time minus the fault end.',
+    ['upstream'],
+  ),
   breakerTransitions: spec(
     'bw_breaker_transitions_total',
     'counter',

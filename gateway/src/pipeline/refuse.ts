@@ -33,6 +33,13 @@ export function gatewayErrorOf(err: MeshError): GatewayError {
         cause: err,
         headers: { 'retry-after': retryAfter ?? '1' },
       });
+    // A refused or reset connection (an upstream restarting): Envoy's
+    // "upstream connect error" answer, 503 with Retry-After, not a bare 502.
+    case 'MESH_ERR_CONNECT':
+      return new GatewayError('GW_ERR_UPSTREAM_UNAVAILABLE', 'The upstream could not be reached', {
+        cause: err,
+        headers: { 'retry-after': retryAfter ?? '1' },
+      });
     case 'MESH_ERR_TIMEOUT':
     case 'MESH_ERR_DEADLINE':
       return new GatewayError('GW_ERR_UPSTREAM_TIMEOUT', 'The upstream did not answer in time', {

@@ -6,7 +6,7 @@
  */
 import openapi from '@breakwater/contracts/openapi/catalog.json' with { type: 'json' };
 import { createServiceApp, type ServiceApp, type ServiceAppOptions } from '@breakwater/mesh/server';
-import { counter, gauge } from '@breakwater/observability/metrics';
+import { counter } from '@breakwater/observability/metrics';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { CatalogConfig } from './config.ts';
@@ -32,8 +32,6 @@ const RETRY_AFTER_READS_S = 5;
 const RETRY_AFTER_WRITES_S = 2;
 
 const cacheRequests = () => counter('cacheRequests');
-const BREAKER_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const;
-
 export function buildApp(config: CatalogConfig, deps: CatalogDeps): ServiceApp {
   const kit = createServiceApp({
     service: config.service,
@@ -52,15 +50,13 @@ export function buildApp(config: CatalogConfig, deps: CatalogDeps): ServiceApp {
   r.get('/openapi.json', (_req, res) => {
     res.json(OPENAPI);
   });
+  // The breaker reports its state itself (bw_breaker_state{upstream="postgres"}), like the mesh client's.
+  const breaker = new SourceBreaker({ openMs: config.pgBreakerOpenMs });
+  kit.addCloser('postgres-breaker', () => breaker.close());
   mountProductRoutes(r, {
     store,
     cache,
-    breaker: new SourceBreaker({
-      failures: 3,
-      openMs: config.pgBreakerOpenMs,
-      // Same metric as the mesh client's breakers: 0 closed, 1 half-open, 2 open.
-      onState: (s) => gauge('breakerState').set({ upstream: 'postgres' }, BREAKER_VALUE[s]),
-    }),
+    breaker,
     retryAfterSec: RETRY_AFTER_READS_S,
     onCacheResult: (result) => cacheRequests().inc({ cache: 'products', result }),
   });

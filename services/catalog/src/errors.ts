@@ -1,42 +1,17 @@
-/**
- * The catalog's error codes, each with its HTTP status; answered as RFC 9457
- * problem+json (`type` is `urn:breakwater:error:<code>`).
- */
-import { Problem } from '@breakwater/mesh/problem';
+/** The catalog's error codes, each with its HTTP status; rendered as RFC 9457 problem+json by the mesh server kit. */
+import { createError, errorFamily } from '@breakwater/mesh/errors';
 
-export const CATALOG_ERRORS = {
-  CATALOG_ERR_VALIDATION: { status: 400, title: 'The request is not valid' },
-  CATALOG_ERR_NOT_FOUND: { status: 404, title: 'No such resource' },
-  CATALOG_ERR_OUT_OF_STOCK: { status: 409, title: 'Not enough stock' },
-  CATALOG_ERR_RESERVATION_CONFLICT: {
-    status: 409,
-    title: 'This reservation id was already used for other items',
-  },
-  CATALOG_ERR_RESERVATION_RELEASED: { status: 409, title: 'This reservation was already released' },
-  CATALOG_ERR_UNKNOWN_PRODUCT: { status: 422, title: 'A product in the request does not exist' },
-  CATALOG_ERR_UNAVAILABLE: { status: 503, title: 'The catalog cannot answer right now' },
-} as const;
-
-export type CatalogErrorCode = keyof typeof CATALOG_ERRORS;
-
-/** A catalog problem: the mesh server kit renders it (status, code, Retry-After, extensions). */
-export class CatalogError extends Problem {
-  declare readonly code: CatalogErrorCode;
-
-  constructor(
-    code: CatalogErrorCode,
-    detail?: string,
-    options: { cause?: unknown; retryAfterSec?: number; extensions?: Record<string, unknown> } = {},
-  ) {
-    super({
-      status: CATALOG_ERRORS[code].status,
-      code,
-      title: CATALOG_ERRORS[code].title,
-      detail: detail ?? CATALOG_ERRORS[code].title,
-      ...options,
-    });
-    this.name = 'CatalogError';
-  }
-}
-
-export const isCatalogError = (e: unknown): e is CatalogError => e instanceof CatalogError;
+export const CatalogError = errorFamily('CatalogError', [
+  createError('CATALOG_ERR_VALIDATION', 'The request is not valid', 400),
+  createError('CATALOG_ERR_NOT_FOUND', 'No such resource', 404),
+  createError('CATALOG_ERR_OUT_OF_STOCK', 'Not enough stock', 409),
+  createError(
+    'CATALOG_ERR_RESERVATION_CONFLICT',
+    'This reservation id was already used for other items',
+    409,
+  ),
+  createError('CATALOG_ERR_RESERVATION_RELEASED', 'This reservation was already released', 409),
+  createError('CATALOG_ERR_UNKNOWN_PRODUCT', 'A product in the request does not exist', 422),
+  createError('CATALOG_ERR_UNAVAILABLE', 'The catalog cannot answer right now', 503),
+]);
+export type CatalogError = InstanceType<typeof CatalogError>;

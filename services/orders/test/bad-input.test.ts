@@ -69,7 +69,7 @@ describe('bad input is a 4xx problem, never a 5xx, and writes nothing', () => {
       ['POST', orders, 'customerId=frank', { ...key(), 'content-type': 'text/plain' }, 400],
       ['GET', `${orders}/not-a-uuid`, undefined, {}, 400, 'ORDERS_ERR_VALIDATION'],
       ['GET', `${orders}/${randomUUID()}`, undefined, {}, 404, 'ORDERS_ERR_NOT_FOUND'],
-      ['PUT', `${orders}/${randomUUID()}`, ok, {}, 404, 'MESH_ERR_NOT_FOUND'],
+      ['PUT', `${orders}/${randomUUID()}`, ok, {}, 405, 'MESH_ERR_METHOD_NOT_ALLOWED'],
       ['GET', `${shop.payments?.url}/payments/42`, undefined, {}, 400, 'PAYMENTS_ERR_VALIDATION'],
       ['GET', `${shop.payments?.url}/payments/${randomUUID()}`, undefined, {}, 404, 'PAYMENTS_ERR_NOT_FOUND'],
       ['GET', `${shop.notifications.url}/notifications`, undefined, {}, 404, 'MESH_ERR_NOT_FOUND'],

@@ -21,7 +21,7 @@ import {
   ProductId,
 } from '../domain/products.ts';
 import { parseOr400 } from '../domain/validation.ts';
-import { CatalogError, isCatalogError } from '../errors.ts';
+import { CatalogError } from '../errors.ts';
 import type { Cached, ProductCache } from '../store/product-cache.ts';
 import type { ProductsStore } from '../store/products-store.ts';
 import type { SourceBreaker } from '../store/source-breaker.ts';
@@ -39,7 +39,7 @@ export interface ProductRouteDeps {
 export const PRODUCT_CACHE_CONTROL = 'max-age=1, stale-if-error=600';
 
 /** Any failure that is not our own validation/not-found answer means the source is down. */
-const isSourceFailure = (err: unknown) => !isCatalogError(err);
+const isSourceFailure = (err: unknown) => !CatalogError.is(err);
 
 function send<T>(res: Response, c: Cached<T>, body: unknown): void {
   res.setHeader('X-Cache', c.result);
@@ -52,7 +52,7 @@ function send<T>(res: Response, c: Cached<T>, body: unknown): void {
 }
 
 function unavailable(err: unknown, retryAfterSec: number): never {
-  if (isCatalogError(err)) throw err;
+  if (CatalogError.is(err)) throw err;
   throw new CatalogError('CATALOG_ERR_UNAVAILABLE', 'product data is unavailable (database and cache)', {
     cause: err,
     retryAfterSec,

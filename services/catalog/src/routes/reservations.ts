@@ -8,7 +8,7 @@ import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
 import { ReservationRequest } from '../domain/reservations.ts';
 import { parseOr400 } from '../domain/validation.ts';
-import { CatalogError, isCatalogError } from '../errors.ts';
+import { CatalogError } from '../errors.ts';
 import type { ProductCache } from '../store/product-cache.ts';
 import type { ProductsStore } from '../store/products-store.ts';
 
@@ -19,7 +19,7 @@ export interface ReservationRouteDeps {
 }
 
 const toUnavailable = (retryAfterSec: number) => (err: unknown) => {
-  if (isCatalogError(err)) throw err;
+  if (CatalogError.is(err)) throw err;
   throw new CatalogError('CATALOG_ERR_UNAVAILABLE', 'the stock database is unavailable', {
     cause: err,
     retryAfterSec,

@@ -20,7 +20,7 @@ import {
   requestHash,
 } from '../domain/orders.ts';
 import { parseOr400 } from '../domain/validation.ts';
-import { isOrdersError, OrdersError } from '../errors.ts';
+import { OrdersError } from '../errors.ts';
 import type { OrdersStore } from '../store/orders-store.ts';
 
 export interface OrderRouteDeps {
@@ -36,7 +36,7 @@ export const orderLocation = (id: string) => `/api/orders/${id}`;
 const RETRY_AFTER_S = 2;
 
 function dbUnavailable(err: unknown): never {
-  if (isOrdersError(err)) throw err;
+  if (OrdersError.is(err)) throw err;
   throw new OrdersError('ORDERS_ERR_UNAVAILABLE', 'the orders database is unavailable', {
     cause: err,
     retryAfterSec: RETRY_AFTER_S,

@@ -12,8 +12,8 @@
 import { counter } from '@breakwater/observability';
 import type { NextFunction, Request, Response } from 'express';
 import { z } from 'zod';
-import { MeshError } from './errors.ts';
-import { formatIssues } from './policy.ts';
+import { MeshError } from '../errors.ts';
+import { formatIssues } from '../policy.ts';
 
 const percent = z.number().min(0).max(100);
 

@@ -5,9 +5,9 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { MeshError } from './errors.ts';
-import type { FaultFilter } from './faults.ts';
-import { renderProblem } from './problem.ts';
+import { MeshError } from '../errors.ts';
+import { renderProblem } from '../problem.ts';
+import type { FaultFilter } from './fault-filter.ts';
 
 function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();

@@ -1,0 +1,111 @@
+/**
+ * One try, with its own abort channel and one timer at min(per-try timeout,
+ * remaining deadline); the callee is told what is left in `x-bw-timeout-ms`.
+ * Buffered calls use undici's `dispatch` with a BufferedTry as the handler
+ * (no Readable, no per-try closures beyond the promise); streaming calls use
+ * `request`. A try resolves with the response, or rejects with a MeshError,
+ * or with a FailedTry (5xx or slow) that the breaker counts as a failure.
+ */
+import type { EventEmitter } from 'node:events';
+import type { Readable } from 'node:stream';
+import { DEADLINE_HEADER } from '../deadline.ts';
+import { MeshError } from '../errors.ts';
+import type { Call } from './call.ts';
+import { BufferedTry } from './dispatch-handler.ts';
+import { asMeshError, tryTimeoutError } from './error-mapping.ts';
+import { FailedTry, type TryResult } from './try-result.ts';
+
+function onTryTimer(call: Call): void {
+  call.abortTry(tryTimeoutError(call));
+}
+
+export function tryOnce(call: Call): Promise<TryResult> {
+  const up = call.up;
+  const now = call.tries === 0 ? call.start : performance.now();
+  const remaining = call.deadlineAt - now;
+  call.tries++;
+  up.metrics.countTry(call.tries);
+  if (remaining < 1) {
+    return Promise.reject(
+      new MeshError('MESH_ERR_DEADLINE', `${up.name}: deadline exceeded before try ${call.tries}`, {
+        upstream: up.name,
+      }),
+    );
+  }
+  if (call.signal?.aborted) {
+    return Promise.reject(
+      new MeshError('MESH_ERR_ABORTED', `${up.name}: call aborted by caller`, { upstream: up.name }),
+    );
+  }
+  const tryMs = remaining < call.timeoutMs ? remaining : call.timeoutMs;
+  call.tryCutIsDeadline = remaining <= call.timeoutMs;
+  call.headers[DEADLINE_HEADER] = String(Math.floor(tryMs));
+  call.tryAborted = false;
+  call.reason = undefined;
+  call.tryStart = now;
+  call.tryTimer = setTimeout(onTryTimer, tryMs, call);
+  if (call.streaming) return tryStreaming(call);
+  return new Promise<TryResult>((resolve, reject) => {
+    const handler = new BufferedTry(call, resolve, reject);
+    call.current = handler;
+    try {
+      up.pool.dispatch(
+        {
+          method: call.method as 'GET',
+          path: call.path,
+          headers: call.headers,
+          body: call.body as string | Buffer | Uint8Array | Readable | undefined,
+        },
+        handler,
+      );
+    } catch (err) {
+      // undici refuses bad options synchronously (e.g. a header with a newline).
+      handler.fail(asMeshError(up, err));
+    }
+  });
+}
+
+async function tryStreaming(call: Call): Promise<TryResult> {
+  const up = call.up;
+  let keepTimer = false;
+  try {
+    const res = await up.pool.request({
+      method: call.method as 'GET',
+      path: call.path,
+      headers: call.headers,
+      body: call.body as string | Buffer | Uint8Array | Readable | undefined,
+      signal: call as unknown as EventEmitter,
+    });
+    const result: TryResult = {
+      status: res.statusCode,
+      headers: res.headers,
+      body: undefined,
+      stream: res.body,
+    };
+    // The deadline keeps running while the body streams; the per-try timeout stops at headers.
+    clearTimeout(call.tryTimer);
+    const left = call.deadlineAt - performance.now();
+    const body = res.body;
+    const t = setTimeout(
+      () => {
+        body.destroy(
+          new MeshError('MESH_ERR_DEADLINE', `${up.name}: deadline exceeded while streaming`, {
+            upstream: up.name,
+          }),
+        );
+      },
+      Math.max(1, left),
+    );
+    body.once('close', () => clearTimeout(t));
+    keepTimer = true;
+    if (res.statusCode >= 500) throw new FailedTry(result, false);
+    return result;
+  } catch (e) {
+    if (e instanceof FailedTry) throw e;
+    if (call.tryAborted && call.reason) throw call.reason;
+    throw asMeshError(up, e);
+  } finally {
+    if (!keepTimer) clearTimeout(call.tryTimer);
+    call.tryTimer = undefined;
+  }
+}
