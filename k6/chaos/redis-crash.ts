@@ -1,7 +1,12 @@
 /**
- * redis-crash: redis-server is SIGKILLed (not stopped: no AOF rewrite, no
- * goodbye to the clients) under order load and started again on the same
- * folder at the fault's end.
+ * redis-crash: payments is paused (SIGSTOP) so order events pile up in the
+ * stream — one batch delivered to its blocked read and pending, the rest
+ * unread — then redis-server is SIGKILLed (not stopped: no AOF rewrite, no
+ * goodbye to the clients) under order load; at the fault's end Redis is
+ * started again on the same folder and payments resumed. The outbox relay
+ * marked those events published when Redis answered their XADD, so they
+ * exist nowhere but in Redis: if Redis lost them, their orders would never
+ * be paid.
  *
  * Hypothesis: browsing and ordering continue ≥ 99 % (catalog reads bypass
  * the cache, orders wait in the outbox, the gateway's limiter fails open as
@@ -22,7 +27,7 @@ import { orderCompletes, readsHold, shopTraffic } from './lib/traffic.ts';
 const drill = defineDrill({
   phases: {
     full: { steady: '20s', fault: '20s', recovery: '30s' },
-    short: { steady: '8s', fault: '8s', recovery: '14s' },
+    short: { steady: '8s', fault: '8s', recovery: '16s' },
   },
   traffic: { shop: 6 },
   routes: [...JOURNEY_ROUTES, 'orders_get'],
@@ -30,7 +35,10 @@ const drill = defineDrill({
   maxTimeToRecoverMs: 15_000,
   needs: ['redis', 'catalog', 'orders', 'payments', 'notifications', 'gateway-1', 'gateway-2'],
   steadyState: () => readsHold(3) && orderCompletes(5_000),
-  faults: [{ fault: processFault('sigkill', 'redis', 'kill') }],
+  faults: [
+    { fault: processFault('pause', 'payments', 'pause') },
+    { atMs: 3_000, fault: processFault('sigkill', 'redis', 'kill') },
+  ],
   recovered: () => orderCompletes(3_000),
 });
 
