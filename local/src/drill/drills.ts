@@ -31,7 +31,7 @@ export const DRILLS: readonly DrillSpec[] = [
     name: 'catalog-latency',
     script: 'k6/chaos/catalog-latency.ts',
     summary:
-      '2 s added to catalog; answers within the route deadline, breakers open, fast 503s carry Retry-After',
+      '2 s added to catalog; answers within the route deadline, product reads served stale ≥ 95 %, breaker closed within 1 s after',
     orders: true,
   },
   {
