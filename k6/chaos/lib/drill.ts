@@ -392,7 +392,7 @@ export function runSchedule(
     }
     sleepUntil(faultEnd);
     hooks.beforeUndo?.();
-    if (breaker) breakerOpened.add(breakerStates(breaker.upstream).some((v) => v !== 0));
+    if (breaker) breakerOpened.add(breakerStates(breaker.upstream).some((v) => v > 0));
     scheduleRan.add(true);
   } catch (err) {
     // A fault that could not be injected makes the drill meaningless: say so in the verdict.
