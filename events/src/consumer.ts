@@ -4,11 +4,29 @@
  * Each loop turn: every `claimIntervalMs`, XAUTOCLAIM entries that sat
  * pending longer than `claimIdleMs` (their consumer died, or a handler failed
  * and left them for a later try) and handle them; then XREADGROUP new
- * entries with a short BLOCK. An entry is acknowledged only after its
- * handler returned, so a consumer killed between read and ack leaves it
- * pending for another consumer to reclaim: delivery is at-least-once and
- * handlers de-duplicate by event id (inbox.ts), which makes the effect
- * happen once.
+ * entries with a short BLOCK.
+ *
+ * Acknowledgement order (issue 13): an entry is XACKed only after its
+ * handler returned, and a handler returns only after the transaction that
+ * records its effect committed — durably, because the services' PostgreSQL
+ * acknowledges a COMMIT only once its WAL is flushed (synchronous_commit on,
+ * local/src/postgres.ts). Why a crash at any point keeps that:
+ * - Consumer dies after XREADGROUP, before or during the handler: the entry
+ *   stays pending under its name; any consumer of the group reclaims it once
+ *   idle `claimIdleMs` and runs the handler again.
+ * - Consumer dies after the COMMIT, before XACK: the same redelivery; the
+ *   handler finds its effect (inbox row or unique key, inbox.ts) and reports
+ *   `duplicate`, so the effect happens once.
+ * - PostgreSQL dies before answering COMMIT: the handler throws, the entry is
+ *   left pending and retried; whether that COMMIT survived or not, the retry
+ *   is then either a duplicate or the first application.
+ * - Redis dies: pending entries and acknowledgements are in its append-only
+ *   file before it answers (local/src/redis.ts); an XACK lost with an
+ *   unanswered command only means one more redelivery.
+ * Delivery is therefore at-least-once and handlers de-duplicate by event id,
+ * which makes each effect happen exactly once. Entries of types nobody
+ * handles are acknowledged at once (no effect to lose); dead-lettering adds
+ * the entry to the dead-letter stream and acknowledges it in one MULTI.
  *
  * An entry goes to the dead-letter stream (`<stream>:dlq:<group>`, with the
  * reason) instead of crashing the consumer when it cannot be parsed, its

@@ -5,6 +5,15 @@
  * (group, event_id) and answers false when the row already exists, in which
  * case the handler commits nothing and reports a duplicate.
  *
+ * Invariant (issue 13): the inbox row exists if and only if the effect
+ * committed, and both are durable before the consumer acknowledges the
+ * entry (consumer.ts: XACK only after the handler returned; PostgreSQL
+ * acknowledges a COMMIT only once it is flushed, local/src/postgres.ts). A
+ * crash before COMMIT loses both together, so the redelivery applies the
+ * effect; a crash after it keeps both, so the redelivery finds the row and
+ * changes nothing. Never claim an event outside the effect's transaction:
+ * a claim that commits without its effect would drop the event for good.
+ *
  * The table (each consuming service's migrations create it, e.g.
  * services/orders/migrations/001_orders.sql; events/test/migrations for this layer's tests):
  *   processed_events(consumer_group text, event_id text, processed_at, PK(group, event_id))

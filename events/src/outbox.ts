@@ -7,9 +7,27 @@
  * their Redis stream and marks a row published only after XADD succeeded, in
  * the same PostgreSQL transaction that locked it (FOR UPDATE SKIP LOCKED, so
  * several relays never publish one row twice concurrently). If Redis is down
- * the transaction rolls back and the rows wait; if the process dies after
- * XADD and before COMMIT the rows are published again on restart. Delivery is
- * therefore at-least-once, and consumers de-duplicate by event id (inbox.ts).
+ * the transaction rolls back and the rows wait. Delivery is therefore
+ * at-least-once, and consumers de-duplicate by event id (inbox.ts).
+ *
+ * Acknowledgement order (issue 13): a row is published only once the
+ * transaction that wrote it is durable, and marked published only once
+ * Redis durably holds its entry. Why a crash at any point keeps that:
+ * - The relay can only *see* a row after its transaction committed, and with
+ *   synchronous_commit on (the platform's setting, local/src/postgres.ts) a
+ *   commit becomes visible to other sessions only after its WAL is flushed.
+ *   With it off, a commit is visible — and was published and charged — before
+ *   it is durable, and a crash of PostgreSQL then loses the order behind an
+ *   event already out (the failure the db-crash drill shows with
+ *   BW_PG_UNSAFE=1). Never run a producer's database with it off.
+ * - Crash before XADD returned: the transaction dies, the lock goes, the
+ *   rows are still unpublished and the next relay turn sends them.
+ * - Crash after XADD, before COMMIT (relay, or PostgreSQL): the mark is lost,
+ *   the rows are published again — a duplicate entry, which consumers drop.
+ * - Crash of Redis after it answered XADD: the entry is in its append-only
+ *   file before the answer (`appendfsync always`, local/src/redis.ts), so the
+ *   row marked published never names an entry Redis has lost.
+ * - COMMIT sent, answer lost: either outcome is one of the two above.
  *
  * The table (each publishing service's migrations create it, e.g.
  * services/orders/migrations/001_orders.sql; events/test/migrations for this layer's tests):

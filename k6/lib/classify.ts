@@ -24,15 +24,37 @@ export function header(res: ResponseLike, name: string): string | undefined {
 }
 
 /**
- * Whether a 2xx was served stale. Accepted markers: `Cache-Status: …; stale`
- * (RFC 9211 style), `Warning: 110 …` (RFC 7234 "Response is Stale") and
- * `X-Cache: STALE`.
+ * Whether a `Cache-Status` field (RFC 9211) says the answer was served
+ * stale: a member with `fwd=stale` (the gateway's stale-if-error answer:
+ * `Cache-Status: bw-gateway; fwd=stale; fwd-status=503`), a bare `stale`
+ * parameter, or a `hit` with a negative `ttl` (a stale hit, RFC 9211 §2.3).
+ */
+export function cacheStatusStale(field: string): boolean {
+  return field.split(',').some((member) => {
+    const params = member
+      .split(';')
+      .slice(1)
+      .map((p) => p.trim().toLowerCase());
+    if (params.includes('fwd=stale') || params.includes('stale')) return true;
+    const ttl = params.find((p) => p.startsWith('ttl='));
+    return params.includes('hit') && ttl !== undefined && Number(ttl.slice(4)) < 0;
+  });
+}
+
+/**
+ * Whether a 2xx was served stale. Accepted markers: `Cache-Status` as
+ * {@link cacheStatusStale} reads it (the gateway's stale-if-error),
+ * `Warning: 110 …` (RFC 7234 "Response is Stale") and `X-Cache: STALE`
+ * (catalog's own Redis cache).
  */
 export function isStale(res: ResponseLike): boolean {
-  const cacheStatus = header(res, 'Cache-Status') ?? '';
   const warning = header(res, 'Warning') ?? '';
   const xCache = header(res, 'X-Cache') ?? '';
-  return /\bstale\b/i.test(cacheStatus) || /^\s*110\b/.test(warning) || /^stale$/i.test(xCache.trim());
+  return (
+    cacheStatusStale(header(res, 'Cache-Status') ?? '') ||
+    /^\s*110\b/.test(warning) ||
+    /^stale$/i.test(xCache.trim())
+  );
 }
 
 /**

@@ -19,6 +19,13 @@ describe('classify', () => {
     expect(classify(res(200, { 'x-cache': 'stale' })).reason).toBe('stale');
     expect(classify(res(200, { 'Cache-Status': 'bw; hit; stale' })).reason).toBe('stale');
     expect(isStale(res(200, { 'X-Cache': 'hit', Warning: '199 misc' }))).toBe(false);
+    // The gateway's stale-if-error answer (RFC 9211): fwd=stale, or a hit past its freshness.
+    expect(classify(res(200, { 'Cache-Status': 'bw-gateway; fwd=stale; fwd-status=503' })).reason).toBe(
+      'stale',
+    );
+    expect(isStale(res(200, { 'cache-status': 'origin; hit, bw-gateway; hit; ttl=-12' }))).toBe(true);
+    expect(isStale(res(200, { 'Cache-Status': 'bw-gateway; hit; ttl=30' }))).toBe(false);
+    expect(isStale(res(200, { 'Cache-Status': 'bw-gateway; fwd=miss; stored' }))).toBe(false);
   });
 
   it('counts 429 and a 503 with Retry-After as degraded, a bare 503 as a failure', () => {

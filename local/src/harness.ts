@@ -21,7 +21,7 @@ import { isLocalError } from './errors.ts';
 import { tailLines } from './logs.ts';
 import { ManagedProcess, type ProcessSpec } from './managed-process.ts';
 import { freePort } from './ports.ts';
-import { ensureDatabase, postgresInstance, postgresUrl } from './postgres.ts';
+import { ensureDatabase, type PostgresDurability, postgresInstance, postgresUrl } from './postgres.ts';
 import { redisSpec } from './redis.ts';
 import { killLeftoverGroup, pidRunning } from './stale.ts';
 
@@ -76,6 +76,11 @@ export interface StartPostgresOptions {
   port?: number;
   /** Default 30_000 (30 s). */
   readyTimeoutMs?: number;
+  /**
+   * Default `durable`, so a test may kill() it and find every commit;
+   * `test-only` (faster) only for a server no test crashes (postgres.ts).
+   */
+  durability?: PostgresDurability;
 }
 
 const REGISTRY = path.join(os.tmpdir(), `breakwater-harness-${process.getuid?.() ?? 'user'}`);
@@ -260,6 +265,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
         logFile: path.join(dir, 'server.log'),
         databases: (options.databases ?? []).map((name) => ({ name })),
         readyTimeoutMs: options.readyTimeoutMs ?? 30_000,
+        durability: options.durability ?? 'durable',
       });
       return instance.spec;
     });

@@ -3,10 +3,20 @@
  * a postgres process on a loopback port, and a database plus a login role per
  * owner created (idempotently) once it is ready.
  *
- * Local settings, on purpose: fsync, synchronous_commit and full_page_writes
- * are off. That only risks data if the *machine* crashes; a drill that
- * SIGKILLs postgres loses nothing, because the OS page cache survives. Unix
- * sockets are off too (TCP on 127.0.0.1 only), so nothing depends on
+ * Durability (issue 13): by default an instance runs with PostgreSQL's own
+ * durable settings — synchronous_commit, fsync and full_page_writes on — so
+ * a commit PostgreSQL acknowledged survives a SIGKILL of the postmaster *and*
+ * a crash of the machine. The old local settings turned all three off and
+ * claimed a SIGKILL loses nothing; that was false. With synchronous_commit
+ * off a COMMIT returns (and the row is visible to other sessions, e.g. the
+ * outbox relay) before its WAL record has left PostgreSQL's shared memory;
+ * killing the postmaster drops that memory, so an order answered 202 — and
+ * already published and charged — vanished on restart. See POSTGRES_SETTINGS
+ * for what each setting protects and costs, and `durability` for the only
+ * exceptions (the test-only shared server, and BW_PG_UNSAFE=1 which brings
+ * the old settings back to demonstrate that failure).
+ *
+ * Unix sockets are off (TCP on 127.0.0.1 only), so nothing depends on
  * /var/run/postgresql or on socket path length limits.
  *
  * When we run as root (containers), initdb and postgres run as the `postgres`
@@ -35,6 +45,53 @@ import { postgresProbe } from './readiness.ts';
 import { processCommandLine } from './stale.ts';
 
 export const SUPERUSER = 'postgres';
+
+/**
+ * How much an instance may lose, in exchange for speed:
+ * - `durable` (the default): nothing PostgreSQL acknowledged is lost, on a
+ *   process crash or a machine crash.
+ * - `test-only`: for test databases that no test crashes (the one shared
+ *   server of a vitest run, local/src/vitest-global-setup.ts): faster, and a
+ *   crash may lose or corrupt anything — nobody crashes them.
+ * - `unsafe`: the old local settings (same as `test-only`), only to show what
+ *   the crash drills catch (`BW_PG_UNSAFE=1 npm run drill -- db-crash` fails).
+ */
+export type PostgresDurability = 'durable' | 'test-only' | 'unsafe';
+
+/**
+ * The settings behind each durability level, in this one place.
+ *
+ * - `synchronous_commit=on`: COMMIT returns only once its WAL is written
+ *   *and* flushed, and only then do other sessions see the rows. Off, a
+ *   commit is acknowledged from shared memory and up to 3 × wal_writer_delay
+ *   (600 ms) of commits die with the postmaster. This is the one that matters
+ *   for a process crash.
+ * - `fsync=on`: the flush above is an fsync, so the WAL is on disk rather
+ *   than in the kernel's page cache. A SIGKILL of postgres leaves the page
+ *   cache intact, so for a *process* crash fsync alone cannot lose data; a
+ *   machine crash or power loss can then lose commits or corrupt the whole
+ *   cluster. A laptop that sleeps or runs out of battery is a machine crash,
+ *   so it stays on (cost: one fsync per commit group, see README "Durability").
+ * - `full_page_writes=on`: the first change of a page after a checkpoint
+ *   logs the whole page, so recovery can repair a page torn by a partial
+ *   write. A process kill can tear one too: Linux checks for a fatal signal
+ *   between the 4 KiB pages of one write(), so an 8 KiB page written by a
+ *   SIGKILLed checkpointer or backend can be half old, half new.
+ */
+export const POSTGRES_SETTINGS: Readonly<Record<PostgresDurability, Readonly<Record<string, string>>>> = {
+  durable: { synchronous_commit: 'on', fsync: 'on', full_page_writes: 'on' },
+  'test-only': { synchronous_commit: 'off', fsync: 'off', full_page_writes: 'off' },
+  unsafe: { synchronous_commit: 'off', fsync: 'off', full_page_writes: 'off' },
+};
+
+/** `durable` unless BW_PG_UNSAFE=1 (for demonstrating the crash drills' failure only). */
+export function defaultDurability(env: NodeJS.ProcessEnv = process.env): PostgresDurability {
+  return env.BW_PG_UNSAFE === '1' ? 'unsafe' : 'durable';
+}
+
+function settingArgs(durability: PostgresDurability): string[] {
+  return Object.entries(POSTGRES_SETTINGS[durability]).flatMap(([k, v]) => ['-c', `${k}=${v}`]);
+}
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -72,6 +129,8 @@ export interface PostgresOptions {
   portHint?: string;
   /** Told when a stale postmaster.pid was removed. */
   onRecovered?: (message: string) => void;
+  /** Default: {@link defaultDurability} (`durable` unless BW_PG_UNSAFE=1). */
+  durability?: PostgresDurability;
 }
 
 export interface PostgresInstance {
@@ -85,6 +144,7 @@ export interface PostgresInstance {
   /** URL of database `name` as its own role. */
   databaseUrl(name: string): string;
   readonly runAs: RunAs | undefined;
+  readonly durability: PostgresDurability;
 }
 
 export function postgresUrl(port: number, user: string, password: string, database: string): string {
@@ -230,6 +290,7 @@ export function postgresInstance(options: PostgresOptions): PostgresInstance {
   const dir = path.resolve(options.dir);
   const dataDir = path.join(dir, 'data');
   const credentialsFile = path.join(dir, 'credentials.json');
+  const durability = options.durability ?? defaultDurability();
   ensureOwnedDir(dir, runAs);
   const credentials = loadCredentials(credentialsFile);
   const databases = (options.databases ?? []).map((d) => ({ name: d.name, role: d.role ?? d.name }));
@@ -302,12 +363,7 @@ export function postgresInstance(options: PostgresOptions): PostgresInstance {
       `listen_addresses=${LOOPBACK}`,
       '-c',
       'unix_socket_directories=',
-      '-c',
-      'fsync=off',
-      '-c',
-      'synchronous_commit=off',
-      '-c',
-      'full_page_writes=off',
+      ...settingArgs(durability),
       '-c',
       'shared_buffers=16MB',
       '-c',
@@ -334,6 +390,7 @@ export function postgresInstance(options: PostgresOptions): PostgresInstance {
     credentials,
     superuserUrl,
     runAs,
+    durability,
     databaseUrl(name: string) {
       const d = databases.find((x) => x.name === name);
       const role = d?.role ?? name;

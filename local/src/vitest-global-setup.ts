@@ -29,7 +29,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   let redis: RedisHandle | undefined;
   let postgres: PostgresHandle | undefined;
   try {
-    [redis, postgres] = await Promise.all([startRedis(), startPostgres()]);
+    // No test may crash the shared servers, so PostgreSQL may run with its test-only (fast) settings.
+    [redis, postgres] = await Promise.all([startRedis(), startPostgres({ durability: 'test-only' })]);
     project.provide('breakwaterShared', {
       redisUrl: redis.url,
       postgres: { superuserUrl: postgres.superuserUrl, port: postgres.port },

@@ -17,6 +17,7 @@
 import type { Options, Scenario } from 'k6/options';
 import type { RouteName } from '../../lib/shop-api.ts';
 import {
+  type BreakerWatch,
   drillOptions,
   drillThresholds,
   type FaultStep,
@@ -78,7 +79,16 @@ export interface DrillDefinition {
   readonly recovered: () => boolean;
   /** Hooks around the fault window, made afresh for the chaos VU's run. */
   readonly hooks?: () => ScheduleHooks;
+  /**
+   * Watch a gateway breaker after the fault: it must have opened
+   * (`breaker_opened`) and be closed on every gateway within `maxRecoveryMs`
+   * of the fault's end (`breaker_recovery_ms`).
+   */
+  readonly breaker?: BreakerWatch & { readonly maxRecoveryMs: number };
 }
+
+/** What every drill must show once the fault is over (from 1 s after its end): served ≥ 99 % on every route. */
+export const RECOVERY_SERVED = 'rate>=0.99';
 
 export interface Drill {
   readonly schedule: Schedule;
@@ -105,10 +115,31 @@ export function defineDrill(d: DrillDefinition): Drill {
     schedule: s,
     traffic,
     thresholds: {
-      ...drillThresholds(d.hypotheses, d.routes, d.routeTags),
+      ...drillThresholds(
+        [
+          ...d.hypotheses,
+          ...d.routes.map(
+            (route): Hypothesis => ({
+              metric: 'served',
+              phase: 'recovery',
+              route,
+              ...(d.routeTags ? { tags: d.routeTags } : {}),
+              threshold: RECOVERY_SERVED,
+            }),
+          ),
+        ],
+        d.routes,
+        d.routeTags,
+      ),
       ...d.thresholds,
       time_to_recover: [`max<${d.maxTimeToRecoverMs}`],
       recovered: ['rate==1'],
+      ...(d.breaker
+        ? {
+            breaker_recovery_ms: [`max<${d.breaker.maxRecoveryMs}`],
+            breaker_opened: ['rate==1'],
+          }
+        : {}),
     },
   });
   const headroomMs = d.headroomMs ?? 120_000;
@@ -120,7 +151,7 @@ export function defineDrill(d: DrillDefinition): Drill {
       requireSteadyState(d.needs, d.steadyState, () => {
         if (headroomMs !== false) raiseLimits(totalMs(s) + headroomMs);
       }),
-    chaos: () => runSchedule(s, steps, d.recovered, d.hooks?.()),
+    chaos: () => runSchedule(s, steps, d.recovered, d.hooks?.(), d.breaker),
     teardown: undoAll,
   };
 }

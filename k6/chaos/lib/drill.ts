@@ -41,6 +41,17 @@ export const timeToRecover = new Trend('time_to_recover', true);
 export const recovered = new Rate('recovered');
 /** 1 when every fault of the schedule was injected (and the hooks ran). */
 export const scheduleRan = new Rate('fault_schedule_ran');
+/**
+ * Milliseconds from the end of a fault on an upstream (the fault
+ * controller's `endedAt`) until every gateway's breaker for it is closed
+ * again (`bw_breaker_state` read from each gateway process's admin
+ * `/metrics` every 50 ms). Prometheus scrapes every 5 s, too coarse for a
+ * sub-second figure; the first good answer through the public port is not
+ * enough either, as each gateway process has its own breaker.
+ */
+export const breakerRecoveryMs = new Trend('breaker_recovery_ms', true);
+/** 1 when a gateway's breaker for the watched upstream was not closed at the fault's end (it opened). */
+export const breakerOpened = new Rate('breaker_opened');
 /** Requests catalog's server counted while the fault was in force (retry-storm). */
 export const catalogReceived = new Counter('catalog_received');
 /** How long the fault was in force, ms (retry-storm: the retry budgets' floors scale with it). */
@@ -58,8 +69,17 @@ export interface ScheduleSpec {
   readonly recovery: string;
 }
 
+/** The judged phases. */
 export const PHASES = ['steady', 'fault', 'recovery'] as const;
 export type PhaseName = (typeof PHASES)[number];
+/**
+ * The first second after the fault's end is tagged `grace` and judged by no
+ * hypothesis: the recovery phase, which every drill judges (served ≥ 99 %
+ * on every route, defineDrill), starts 1 s after the fault ends.
+ */
+export const GRACE_MS = 1_000;
+/** Every phase a request can be tagged with, in order. */
+export const TAGGED_PHASES = ['steady', 'fault', 'grace', 'recovery'] as const;
 
 /** The schedule: `SHORT=true` picks `short`, and STEADY/FAULT/RECOVERY override either. */
 export function schedule(full: ScheduleSpec, short: ScheduleSpec): Schedule {
@@ -77,8 +97,9 @@ export function totalMs(s: Schedule): number {
 
 /** Tags every request with the phase of this schedule (see k6/lib/phases.ts). */
 export function usePhaseSchedule(s: Schedule): void {
+  const grace = Math.min(GRACE_MS, s.recoveryMs);
   usePhases(
-    `steady:${formatDuration(s.steadyMs)},fault:${formatDuration(s.faultMs)},recovery:${formatDuration(s.recoveryMs)}`,
+    `steady:${formatDuration(s.steadyMs)},fault:${formatDuration(s.faultMs)},grace:${formatDuration(grace)},recovery:${formatDuration(Math.max(1, s.recoveryMs - grace))}`,
   );
 }
 
@@ -116,7 +137,7 @@ export function drillThresholds(
     if (!list.includes(expr)) list.push(expr);
     out[key] = list;
   };
-  for (const phase of PHASES) {
+  for (const phase of TAGGED_PHASES) {
     for (const route of routes) {
       const tags = { ...extraTags, phase, route };
       add(selector('http_reqs', tags), 'count>=0');
@@ -266,8 +287,11 @@ export function raiseLimits(
   });
 }
 
-export function undoFault(id: string): void {
-  control('DELETE', `/v1/faults/${id}`);
+/** Undoes one fault; returns when the controller says it ended (epoch ms; now if it does not say). */
+export function undoFault(id: string): number {
+  const record = control('DELETE', `/v1/faults/${id}`) as { endedAt?: string };
+  const ended = record.endedAt === undefined ? Number.NaN : Date.parse(record.endedAt);
+  return Number.isFinite(ended) ? ended : Date.now();
 }
 
 /** Undoes every active fault of this drill; never throws (teardown must go on). */
@@ -310,7 +334,15 @@ export function sleepUntil(atMs: number): void {
 export interface FaultStep {
   /** When, ms after the fault phase begins (default 0). */
   readonly atMs?: number;
+  /** When it is undone, ms after the fault phase begins (default: at the fault phase's end). */
+  readonly untilMs?: number;
   readonly fault: FaultSpecInput;
+}
+
+/** Which gateway breaker a drill watches after its fault (breaker_recovery_ms). */
+export interface BreakerWatch {
+  /** The gateway upstream (`bw_breaker_state{upstream}`), e.g. `catalog`. */
+  readonly upstream: string;
 }
 
 /**
@@ -330,19 +362,37 @@ export function runSchedule(
   steps: readonly FaultStep[],
   holds: () => boolean,
   hooks: ScheduleHooks = {},
+  breaker?: BreakerWatch,
 ): void {
-  const ids: string[] = [];
   const faultEnd = s.steadyMs + s.faultMs;
   const lease = s.faultMs + 60_000;
+  // Injects and the undos of steps that end early, in time order (an inject first on a tie).
+  const actions = steps
+    .flatMap((step, i) => [
+      { at: s.steadyMs + (step.atMs ?? 0), inject: true, i },
+      ...(step.untilMs !== undefined && step.untilMs < s.faultMs
+        ? [{ at: s.steadyMs + step.untilMs, inject: false, i }]
+        : []),
+    ])
+    .sort((a, b) => a.at - b.at || Number(b.inject) - Number(a.inject));
+  const ids = new Map<number, string>();
   let failed = false;
+  let endedAt = Date.now();
   try {
-    for (const step of [...steps].sort((a, b) => (a.atMs ?? 0) - (b.atMs ?? 0))) {
-      sleepUntil(s.steadyMs + (step.atMs ?? 0));
-      ids.push(injectFault(step.fault, lease));
-      if (ids.length === 1) hooks.afterInject?.();
+    for (const action of actions) {
+      sleepUntil(action.at);
+      if (action.inject) {
+        ids.set(action.i, injectFault((steps[action.i] as FaultStep).fault, lease));
+        if (ids.size === 1) hooks.afterInject?.();
+      } else {
+        const id = ids.get(action.i);
+        ids.delete(action.i);
+        if (id !== undefined) undoFault(id);
+      }
     }
     sleepUntil(faultEnd);
     hooks.beforeUndo?.();
+    if (breaker) breakerOpened.add(breakerStates(breaker.upstream).some((v) => v > 0));
     scheduleRan.add(true);
   } catch (err) {
     // A fault that could not be injected makes the drill meaningless: say so in the verdict.
@@ -350,9 +400,9 @@ export function runSchedule(
     scheduleRan.add(false);
     console.error(`[${drillName()}] the fault schedule failed: ${String(err)}`);
   } finally {
-    for (const id of ids.reverse()) {
+    for (const id of [...ids.values()].reverse()) {
       try {
-        undoFault(id);
+        endedAt = undoFault(id);
       } catch (err) {
         console.error(`[${drillName()}] undo ${id} failed: ${String(err)}`);
       }
@@ -364,6 +414,7 @@ export function runSchedule(
   }
   // "The fault's end" is when the undo was asked for: a restart's own start-up time counts.
   const deadline = faultEnd + s.recoveryMs;
+  if (breaker) watchBreaker(breaker.upstream, endedAt, deadline);
   for (let i = 0; i < 10_000; i++) {
     let ok = false;
     try {
@@ -386,6 +437,47 @@ export function runSchedule(
   timeToRecover.add(Math.max(0, elapsedMs() - faultEnd));
   recovered.add(false);
   console.error(`[${drillName()}] the hypothesis did not hold again before the recovery phase ended`);
+}
+
+// --- breaker state, read from each gateway process ------------------------------------
+
+/** `bw_breaker_state{upstream}` of every running gateway process (0 closed, 1 half-open, 2 open). */
+export function breakerStates(upstream: string): number[] {
+  const pattern = new RegExp(`^bw_breaker_state\\{[^}]*upstream="${upstream}"[^}]*\\}\\s+(\\S+)`, 'm');
+  return processes()
+    .filter((p) => p.name.startsWith('gateway') && p.state === 'running' && p.adminPort !== undefined)
+    .map((p) => {
+      const res = http.get(`http://127.0.0.1:${p.adminPort}/metrics`, {
+        tags: { route: 'probe', name: 'probe' },
+        timeout: '2s',
+        responseCallback: http.expectedStatuses(200),
+      });
+      const m = pattern.exec(String(res.body ?? ''));
+      // No sample yet means the breaker never changed state: closed.
+      return res.status === 200 ? Number(m?.[1] ?? 0) : Number.NaN;
+    });
+}
+
+/**
+ * Polls every gateway's breaker for `upstream` every 50 ms from the fault's
+ * end (`endedAt`, epoch ms) until all are closed, and records the time in
+ * breaker_recovery_ms — or the time until `deadlineMs` (test clock) if they
+ * never close.
+ */
+function watchBreaker(upstream: string, endedAt: number, deadlineMs: number): void {
+  for (let i = 0; i < 100_000; i++) {
+    const states = breakerStates(upstream);
+    if (states.length > 0 && states.every((v) => v === 0)) {
+      const took = Math.max(0, Date.now() - endedAt);
+      breakerRecoveryMs.add(took);
+      console.info(`[${drillName()}] ${upstream} breaker closed on every gateway ${took} ms after the fault`);
+      return;
+    }
+    if (elapsedMs() >= deadlineMs) break;
+    sleep(0.05);
+  }
+  breakerRecoveryMs.add(Math.max(0, Date.now() - endedAt));
+  console.error(`[${drillName()}] the ${upstream} breaker did not close before the recovery phase ended`);
 }
 
 // --- served accounting -----------------------------------------------------------

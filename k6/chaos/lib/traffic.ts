@@ -7,6 +7,7 @@
 import { sleep } from 'k6';
 import exec from 'k6/execution';
 import http from 'k6/http';
+import { isStale } from '../../lib/classify.ts';
 import { authHeaders, baseUrl, type Credentials, defaultCredentials, envNumber } from '../../lib/config.ts';
 import { orderIdFrom, productIds, type ShopApi, shopApi, uuid } from '../../lib/shop-api.ts';
 import { customerId, drillName, processes, withServed } from './drill.ts';
@@ -16,6 +17,9 @@ export const SEED_PRODUCTS: readonly string[] = Array.from(
   { length: 40 },
   (_, i) => `sku-${String(i + 1).padStart(4, '0')}`,
 );
+
+/** Marks an accepted order's id in k6's log (local/src/drill/invariants.ts reads it). */
+export const ACCEPTED_MARK = 'bw_accepted';
 
 /**
  * One visit: a product page, one product, and for `ORDER_SHARE` of visits
@@ -29,7 +33,10 @@ export function drillJourney(api: ShopApi, orderShare = envNumber('ORDER_SHARE',
   api.getProduct(productId);
   if (Math.random() >= orderShare) return undefined;
   const placed = api.placeOrder([{ productId, quantity: 1 }], { customerId: customerId() });
-  return placed.res.status === 202 ? orderIdFrom(placed) : undefined;
+  const id = placed.res.status === 202 ? orderIdFrom(placed) : undefined;
+  // One line per 202: the runner checks each of these ids is in the orders database.
+  if (id !== undefined) console.log(`${ACCEPTED_MARK} ${id}`);
+  return id;
 }
 
 export interface ShopTrafficOptions {
@@ -94,13 +101,13 @@ export function probe(
   };
 }
 
-/** `n` product reads in a row, each answered 200 within `maxMs`. */
+/** `n` product reads in a row, each answered 200 within `maxMs` (and fresh, unless `stale`). */
 export function readsHold(n: number, maxMs = 1_000, credentials?: Credentials, stale = true): boolean {
   for (let i = 0; i < n; i++) {
     const id = SEED_PRODUCTS[Math.floor(Math.random() * SEED_PRODUCTS.length)] as string;
     const r = probe('GET', `/api/catalog/products/${id}`, undefined, credentials);
     if (r.status !== 200 || r.durationMs > maxMs) return false;
-    if (!stale && /stale/i.test(r.headers['X-Cache'] ?? r.headers['x-cache'] ?? '')) return false;
+    if (!stale && isStale(r)) return false;
   }
   return true;
 }

@@ -1,5 +1,5 @@
 /**
- * The eight drills: each is a k6 script in k6/chaos/ (phases, fault schedule,
+ * The drills: each is a k6 script in k6/chaos/ (phases, fault schedule,
  * thresholds) plus what the runner checks around it (database invariants,
  * checks that need the whole run's numbers).
  */
@@ -12,6 +12,8 @@ export interface DrillSpec {
   readonly orders: boolean;
   /** How long orders may take to settle after the drill (ms). */
   readonly settleMs?: number;
+  /** Also check the event streams after the drill (groups there, nothing pending or dead-lettered). */
+  readonly streams?: boolean;
   /** Checks computed from the summary after the run (see derived-checks.ts). */
   readonly derived?: readonly ('retry-budget' | 'victim-latency')[];
 }
@@ -29,7 +31,7 @@ export const DRILLS: readonly DrillSpec[] = [
     name: 'catalog-latency',
     script: 'k6/chaos/catalog-latency.ts',
     summary:
-      '2 s added to catalog; answers within the route deadline, breakers open, fast 503s carry Retry-After',
+      '2 s added to catalog; answers within the route deadline, product reads served stale ≥ 95 %, breaker closed within 1 s after',
     orders: true,
   },
   {
@@ -53,6 +55,30 @@ export const DRILLS: readonly DrillSpec[] = [
       'payments and notifications SIGKILLed mid-stream and restarted; no duplicate charge, no missing notification',
     orders: true,
     settleMs: 75_000,
+  },
+  {
+    name: 'db-crash',
+    script: 'k6/chaos/db-crash.ts',
+    summary:
+      'pg-orders then pg-payments SIGKILLed under order load and restarted; every 202 stored, no payment without its order',
+    orders: true,
+    settleMs: 60_000,
+    streams: true,
+  },
+  {
+    name: 'redis-crash',
+    script: 'k6/chaos/redis-crash.ts',
+    summary:
+      'redis-server SIGKILLed under load and restarted; every order completes, consumer groups and pending entries intact',
+    orders: true,
+    settleMs: 60_000,
+    streams: true,
+  },
+  {
+    name: 'catalog-pause',
+    script: 'k6/chaos/catalog-pause.ts',
+    summary: "catalog paused 6 s (SIGSTOP); the gateway's breaker closes within 1 s of the resume",
+    orders: true,
   },
   {
     name: 'noisy-neighbour',

@@ -3,16 +3,25 @@
  * (credentials from the run folder) and states, for the orders of one run
  * (customer ids `drill-<test id>-…`):
  *
- * - no accepted order lost: every 202 the drill counted is a row in orders;
+ * - no accepted order lost: every order id the drill saw answered 202 (k6
+ *   logs each, traffic.ts ACCEPTED_MARK) is a row in orders — or, for a
+ *   script that does not log them, at least as many rows as 202s;
  * - every order reaches a final state (CONFIRMED / CANCELLED) within the
  *   settle time — polled, and how long it took is reported;
  * - none charged twice: at most one payment per order, CONFIRMED ⇔ CAPTURED;
+ * - no payment without an order: every payment of the run's customers
+ *   belongs to an order in the orders database;
  * - no notification missing or doubled: one per final order and kind;
  * - stock consistent, for the whole catalog: seed stock − held reservations
- *   = stock, and no CANCELLED order still holds its reservation.
+ *   = stock, and no CANCELLED order still holds its reservation;
+ * - with `streams` (the crash drills): the saga's consumer groups still
+ *   exist, nothing stays pending, and no entry was dead-lettered during the
+ *   drill — a group, pending entry or acknowledgement Redis lost would show
+ *   here or as an order that never completes.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { ProcessStatus } from '../managed-process.ts';
 
@@ -62,6 +71,10 @@ export interface InvariantOptions {
   testId: string;
   /** 202s the drill counted. */
   accepted: number;
+  /** Ids of the orders answered 202, when the script logged them. */
+  acceptedIds?: readonly string[];
+  /** Dead letters per stream before the drill (streamSnapshot); checks the streams when given. */
+  streamsBefore?: StreamSnapshot;
   /** How long orders may take to settle (default 60 s). */
   settleMs?: number;
 }
@@ -113,10 +126,16 @@ export async function checkInvariants(options: InvariantOptions): Promise<Invari
     await new Promise((r) => setTimeout(r, 500));
   }
 
+  const stored = new Set(orders.map((o) => o.id));
+  const lost = (options.acceptedIds ?? []).filter((id) => !stored.has(id));
   results.push({
     name: 'no accepted order lost',
-    ok: orders.length >= options.accepted,
-    detail: `${options.accepted} accepted (202), ${orders.length} in the orders database`,
+    ok: orders.length >= options.accepted && lost.length === 0,
+    detail: `${options.accepted} accepted (202), ${orders.length} in the orders database${
+      options.acceptedIds
+        ? `; ${options.acceptedIds.length} accepted ids checked, missing ${lost.length}${lost.length ? ` (${lost.slice(0, 3).join(', ')})` : ''}`
+        : ''
+    }`,
   });
   const pending = orders.filter((o) => o.status === 'PENDING_PAYMENT');
   results.push({
@@ -145,6 +164,24 @@ export async function checkInvariants(options: InvariantOptions): Promise<Invari
       ).rows[0]?.n ?? 0,
     ),
   }));
+  const orphans = await withClient(
+    url('payments'),
+    async (c) =>
+      (
+        await c.query<{ order_id: string; status: string }>(
+          `SELECT order_id, status FROM payments WHERE customer_id LIKE $1 AND NOT (order_id = ANY($2::uuid[]))`,
+          [prefix, ids],
+        )
+      ).rows,
+  );
+  results.push({
+    name: 'no payment without an order',
+    ok: orphans.length === 0,
+    detail:
+      orphans.length === 0
+        ? "every payment of the run's customers has its order"
+        : `${orphans.length} payments without an order (${orphans.filter((o) => o.status === 'CAPTURED').length} captured), e.g. order ${orphans[0]?.order_id}`,
+  });
   const capturedBy = new Map(payments.perOrder.map((r) => [r.order_id, Number(r.captured)]));
   const twice = payments.perOrder.filter((r) => Number(r.n) > 1 || Number(r.captured) > 1).length;
   const confirmedUncharged = orders.filter(
@@ -203,5 +240,75 @@ export async function checkInvariants(options: InvariantOptions): Promise<Invari
             .join('; ')}); ${stock.stillHeld} cancelled orders still hold stock`,
   });
 
+  if (options.streamsBefore) {
+    const deadline = Math.max(settleDeadline, Date.now() + 10_000);
+    let now = await streamSnapshot(redisUrlOf(options.processes));
+    for (let i = 0; i < 200 && now.pending > 0 && Date.now() < deadline; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      now = await streamSnapshot(redisUrlOf(options.processes));
+    }
+    const deadLettered = Object.entries(now.deadLetters)
+      .map(([stream, n]) => [stream, n - (options.streamsBefore?.deadLetters[stream] ?? 0)] as const)
+      .filter(([, n]) => n > 0);
+    results.push({
+      name: 'consumer groups and pending entries intact',
+      ok: now.missingGroups.length === 0 && now.pending === 0 && deadLettered.length === 0,
+      detail: `groups missing: ${now.missingGroups.join(', ') || 'none'}; pending after settle ${now.pending}; dead-lettered during the drill ${
+        deadLettered.map(([s, n]) => `${s} ${n}`).join(', ') || '0'
+      }`,
+    });
+  }
+
   return { results, orders: orders.length, ...(settleMs !== undefined ? { settleMs } : {}) };
+}
+
+/** The saga's streams and the consumer groups on each (services/*: events/). */
+export const SAGA_GROUPS: Readonly<Record<string, readonly string[]>> = {
+  'bw:orders': ['payments', 'notifications'],
+  'bw:payments': ['orders'],
+};
+
+export interface StreamSnapshot {
+  /** `stream/group` of expected groups that do not exist. */
+  missingGroups: string[];
+  /** Entries pending in every expected group together. */
+  pending: number;
+  /** Length of each dead-letter stream (`<stream>:dlq:<group>`). */
+  deadLetters: Record<string, number>;
+}
+
+export function redisUrlOf(processes: readonly ProcessStatus[]): string {
+  const redis = processes.find((p) => p.name === 'redis');
+  if (!redis?.port) throw new Error('redis is not part of the run');
+  return `redis://127.0.0.1:${redis.port}`;
+}
+
+/** Groups, pending entries and dead letters of the saga's streams, read from Redis. */
+export async function streamSnapshot(redisUrl: string): Promise<StreamSnapshot> {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 3_000, lazyConnect: true });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+    const out: StreamSnapshot = { missingGroups: [], pending: 0, deadLetters: {} };
+    for (const [stream, groups] of Object.entries(SAGA_GROUPS)) {
+      const info = ((await redis.exists(stream)) ? await redis.xinfo('GROUPS', stream) : []) as unknown[][];
+      const byName = new Map(
+        info.map((g) => {
+          const i = g.indexOf('name');
+          const p = g.indexOf('pending');
+          return [String(g[i + 1]), Number(g[p + 1] ?? 0)] as const;
+        }),
+      );
+      for (const group of groups) {
+        const pending = byName.get(group);
+        if (pending === undefined) out.missingGroups.push(`${stream}/${group}`);
+        else out.pending += pending;
+        const dlq = `${stream}:dlq:${group}`;
+        out.deadLetters[dlq] = Number(await redis.xlen(dlq));
+      }
+    }
+    return out;
+  } finally {
+    redis.disconnect();
+  }
 }

@@ -107,7 +107,7 @@ tr.pass td:last-child{color:#2e7d32;font-weight:600}tr.fail td:last-child{color:
     if (text !== undefined) e.textContent = text;
     svg.appendChild(e); return e;
   }
-  var colours = { steady: '#f1f8e9', fault: '#fff3e0', recovery: '#e3f2fd' };
+  var colours = { steady: '#f1f8e9', fault: '#fff3e0', grace: '#fafafa', recovery: '#e3f2fd' };
   d.phases.forEach(function (p) {
     el('rect', { class: 'phase', x: x(p.from), y: T, width: Math.max(0, x(Math.min(p.to, n)) - x(p.from)), height: H - T - B, fill: colours[p.name] || '#f5f5f5' });
     el('text', { x: x(p.from) + 4, y: T + 12, 'font-size': 11, fill: '#607d8b' }, p.name);

@@ -25,7 +25,13 @@ import type { ProcessStatus } from '../managed-process.ts';
 import type { RunState } from '../state.ts';
 import { type DerivedInput, derivedChecks } from './derived-checks.ts';
 import type { DrillSpec } from './drills.ts';
-import { checkInvariants, type InvariantReport } from './invariants.ts';
+import {
+  checkInvariants,
+  type InvariantReport,
+  redisUrlOf,
+  type StreamSnapshot,
+  streamSnapshot,
+} from './invariants.ts';
 import { type FaultWindow, reportHtml } from './report-html.ts';
 import { readTimeline, type Timeline } from './timeline.ts';
 import { type ExtraCheck, formatVerdict, type Summary, type Verdict, verdictFrom } from './verdict.ts';
@@ -154,6 +160,17 @@ export async function runDrill(spec: DrillSpec, options: RunOptions): Promise<Dr
   }
   args.push(spec.script);
 
+  // Dead letters before the drill, so the stream check counts only this drill's.
+  let streamsBefore: StreamSnapshot | undefined;
+  if (spec.streams) {
+    try {
+      streamsBefore = await streamSnapshot(redisUrlOf(processes));
+    } catch (err) {
+      log(`  ! could not read the streams before the drill: ${(err as Error).message}`);
+      streamsBefore = { missingGroups: [], pending: 0, deadLetters: {} };
+    }
+  }
+
   log(`▶ ${spec.name}: ${spec.summary}`);
   log(`  report: ${reportDir}`);
   const k6log = createWriteStream(path.join(reportDir, 'k6.log'));
@@ -227,9 +244,15 @@ export async function runDrill(spec: DrillSpec, options: RunOptions): Promise<Dr
     const accepted = Object.entries(summary.metrics)
       .filter(([k]) => k.startsWith('served{') && k.includes('route:orders_create') && k.includes('phase:'))
       .reduce((n, [, m]) => n + (m.passes ?? 0), 0);
+    // Each 202's order id, as the traffic logged it (k6/chaos/lib/traffic.ts ACCEPTED_MARK).
+    const acceptedIds = [
+      ...readFileSync(path.join(reportDir, 'k6.log'), 'utf8').matchAll(/bw_accepted ([0-9a-f-]{36})/g),
+    ].map((m) => m[1] as string);
     try {
       invariants = await checkInvariants({
         runDir: options.state.runDir,
+        ...(acceptedIds.length > 0 ? { acceptedIds } : {}),
+        ...(streamsBefore ? { streamsBefore } : {}),
         processes: ((await controlCall(options.state, 'GET', '/v1/status')) as { processes: ProcessStatus[] })
           .processes,
         testId,

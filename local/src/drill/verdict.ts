@@ -87,7 +87,7 @@ export function verdictFrom(summary: Summary, extra: readonly ExtraCheck[] = [])
     row.metrics.set(metric, value);
     byKey.set(id, row);
   }
-  const order = ['steady', 'fault', 'recovery'];
+  const order = ['steady', 'fault', 'grace', 'recovery'];
   const rows: VerdictRow[] = [...byKey.values()]
     .map((r) => {
       const reqs = r.metrics.get('http_reqs');
@@ -126,9 +126,11 @@ export function verdictFrom(summary: Summary, extra: readonly ExtraCheck[] = [])
       const shown =
         key === 'time_to_recover'
           ? `${((value.max ?? 0) / 1000).toFixed(1)} s`
-          : value.value !== undefined
-            ? String(Math.round(value.value * 1000) / 1000)
-            : String(value.max ?? value.count ?? '');
+          : key === 'breaker_recovery_ms'
+            ? `${Math.round(value.max ?? 0)} ms`
+            : value.value !== undefined
+              ? String(Math.round(value.value * 1000) / 1000)
+              : String(value.max ?? value.count ?? '');
       checks.push({ name: key, value: shown, threshold: expr, pass: !crossed });
     }
   }

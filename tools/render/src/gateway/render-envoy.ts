@@ -82,7 +82,9 @@ function cluster(name: string, up: UpstreamConfig, ns: string): Record<string, u
       ? {
           outlier_detection: {
             interval: dur(b.rollingWindowMs),
-            base_ejection_time: dur(b.resetTimeoutMs),
+            // The mesh's growing open interval: base openBaseMs, capped at resetTimeoutMs.
+            base_ejection_time: dur(b.openBaseMs),
+            max_ejection_time: dur(b.resetTimeoutMs),
             max_ejection_percent: 100,
             failure_percentage_threshold: Math.round(b.errorThresholdPct),
             failure_percentage_request_volume: b.volumeThreshold,

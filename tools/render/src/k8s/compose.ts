@@ -49,7 +49,7 @@ export function renderCompose(
   const volumes: Record<string, object> = {};
   services.redis = {
     image: IMAGES.redis,
-    command: ['redis-server', '--appendonly', 'yes', '--dir', '/data'],
+    command: ['redis-server', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', '/data'],
     user: '999:999',
     volumes: ['redis-data:/data'],
     healthcheck: { test: ['CMD', 'redis-cli', 'ping'], interval: '2s', timeout: '2s', retries: 30 },

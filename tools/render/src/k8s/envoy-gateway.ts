@@ -119,7 +119,7 @@ function trafficPolicy(
                 consecutive5XxErrors: consecutiveErrors(u),
                 failurePercentageThreshold: Math.round(u.breaker.errorThresholdPct),
                 interval: duration(u.breaker.rollingWindowMs),
-                baseEjectionTime: duration(u.breaker.resetTimeoutMs),
+                baseEjectionTime: duration(u.breaker.openBaseMs),
                 maxEjectionPercent: 100,
               },
             },

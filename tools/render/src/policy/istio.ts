@@ -194,7 +194,7 @@ export function renderDestinationRules(policy: MeshPolicy, edges: EdgePolicies):
                   outlierDetection: {
                     consecutive5xxErrors: consecutiveErrors(u),
                     interval: seconds(u.breaker.rollingWindowMs),
-                    baseEjectionTime: seconds(u.breaker.resetTimeoutMs),
+                    baseEjectionTime: seconds(u.breaker.openBaseMs),
                     maxEjectionPercent: 100, // the mesh breaker opens for the whole upstream
                   },
                 }

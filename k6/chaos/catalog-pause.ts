@@ -1,0 +1,40 @@
+/**
+ * catalog-pause: catalog is paused (SIGSTOP: connections hang, nothing is
+ * refused) for 6 s under browsing load, then resumed — the fault of issue
+ * 13, where the gateway's breaker kept failing reads fast for 5 s after
+ * catalog was back.
+ *
+ * Hypothesis: nothing hangs beyond the gateway's deadline while catalog is
+ * frozen; the gateway's catalog breaker opens, and once catalog is resumed
+ * it closes on every gateway within 1 s (breaker_recovery_ms < 1000); from
+ * 1 s after the fault every route is served ≥ 99 % again.
+ */
+
+import { defineDrill, JOURNEY_ROUTES } from './lib/define-drill.ts';
+import { type Hypothesis, processFault } from './lib/drill.ts';
+import { readsHold, shopTraffic } from './lib/traffic.ts';
+
+const catalogRoutes = ['catalog_list', 'catalog_product'] as const;
+
+const drill = defineDrill({
+  phases: {
+    full: { steady: '20s', fault: '6s', recovery: '30s' },
+    short: { steady: '10s', fault: '6s', recovery: '12s' },
+  },
+  // Enough reads that 6 s of timeouts outweigh the rolling window's successes and open the breaker.
+  traffic: { shop: 10 },
+  routes: JOURNEY_ROUTES,
+  hypotheses: catalogRoutes.flatMap((route): Hypothesis[] => [
+    { metric: 'served', phase: 'steady', route, threshold: 'rate>=0.995' },
+    { metric: 'http_req_duration', phase: 'fault', route, threshold: 'p(99)<2100' },
+  ]),
+  maxTimeToRecoverMs: 10_000,
+  needs: ['catalog', 'orders', 'gateway-1', 'gateway-2'],
+  steadyState: () => readsHold(5, 500),
+  faults: [{ fault: processFault('sigstop', 'catalog', 'pause') }],
+  breaker: { upstream: 'catalog', maxRecoveryMs: 1_000 },
+  recovered: () => readsHold(5, 500, undefined, false),
+});
+
+export const { options, setup, chaos, teardown } = drill;
+export const shop = shopTraffic({ orderShare: 0.1 });
