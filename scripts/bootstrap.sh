@@ -103,17 +103,20 @@ ensure_system() {
   return 1
 }
 
-# Go tools (k6, kustomize) built from their pinned tools module
+# Go tools (k6, kustomize, the Kubernetes tools) built from their pinned tools module
 # (tools/<name>/go.mod + go.sum) through the Go module proxy into .tools/bin.
 # A module rather than `go install pkg@version`: for k6's vanity path the
 # proxy has no version list, and `go install` insists on one to look up
 # deprecations.
 ensure_go_tool() {
   local name=$1
-  local pkg
+  local pkg dir
   pkg=$(tr ' ' '\n' <<<"$GO_TOOLS" | sed -n "s|^$name=||p")
   [ -n "$pkg" ] || bw_die "unknown Go tool: $name"
-  local bin="$BW_TOOLS/bin/$name" moddir="$BW_ROOT/tools/$name"
+  # "dir:package" when several tools share one module (tools/kubernetes).
+  dir=$name
+  case $pkg in *:*) dir=${pkg%%:*} pkg=${pkg#*:} ;; esac
+  local bin="$BW_TOOLS/bin/$name" moddir="$BW_ROOT/tools/$dir"
   local stamp
   stamp=$(cat "$moddir/go.mod" "$moddir/go.sum" | cksum | cut -d' ' -f1)
   export PATH="$BW_TOOLS/bin:$PATH"
@@ -139,3 +142,17 @@ ensure_go_tool() {
 
 ensure_k6() { ensure_go_tool k6; }
 ensure_k8s_tools() { ensure_go_tool kustomize; }
+
+# A local Kubernetes API server for manifest checks (npm run k8s:check and
+# npm test): etcd, kube-apiserver, kube-controller-manager and kubectl built
+# from tools/etcd and tools/kubernetes (about 5 minutes cold; seconds once
+# Go's build cache is warm), and the CRDs of tools/crds/go.mod downloaded
+# into Go's module cache, where k8s/check/crds.ts reads them.
+ensure_kube_tools() {
+  local t
+  for t in etcd kube-apiserver kube-controller-manager kubectl; do
+    ensure_go_tool "$t" || return 1
+  done
+  (cd "$BW_ROOT/tools/crds" && GOPROXY="${GOPROXY:-https://proxy.golang.org,direct}" go mod download) >&2 ||
+    { bw_log "downloading the CRDs of tools/crds/go.mod failed"; return 1; }
+}
