@@ -133,7 +133,7 @@ ensure_go_tool() {
     bw_log "$name needs Go >= 1.$GO_MIN_MINOR to build; found $(go env GOVERSION)"
     return 1
   fi
-  bw_log "building $name from tools/$name/go.mod with $(go env GOVERSION) (a few minutes the first time)"
+  bw_log "building $name from tools/$dir/go.mod with $(go env GOVERSION) (a few minutes the first time)"
   mkdir -p "$BW_TOOLS/bin"
   (cd "$moddir" && GOPROXY="${GOPROXY:-https://proxy.golang.org,direct}" go build -o "$bin" "$pkg") >&2 ||
     { bw_log "building $name failed"; return 1; }
@@ -143,16 +143,14 @@ ensure_go_tool() {
 ensure_k6() { ensure_go_tool k6; }
 ensure_k8s_tools() { ensure_go_tool kustomize; }
 
-# A local Kubernetes API server for manifest checks (npm run k8s:check and
+# A local Kubernetes control plane for manifest checks (npm run k8s:check and
 # npm test): etcd, kube-apiserver, kube-controller-manager and kubectl built
-# from tools/etcd and tools/kubernetes (about 5 minutes cold; seconds once
-# Go's build cache is warm), and the CRDs of tools/crds/go.mod downloaded
-# into Go's module cache, where k8s/check/crds.ts reads them.
+# from tools/etcd and tools/kubernetes (minutes cold; seconds once Go's build
+# cache is warm). The CRDs of tools/crds/go.mod are fetched by the check
+# itself (k8s/check/crds.ts, `go mod download`).
 ensure_kube_tools() {
   local t
   for t in etcd kube-apiserver kube-controller-manager kubectl; do
     ensure_go_tool "$t" || return 1
   done
-  (cd "$BW_ROOT/tools/crds" && GOPROXY="${GOPROXY:-https://proxy.golang.org,direct}" go mod download) >&2 ||
-    { bw_log "downloading the CRDs of tools/crds/go.mod failed"; return 1; }
 }

@@ -22,10 +22,9 @@ const seconds = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)} 
 const check = await ApiServerCheck.start();
 let refused = 0;
 try {
-  console.log(
-    `kube-apiserver ${check.server.url} up with ${check.crds.length} CRD files (${seconds(started)}):`,
-  );
-  for (const crd of check.crds) console.log(`  ${crd}`);
+  // module@version of each CRD source: istio.io/api@v1.28.0/kubernetes/… → istio.io/api@v1.28.0
+  const modules = [...new Set(check.crds.map((c) => c.slice(0, c.indexOf('/', c.indexOf('@')))))];
+  console.log(`kube-apiserver ${check.server.url} up (${seconds(started)}); CRDs of ${modules.join(', ')}`);
   for (const overlay of overlays) {
     const t = Date.now();
     const result = await check.checkOverlay(overlay);

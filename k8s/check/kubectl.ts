@@ -10,7 +10,6 @@
  * own message for that one object.
  */
 import { spawn } from 'node:child_process';
-import { stringify } from 'yaml';
 import type { Manifest } from '../test/manifests.ts';
 
 export interface KubectlTarget {
@@ -68,8 +67,12 @@ function printedName(o: Manifest): string {
   return `${String(o.kind).toLowerCase()}${group ? `.${group}` : ''}/${o.metadata?.name}`;
 }
 
+/**
+ * A YAML stream of JSON documents: JSON quotes every string, where a YAML 1.2
+ * writer leaves `yes` bare and kubectl's YAML 1.1 reader makes it `true`.
+ */
 function toYaml(objs: readonly Manifest[]): string {
-  return objs.map((o) => stringify(o, { lineWidth: 0 })).join('---\n');
+  return objs.map((o) => JSON.stringify(o)).join('\n---\n');
 }
 
 /** kubectl's message without the wrapping that names stdin instead of the object. */

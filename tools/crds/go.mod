@@ -1,6 +1,6 @@
 module breakwater.local/tools/crds
 
-go 1.25
+go 1.25.3
 
 require (
 	github.com/envoyproxy/gateway v1.6.0
