@@ -140,19 +140,15 @@ export async function serverSideApply(
 }
 
 /**
- * Deletes `objs` (a missing one is fine) and waits until they are gone.
- * `foreground` also waits for what controllers made from them (ReplicaSets,
- * Pods) — only where the garbage collector runs, or the wait never ends.
+ * Deletes `objs` (a missing one is fine). Without controllers nothing holds a
+ * finalizer, so the API server removes each object before it answers and
+ * kubectl's wait (which polls object by object, seconds per overlay) is skipped.
  */
-export async function deleteObjects(
-  target: KubectlTarget,
-  objs: readonly Manifest[],
-  cascade: 'background' | 'foreground' = 'background',
-): Promise<void> {
+export async function deleteObjects(target: KubectlTarget, objs: readonly Manifest[]): Promise<void> {
   if (objs.length === 0) return;
   const result = await kubectl(
     target,
-    ['delete', '--ignore-not-found', `--cascade=${cascade}`, '--timeout=120s', '-f', '-'],
+    ['delete', '--ignore-not-found', '--wait=false', '-f', '-'],
     toYaml(objs),
   );
   if (result.code !== 0) throw new Error(`kubectl delete failed: ${cleanMessage(result.stderr)}`);
