@@ -19,8 +19,9 @@ import { findKubeTool } from '@breakwater/local/kube-apiserver';
 import { build, type Manifest } from '../test/manifests.ts';
 import { crdFiles } from './crds.ts';
 import { deleteObjects, type KubectlTarget, kubectl, type Refusal, serverSideApply } from './kubectl.ts';
+import { checkRollout, namespacesOf, ROLLOUT_CONTROLLERS, waitCollected } from './rollout.ts';
 
-export type Step = 'namespaces and CRDs' | 'dry run' | 'apply';
+export type Step = 'namespaces and CRDs' | 'dry run' | 'apply' | 'rollout';
 
 export interface StepResult {
   readonly step: Step;
@@ -31,6 +32,8 @@ export interface StepResult {
 export interface OverlayResult {
   readonly overlay: string;
   readonly objects: number;
+  /** Pods the controllers created from it (none run them: there are no nodes). */
+  readonly pods: number;
   readonly steps: readonly StepResult[];
 }
 
@@ -52,6 +55,7 @@ export class ApiServerCheck {
   static async start(): Promise<ApiServerCheck> {
     const [server, files] = await Promise.all([startKubeApiServer(), crdFiles()]);
     try {
+      await server.startControllerManager(ROLLOUT_CONTROLLERS);
       const target: KubectlTarget = {
         kubectl: findKubeTool('kubectl'),
         kubeconfig: server.kubeconfig,
@@ -89,7 +93,7 @@ export class ApiServerCheck {
     const first = objs.filter((o) => FIRST.has(o.kind));
     const rest = objs.filter((o) => !FIRST.has(o.kind));
     const steps: StepResult[] = [];
-    const step = async (name: Step, these: Manifest[], run: () => Promise<Refusal[]>) => {
+    const step = async (name: Step, these: Manifest[], run: () => Promise<readonly Refusal[]>) => {
       steps.push({ step: name, objects: these.length, refused: await run() });
     };
     await step('namespaces and CRDs', first, async () => [
@@ -98,8 +102,15 @@ export class ApiServerCheck {
     ]);
     await step('dry run', rest, () => serverSideApply(this.target, rest, { dryRun: true }));
     await step('apply', rest, () => serverSideApply(this.target, rest, { dryRun: false }));
+    let pods = 0;
+    await step('rollout', rest, async () => {
+      const rollout = await checkRollout(this.target, rest);
+      pods = rollout.pods;
+      return rollout.problems;
+    });
     await deleteObjects(this.target, rest);
-    return { overlay, objects: objs.length, steps };
+    await waitCollected(this.target, namespacesOf(objs));
+    return { overlay, objects: objs.length, pods, steps };
   }
 
   stop(): Promise<void> {

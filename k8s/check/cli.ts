@@ -29,7 +29,9 @@ try {
     const t = Date.now();
     const result = await check.checkOverlay(overlay);
     const lines = result.steps.map((s) => `${s.step} ${s.objects - s.refused.length}/${s.objects}`);
-    console.log(`${overlay}: ${result.objects} objects; ${lines.join(', ')} accepted (${seconds(t)})`);
+    console.log(
+      `${overlay}: ${result.objects} objects, ${result.pods} pods; ${lines.join(', ')} accepted (${seconds(t)})`,
+    );
     for (const s of result.steps)
       for (const r of s.refused) {
         refused++;

@@ -1,8 +1,9 @@
 /**
  * Every overlay applied to a real kube-apiserver v1.34 with the real CRDs
  * (k8s/check/api-server-check.ts): what the schema tests cannot see — CEL
- * rules in CRDs, defaulting, admission, namespaces and ordering. One API
- * server for the whole file (about 10 s to start); the schema tests in
+ * rules in CRDs, defaulting, admission, namespaces and ordering — and, with
+ * kube-controller-manager, what a rollout creates. One control plane for the
+ * whole file (20–40 s to start with the CRDs); the schema tests in
  * overlays.test.ts stay the fast first check.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,6 +53,14 @@ describe('overlays on a real kube-apiserver', () => {
 
     it('is stored whole by a real apply', () => {
       expect(refusals(result, 'apply')).toEqual([]);
+    });
+
+    // kube-controller-manager runs (no nodes): Deployments, StatefulSets and
+    // Jobs get Pods through Pod Security admission; the Pods are covered by
+    // NetworkPolicies, PDBs select them, HPAs reach their scale subresource.
+    it('rolls out into Pods that its policies select', () => {
+      expect(result.pods).toBeGreaterThan(0);
+      expect(refusals(result, 'rollout')).toEqual([]);
     });
   });
 });

@@ -183,6 +183,8 @@ export function kubeControllerManagerSpec(options: KubeControllerManagerOptions)
       `--controllers=${options.controllers.join(',')}`,
       '--leader-elect=false',
       '--profiling=false',
+      // HPAs report on their target at every sync: 1 s instead of 15 s so a check need not wait.
+      '--horizontal-pod-autoscaler-sync-period=1s',
     ],
     port: options.port,
     url,
