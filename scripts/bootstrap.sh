@@ -147,7 +147,7 @@ ensure_k8s_tools() { ensure_go_tool kustomize; }
 # npm test): etcd, kube-apiserver, kube-controller-manager and kubectl built
 # from tools/etcd and tools/kubernetes (minutes cold; seconds once Go's build
 # cache is warm). The CRDs of tools/crds/go.mod are fetched by the check
-# itself (k8s/check/crds.ts, `go mod download`).
+# itself (tools/render/src/k8s-check/crds.ts, `go mod download`).
 ensure_kube_tools() {
   local t
   for t in etcd kube-apiserver kube-controller-manager kubectl; do

@@ -1,6 +1,7 @@
 /**
  * @breakwater/gateway: the edge. Start it with `node gateway/src/main.ts`;
- * import these to embed it (tests) or to reuse its config and renderers.
+ * import these to embed it (tests) or to reuse its config (its renderers to
+ * Kong and Envoy are build-time code in tools/render).
  */
 export { type GatewayOptions, type RunningGateway, startGateway } from './app.ts';
 export { Authenticator, type Principal } from './auth.ts';
@@ -14,9 +15,6 @@ export {
   validateConfig,
 } from './config.ts';
 export { mintDevToken } from './dev-tokens.ts';
-export { validateEnvoyBootstrap } from './envoy-validate.ts';
 export { ConfigError, GatewayError, type GatewayErrorCode, GW_ERRORS, isGatewayError } from './errors.ts';
-export { validateKongFile } from './kong-validate.ts';
 export { type Decision, RateLimiter } from './rate-limit.ts';
 export { rateLimitHeaders } from './rate-limit-headers.ts';
-export { renderAll } from './render.ts';

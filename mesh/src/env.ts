@@ -92,7 +92,7 @@ export function prefixed<P extends string, T extends Record<string, z.ZodType>>(
  * into the service's `z.object({...})`. The connection variables
  * (`DATABASE_URL: envPostgresUrl`, `REDIS_URL: envRedisUrl`, upstreams'
  * `<NAME>_URL: envHttpUrl`) stay in the service's own schema: they are its
- * edges, which mesh/src/policy/code-edges.ts reads from the service's code.
+ * edges, which tools/render/src/policy/code-edges.ts reads from the service's code.
  */
 export function backendEnvShape<P extends string>(o: { prefix: P; service: string; port: number }) {
   return {

@@ -1,7 +1,7 @@
 /**
  * mesh/policy.yaml: who may call whom. Validated once with unknown keys
  * refused and every error naming its field, then frozen. Rendered by
- * mesh/src/render.ts into NetworkPolicies and Istio resources.
+ * tools/render/src/policy into NetworkPolicies and Istio resources.
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';

@@ -4,7 +4,7 @@
  * the catalog's routes. Connections are opened by main.ts (or a test) and
  * handed in; the kit closes them on shutdown.
  */
-import { readFileSync } from 'node:fs';
+import openapi from '@breakwater/contracts/openapi/catalog.json' with { type: 'json' };
 import { createServiceApp, type ServiceApp, type ServiceAppOptions } from '@breakwater/mesh/server';
 import { counter, gauge } from '@breakwater/observability/metrics';
 import type { Redis } from 'ioredis';
@@ -24,9 +24,8 @@ export interface CatalogDeps {
   server?: Partial<Pick<ServiceAppOptions, 'signals' | 'drainDelayMs' | 'logger' | 'accessLog'>>;
 }
 
-export const OPENAPI = JSON.parse(
-  readFileSync(new URL('../openapi.json', import.meta.url), 'utf8'),
-) as Record<string, unknown>;
+/** The service's contract (@breakwater/contracts), served at /openapi.json. */
+export const OPENAPI: Record<string, unknown> = openapi;
 
 /** Retry-After on 503s, s. */
 const RETRY_AFTER_READS_S = 5;

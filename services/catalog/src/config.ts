@@ -15,6 +15,9 @@ import { z } from 'zod';
 
 export { formatEnvError } from '@breakwater/mesh/env';
 
+/** The service's SQL migrations (node-pg-migrate), run by main.ts, migrate.ts and tests. */
+export const MIGRATIONS_DIR = new URL('../migrations/', import.meta.url);
+
 export const CatalogEnv = z.object({
   ...backendEnvShape({ prefix: 'CATALOG', service: 'catalog', port: 8081 }),
   DATABASE_URL: envPostgresUrl,

@@ -3,11 +3,11 @@
  * then the HTTP server. `node services/catalog/src/main.ts`.
  */
 
-import { createPgPool, createStreamRedis, runMigrations } from '@breakwater/mesh/events/index';
+import { createPgPool, createStreamRedis, runMigrations } from '@breakwater/events';
 import { createLogger } from '@breakwater/observability';
 import { startTelemetry } from '@breakwater/observability/telemetry';
 import { buildApp } from './app.ts';
-import { loadConfig } from './config.ts';
+import { loadConfig, MIGRATIONS_DIR } from './config.ts';
 
 // Telemetry first: the context manager and propagators must exist before any work starts.
 const stopTelemetry = startTelemetry({ service: process.env.BW_SERVICE ?? 'catalog' });
@@ -23,7 +23,7 @@ const pool = createPgPool(config.databaseUrl, {
 if (config.migrateOnStart) {
   const ran = await runMigrations({
     databaseUrl: config.databaseUrl,
-    dir: new URL('../migrations/', import.meta.url),
+    dir: MIGRATIONS_DIR,
     log,
   });
   log.info({ migrations: ran }, 'migrations applied');

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createPgPool, createStreamRedis, runMigrations, waitReady } from '@breakwater/events';
 import {
   createDatabase,
   type PostgresHandle,
@@ -6,7 +7,6 @@ import {
   startPostgres,
   startRedis,
 } from '@breakwater/local/harness';
-import { createPgPool, createStreamRedis, runMigrations, waitReady } from '@breakwater/mesh/events/index';
 import type { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

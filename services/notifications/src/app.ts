@@ -3,8 +3,9 @@
  * the mesh server kit's health, readiness and metrics (and /openapi.json),
  * plus the consumer started by `consumer.start()`.
  */
-import { readFileSync } from 'node:fs';
-import { createEventConsumer, STREAMS, type StreamConsumer } from '@breakwater/mesh/events/index';
+import { DATA_SCHEMAS, STREAMS } from '@breakwater/contracts';
+import openapi from '@breakwater/contracts/openapi/notifications.json' with { type: 'json' };
+import { createEventConsumer, type StreamConsumer } from '@breakwater/events';
 import { createServiceApp, type ServiceApp, type ServiceAppOptions } from '@breakwater/mesh/server';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
@@ -23,9 +24,8 @@ export interface NotificationsApp extends ServiceApp {
   consumer: StreamConsumer;
 }
 
-export const OPENAPI = JSON.parse(
-  readFileSync(new URL('../openapi.json', import.meta.url), 'utf8'),
-) as Record<string, unknown>;
+/** The service's contract (@breakwater/contracts), served at /openapi.json. */
+export const OPENAPI: Record<string, unknown> = openapi;
 
 export function buildApp(config: NotificationsConfig, deps: NotificationsDeps): NotificationsApp {
   const kit = createServiceApp({
@@ -43,6 +43,7 @@ export function buildApp(config: NotificationsConfig, deps: NotificationsDeps): 
     group: NOTIFICATIONS_GROUP,
     consumerName: config.consumerName,
     handlers: orderOutcomeHandlers(store, new SimulatedChannel(config.failMarker)),
+    dataSchemas: DATA_SCHEMAS,
     claimIdleMs: config.claimIdleMs,
     claimIntervalMs: config.claimIntervalMs,
     maxAttempts: config.maxAttempts,

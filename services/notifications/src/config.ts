@@ -16,6 +16,9 @@ import {
 } from '@breakwater/mesh/env';
 import { z } from 'zod';
 
+/** The service's SQL migrations (node-pg-migrate), run by main.ts, migrate.ts and tests. */
+export const MIGRATIONS_DIR = new URL('../migrations/', import.meta.url);
+
 export const NotificationsEnv = z.object({
   ...backendEnvShape({ prefix: 'NOTIFICATIONS', service: 'notifications', port: 8084 }),
   DATABASE_URL: envPostgresUrl,

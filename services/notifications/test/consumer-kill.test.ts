@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { EVENT_TYPES, SOURCES, STREAMS } from '@breakwater/contracts';
+import { createEvent, createPgPool, createStreamRedis, waitReady } from '@breakwater/events';
+import { killHard, startHookedWorker, until } from '@breakwater/events/testing';
 import {
   createDatabase,
   type PostgresHandle,
@@ -7,16 +10,6 @@ import {
   startPostgres,
   startRedis,
 } from '@breakwater/local/harness';
-import {
-  createEvent,
-  createPgPool,
-  createStreamRedis,
-  EVENT_TYPES,
-  SOURCES,
-  STREAMS,
-  waitReady,
-} from '@breakwater/mesh/events/index';
-import { killHard, startHookedWorker, until } from '@breakwater/mesh/events/testing';
 import { startTelemetry } from '@breakwater/observability/telemetry';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
@@ -165,7 +158,7 @@ describe('a consumer killed with SIGKILL mid-message', () => {
       NOTIFICATIONS_MAX_ATTEMPTS: '3',
       NOTIFICATIONS_FAIL_MARKER: 'bounce',
     });
-    const { runMigrations } = await import('@breakwater/mesh/events/postgres');
+    const { runMigrations } = await import('@breakwater/events/postgres');
     await runMigrations({ databaseUrl, dir: new URL('../migrations/', import.meta.url) });
     const pool = createPgPool(databaseUrl);
     const app = buildApp(config, {

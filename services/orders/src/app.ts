@@ -3,7 +3,7 @@
  * routes + the outbox relay and payment-results consumer, started by
  * `startWorkers()` and stopped on shutdown).
  */
-import { readFileSync } from 'node:fs';
+import openapi from '@breakwater/contracts/openapi/orders.json' with { type: 'json' };
 import { createServiceApp, type ServiceApp, type ServiceAppOptions } from '@breakwater/mesh/server';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
@@ -25,9 +25,8 @@ export interface OrdersApp extends ServiceApp {
   workers: OrderWorkers;
 }
 
-export const OPENAPI = JSON.parse(
-  readFileSync(new URL('../openapi.json', import.meta.url), 'utf8'),
-) as Record<string, unknown>;
+/** The service's contract (@breakwater/contracts), served at /openapi.json. */
+export const OPENAPI: Record<string, unknown> = openapi;
 
 export function buildApp(config: OrdersConfig, deps: OrdersDeps): OrdersApp {
   const kit = createServiceApp({

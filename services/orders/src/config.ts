@@ -18,6 +18,9 @@ import {
 } from '@breakwater/mesh/env';
 import { z } from 'zod';
 
+/** The service's SQL migrations (node-pg-migrate), run by main.ts, migrate.ts and tests. */
+export const MIGRATIONS_DIR = new URL('../migrations/', import.meta.url);
+
 export const OrdersEnv = z.object({
   ...backendEnvShape({ prefix: 'ORDERS', service: 'orders', port: 8082 }),
   DATABASE_URL: envPostgresUrl,

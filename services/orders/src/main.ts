@@ -4,11 +4,11 @@
  * payment-results consumer. `node services/orders/src/main.ts`.
  */
 
-import { createPgPool, createStreamRedis, runMigrations } from '@breakwater/mesh/events/index';
+import { createPgPool, createStreamRedis, runMigrations } from '@breakwater/events';
 import { createLogger } from '@breakwater/observability';
 import { startTelemetry } from '@breakwater/observability/telemetry';
 import { buildApp } from './app.ts';
-import { loadConfig } from './config.ts';
+import { loadConfig, MIGRATIONS_DIR } from './config.ts';
 
 // Telemetry first: the context manager and propagators must exist before any work starts.
 const stopTelemetry = startTelemetry({ service: process.env.BW_SERVICE ?? 'orders' });
@@ -20,7 +20,7 @@ const pool = createPgPool(config.databaseUrl, { applicationName: config.service,
 if (config.migrateOnStart) {
   const ran = await runMigrations({
     databaseUrl: config.databaseUrl,
-    dir: new URL('../migrations/', import.meta.url),
+    dir: MIGRATIONS_DIR,
     log,
   });
   log.info({ migrations: ran }, 'migrations applied');

@@ -1,4 +1,5 @@
 // `node services/orders/src/migrate.ts [up|down [count]]` — runs the orders migrations against DATABASE_URL.
-import { migrateCli } from '@breakwater/mesh/events/postgres';
+import { migrateCli } from '@breakwater/events/postgres';
+import { MIGRATIONS_DIR } from './config.ts';
 
-await migrateCli(new URL('../migrations/', import.meta.url));
+await migrateCli(MIGRATIONS_DIR);

@@ -17,6 +17,9 @@ import {
 } from '@breakwater/mesh/env';
 import { z } from 'zod';
 
+/** The service's SQL migrations (node-pg-migrate), run by main.ts, migrate.ts and tests. */
+export const MIGRATIONS_DIR = new URL('../migrations/', import.meta.url);
+
 export const PaymentsEnv = z.object({
   ...backendEnvShape({ prefix: 'PAYMENTS', service: 'payments', port: 8083 }),
   DATABASE_URL: envPostgresUrl,

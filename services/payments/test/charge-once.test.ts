@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { EVENT_TYPES, SOURCES, STREAMS } from '@breakwater/contracts';
+import { createEvent, createPgPool, createStreamRedis, runMigrations, waitReady } from '@breakwater/events';
+import { killHard, startHookedWorker, until } from '@breakwater/events/testing';
 import {
   createDatabase,
   type PostgresHandle,
@@ -7,17 +10,6 @@ import {
   startPostgres,
   startRedis,
 } from '@breakwater/local/harness';
-import {
-  createEvent,
-  createPgPool,
-  createStreamRedis,
-  EVENT_TYPES,
-  runMigrations,
-  SOURCES,
-  STREAMS,
-  waitReady,
-} from '@breakwater/mesh/events/index';
-import { killHard, startHookedWorker, until } from '@breakwater/mesh/events/testing';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,5 @@
 /** PostgreSQL access for products, stock and reservations. */
+import { withTransaction } from '@breakwater/events/postgres';
 import type pg from 'pg';
 import type { Product } from '../domain/products.ts';
 import {
@@ -63,9 +64,7 @@ export class ProductsStore {
    * other items it is a conflict; after a release it is refused.
    */
   async reserve(req: ReservationRequest): Promise<ReserveResult> {
-    const client = await this.#pool.connect();
-    try {
-      await client.query('BEGIN');
+    const taken = await withTransaction(this.#pool, async (client, tx) => {
       // A concurrent insert of the same id makes this wait for that
       // transaction, so two replays can never both take stock.
       const inserted = await client.query(
@@ -73,8 +72,8 @@ export class ProductsStore {
         [req.reservationId],
       );
       if (inserted.rowCount === 0) {
-        await client.query('ROLLBACK');
-        return { reservation: await this.#existing(req), replayed: true };
+        tx.rollback();
+        return undefined;
       }
       const lines: ReservedLine[] = [];
       // Lock rows in id order so concurrent multi-line reservations cannot deadlock.
@@ -118,14 +117,10 @@ export class ProductsStore {
           lines.map((l) => l.unitPriceCents),
         ],
       );
-      await client.query('COMMIT');
-      return { reservation: { id: req.reservationId, status: 'held', items: lines }, replayed: false };
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
+      return lines;
+    });
+    if (taken === undefined) return { reservation: await this.#existing(req), replayed: true };
+    return { reservation: { id: req.reservationId, status: 'held', items: taken }, replayed: false };
   }
 
   async #existing(req: ReservationRequest): Promise<Reservation> {
@@ -178,39 +173,25 @@ export class ProductsStore {
    * id leaves a released tombstone. Returns the product ids whose stock changed.
    */
   async release(id: string): Promise<string[]> {
-    const client = await this.#pool.connect();
-    try {
-      await client.query('BEGIN');
+    return withTransaction(this.#pool, async (client) => {
       const tomb = await client.query(
         `INSERT INTO reservations (id, status, released_at) VALUES ($1, 'released', now())
          ON CONFLICT (id) DO NOTHING RETURNING id`,
         [id],
       );
-      if (tomb.rowCount === 1) {
-        await client.query('COMMIT');
-        return [];
-      }
+      if (tomb.rowCount === 1) return [];
       const held = await client.query(
         `UPDATE reservations SET status = 'released', released_at = now()
          WHERE id = $1 AND status = 'held' RETURNING id`,
         [id],
       );
-      if (held.rowCount === 0) {
-        await client.query('COMMIT');
-        return [];
-      }
+      if (held.rowCount === 0) return [];
       const { rows } = await client.query<{ id: string }>(
         `UPDATE products p SET stock = p.stock + i.quantity, updated_at = now()
          FROM reservation_items i WHERE i.reservation_id = $1 AND p.id = i.product_id RETURNING p.id`,
         [id],
       );
-      await client.query('COMMIT');
       return rows.map((r) => r.id);
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 }

@@ -1,5 +1,5 @@
 /** What a notification says. No I/O. */
-import type { OrderCancelled, OrderConfirmed } from '@breakwater/mesh/events/shop-events';
+import type { OrderCancelled, OrderConfirmed } from '@breakwater/contracts';
 
 export type NotificationKind = 'order_confirmed' | 'order_cancelled';
 

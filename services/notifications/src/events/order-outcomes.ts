@@ -5,12 +5,8 @@
  * redelivered or reclaimed event a duplicate instead of a second message.
  */
 
-import {
-  EVENT_TYPES,
-  type EventHandler,
-  type OrderCancelled,
-  type OrderConfirmed,
-} from '@breakwater/mesh/events/index';
+import { EVENT_TYPES, type OrderCancelled, type OrderConfirmed } from '@breakwater/contracts';
+import type { EventHandler } from '@breakwater/events';
 import { context, trace } from '@opentelemetry/api';
 import type { SimulatedChannel } from '../clients/channel.ts';
 import { cancelledMessage, confirmedMessage } from '../domain/messages.ts';

@@ -1,5 +1,5 @@
 /** PostgreSQL access for sent notifications. */
-import { uuidFromName } from '@breakwater/mesh/events/envelope';
+import { uuidFromName } from '@breakwater/events/envelope';
 import type pg from 'pg';
 import type { NotificationKind } from '../domain/messages.ts';
 

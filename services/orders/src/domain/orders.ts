@@ -1,6 +1,6 @@
 /** Orders: request shape, idempotency fingerprint, the saga's state rules. No I/O. */
 import { createHash } from 'node:crypto';
-import { uuidFromName } from '@breakwater/mesh/events/envelope';
+import { uuidFromName } from '@breakwater/events/envelope';
 import { z } from 'zod';
 
 export const ORDER_STATUSES = ['PENDING_PAYMENT', 'CONFIRMED', 'CANCELLED'] as const;

@@ -5,13 +5,8 @@
  * unavailable the handler fails and the entry is retried later), then
  * cancels the order. Each result is applied once (inbox by event id).
  */
-import {
-  EVENT_TYPES,
-  type EventHandler,
-  type PaymentDeclined,
-  type PaymentSucceeded,
-  PermanentEventError,
-} from '@breakwater/mesh/events/index';
+import { EVENT_TYPES, type PaymentDeclined, type PaymentSucceeded } from '@breakwater/contracts';
+import { type EventHandler, PermanentEventError } from '@breakwater/events';
 import type { CatalogClient } from '../clients/catalog-client.ts';
 import type { OrdersStore } from '../store/orders-store.ts';
 

@@ -2,13 +2,13 @@
  * The orders service's background work: the outbox relay (order events to
  * the orders stream) and the payment-results consumer.
  */
+import { DATA_SCHEMAS, STREAMS } from '@breakwater/contracts';
 import {
   createEventWorkers,
   type EventLogger,
   type EventWorkerSettings,
   type EventWorkers,
-  STREAMS,
-} from '@breakwater/mesh/events/index';
+} from '@breakwater/events';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { CatalogClient } from '../clients/catalog-client.ts';
@@ -33,5 +33,6 @@ export function createOrderWorkers({ store, catalog, ...o }: OrderWorkersOptions
     stream: STREAMS.payments,
     group: ORDERS_GROUP,
     handlers: paymentResultHandlers(store, catalog),
+    dataSchemas: DATA_SCHEMAS,
   });
 }

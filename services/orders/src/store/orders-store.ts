@@ -1,13 +1,6 @@
 /** PostgreSQL access for orders, their history, the outbox and the inbox. */
-import {
-  claimEvent,
-  createEvent,
-  EVENT_TYPES,
-  enqueueEvent,
-  SOURCES,
-  STREAMS,
-  uuidFromName,
-} from '@breakwater/mesh/events/index';
+import { EVENT_TYPES, SOURCES, STREAMS } from '@breakwater/contracts';
+import { claimEvent, createEvent, enqueueEvent, uuidFromName, withTransaction } from '@breakwater/events';
 import type pg from 'pg';
 import {
   amountOf,
@@ -99,10 +92,8 @@ export class OrdersStore {
    * key wins once; the loser gets the winner's id and fingerprint.
    */
   async insertPending(o: NewOrder): Promise<InsertResult> {
-    const client = await this.#pool.connect();
-    try {
-      await client.query('BEGIN');
-      const amount = amountOf(o.lines);
+    const amount = amountOf(o.lines);
+    const inserted = await withTransaction(this.#pool, async (client, tx) => {
       const ins = await client.query<OrderRow>(
         `INSERT INTO orders (id, idempotency_key, request_hash, customer_id, items, amount_cents, status, reservation_id)
          VALUES ($1, $2, $3, $4, $5, $6, 'PENDING_PAYMENT', $7)
@@ -119,10 +110,8 @@ export class OrdersStore {
       );
       const row = ins.rows[0];
       if (!row) {
-        await client.query('ROLLBACK');
-        const existing = await this.findByKey(o.idempotencyKey);
-        if (!existing) throw new Error(`order with key ${o.idempotencyKey} vanished`);
-        return { inserted: false, existing };
+        tx.rollback();
+        return undefined;
       }
       const h = await client.query<{ at: Date }>(
         `INSERT INTO order_history (order_id, status) VALUES ($1, 'PENDING_PAYMENT') RETURNING at`,
@@ -146,15 +135,13 @@ export class OrdersStore {
           },
         }),
       );
-      await client.query('COMMIT');
       const at = (h.rows[0] as { at: Date }).at.toISOString();
-      return { inserted: true, order: toOrder(row, [{ status: 'PENDING_PAYMENT', reason: null, at }]) };
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
+      return toOrder(row, [{ status: 'PENDING_PAYMENT', reason: null, at }]);
+    });
+    if (inserted) return { inserted: true, order: inserted };
+    const existing = await this.findByKey(o.idempotencyKey);
+    if (!existing) throw new Error(`order with key ${o.idempotencyKey} vanished`);
+    return { inserted: false, existing };
   }
 
   /** The order's current status and reservation, for the payment-result handler. */
@@ -180,11 +167,9 @@ export class OrdersStore {
     orderId: string,
     outcome: PaymentOutcome,
   ): Promise<'applied' | 'duplicate' | 'stale' | 'missing'> {
-    const client = await this.#pool.connect();
-    try {
-      await client.query('BEGIN');
+    return withTransaction(this.#pool, async (client, tx) => {
       if (!(await claimEvent(client, group, eventId))) {
-        await client.query('ROLLBACK');
+        tx.rollback();
         return 'duplicate';
       }
       const { rows } = await client.query<OrderRow>('SELECT * FROM orders WHERE id = $1 FOR UPDATE', [
@@ -192,14 +177,11 @@ export class OrdersStore {
       ]);
       const row = rows[0];
       if (!row) {
-        await client.query('ROLLBACK');
+        tx.rollback(); // no inbox row either: a later delivery tries again
         return 'missing';
       }
       const next = nextStatus(row.status, outcome.kind);
-      if (!next) {
-        await client.query('COMMIT'); // keep the inbox row: this event is done
-        return 'stale';
-      }
+      if (!next) return 'stale'; // committed: keep the inbox row, this event is done
       const reason = outcome.kind === 'declined' ? `payment declined: ${outcome.reason}` : null;
       await client.query('UPDATE orders SET status = $2, payment_id = $3, updated_at = now() WHERE id = $1', [
         orderId,
@@ -233,13 +215,7 @@ export class OrdersStore {
               data: { orderId, customerId: row.customer_id, reason: reason ?? 'cancelled' },
             });
       await enqueueEvent(client, STREAMS.orders, event);
-      await client.query('COMMIT');
       return 'applied';
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 }

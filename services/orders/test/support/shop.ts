@@ -6,21 +6,42 @@
  * streams). Real HTTP between orders and catalog.
  */
 
+import {
+  buildApp as buildCatalog,
+  loadConfig as catalogConfig,
+  MIGRATIONS_DIR as catalogMigrations,
+} from '@breakwater/catalog';
+import { createPgPool, createStreamRedis, runMigrations, waitReady } from '@breakwater/events';
 import { createDatabase, type PostgresHandle } from '@breakwater/local/harness';
-import { createPgPool, createStreamRedis, runMigrations, waitReady } from '@breakwater/mesh/events/index';
+import {
+  buildApp as buildNotifications,
+  type NotificationsApp,
+  loadConfig as notificationsConfig,
+  MIGRATIONS_DIR as notificationsMigrations,
+} from '@breakwater/notifications';
+import {
+  buildApp as buildPayments,
+  type PaymentsApp,
+  loadConfig as paymentsConfig,
+  MIGRATIONS_DIR as paymentsMigrations,
+} from '@breakwater/payments';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
-import { buildApp as buildCatalog } from '../../../catalog/src/app.ts';
-import { loadConfig as catalogConfig } from '../../../catalog/src/config.ts';
-import { buildApp as buildNotifications, type NotificationsApp } from '../../../notifications/src/app.ts';
-import { loadConfig as notificationsConfig } from '../../../notifications/src/config.ts';
-import { buildApp as buildPayments, type PaymentsApp } from '../../../payments/src/app.ts';
-import { loadConfig as paymentsConfig } from '../../../payments/src/config.ts';
 import { buildApp as buildOrders, type OrdersApp } from '../../src/app.ts';
-import { loadConfig as ordersConfig } from '../../src/config.ts';
+import { loadConfig as ordersConfig, MIGRATIONS_DIR as ordersMigrations } from '../../src/config.ts';
 
 const quiet = { signals: [] as [], drainDelayMs: 0, accessLog: false };
-const migrations = (service: string) => new URL(`../../../${service}/migrations/`, import.meta.url);
+const MIGRATIONS: Record<string, URL> = {
+  catalog: catalogMigrations,
+  orders: ordersMigrations,
+  payments: paymentsMigrations,
+  notifications: notificationsMigrations,
+};
+const migrations = (service: string) => {
+  const dir = MIGRATIONS[service];
+  if (dir === undefined) throw new Error(`no migrations for ${service}`);
+  return dir;
+};
 
 export interface Running<A> {
   app: A;
@@ -225,4 +246,4 @@ export async function http(
 }
 
 /** Polls with a deadline (re-exported for the orders tests). */
-export { until } from '@breakwater/mesh/events/testing';
+export { until } from '@breakwater/events/testing';

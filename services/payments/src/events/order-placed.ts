@@ -8,7 +8,8 @@
  * transaction) only from PENDING. A redelivery after that is a duplicate;
  * a redelivery in between repeats the idempotent processor call.
  */
-import { EVENT_TYPES, type EventHandler, type OrderPlaced } from '@breakwater/mesh/events/index';
+import { EVENT_TYPES, type OrderPlaced } from '@breakwater/contracts';
+import type { EventHandler } from '@breakwater/events';
 import type { SimulatedProcessor } from '../clients/processor.ts';
 import type { PaymentsStore } from '../store/payments-store.ts';
 

@@ -1,11 +1,11 @@
 /** The payments service's background work: the order.placed consumer and the outbox relay. */
+import { DATA_SCHEMAS, STREAMS } from '@breakwater/contracts';
 import {
   createEventWorkers,
   type EventLogger,
   type EventWorkerSettings,
   type EventWorkers,
-  STREAMS,
-} from '@breakwater/mesh/events/index';
+} from '@breakwater/events';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { SimulatedProcessor } from '../clients/processor.ts';
@@ -29,5 +29,6 @@ export function createPaymentWorkers({ store, processor, ...o }: PaymentWorkersO
     stream: STREAMS.orders,
     group: PAYMENTS_GROUP,
     handlers: orderPlacedHandlers(store, processor),
+    dataSchemas: DATA_SCHEMAS,
   });
 }

@@ -1,12 +1,6 @@
 /** PostgreSQL access for payments and the payments outbox. */
-import {
-  createEvent,
-  EVENT_TYPES,
-  enqueueEvent,
-  SOURCES,
-  STREAMS,
-  uuidFromName,
-} from '@breakwater/mesh/events/index';
+import { EVENT_TYPES, SOURCES, STREAMS } from '@breakwater/contracts';
+import { createEvent, enqueueEvent, uuidFromName, withTransaction } from '@breakwater/events';
 import type pg from 'pg';
 
 export type PaymentStatus = 'PENDING' | 'CAPTURED' | 'DECLINED';
@@ -92,9 +86,7 @@ export class PaymentsStore {
     payment: Payment,
     result: { status: 'CAPTURED'; ref: string } | { status: 'DECLINED'; reason: string },
   ): Promise<boolean> {
-    const client = await this.#pool.connect();
-    try {
-      await client.query('BEGIN');
+    return withTransaction(this.#pool, async (client, tx) => {
       const upd = await client.query(
         `UPDATE payments SET status = $2, processor_ref = $3, reason = $4, updated_at = now()
          WHERE order_id = $1 AND status = 'PENDING'`,
@@ -106,7 +98,7 @@ export class PaymentsStore {
         ],
       );
       if (upd.rowCount === 0) {
-        await client.query('ROLLBACK');
+        tx.rollback();
         return false;
       }
       const event =
@@ -136,13 +128,7 @@ export class PaymentsStore {
               },
             });
       await enqueueEvent(client, STREAMS.payments, event);
-      await client.query('COMMIT');
       return true;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 }

@@ -1,0 +1,169 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: the tests navigate parsed, untyped YAML documents
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig, parseConfigText } from '@breakwater/gateway/config';
+import { describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { validateEnvoyBootstrap } from '../../src/gateway/envoy-validate.ts';
+import { validateKongFile } from '../../src/gateway/kong-validate.ts';
+import { RENDERED, renderAll } from '../../src/gateway/render.ts';
+import { renderEnvoy } from '../../src/gateway/render-envoy.ts';
+import { REPO_ROOT } from '../../src/root.ts';
+
+const GATEWAY_DIR = join(REPO_ROOT, 'gateway');
+
+const loaded = loadConfig(join(GATEWAY_DIR, 'gateway.yaml'));
+const rendered = renderAll(loaded);
+const kong = parse(rendered.kong) as Record<string, unknown[]> & { _format_version: string };
+const envoy = parse(rendered.envoy) as Record<string, unknown>;
+const clone = <T>(o: T): T => structuredClone(o);
+
+describe('rendered Kong and Envoy config', () => {
+  it('the checked-in files are what gateway.yaml renders to (run `npm run render` when this fails)', () => {
+    expect(readFileSync(join(REPO_ROOT, RENDERED.kong), 'utf8')).toBe(rendered.kong);
+    expect(readFileSync(join(REPO_ROOT, RENDERED.envoy), 'utf8')).toBe(rendered.envoy);
+    expect(renderAll(loaded)).toEqual(rendered); // deterministic
+  });
+
+  it('Kong: services, routes, consumers with key-auth and jwt credentials, rate-limiting with policy redis', () => {
+    expect(kong._format_version).toBe('3.0');
+    const services = kong.services as {
+      name: string;
+      url: string;
+      routes: { paths: string[]; strip_path: boolean }[];
+    }[];
+    expect(services.find((s) => s.name === 'orders')).toMatchObject({
+      url: 'http://orders.breakwater.svc:80/orders',
+      routes: [{ paths: ['/api/orders'], strip_path: true }],
+    });
+    const consumers = kong.consumers as {
+      username: string;
+      keyauth_credentials?: unknown[];
+      jwt_secrets?: { algorithm: string; rsa_public_key?: string }[];
+    }[];
+    expect(consumers.find((c) => c.username === 'alice')?.keyauth_credentials).toHaveLength(1);
+    const bob = consumers.find((c) => c.username === 'bob');
+    expect(bob?.jwt_secrets?.map((s) => s.algorithm)).toEqual(['HS256', 'RS256', 'ES256']);
+    expect(bob?.jwt_secrets?.[1]?.rsa_public_key).toMatch(/^-----BEGIN PUBLIC KEY-----/);
+    const rl = (
+      kong.plugins as {
+        name: string;
+        consumer?: string;
+        route?: string;
+        tags: string[];
+        config: Record<string, unknown>;
+      }[]
+    ).filter((p) => p.name === 'rate-limiting');
+    expect(rl.find((p) => p.consumer === 'alice')?.config).toMatchObject({
+      minute: 100,
+      limit_by: 'consumer',
+      policy: 'redis',
+    });
+    expect(rl.find((p) => p.route === 'payments')?.tags).toContain('approximation-sliding-as-fixed');
+    expect(rl.find((p) => p.route === 'orders')?.config.fault_tolerant).toBe(false);
+    expect(rendered.kong).toContain('# Approximations');
+  });
+
+  it('Envoy: clusters with circuit breakers, retry budget and outlier detection; routes with retry back-off and 100 % local rate limits', () => {
+    const clusters = (envoy.static_resources as { clusters: Record<string, unknown>[] }).clusters;
+    const catalog = clusters.find((c) => c.name === 'catalog') as Record<string, any>;
+    expect(catalog.circuit_breakers.thresholds[0]).toMatchObject({
+      max_requests: 256,
+      retry_budget: { budget_percent: { value: 20 } },
+    });
+    expect(catalog.outlier_detection).toMatchObject({
+      failure_percentage_threshold: 50,
+      enforcing_failure_percentage: 100,
+    });
+    const hcm = (envoy.static_resources as any).listeners[0].filter_chains[0].filters[0].typed_config;
+    const routes = hcm.route_config.virtual_hosts[0].routes as Record<string, any>[];
+    const cat = routes.find((r) => r.name === 'catalog');
+    expect(cat?.match.path_separated_prefix).toBe('/api/catalog');
+    expect(cat?.route.retry_policy.retry_back_off).toEqual({
+      base_interval: '0.025s',
+      max_interval: '0.250s',
+    });
+    const lrl = cat?.typed_per_filter_config['envoy.filters.http.local_ratelimit'];
+    expect(lrl.filter_enabled.default_value).toEqual({ numerator: 100, denominator: 'HUNDRED' });
+    expect(lrl.filter_enforced.default_value).toEqual({ numerator: 100, denominator: 'HUNDRED' });
+    // POST /api/orders is a separate route without retries.
+    expect(routes.find((r) => r.name === 'orders-unsafe')?.route.retry_policy).toBeUndefined();
+  });
+
+  it('the Envoy validator uses Envoy’s protos: it rejects unknown fields, bad enums and unknown @types, in typed configs too', () => {
+    expect(validateEnvoyBootstrap(envoy)).toEqual([]);
+    const bad = clone(envoy) as any;
+    bad.static_resources.clusters[0].circuit_breakers.thresholds[0].retry_budjet = {};
+    const hcm = bad.static_resources.listeners[0].filter_chains[0].filters[0].typed_config;
+    hcm.route_config.virtual_hosts[0].routes[0].typed_per_filter_config[
+      'envoy.filters.http.local_ratelimit'
+    ].filter_enforced.default_value.denominator = 'PERCENT';
+    hcm.http_filters[1].typed_config['@type'] =
+      'type.googleapis.com/envoy.extensions.filters.http.nope.v3.Nope';
+    bad.static_resources.clusters[1].connect_timeout = '1 second';
+    const problems = validateEnvoyBootstrap(bad);
+    expect(
+      problems.some((p) =>
+        p.endsWith('retry_budjet: unknown field of envoy.config.cluster.v3.CircuitBreakers.Thresholds'),
+      ),
+    ).toBe(true);
+    expect(
+      problems.some((p) =>
+        p.includes('PERCENT is not a value of enum envoy.type.v3.FractionalPercent.DenominatorType'),
+      ),
+    ).toBe(true);
+    expect(problems.some((p) => p.includes('unknown type envoy.extensions.filters.http.nope.v3.Nope'))).toBe(
+      true,
+    );
+    expect(problems.some((p) => p.includes('connect_timeout: expected a duration'))).toBe(true);
+    expect(problems).toHaveLength(4);
+  });
+
+  it('the Kong validator rejects unknown fields, missing periods, unordered periods and dangling references', () => {
+    expect(validateKongFile(kong)).toEqual([]);
+    const bad = clone(kong) as any;
+    const rl = bad.plugins.find((p: any) => p.name === 'rate-limiting' && p.consumer === 'alice');
+    rl.config.minutes = 5;
+    const rl2 = bad.plugins.find((p: any) => p.name === 'rate-limiting' && p.route === 'catalog');
+    rl2.config.minute = 1;
+    rl2.route = 'nope';
+    bad.services[0].routes[0].strip = true;
+    const problems = validateKongFile(bad);
+    expect(problems.join('\n')).toMatch(/minutes/);
+    expect(problems.join('\n')).toMatch(/The limit for minute cannot be lower than the limit for second/);
+    expect(problems.join('\n')).toMatch(/unknown route nope/);
+    expect(problems.join('\n')).toMatch(/strip/);
+  });
+});
+
+describe('route-level retry override', () => {
+  it("renders to the Envoy route's retry_policy (the gateway itself: gateway/test/route-retry.test.ts)", () => {
+    const doc = parse(readFileSync(join(GATEWAY_DIR, 'gateway.yaml'), 'utf8')) as { routes: unknown[] };
+    doc.routes.unshift({
+      name: 'retrying',
+      path: '/api/retrying',
+      methods: ['GET'],
+      upstream: 'catalog',
+      retry: { maxRetries: 2, statuses: [503] },
+    });
+    const config = parseConfigText(stringify(doc));
+    const find = (node: unknown): Record<string, unknown> | undefined => {
+      if (Array.isArray(node))
+        for (const n of node) {
+          const f = find(n);
+          if (f) return f;
+        }
+      else if (node && typeof node === 'object') {
+        const o = node as Record<string, unknown>;
+        if (o.name === 'retrying' && o.route) return o;
+        for (const v of Object.values(o)) {
+          const f = find(v);
+          if (f) return f;
+        }
+      }
+      return undefined;
+    };
+    const route = find(renderEnvoy(config).doc)?.route as { retry_policy?: Record<string, unknown> };
+    expect(route.retry_policy).toMatchObject({ num_retries: 2, retriable_status_codes: [503] });
+  });
+});
