@@ -1,7 +1,8 @@
 /**
- * Every overlay applied to a real kube-apiserver (no nodes, no controllers
- * unless asked): the server's admission, defaulting, schema and CEL
- * validation see each object as a cluster would. Shared by the test
+ * Every overlay applied to a real kube-apiserver with kube-controller-manager
+ * and no nodes: the server's admission, defaulting, schema and CEL
+ * validation see each object as a cluster would, and the controllers turn
+ * the workloads into Pod objects. Shared by the test
  * (tools/render/test/k8s/api-server.test.ts) and `npm run k8s:check` (cli.ts).
  *
  * Per overlay, in order, as `kubectl apply --server-side -k` would meet them
@@ -10,8 +11,9 @@
  *   2. every other object: server dry run;
  *   3. every other object: applied for real, so defaults and validation of a
  *      stored object run;
- * then the overlay's objects are deleted (namespaces stay), so the next
- * overlay starts from the same empty namespaces.
+ *   4. the rollout: what the controllers made of it (rollout.ts);
+ * then the overlay's objects are deleted (namespaces stay) and their Pods
+ * collected, so the next overlay starts from the same empty namespaces.
  */
 import path from 'node:path';
 import { type KubeApiServerHandle, startKubeApiServer } from '@breakwater/local/harness';
@@ -53,8 +55,12 @@ export class ApiServerCheck {
 
   /** Starts etcd + kube-apiserver and installs the CRDs (waits until they are served). */
   static async start(): Promise<ApiServerCheck> {
-    const [server, files] = await Promise.all([startKubeApiServer(), crdFiles()]);
+    const [started, found] = await Promise.allSettled([startKubeApiServer(), crdFiles()]);
+    if (started.status === 'rejected') throw started.reason;
+    const server = started.value;
     try {
+      if (found.status === 'rejected') throw found.reason;
+      const files = found.value;
       await server.startControllerManager(ROLLOUT_CONTROLLERS);
       const target: KubectlTarget = {
         kubectl: findKubeTool('kubectl'),
