@@ -54,7 +54,8 @@ ensure_deps() {
     return
   fi
   bw_log "installing dependencies (npm ci)"
-  (cd "$BW_ROOT" && npm ci --no-audit --no-fund) || bw_die "npm ci failed"
+  # npm's report to stderr: stdout is the command's own (a token in $(…)).
+  (cd "$BW_ROOT" && npm ci --no-audit --no-fund >&2) || bw_die "npm ci failed"
   touch "$stamp"
 }
 

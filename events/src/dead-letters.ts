@@ -4,8 +4,8 @@
  * stream — each move is one MULTI (XADD to the stream + XDEL from the dead
  * letters), so an entry is never both replayed and kept, nor lost.
  *
- *   REDIS_URL=redis://127.0.0.1:6379 node events/src/dead-letters.ts list   bw:orders:dlq:notifications
- *   REDIS_URL=redis://127.0.0.1:6379 node events/src/dead-letters.ts replay bw:orders:dlq:notifications [count]
+ *   REDIS_URL=redis://127.0.0.1:6379 npm run events -- list   bw:orders:dlq:notifications
+ *   REDIS_URL=redis://127.0.0.1:6379 npm run events -- replay bw:orders:dlq:notifications [count]
  *
  * Replayed events keep their id, so consumers that already applied them
  * report a duplicate. Note that a replay reaches every group of the stream.
@@ -77,9 +77,7 @@ async function cli(argv: string[]): Promise<void> {
   const [command, dlq, count] = argv;
   const url = process.env.REDIS_URL;
   if (!url || !dlq || (command !== 'list' && command !== 'replay')) {
-    console.error(
-      'usage: REDIS_URL=redis://… node events/src/dead-letters.ts <list|replay> <dead-letter stream> [count]',
-    );
+    console.error('usage: REDIS_URL=redis://… npm run events -- <list|replay> <dead-letter stream> [count]');
     process.exitCode = 2;
     return;
   }

@@ -13,8 +13,10 @@ import { Redis } from 'ioredis';
 import { createAdminHandler } from './admin.ts';
 import { Authenticator } from './auth.ts';
 import { type GatewayConfig, type LoadedConfig, loadConfig } from './config.ts';
-import { buildState, clientErrorResponse, createHandler, type GatewayState } from './gateway.ts';
+import { clientErrorResponse, createHandler } from './gateway.ts';
+import { buildState, type GatewayState } from './gateway-state.ts';
 import { RateLimiter } from './rate-limit.ts';
+import { createStaleShare } from './stale-share.ts';
 
 export interface GatewayOptions {
   loaded: LoadedConfig;
@@ -121,6 +123,17 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     await Authenticator.create(loaded.config, loaded.baseDir),
     buildUpstreams(loaded.config, opts.upstreamUrls, undefined),
   );
+  // What one process keeps for stale-if-error, every process can serve.
+  const staleShare = createStaleShare({
+    publisher: redis,
+    subscriber,
+    channel: `${loaded.config.redis.keyPrefix}stale-answers`,
+    instance,
+    state: () => state,
+    log,
+  });
+  staleShare.attach(state);
+  await staleShare.start();
   let ready = false;
 
   const server = createServer(
@@ -153,7 +166,8 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
       const auth = await Authenticator.create(next.config, next.baseDir);
       const upstreams = buildUpstreams(next.config, opts.upstreamUrls, state);
       const old = state;
-      state = buildState(next.config, auth, upstreams);
+      state = buildState(next.config, auth, upstreams, state);
+      staleShare.attach(state);
       loaded = next;
       limiter.setPolicies(next.config.rateLimits);
       for (const [name, up] of old.upstreams) if (upstreams.get(name) !== up) void up.close();

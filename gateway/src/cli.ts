@@ -1,12 +1,15 @@
 /**
- * The gateway's command line.
+ * The gateway's command line, run through npm (scripts/bw puts Node 24 first,
+ * whatever the system Node is):
  *
- *   node gateway/src/cli.ts token <consumer> [--alg HS256|RS256|ES256] [--ttl <seconds>]
- *   node gateway/src/cli.ts limits get
- *   node gateway/src/cli.ts limits set <policy> minute=200 [second=10] [hour=5000]
- *   node gateway/src/cli.ts limits set --route catalog [--consumer alice] minute=200
- *   node gateway/src/cli.ts limits reset <policy>
- *   node gateway/src/cli.ts reload
+ *   npm run gateway -- token <consumer> [--alg HS256|RS256|ES256] [--ttl <seconds>]
+ *   npm run gateway -- limits get
+ *   npm run gateway -- limits set <policy> minute=200 [second=10] [hour=5000]
+ *   npm run gateway -- limits set --route catalog [--consumer alice] minute=200
+ *   npm run gateway -- limits reset <policy>
+ *   npm run gateway -- reload
+ *
+ * `$(npm run --silent gateway -- token bob)` is the token alone.
  *
  * `limits` and `reload` talk to one gateway's admin API: --admin <url> or
  * GATEWAY_ADMIN_URL (default http://127.0.0.1:$GATEWAY_ADMIN_PORT, port 9080),
@@ -19,11 +22,12 @@ import { loadConfig } from './config.ts';
 import { mintDevToken } from './dev-tokens.ts';
 
 const USAGE = `usage:
-  cli.ts token <consumer> [--alg HS256|RS256|ES256] [--ttl <seconds>] [--config gateway.yaml]
-  cli.ts limits get
-  cli.ts limits set <policy> <window>=<n>... | limits set --route <r> [--consumer <c>] <window>=<n>...
-  cli.ts limits reset <policy>
-  cli.ts reload
+  npm run gateway -- token <consumer> [--alg HS256|RS256|ES256] [--ttl <seconds>] [--config gateway.yaml]
+  npm run gateway -- limits get
+  npm run gateway -- limits set <policy> <window>=<n>...
+  npm run gateway -- limits set --route <r> [--consumer <c>] <window>=<n>...
+  npm run gateway -- limits reset <policy>
+  npm run gateway -- reload
 options for limits/reload: --admin <url> (or GATEWAY_ADMIN_URL), token from GATEWAY_ADMIN_TOKEN`;
 
 function die(message: string): never {

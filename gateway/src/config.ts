@@ -26,11 +26,48 @@ const prefixSchema = z
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
+/**
+ * Stale-if-error at the edge (RFC 5861, as nginx's proxy_cache_use_stale): the
+ * last good answer of each cacheable GET is kept and served, marked with Age
+ * and Cache-Status, when the upstream fails, times out or its breaker is open.
+ */
+const staleIfErrorSchema = z
+  .strictObject({
+    /**
+     * How long past its freshness (max-age) an answer may be served on error
+     * when the upstream's Cache-Control names no stale-if-error (s).
+     */
+    defaultSeconds: z.int().min(1).max(86_400).default(300), // 5 min
+    /** Answers kept for the route (least recently used go first). */
+    maxEntries: z.int().min(1).max(1_000_000).default(1_000),
+    /** Body bytes kept for the route in all. */
+    maxBytes: z.int().min(1_024).max(1_073_741_824).default(8_388_608), // 8 MiB
+    /** A larger answer is forwarded but not kept. */
+    maxEntryBytes: z.int().min(1).max(1_073_741_824).default(262_144), // 256 KiB
+  })
+  .refine((c) => c.maxEntryBytes <= c.maxBytes, {
+    path: ['maxEntryBytes'],
+    message: 'must not exceed maxBytes',
+  });
+export type StaleIfErrorConfig = z.output<typeof staleIfErrorSchema>;
+
 const routeSchema = z.strictObject({
   name: z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be kebab-case'),
   /** Path prefix, matched on segment boundaries (/api/orders matches /api/orders and /api/orders/1). */
   path: prefixSchema,
   methods: z.array(z.enum(METHODS)).min(1),
+  /**
+   * Narrower method sets by position: `exact` for the prefix itself
+   * (/api/orders: the collection), `below` for any path under it
+   * (/api/orders/{id}). A method of `methods` that this position does not
+   * take is answered 405 with this position's Allow, never forwarded.
+   */
+  methodsAt: z
+    .strictObject({
+      exact: z.array(z.enum(METHODS)).min(1).optional(),
+      below: z.array(z.enum(METHODS)).min(1).optional(),
+    })
+    .optional(),
   upstream: z.string(),
   /** Leading part of `path` removed before forwarding; omit to keep the whole path. */
   stripPrefix: prefixSchema.optional(),
@@ -49,6 +86,8 @@ const routeSchema = z.strictObject({
   timeoutMs: ms(600_000).optional(),
   deadlineMs: ms(3_600_000).optional(),
   retry: RetryOverrideSchema.optional(),
+  /** Serve the last good answer of cacheable GETs when the upstream fails (see staleIfErrorSchema). */
+  staleIfError: staleIfErrorSchema.optional(),
   /** Static assets of the frontend: any path under the prefix that is not another route's. */
   fallback: z.boolean().default(false),
 });
@@ -172,6 +211,12 @@ const gatewaySchema = z
         );
       if (r.stripPrefix !== undefined && !isPrefixOf(r.stripPrefix, r.path))
         issue(['routes', i, 'stripPrefix'], `"${r.stripPrefix}" is not a prefix of path "${r.path}"`);
+      for (const at of ['exact', 'below'] as const)
+        for (const m of r.methodsAt?.[at] ?? [])
+          if (!r.methods.includes(m))
+            issue(['routes', i, 'methodsAt', at], `${m} is not one of the route's methods`);
+      if (r.staleIfError && !r.methods.includes('GET'))
+        issue(['routes', i, 'staleIfError'], 'only a route that takes GET keeps answers');
       for (const c of r.allowConsumers ?? [])
         if (!cfg.consumers.some((k) => k.name === c))
           issue(['routes', i, 'allowConsumers'], `unknown consumer "${c}"`);

@@ -1,22 +1,30 @@
 /**
- * The gateway's request pipeline, in order:
+ * The gateway's request pipeline: an ordered list of named stages, each its
+ * own function in its own file under pipeline/ with its own test:
  *
- *   target checks ─▶ route ─▶ method ─▶ body size ─▶ auth ─▶ rate limit ─▶ mesh upstream (stream)
+ *   target ─▶ auth ─▶ limit ─▶ forward ─▶ stale ─▶ answer
  *
- * Every answer carries `x-request-id`; every refusal is problem+json; nothing
- * reaches an upstream before every check passed. The state (routes, auth,
- * upstream clients) is swapped whole on reload, so a request sees one config.
+ * target (what is asked: form, route, method, size), auth (who asks), limit
+ * (the rate-limit decision), forward (the mesh upstream, streaming), stale
+ * (the last good answer when the forward failed: stale-if-error), answer (the
+ * upstream's answer streamed back). Any stage refuses by throwing a
+ * GatewayError, answered as problem+json (pipeline/refuse.ts). Every answer
+ * carries `x-request-id`; nothing reaches an upstream before every check
+ * passed. The state (routes, auth, upstream clients, stale caches) is swapped
+ * whole on reload, so a request sees one config.
+ *
+ * Hot-path rules, measured: a stage that may wait returns the promise of the
+ * thing it waits on (the limiter's, the mesh client's) rather than being an
+ * async function, so the runner's awaits are the only promises per request;
+ * per-request state lives in one RequestContext (no tuples, no closures for
+ * the end of the request).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Transform, type TransformCallback } from 'node:stream';
-import type { Upstream } from '@breakwater/mesh/client';
-import { isMeshError, type MeshError } from '@breakwater/mesh/errors';
+import type { MeshStreamResponse } from '@breakwater/mesh/client';
 import {
-  counter,
   extractTraceContext,
   gauge,
   getTracer,
-  histogram,
   type Logger,
   context as otelContext,
   SpanKind,
@@ -24,28 +32,24 @@ import {
   statusClass,
   trace,
 } from '@breakwater/observability';
-import type { Authenticator } from './auth.ts';
-import type { GatewayConfig, RouteConfig } from './config.ts';
-import { GatewayError, isGatewayError, problemOf } from './errors.ts';
-import { clientResponseHeaders, nextTraceparent, requestIdOf, upstreamRequestHeaders } from './forwarding.ts';
+import { requestIdOf } from './forwarding.ts';
+import type { GatewayState } from './gateway-state.ts';
+import { answer } from './pipeline/answer.ts';
+import { admitPrincipal, auth } from './pipeline/auth.ts';
+import { RequestContext } from './pipeline/context.ts';
+import { forward, forwardFailed } from './pipeline/forward.ts';
+import { answerInternal } from './pipeline/internal.ts';
+import { admit, limit } from './pipeline/limit.ts';
+import { createRecorder } from './pipeline/record.ts';
+import { errorOf, PROBLEM_JSON, refuse } from './pipeline/refuse.ts';
+import { findStale, keeperOf, reasonOf, serveStale, staleOnStatus } from './pipeline/stale.ts';
+import { target } from './pipeline/target.ts';
 import type { RateLimiter } from './rate-limit.ts';
-import { rateLimitHeaders } from './rate-limit-headers.ts';
-import { matchRoute, orderRoutes, parseTarget, upstreamPath } from './request-target.ts';
 
-export interface GatewayState {
-  readonly config: GatewayConfig;
-  readonly routes: readonly RouteConfig[];
-  readonly auth: Authenticator;
-  readonly upstreams: ReadonlyMap<string, Upstream>;
-}
+export { buildState, type GatewayState } from './gateway-state.ts';
 
-export function buildState(
-  config: GatewayConfig,
-  auth: Authenticator,
-  upstreams: ReadonlyMap<string, Upstream>,
-): GatewayState {
-  return Object.freeze({ config, routes: orderRoutes(config.routes), auth, upstreams });
-}
+/** The stages in the order they run (names as in metrics, logs and docs). */
+export const STAGES = ['target', 'auth', 'limit', 'forward', 'stale', 'answer'] as const;
 
 export interface HandlerDeps {
   state: () => GatewayState;
@@ -59,314 +63,71 @@ export interface HandlerDeps {
   instance: string;
 }
 
-/** Status an upstream failure answers with, by mesh error code. */
-function gatewayErrorOf(err: MeshError): GatewayError {
-  const retryAfter = err.retryAfterSec === undefined ? undefined : String(err.retryAfterSec);
-  const headers: Record<string, string> = retryAfter ? { 'retry-after': retryAfter } : {};
-  switch (err.code) {
-    case 'MESH_ERR_BREAKER_OPEN':
-      return new GatewayError(
-        'GW_ERR_UPSTREAM_UNAVAILABLE',
-        'The upstream is failing; its circuit breaker is open',
-        {
-          cause: err,
-          headers: { 'retry-after': retryAfter ?? '1' },
-        },
-      );
-    case 'MESH_ERR_BULKHEAD_FULL':
-    case 'MESH_ERR_BUDGET_EXHAUSTED':
-    case 'MESH_ERR_CLOSED':
-      return new GatewayError('GW_ERR_UPSTREAM_UNAVAILABLE', 'The upstream is overloaded', {
-        cause: err,
-        headers: { 'retry-after': retryAfter ?? '1' },
-      });
-    case 'MESH_ERR_TIMEOUT':
-    case 'MESH_ERR_DEADLINE':
-      return new GatewayError('GW_ERR_UPSTREAM_TIMEOUT', 'The upstream did not answer in time', {
-        cause: err,
-      });
-    default:
-      return new GatewayError('GW_ERR_BAD_GATEWAY', 'The upstream could not be reached', {
-        cause: err,
-        headers,
-      });
-  }
-}
-
-/** Counts request body bytes and fails the stream once the limit is passed. */
-class BodyLimit extends Transform {
-  readonly limit: number;
-  seen = 0;
-  exceeded = false;
-  constructor(limit: number) {
-    super();
-    this.limit = limit;
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.seen += chunk.length;
-    if (this.seen > this.limit) {
-      this.exceeded = true;
-      cb(new GatewayError('GW_ERR_BODY_TOO_LARGE', `Request bodies are limited to ${this.limit} bytes`));
-      return;
-    }
-    cb(null, chunk);
-  }
-}
-
-const PROBLEM_JSON = 'application/problem+json';
-
 export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
-  const requests = counter('gatewayRequests');
-  const serverDuration = histogram('httpServerDuration');
-  const upstreamDuration = histogram('gatewayUpstreamDuration');
   const inFlight = gauge('httpServerInFlight');
   const via = `1.1 ${deps.instance}`;
+  const recorder = createRecorder();
 
-  function sendProblem(
-    req: IncomingMessage,
-    res: ServerResponse,
-    err: GatewayError,
-    requestId: string,
-    extra: Record<string, string> = {},
-  ): void {
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    const body = JSON.stringify(problemOf(err, requestId, req.url?.split('?')[0]));
-    // A request body we did not read would be parsed as the next request: close instead.
-    const unread =
-      !req.complete &&
-      (req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0');
-    res.writeHead(err.status, {
-      ...extra,
-      via,
-      ...(unread ? { connection: 'close' } : {}),
-      ...err.headers,
-      'content-type': PROBLEM_JSON,
-      'content-length': Buffer.byteLength(body),
-      'cache-control': 'no-store',
-      'x-request-id': requestId,
-    });
-    res.end(req.method === 'HEAD' ? undefined : body);
+  /** forward's failure: the kept answer when there is one (stale), else thrown on to be refused. */
+  function forwardFailedOrStale(ctx: RequestContext, err: unknown): void {
+    if (ctx.upstream !== undefined) recorder.upstream(ctx, 'error');
+    const failure = forwardFailed(ctx, err);
+    const reason = reasonOf(failure);
+    const kept = reason === undefined ? undefined : findStale(ctx);
+    if (reason === undefined || kept === undefined) throw failure;
+    serveStale(ctx, kept, reason, undefined, via);
   }
 
-  async function handle(
-    req: IncomingMessage,
-    res: ServerResponse,
-    requestId: string,
-    /** A recording SERVER span is active: the mesh client injects trace context from it. */
-    traced = false,
-  ): Promise<[string, string]> {
-    const state = deps.state();
-    const { config } = state;
-    let routeName = 'none';
-    let consumer = 'anonymous';
-    let rlHeaders: Record<string, string> = {};
+  /** Runs the stages in order; resolves once the answer is sent (or the connection cut). */
+  async function run(ctx: RequestContext): Promise<RequestContext> {
     try {
-      // Header floods: Node caps the bytes (431 before we run); we cap the count.
-      if (req.rawHeaders.length / 2 > config.proxy.maxHeaderCount)
-        throw new GatewayError(
-          'GW_ERR_HEADERS_TOO_LARGE',
-          `At most ${config.proxy.maxHeaderCount} header fields`,
-        );
-      const target = parseTarget(req.url);
-
-      if (target.path === '/health/live' || target.path === '/health/ready') {
-        const ok = target.path === '/health/live' || deps.ready();
-        const body = JSON.stringify({ status: ok ? 'ok' : 'unavailable', redis: deps.redisStatus() });
-        res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json', 'x-request-id': requestId });
-        res.end(body);
-        return ['health', 'anonymous'];
+      target(ctx);
+      if (ctx.internal !== undefined) {
+        const pending = answerInternal(ctx, deps);
+        if (pending !== undefined) await pending;
+        return ctx;
       }
-      if (target.path === '/metrics') {
-        const m = await deps.metrics(req.headers.accept);
-        res.writeHead(200, { 'content-type': m.contentType, 'x-request-id': requestId });
-        res.end(m.body);
-        return ['metrics', 'anonymous'];
-      }
-
-      const route = matchRoute(state.routes, target.path);
-      if (!route) throw new GatewayError('GW_ERR_NO_ROUTE', 'No route matches this path');
-      routeName = route.name;
-      const method = req.method ?? 'GET';
-      if (!(route.methods as readonly string[]).includes(method)) {
-        throw new GatewayError('GW_ERR_METHOD_NOT_ALLOWED', `${method} is not allowed here`, {
-          headers: { allow: route.methods.join(', ') },
-        });
-      }
-
-      const te = req.headers['transfer-encoding'];
-      const cl = req.headers['content-length'];
-      const hasBody = te !== undefined || (cl !== undefined && cl !== '0');
-      if (cl !== undefined && Number(cl) > config.proxy.bodyLimitBytes)
-        throw new GatewayError(
-          'GW_ERR_BODY_TOO_LARGE',
-          `Request bodies are limited to ${config.proxy.bodyLimitBytes} bytes`,
-        );
-
-      const apikey = req.headers.apikey;
-      const authenticated = state.auth.authenticate(
-        route,
-        Array.isArray(apikey) ? apikey[0] : apikey,
-        req.headers.authorization,
-      );
-      // API keys answer synchronously: only a JWT costs an await.
-      const principal = authenticated instanceof Promise ? await authenticated : authenticated;
-      if (principal) consumer = principal.consumer;
-
-      const clientIp = clientIpOf(req, config.proxy.trustedHops);
-      const policy = deps.limiter.select(route.name, principal?.consumer);
-      if (policy) {
-        const decision = await deps.limiter.decide(policy, {
-          route: route.name,
-          consumer: principal?.consumer,
-          ip: clientIp,
-          path: target.path,
-          header: (name) => {
-            const v = req.headers[name];
-            return Array.isArray(v) ? v[0] : v;
-          },
-        });
-        rlHeaders = rateLimitHeaders(decision);
-        if (!decision.allowed) {
-          throw new GatewayError(
-            'GW_ERR_RATE_LIMITED',
-            'Rate limit exceeded; retry after the time in Retry-After',
-          );
-        }
-      }
-
-      const upstream = state.upstreams.get(route.upstream);
-      if (!upstream) throw new GatewayError('GW_ERR_BAD_GATEWAY', 'No client for this upstream');
-      const headers = upstreamRequestHeaders(req.headers, {
-        clientIp,
-        trustedHops: config.proxy.trustedHops,
-        proto: 'http',
-        host: req.headers.host,
-        requestId,
-        // Without a tracing SDK the gateway continues the client's trace itself; with one,
-        // the mesh client injects traceparent/tracestate from its span, a child of ours.
-        traceparent: traced ? undefined : nextTraceparent(req.headers.traceparent),
-        tracestate:
-          !traced && typeof req.headers.tracestate === 'string' ? req.headers.tracestate : undefined,
-        consumer: principal?.consumer,
-        prefix: route.stripPrefix,
-      });
-
-      const ac = new AbortController();
-      const onClose = () => {
-        if (!res.writableFinished) ac.abort();
-      };
-      res.once('close', onClose);
-      const limit = hasBody ? new BodyLimit(config.proxy.bodyLimitBytes) : undefined;
-      if (limit) req.pipe(limit);
-      const started = performance.now();
-      let upstreamRes: Awaited<ReturnType<Upstream['stream']>>;
+      const principal = auth(ctx);
+      admitPrincipal(ctx, principal instanceof Promise ? await principal : principal);
+      const decision = limit(ctx, deps.limiter);
+      if (decision !== undefined) admit(ctx, await decision);
+      let upstreamRes: MeshStreamResponse;
       try {
-        // Runs in the request's SERVER span context (set by the handler below), so the
-        // mesh's CLIENT span is its child and the traceparent sent upstream continues it.
-        upstreamRes = await upstream.stream({
-          method,
-          path: upstreamPath(route, target.path) + target.search,
-          route: route.name,
-          headers,
-          body: limit,
-          signal: ac.signal,
-          ...(route.timeoutMs === undefined ? {} : { timeoutMs: route.timeoutMs }),
-          ...(route.deadlineMs === undefined ? {} : { deadlineMs: route.deadlineMs }),
-          // Frozen by config validation, so the mesh uses it as is (no validation per call).
-          ...(route.retry === undefined ? {} : { retry: route.retry }),
-        });
+        upstreamRes = await forward(ctx);
       } catch (err) {
-        if (limit?.exceeded)
-          throw new GatewayError(
-            'GW_ERR_BODY_TOO_LARGE',
-            `Request bodies are limited to ${limit.limit} bytes`,
-          );
-        observeUpstream(route, 'error', (performance.now() - started) / 1000);
-        throw err;
+        forwardFailedOrStale(ctx, err);
+        return ctx;
       }
-      observeUpstream(route, statusClass(upstreamRes.status), (performance.now() - started) / 1000);
-      const out = clientResponseHeaders(upstreamRes.headers);
-      for (const k in rlHeaders) out[k] = rlHeaders[k];
-      out['x-request-id'] = requestId;
-      const upstreamVia = out.via;
-      out.via = upstreamVia === undefined ? via : `${upstreamVia}, ${via}`;
-      res.writeHead(upstreamRes.status, out);
-      // Plain pipe rather than stream.pipeline: pipeline allocates and aborts an
-      // AbortController per call, which showed in profiles on this hot path.
-      await new Promise<void>((resolve) => {
-        const body = upstreamRes.body;
-        const done = () => {
-          res.off('close', onClose);
-          resolve();
-        };
-        // The upstream broke mid-body (the body closes without ending): nothing left
-        // to answer but a cut connection. 'close', not 'error': see MeshStreamResponse.
-        body.once('close', () => {
-          if (!body.readableEnded) res.destroy();
-        });
-        res.once('close', () => {
-          if (!body.destroyed && !body.readableEnded) body.destroy();
-          done();
-        });
-        body.pipe(res);
-      });
-      return [routeName, consumer];
+      const { status } = upstreamRes;
+      recorder.upstream(ctx, statusClass(status));
+      const kept = status >= 500 && staleOnStatus(status) ? findStale(ctx) : undefined;
+      if (kept !== undefined) {
+        upstreamRes.body.resume(); // drained, so the connection goes back to the pool
+        serveStale(ctx, kept, 'upstream-status', status, via);
+        return ctx;
+      }
+      await answer(ctx, upstreamRes, via, keeperOf(ctx, status));
     } catch (e) {
-      let err: GatewayError;
-      if (isGatewayError(e)) err = e;
-      else if (isMeshError(e)) {
-        err =
-          e.code === 'MESH_ERR_ABORTED'
-            ? new GatewayError('GW_ERR_BAD_REQUEST', 'Client went away')
-            : gatewayErrorOf(e);
-        if (err.status >= 500)
-          deps.log.warn(
-            { route: routeName, code: e.code, err: e.message, request_id: requestId },
-            'upstream call failed',
-          );
-      } else {
-        deps.log.error({ err: e, route: routeName, request_id: requestId }, 'unexpected error');
-        err = new GatewayError('GW_ERR_BAD_GATEWAY', 'Unexpected gateway error');
-      }
-      sendProblem(req, res, err, requestId, rlHeaders);
-      return [routeName, consumer];
+      refuse(ctx, errorOf(ctx, e, deps.log), via);
     }
+    return ctx;
   }
 
-  // Labelled children cached by their label values: prom-client hashes a labels
-  // object on every call otherwise, and this runs twice per request.
-  const requestsBy = new Map<string, { inc(): void }>();
-  const durationBy = new Map<string, { observe(v: number): void }>();
-  const upstreamBy = new Map<string, { observe(v: number): void }>();
-  const observeUpstream = (route: RouteConfig, sc: string, seconds: number) => {
-    const k = `${route.name}\0${route.upstream}\0${sc}`;
-    let h = upstreamBy.get(k);
-    if (!h) {
-      h = upstreamDuration.labels(route.name, route.upstream, sc);
-      upstreamBy.set(k, h);
+  /** Metrics and the span, once the answer is out; one function for every request (no closure each). */
+  function finish(ctx: RequestContext): void {
+    inFlight.dec();
+    const status = ctx.res.statusCode;
+    recorder.request(ctx, status);
+    const span = ctx.span;
+    if (span === undefined) return;
+    if (span.isRecording()) {
+      span.updateName(`${ctx.method} ${ctx.routeName}`);
+      span.setAttribute('http.route', ctx.routeName);
+      span.setAttribute('http.response.status_code', status);
+      if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
     }
-    h.observe(seconds);
-  };
-  const record = (method: string, route: string, consumer: string, status: number, seconds: number) => {
-    const sc = statusClass(status);
-    const rk = `${route}\0${consumer}\0${sc}`;
-    let r = requestsBy.get(rk);
-    if (!r) {
-      r = requests.labels(route, consumer, sc);
-      requestsBy.set(rk, r);
-    }
-    r.inc();
-    const dk = `${method}\0${route}\0${sc}`;
-    let d = durationBy.get(dk);
-    if (!d) {
-      d = serverDuration.labels(method, route, sc);
-      durationBy.set(dk, d);
-    }
-    d.observe(seconds);
-  };
+    span.end();
+  }
 
   const tracer = getTracer('@breakwater/gateway');
   const untraced = (url: string | undefined) =>
@@ -375,44 +136,20 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
   return (req, res) => {
     const start = performance.now();
     inFlight.inc();
-    const requestId = requestIdOf(req.headers['x-request-id']);
-    const method = req.method ?? 'GET';
+    const ctx = new RequestContext(req, res, requestIdOf(req.headers['x-request-id']), start, deps.state());
     if (untraced(req.url)) {
-      void handle(req, res, requestId).then(([route, consumer]) => {
-        inFlight.dec();
-        record(method, route, consumer, res.statusCode, (performance.now() - start) / 1000);
-      });
+      void run(ctx).then(finish);
       return;
     }
     // One SERVER span per request, continuing the client's trace; the whole
     // pipeline runs in its context, so log lines get trace_id/span_id from the
     // logger's mixin and the mesh client's span is its child.
     const parent = extractTraceContext(req.headers);
-    const span = tracer.startSpan(method, { kind: SpanKind.SERVER }, parent);
-    void otelContext
-      .with(trace.setSpan(parent, span), handle, undefined, req, res, requestId, span.isRecording())
-      .then(([route, consumer]) => {
-        inFlight.dec();
-        const status = res.statusCode;
-        record(method, route, consumer, status, (performance.now() - start) / 1000);
-        if (span.isRecording()) {
-          span.updateName(`${method} ${route}`);
-          span.setAttribute('http.route', route);
-          span.setAttribute('http.response.status_code', status);
-          if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
-        }
-        span.end();
-      });
+    const span = tracer.startSpan(ctx.method, { kind: SpanKind.SERVER }, parent);
+    ctx.span = span;
+    ctx.traced = span.isRecording();
+    void otelContext.with(trace.setSpan(parent, span), run, undefined, ctx).then(finish);
   };
-}
-
-function clientIpOf(req: IncomingMessage, trustedHops: number): string {
-  const socketIp = req.socket.remoteAddress ?? 'unknown';
-  if (trustedHops === 0) return socketIp;
-  const xff = req.headers['x-forwarded-for'];
-  if (typeof xff !== 'string') return socketIp;
-  const hops = xff.split(',').map((s) => s.trim());
-  return hops[Math.max(0, hops.length - trustedHops)] ?? socketIp;
 }
 
 /** Problem+json for what Node's parser refuses before our handler runs (oversized heads, garbage). */

@@ -35,6 +35,25 @@ describe('gateway.yaml validation', () => {
     expect(Object.isFrozen(config.routes[0])).toBe(true);
   });
 
+  it('validates staleIfError and methodsAt, naming the field', () => {
+    const base = testConfig();
+    const [api, other] = base.routes as Record<string, unknown>[];
+    const issues = issuesOf({
+      ...base,
+      routes: [
+        { ...api, staleIfError: { maxBytes: 2_048, maxEntryBytes: 4_096, bogus: 1 } },
+        { ...other, methods: ['POST'], staleIfError: {}, methodsAt: { exact: ['GET'] } },
+      ],
+    });
+    expect(issues).toContain('routes[0].staleIfError: Unrecognized key: "bogus"');
+    expect(issues).toContain('routes[0].staleIfError.maxEntryBytes: must not exceed maxBytes');
+    expect(issues).toContain('routes[1].staleIfError: only a route that takes GET keeps answers');
+    expect(issues).toContain("routes[1].methodsAt.exact: GET is not one of the route's methods");
+    // The checked-in file turns it on for catalog, with its defaults filled in where not given.
+    const { config } = loadConfig(join(GATEWAY_DIR, 'gateway.yaml'));
+    expect(config.routes.find((r) => r.name === 'catalog')?.staleIfError).toMatchObject({ maxEntries: 2000 });
+  });
+
   it('names the field: unknown key, negative limit, unknown upstream, bad window order, missing header', () => {
     const base = testConfig();
     const routes = base.routes as Record<string, unknown>[];

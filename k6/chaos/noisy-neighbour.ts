@@ -73,7 +73,7 @@ export const { options, chaos, teardown } = drill;
 
 export function setup(): void {
   if (bob.jwt === undefined)
-    throw new Error('JWT_BOB is not set (the runner mints it: node gateway/src/cli.ts token bob)');
+    throw new Error('JWT_BOB is not set (the runner mints it: npm run gateway -- token bob)');
   drill.setup();
 }
 

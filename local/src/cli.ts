@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 /**
- * The local deployment's command line: `node local/src/cli.ts <command>`.
- * Errors are one line on stderr and a non-zero exit code.
+ * The local deployment's command line: `npm run local -- <command>` (scripts/bw
+ * runs `node local/src/cli.ts` with the bootstrapped Node 24; `npm start` is
+ * `up`). Errors are one line on stderr and a non-zero exit code.
  */
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { callControl, liveState, remoteStatus } from './control-client.ts';
+import { controlCall, liveState, remoteStatus } from './control-client.ts';
 import { LocalError } from './errors.ts';
 import { faultControllerPlugin } from './faults/fault-plugin.ts';
 import { followFile, tailLines } from './logs.ts';
@@ -22,7 +23,7 @@ import { up } from './up.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
-const USAGE = `usage: node local/src/cli.ts <command> [options]
+const USAGE = `usage: npm run local -- <command> [options]   (npm start = npm run local -- up)
 
 commands:
   up                 start Redis, PostgreSQL (one per service), every service that exists,
@@ -133,7 +134,7 @@ async function action(runDir: string, verb: ProcessAction, name: string | undefi
     throw unknownProcess(name, knownNames(runDir));
   const state = liveState(runDir);
   if (verb === 'stop' && name === undefined) {
-    await callControl(state, 'POST', '/v1/shutdown');
+    await controlCall(state, 'POST', '/v1/shutdown');
     const deadline = Date.now() + 120_000;
     for (let i = 0; i < 1200 && Date.now() < deadline && pidRunning(state.supervisorPid); i++) {
       await new Promise((r) => setTimeout(r, 100));
@@ -147,8 +148,8 @@ async function action(runDir: string, verb: ProcessAction, name: string | undefi
     out('stopped the whole run');
     return 0;
   }
-  if (name === undefined) fail(`${verb} needs a process name: node local/src/cli.ts ${verb} <name>`);
-  const s = (await callControl(
+  if (name === undefined) fail(`${verb} needs a process name: npm run local -- ${verb} <name>`);
+  const s = (await controlCall(
     state,
     'POST',
     `/v1/processes/${encodeURIComponent(name)}/${verb}`,
@@ -158,7 +159,7 @@ async function action(runDir: string, verb: ProcessAction, name: string | undefi
 }
 
 async function logs(runDir: string, name: string | undefined, lines: string | undefined, follow: boolean) {
-  if (name === undefined) fail('logs needs a process name: node local/src/cli.ts logs <name> [-n N] [-f]');
+  if (name === undefined) fail('logs needs a process name: npm run local -- logs <name> [-n N] [-f]');
   const known = knownNames(runDir, true);
   if (!known.includes(name)) throw unknownProcess(name, known);
   const n = lines === undefined ? 50 : Number(lines);

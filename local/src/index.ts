@@ -1,6 +1,6 @@
 export * from './binaries.ts';
 export { ControlApi, type ControlApiOptions, type RouteContext, type RouteHandler } from './control-api.ts';
-export { callControl, liveState, remoteStatus } from './control-client.ts';
+export { controlCall, liveRun, liveState, remoteStatus } from './control-client.ts';
 export * from './errors.ts';
 export * from './harness.ts';
 export {

@@ -19,6 +19,10 @@ import { allProbes, httpProbe } from './readiness.ts';
 import { redisSpec, redisUrl } from './redis.ts';
 import { unknownProcess } from './supervisor.ts';
 
+/**
+ * One process of the platform: an instance of a PlatformService (its name is
+ * the service's, or `<service>-<n>` when the service has several replicas).
+ */
 export interface PlatformEntry {
   readonly name: string;
   readonly kind: Exclude<ProcessKind, 'other'>;
@@ -50,25 +54,58 @@ export interface PlatformEntry {
 }
 
 /**
+ * A service described once: what it runs, what it needs (database, Redis,
+ * upstreams), its notes, and how many replicas. `instancesOf` expands it into
+ * the processes the supervisor runs, so adding a service or a replica is one
+ * entry here.
+ */
+export interface PlatformService extends Omit<PlatformEntry, 'sharesPortWith'> {
+  /** Instances to run (default 1). One keeps the service's name; more are `<name>-1` … `<name>-<n>`. */
+  readonly replicas?: number;
+  /**
+   * The replicas listen on one port (SO_REUSEPORT), as the gateways do;
+   * otherwise each has its own.
+   */
+  readonly sharePort?: boolean;
+}
+
+/** The processes of a list of services: replicas named `<service>-<n>`, notes on the first only. */
+export function instancesOf(services: readonly PlatformService[]): PlatformEntry[] {
+  return services.flatMap(({ replicas = 1, sharePort = false, ...service }) => {
+    if (replicas === 1) return [service];
+    const first = `${service.name}-1`;
+    return Array.from({ length: replicas }, (_, i) => ({
+      ...service,
+      name: `${service.name}-${i + 1}`,
+      ...(i > 0 ? { notes: undefined } : {}),
+      ...(i > 0 && sharePort ? { sharesPortWith: first } : {}),
+    }));
+  });
+}
+
+/**
  * The gateway's hint under the status table (printed only when the gateway
- * runs). Placeholder until the gateway engineer supplies the wording for the
- * two development consumers; `{url}` is the gateway's URL.
+ * runs); `{url}` is the gateway's URL. Every indented line is a command that
+ * runs exactly as printed with any system Node (a test runs them): the CLIs go
+ * through npm scripts, which bootstrap Node 24.
  */
 export const GATEWAY_NOTES: readonly string[] = [
   'Shop: {url}/  (development consumers, all secrets fake: gateway/gateway.yaml `consumers:`)',
-  "  alice (API key): curl -H 'apikey: dev-alice-key-0000-NOT-A-SECRET' {url}/api/catalog/products?limit=3",
-  '  bob (JWT):       curl -H "Authorization: Bearer $(node gateway/src/cli.ts token bob)" {url}/api/catalog/products/1',
+  "  curl -sS -H 'apikey: dev-alice-key-0000-NOT-A-SECRET' '{url}/api/catalog/products?limit=3'   # alice (API key)",
+  '  curl -sS -H "Authorization: Bearer $(npm run --silent gateway -- token bob)" {url}/api/catalog/products/sku-0001   # bob (JWT)',
   'Tune rate limits live (any gateway process; every process applies the change on its next request):',
   '  export GATEWAY_ADMIN_URL={adminUrl} GATEWAY_ADMIN_TOKEN={adminToken}',
-  '  node gateway/src/cli.ts limits get',
+  '  npm run gateway -- limits get',
 ];
 
-export const PLATFORM: readonly PlatformEntry[] = [
+const GATEWAY_UPSTREAMS = ['catalog', 'orders', 'payments', 'frontend'];
+
+/** The local platform, one entry per service. */
+export const SERVICES: readonly PlatformService[] = [
   { name: 'redis', kind: 'redis', tier: 0 },
-  { name: 'pg-catalog', kind: 'postgres', tier: 0, owner: 'catalog' },
-  { name: 'pg-orders', kind: 'postgres', tier: 0, owner: 'orders' },
-  { name: 'pg-payments', kind: 'postgres', tier: 0, owner: 'payments' },
-  { name: 'pg-notifications', kind: 'postgres', tier: 0, owner: 'notifications' },
+  ...['catalog', 'orders', 'payments', 'notifications'].map(
+    (owner): PlatformService => ({ name: `pg-${owner}`, kind: 'postgres', tier: 0, owner }),
+  ),
   {
     name: 'catalog',
     kind: 'service',
@@ -77,48 +114,27 @@ export const PLATFORM: readonly PlatformEntry[] = [
     database: 'pg-catalog',
     redis: true,
   },
+  ...['orders', 'payments', 'notifications'].map(
+    (name): PlatformService => ({
+      name,
+      kind: 'service',
+      tier: 2,
+      main: `services/${name}/src/main.ts`,
+      database: `pg-${name}`,
+      redis: true,
+      ...(name === 'orders' ? { upstreams: ['catalog'] } : {}),
+    }),
+  ),
   {
-    name: 'orders',
-    kind: 'service',
-    tier: 2,
-    main: 'services/orders/src/main.ts',
-    database: 'pg-orders',
-    redis: true,
-    upstreams: ['catalog'],
-  },
-  {
-    name: 'payments',
-    kind: 'service',
-    tier: 2,
-    main: 'services/payments/src/main.ts',
-    database: 'pg-payments',
-    redis: true,
-  },
-  {
-    name: 'notifications',
-    kind: 'service',
-    tier: 2,
-    main: 'services/notifications/src/main.ts',
-    database: 'pg-notifications',
-    redis: true,
-  },
-  {
-    name: 'gateway-1',
+    name: 'gateway',
     kind: 'gateway',
     tier: 3,
     main: 'gateway/src/main.ts',
     redis: true,
-    upstreams: ['catalog', 'orders', 'payments', 'frontend'],
+    upstreams: GATEWAY_UPSTREAMS,
     notes: GATEWAY_NOTES,
-  },
-  {
-    name: 'gateway-2',
-    kind: 'gateway',
-    tier: 3,
-    main: 'gateway/src/main.ts',
-    redis: true,
-    upstreams: ['catalog', 'orders', 'payments', 'frontend'],
-    sharesPortWith: 'gateway-1',
+    replicas: 2,
+    sharePort: true,
   },
   {
     name: 'frontend',
@@ -131,6 +147,9 @@ export const PLATFORM: readonly PlatformEntry[] = [
   // Only where a Grafana is installed; otherwise `up` says how to get one.
   { name: 'grafana', kind: 'grafana', tier: 1 },
 ];
+
+/** Every process of the local platform, in start-list order. */
+export const PLATFORM: readonly PlatformEntry[] = instancesOf(SERVICES);
 
 export const DEFAULT_GATEWAY_PORT = 8080;
 export const DEFAULT_PROMETHEUS_PORT = 9090;
@@ -212,241 +231,268 @@ function envName(service: string): string {
   return `${service.toUpperCase().replaceAll('-', '_')}_URL`;
 }
 
-export async function buildPlatform(options: PlatformOptions): Promise<Platform> {
-  const entries = options.entries ?? PLATFORM;
-  const names = entries.map((e) => e.name);
-  for (const name of options.only ?? []) if (!names.includes(name)) throw unknownProcess(name, names);
-  const selected = (e: PlatformEntry) => !options.only || options.only.includes(e.name);
-  const log = options.log ?? (() => {});
-  const logFile = (name: string) => path.join(options.runDir, 'logs', `${name}.log`);
-  const skipped: Platform['skipped'] = [];
+/** Where every process listens: its port, and its admin port (services and gateways). */
+interface Layout {
+  readonly port: ReadonlyMap<string, number>;
+  readonly adminPort: ReadonlyMap<string, number>;
+  readonly prometheusPort: number;
+}
 
-  // Binaries first: a missing one is the clearest error there is.
-  if (entries.some((e) => e.kind === 'redis' && selected(e))) findRedisServer();
-  if (entries.some((e) => e.kind === 'postgres' && selected(e))) findPostgres();
-
-  // Ports: every entry gets one (so upstream URLs exist even for services not
-  // written yet), services and gateways also an admin port.
-  const ownPort = entries.filter(
-    (e) => !e.sharesPortWith && e.kind !== 'prometheus' && e.name !== 'gateway-1',
-  );
+/**
+ * Every entry gets a port (so upstream URLs exist even for services not
+ * written yet), services and gateways also an admin port; the gateways share
+ * one (default 8080), Prometheus prefers 9090.
+ */
+async function allocatePorts(entries: readonly PlatformEntry[], options: PlatformOptions): Promise<Layout> {
+  const ownPort = entries.filter((e) => !e.sharesPortWith && e.kind !== 'prometheus' && e.kind !== 'gateway');
   const adminPorts = entries.filter((e) => e.kind === 'service' || e.kind === 'gateway');
   const next = await portAllocator(ownPort.length + adminPorts.length + 2, options.portBase);
   const port = new Map<string, number>();
   for (const e of ownPort) port.set(e.name, next());
   const adminPort = new Map<string, number>();
   for (const e of adminPorts) adminPort.set(e.name, next());
-  const gatewayPort =
-    options.gatewayPort === 0 || options.gatewayPort === undefined ? undefined : options.gatewayPort;
-  const gatewayEntries = entries.filter((e) => e.kind === 'gateway');
-  if (gatewayEntries.length) {
-    const p = gatewayPort ?? (options.gatewayPort === 0 ? next() : DEFAULT_GATEWAY_PORT);
-    for (const e of gatewayEntries) port.set(e.name, p);
+  if (entries.some((e) => e.kind === 'gateway')) {
+    const p = options.gatewayPort
+      ? options.gatewayPort
+      : options.gatewayPort === 0
+        ? next()
+        : DEFAULT_GATEWAY_PORT;
+    for (const e of entries) if (e.kind === 'gateway') port.set(e.name, p);
   }
-  for (const e of entries) {
-    if (e.sharesPortWith) port.set(e.name, port.get(e.sharesPortWith) ?? next());
-  }
+  for (const e of entries) if (e.sharesPortWith) port.set(e.name, port.get(e.sharesPortWith) ?? next());
   let prometheusPort = options.prometheusPort;
-  if (prometheusPort === undefined) {
+  if (prometheusPort === undefined)
     prometheusPort = (await isPortFree(DEFAULT_PROMETHEUS_PORT)) ? DEFAULT_PROMETHEUS_PORT : next();
-  } else if (prometheusPort === 0) prometheusPort = next();
+  else if (prometheusPort === 0) prometheusPort = next();
   for (const e of entries) if (e.kind === 'prometheus') port.set(e.name, prometheusPort);
+  return { port, adminPort, prometheusPort };
+}
 
-  const urlOf = (name: string) => `http://${LOOPBACK}:${port.get(name)}`;
-  const redisEntry = entries.find((e) => e.kind === 'redis');
-  const redisPort = redisEntry ? port.get(redisEntry.name) : undefined;
+/** What buildPlatform's small functions share. */
+interface Build {
+  readonly options: PlatformOptions;
+  readonly entries: readonly PlatformEntry[];
+  readonly layout: Layout;
+  readonly postgres: ReadonlyMap<string, PostgresInstance>;
+  readonly targets: ScrapeTarget[];
+  readonly notes: string[];
+  readonly skipped: Platform['skipped'];
+  readonly log: (line: string) => void;
+  urlOf(name: string): string;
+  logFile(name: string): string;
+}
 
-  const pgInstances = new Map<string, PostgresInstance>();
-  const specs: ProcessSpec[] = [];
-  const notes: string[] = [];
-  const targets: ScrapeTarget[] = [];
-  const present = (e: PlatformEntry) => !e.main || existsSync(path.join(options.root, e.main));
+const PORT_HINT: Partial<Record<PlatformEntry['kind'], string>> = {
+  gateway: 'stop what uses it or pass --gateway-port N',
+  prometheus: 'stop what uses it or pass --prometheus-port N',
+};
+const portHintOf = (e: PlatformEntry) => PORT_HINT[e.kind] ?? 'stop what uses it, or pass --port-base N';
 
-  for (const e of entries) {
-    const p = port.get(e.name) as number;
-    if (e.kind === 'postgres') {
-      const owner = e.owner ?? e.name;
-      // Built even when not selected: a selected service still needs its DATABASE_URL.
-      pgInstances.set(
-        e.name,
-        postgresInstance({
-          name: e.name,
-          dir: path.join(options.runDir, e.name),
-          port: p,
-          logFile: logFile(e.name),
-          databases: [{ name: owner }],
-          tier: e.tier,
-          portHint: `stop what uses it, or pass --port-base N`,
-          onRecovered: (m) => log(`${e.name}: ${m}`),
-        }),
-      );
-    }
-  }
-
-  for (const e of entries) {
-    if (!selected(e)) continue;
-    const p = port.get(e.name) as number;
-    const portHint =
-      e.kind === 'gateway'
-        ? 'stop what uses it or pass --gateway-port N'
-        : e.kind === 'prometheus'
-          ? 'stop what uses it or pass --prometheus-port N'
-          : 'stop what uses it, or pass --port-base N';
-    const entryNotes = (e.notes ?? []).map((n) =>
-      n
-        .replaceAll('{url}', urlOf(e.name))
-        .replaceAll('{port}', String(p))
-        .replaceAll('{adminUrl}', `http://${LOOPBACK}:${adminPort.get(e.name)}`)
-        .replaceAll('{adminToken}', options.adminToken),
+/** Built even for processes not selected: a selected service still needs its DATABASE_URL. */
+function postgresInstances(b: Omit<Build, 'postgres'>): Map<string, PostgresInstance> {
+  const out = new Map<string, PostgresInstance>();
+  for (const e of b.entries) {
+    if (e.kind !== 'postgres') continue;
+    out.set(
+      e.name,
+      postgresInstance({
+        name: e.name,
+        dir: path.join(b.options.runDir, e.name),
+        port: b.layout.port.get(e.name) as number,
+        logFile: b.logFile(e.name),
+        databases: [{ name: e.owner ?? e.name }],
+        tier: e.tier,
+        portHint: portHintOf(e),
+        onRecovered: (m) => b.log(`${e.name}: ${m}`),
+      }),
     );
-    if (!present(e)) {
-      skipped.push({ name: e.name, reason: `${e.main} does not exist yet` });
+  }
+  return out;
+}
+
+/** The environment of a service or gateway process (docs/conventions.md). */
+function nodeEnv(e: PlatformEntry, b: Build): Record<string, string> {
+  const { options, layout } = b;
+  const admin = String(layout.adminPort.get(e.name));
+  const env: Record<string, string> = {
+    HOST: LOOPBACK,
+    PORT: String(layout.port.get(e.name)),
+    BW_SERVICE: e.name,
+  };
+  if (e.kind === 'gateway') {
+    // The gateway labels its instance with BW_SERVICE (gateway-1, gateway-2).
+    env.GATEWAY_CONFIG = options.gatewayConfig ?? GATEWAY_CONFIG;
+    env.GATEWAY_ADMIN_PORT = admin;
+    env.GATEWAY_ADMIN_TOKEN = options.adminToken;
+  } else {
+    env.BW_ADMIN_PORT = admin;
+    env.BW_ADMIN_TOKEN = options.adminToken;
+  }
+  const redis = b.entries.find((x) => x.kind === 'redis');
+  if (e.redis && redis) env.REDIS_URL = redisUrl(layout.port.get(redis.name) as number);
+  if (e.database) {
+    const owner = b.entries.find((x) => x.name === e.database)?.owner ?? e.name;
+    const pg = b.postgres.get(e.database);
+    if (pg) env.DATABASE_URL = pg.databaseUrl(owner);
+  }
+  for (const up of e.upstreams ?? []) if (layout.port.has(up)) env[envName(up)] = b.urlOf(up);
+  if (e.gatewayConsumerKey) {
+    const key = gatewayConsumerApiKey(options.root, e.gatewayConsumerKey.consumer, options.gatewayConfig);
+    if (key !== undefined) env[e.gatewayConsumerKey.env] = key;
+  }
+  return env;
+}
+
+function nodeSpec(e: PlatformEntry, b: Build): ProcessSpec {
+  const admin = b.layout.adminPort.get(e.name) as number;
+  const url = b.urlOf(e.name);
+  // Each gateway process on its own admin port (loopback, /metrics needs no token):
+  // the shared public port would answer from a random process on every scrape.
+  b.targets.push(
+    e.kind === 'service'
+      ? { job: e.name, port: b.layout.port.get(e.name) as number }
+      : { job: 'gateway', port: admin, labels: { instance: e.name } },
+  );
+  return {
+    name: e.name,
+    kind: e.kind,
+    command: process.execPath,
+    args: [e.main as string],
+    cwd: b.options.root,
+    env: nodeEnv(e, b),
+    port: b.layout.port.get(e.name) as number,
+    // Either side of an SO_REUSEPORT pair restarts while the other holds the port.
+    sharedPort: Boolean(e.sharesPortWith) || b.entries.some((x) => x.sharesPortWith === e.name),
+    portHint: portHintOf(e),
+    url,
+    logFile: b.logFile(e.name),
+    // Gateways share one port, so /health/ready there may be answered by
+    // the sibling: each must also answer on its own admin port.
+    ready:
+      e.kind === 'gateway'
+        ? allProbes(
+            httpProbe(`${url}/health/ready`),
+            httpProbe(`http://${LOOPBACK}:${admin}/admin/config`, {
+              authorization: `Bearer ${b.options.adminToken}`,
+            }),
+          )
+        : httpProbe(`${url}/health/ready`),
+    adminPort: admin,
+    readyTimeoutMs: 30_000,
+    stopTimeoutMs: 10_000,
+    tier: e.tier,
+  };
+}
+
+function grafanaOf(e: PlatformEntry, b: Build): ProcessSpec | string {
+  const prometheus = b.entries.find((x) => x.kind === 'prometheus');
+  const prometheusUrl = prometheus
+    ? b.urlOf(prometheus.name)
+    : `http://${LOOPBACK}:${DEFAULT_PROMETHEUS_PORT}`;
+  const binary = findGrafana();
+  if (!binary) {
+    b.notes.push(...GRAFANA_MISSING.map((n) => n.replaceAll('{prometheusUrl}', prometheusUrl)));
+    return 'grafana not installed (see the note below the table)';
+  }
+  b.notes.push(`Grafana: ${b.urlOf(e.name)}/dashboards/f/breakwater (anonymous viewer)`);
+  return grafanaSpec({
+    binary,
+    root: b.options.root,
+    dir: path.join(b.options.runDir, e.name),
+    port: b.layout.port.get(e.name) as number,
+    prometheusUrl,
+    logFile: b.logFile(e.name),
+    tier: e.tier,
+    portHint: portHintOf(e),
+  });
+}
+
+/** The process spec of one entry, or why it is not started. */
+function specOf(e: PlatformEntry, b: Build): ProcessSpec | string {
+  const p = b.layout.port.get(e.name) as number;
+  const common = { dir: path.join(b.options.runDir, e.name), logFile: b.logFile(e.name), tier: e.tier };
+  switch (e.kind) {
+    case 'redis':
+      return redisSpec({ name: e.name, port: p, ...common, portHint: portHintOf(e) });
+    case 'postgres': {
+      const pg = b.postgres.get(e.name) as PostgresInstance;
+      // Shown in the table: the owner's URL with the password masked.
+      return { ...pg.spec, url: pg.databaseUrl(e.owner ?? e.name).replace(/:[^:@/]*@/, ':***@') };
+    }
+    case 'service':
+    case 'gateway':
+      return nodeSpec(e, b);
+    case 'prometheus': {
+      const command = findPrometheus();
+      if (!command) return PROMETHEUS_MISSING;
+      return prometheusSpec({
+        command,
+        root: b.options.root,
+        port: p,
+        targets: b.targets,
+        ...common,
+        portHint: portHintOf(e),
+        warn: b.log,
+      });
+    }
+    case 'grafana':
+      return grafanaOf(e, b);
+  }
+}
+
+/** An entry's notes with its own URL, port, admin URL and the run's admin token filled in. */
+function notesOf(e: PlatformEntry, b: Build): string[] {
+  return (e.notes ?? []).map((n) =>
+    n
+      .replaceAll('{url}', b.urlOf(e.name))
+      .replaceAll('{port}', String(b.layout.port.get(e.name)))
+      .replaceAll('{adminUrl}', `http://${LOOPBACK}:${b.layout.adminPort.get(e.name)}`)
+      .replaceAll('{adminToken}', b.options.adminToken),
+  );
+}
+
+export async function buildPlatform(options: PlatformOptions): Promise<Platform> {
+  const entries = options.entries ?? PLATFORM;
+  const names = entries.map((e) => e.name);
+  for (const name of options.only ?? []) if (!names.includes(name)) throw unknownProcess(name, names);
+  const selected = entries.filter((e) => !options.only || options.only.includes(e.name));
+  // Binaries first: a missing one is the clearest error there is.
+  if (selected.some((e) => e.kind === 'redis')) findRedisServer();
+  if (selected.some((e) => e.kind === 'postgres')) findPostgres();
+
+  const layout = await allocatePorts(entries, options);
+  const partial = {
+    options,
+    entries,
+    layout,
+    targets: [] as ScrapeTarget[],
+    notes: [] as string[],
+    skipped: [] as Platform['skipped'],
+    log: options.log ?? (() => {}),
+    urlOf: (name: string) => `http://${LOOPBACK}:${layout.port.get(name)}`,
+    logFile: (name: string) => path.join(options.runDir, 'logs', `${name}.log`),
+  };
+  const b: Build = { ...partial, postgres: postgresInstances(partial) };
+  const specs: ProcessSpec[] = [];
+  for (const e of selected) {
+    // A service or gateway starts only once its main file exists: `up` grows as services land.
+    if (e.main && !existsSync(path.join(options.root, e.main))) {
+      b.skipped.push({ name: e.name, reason: `${e.main} does not exist yet` });
       continue;
     }
-    switch (e.kind) {
-      case 'redis':
-        specs.push(
-          redisSpec({
-            name: e.name,
-            port: p,
-            dir: path.join(options.runDir, e.name),
-            logFile: logFile(e.name),
-            tier: e.tier,
-            portHint,
-          }),
-        );
-        break;
-      case 'postgres':
-        {
-          const pg = pgInstances.get(e.name) as PostgresInstance;
-          // Shown in the table: the owner's URL with the password masked.
-          const url = pg.databaseUrl(e.owner ?? e.name).replace(/:[^:@/]*@/, ':***@');
-          specs.push({ ...pg.spec, url });
-        }
-        break;
-      case 'service':
-      case 'gateway': {
-        const env: Record<string, string> = { HOST: LOOPBACK, PORT: String(p) };
-        const admin = String(adminPort.get(e.name));
-        if (e.kind === 'gateway') {
-          Object.assign(env, {
-            BW_SERVICE: e.name, // the gateway labels its instance with it (gateway-1, gateway-2)
-            GATEWAY_CONFIG: options.gatewayConfig ?? GATEWAY_CONFIG,
-            GATEWAY_ADMIN_PORT: admin,
-            GATEWAY_ADMIN_TOKEN: options.adminToken,
-          });
-        } else {
-          Object.assign(env, {
-            BW_SERVICE: e.name,
-            BW_ADMIN_PORT: admin,
-            BW_ADMIN_TOKEN: options.adminToken,
-          });
-        }
-        if (e.redis && redisPort !== undefined) env.REDIS_URL = redisUrl(redisPort);
-        if (e.database) {
-          const pg = pgInstances.get(e.database);
-          const owner = entries.find((x) => x.name === e.database)?.owner ?? e.name;
-          if (pg) env.DATABASE_URL = pg.databaseUrl(owner);
-        }
-        for (const up of e.upstreams ?? []) if (port.has(up)) env[envName(up)] = urlOf(up);
-        if (e.gatewayConsumerKey) {
-          const key = gatewayConsumerApiKey(
-            options.root,
-            e.gatewayConsumerKey.consumer,
-            options.gatewayConfig,
-          );
-          if (key !== undefined) env[e.gatewayConsumerKey.env] = key;
-        }
-        specs.push({
-          name: e.name,
-          kind: e.kind,
-          command: process.execPath,
-          args: [e.main as string],
-          cwd: options.root,
-          env,
-          port: p,
-          // Either side of an SO_REUSEPORT pair restarts while the other holds the port.
-          sharedPort: Boolean(e.sharesPortWith) || entries.some((x) => x.sharesPortWith === e.name),
-          portHint,
-          url: urlOf(e.name),
-          logFile: logFile(e.name),
-          // Gateways share one port, so /health/ready there may be answered by
-          // the sibling: each must also answer on its own admin port.
-          ready:
-            e.kind === 'gateway'
-              ? allProbes(
-                  httpProbe(`${urlOf(e.name)}/health/ready`),
-                  httpProbe(`http://${LOOPBACK}:${admin}/admin/config`, {
-                    authorization: `Bearer ${options.adminToken}`,
-                  }),
-                )
-              : httpProbe(`${urlOf(e.name)}/health/ready`),
-          adminPort: Number(admin),
-          readyTimeoutMs: 30_000,
-          stopTimeoutMs: 10_000,
-          tier: e.tier,
-          ...(entryNotes.length ? { notes: entryNotes } : {}),
-        });
-        if (e.kind === 'service') targets.push({ job: e.name, port: p });
-        // Each gateway process on its own admin port (loopback, /metrics needs no token):
-        // the shared public port would answer from a random process on every scrape.
-        else targets.push({ job: 'gateway', port: Number(admin), labels: { instance: e.name } });
-        break;
-      }
-      case 'prometheus': {
-        const command = findPrometheus();
-        if (!command) {
-          skipped.push({ name: e.name, reason: PROMETHEUS_MISSING });
-          continue;
-        }
-        specs.push(
-          prometheusSpec({
-            command,
-            root: options.root,
-            dir: path.join(options.runDir, e.name),
-            port: p,
-            logFile: logFile(e.name),
-            targets,
-            tier: e.tier,
-            portHint,
-            warn: log,
-          }),
-        );
-        break;
-      }
-      case 'grafana': {
-        const prometheus = entries.find((x) => x.kind === 'prometheus');
-        const prometheusUrl = prometheus
-          ? urlOf(prometheus.name)
-          : `http://${LOOPBACK}:${DEFAULT_PROMETHEUS_PORT}`;
-        const binary = findGrafana();
-        if (!binary) {
-          skipped.push({ name: e.name, reason: 'grafana not installed (see the note below the table)' });
-          notes.push(...GRAFANA_MISSING.map((n) => n.replaceAll('{prometheusUrl}', prometheusUrl)));
-          continue;
-        }
-        specs.push(
-          grafanaSpec({
-            binary,
-            root: options.root,
-            dir: path.join(options.runDir, e.name),
-            port: p,
-            prometheusUrl,
-            logFile: logFile(e.name),
-            tier: e.tier,
-            portHint,
-          }),
-        );
-        notes.push(`Grafana: ${urlOf(e.name)}/dashboards/f/breakwater (anonymous viewer)`);
-        break;
-      }
+    const spec = specOf(e, b);
+    if (typeof spec === 'string') {
+      b.skipped.push({ name: e.name, reason: spec });
+      continue;
     }
-    notes.push(...entryNotes);
+    const notes = notesOf(e, b);
+    specs.push(notes.length ? { ...spec, notes } : spec);
+    b.notes.push(...notes);
   }
-  if (pgInstances.size) {
-    notes.push(
+  if (b.postgres.size) {
+    b.notes.push(
       `PostgreSQL: one instance per service, database and role named after it; passwords in ${path.join(options.runDir, 'pg-<service>', 'credentials.json')}`,
     );
   }
-  return { specs, skipped, notes };
+  return { specs, skipped: b.skipped, notes: b.notes };
 }

@@ -92,7 +92,7 @@ export async function recoverStaleRun(runDir: string): Promise<string | undefine
   if (supervisorAlive(state)) {
     throw new LocalError(
       'LOCAL_ERR_ALREADY_RUNNING',
-      `a Breakwater run is already up in ${runDir} (supervisor pid ${state.supervisorPid}): stop it with "node local/src/cli.ts stop" or pass another --run-dir`,
+      `a Breakwater run is already up in ${runDir} (supervisor pid ${state.supervisorPid}): stop it with "npm run local -- stop" or pass another --run-dir`,
     );
   }
   if (state.stoppedAt) return undefined;

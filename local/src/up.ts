@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import { ControlApi } from './control-api.ts';
 import { buildPlatform, type PlatformOptions } from './platform.ts';
 import { LOOPBACK } from './ports.ts';
@@ -162,9 +163,7 @@ export async function up(options: UpOptions): Promise<number> {
     if (platform.notes.length) print('');
     for (const note of platform.notes) print(note);
     print('');
-    print(
-      `logs: ${options.runDir}/logs/<name>.log — from another terminal: node local/src/cli.ts status | logs <name> | kill <name> | restart <name>`,
-    );
+    for (const line of controlHints(options, supervisor.status()[0]?.name ?? 'redis')) print(line);
     print('Ctrl-C stops everything.');
   }
   const code = await done;
@@ -172,4 +171,20 @@ export async function up(options: UpOptions): Promise<number> {
   process.off('SIGTERM', onSignal);
   process.off('SIGHUP', onSignal);
   return code;
+}
+
+/**
+ * The lines under the table that say how to drive this run from another
+ * terminal. Each indented line is a command that runs exactly as printed with
+ * any system Node (npm scripts go through scripts/bw, which puts Node 24
+ * first); a test runs them. A run outside the default folder names it.
+ */
+export function controlHints(options: Pick<UpOptions, 'root' | 'runDir'>, someProcess: string): string[] {
+  const runDir = path.resolve(options.runDir);
+  const flag = runDir === path.resolve(options.root, '.run') ? '' : ` --run-dir ${runDir}`;
+  return [
+    `logs: ${runDir}/logs/<name>.log. From another terminal (kill, pause, resume, restart, start, stop and logs -f take a process name the same way):`,
+    `  npm run local -- status${flag}`,
+    `  npm run local -- logs ${someProcess} -n 20${flag}`,
+  ];
 }

@@ -186,7 +186,7 @@ describe('cli up (end to end)', { timeout: 90_000 }, () => {
     expect(second.stderr.trim().split('\n')).toHaveLength(1);
     const noName = await cli(['restart', ...common]);
     expect(noName.stderr).toBe(
-      'bw-local: error: restart needs a process name: node local/src/cli.ts restart <name>\n',
+      'bw-local: error: restart needs a process name: npm run local -- restart <name>\n',
     );
   });
 

@@ -132,6 +132,12 @@ export const METRICS = {
     'The configured limit (requests per window) in force.',
     ['route', 'consumer', 'window'],
   ),
+  gatewayStaleAnswers: spec(
+    'bw_gateway_stale_answers_total',
+    'counter',
+    'Answers served from the last good copy because the upstream failed (stale-if-error), by route and reason: breaker-open, upstream-timeout, upstream-overloaded, upstream-unreachable, upstream-status.',
+    ['route', 'reason'],
+  ),
   gatewayUpstreamDuration: spec(
     'bw_gateway_upstream_duration_seconds',
     'histogram',

@@ -11,8 +11,9 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { controlCall } from '../control-client.ts';
 import type { ProcessStatus } from '../managed-process.ts';
-import { controlCall, ensurePlatform } from './platform.ts';
+import { ensurePlatform } from './platform.ts';
 import { ALICE_KEY, k6Binary } from './run-drill.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..', '..');

@@ -7,8 +7,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { controlCall, liveRun } from '../control-client.ts';
 import type { ProcessStatus } from '../managed-process.ts';
-import { type RunState, readState, supervisorAlive } from '../state.ts';
+import { type RunState, readState } from '../state.ts';
 
 export interface PlatformHandle {
   state: RunState;
@@ -26,32 +27,6 @@ export interface EnsureOptions {
   log?: (line: string) => void;
   /** How long start-up may take (default 180 s). */
   timeoutMs?: number;
-}
-
-export async function controlCall(
-  state: RunState,
-  method: string,
-  p: string,
-  body?: unknown,
-): Promise<unknown> {
-  const res = await fetch(new URL(p, state.control.url), {
-    method,
-    headers: {
-      authorization: `Bearer ${state.control.token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    signal: AbortSignal.timeout(120_000),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`control ${method} ${p} answered ${res.status}: ${text.slice(0, 300)}`);
-  return text ? JSON.parse(text) : {};
-}
-
-function live(runDir: string): RunState | undefined {
-  const state = readState(runDir);
-  if (state === undefined || state === 'unreadable' || !supervisorAlive(state)) return undefined;
-  return state;
 }
 
 async function hasFaultController(state: RunState): Promise<boolean> {
@@ -84,12 +59,12 @@ function handle(state: RunState, child: ChildProcess | undefined): PlatformHandl
 /** The live run, or a new one started in the background; resolves once every process is running. */
 export async function ensurePlatform(options: EnsureOptions): Promise<PlatformHandle> {
   const log = options.log ?? (() => {});
-  const existing = live(options.runDir);
+  const existing = liveRun(options.runDir);
   if (existing) {
     if (!(await hasFaultController(existing))) {
       throw new Error(
         `the platform up in ${options.runDir} (supervisor pid ${existing.supervisorPid}) has no fault controller: ` +
-          'it was started by an older Breakwater: stop it (node local/src/cli.ts stop) and start it again with npm start',
+          'it was started by an older Breakwater: stop it (npm run local -- stop) and start it again with npm start',
       );
     }
     log(`using the platform already up in ${options.runDir} (supervisor pid ${existing.supervisorPid})`);

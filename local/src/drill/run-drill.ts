@@ -20,12 +20,12 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { controlCall } from '../control-client.ts';
 import type { ProcessStatus } from '../managed-process.ts';
 import type { RunState } from '../state.ts';
 import { type DerivedInput, derivedChecks } from './derived-checks.ts';
 import type { DrillSpec } from './drills.ts';
 import { checkInvariants, type InvariantReport } from './invariants.ts';
-import { controlCall } from './platform.ts';
 import { type FaultWindow, reportHtml } from './report-html.ts';
 import { readTimeline, type Timeline } from './timeline.ts';
 import { type ExtraCheck, formatVerdict, type Summary, type Verdict, verdictFrom } from './verdict.ts';

@@ -105,6 +105,8 @@ describe('catalog: products', () => {
     const second = await call(c.base, 'GET', '/products/sku-0007');
     expect(second.headers.get('x-cache')).toBe('hit');
     expect(second.body).toEqual(first.body);
+    // What lets the gateway serve it stale while catalog fails (RFC 5861).
+    expect(second.headers.get('cache-control')).toBe('max-age=1, stale-if-error=600');
   });
 
   it('answers 404 problem+json for an unknown product and 400 for bad ids and paging', async () => {

@@ -5,6 +5,11 @@
  * PostgreSQL could not answer and the last copy from Redis was served; it
  * also carries `Warning: 110 - "Response is Stale"` and `Age`. When neither
  * can answer: 503 CATALOG_ERR_UNAVAILABLE with Retry-After.
+ *
+ * `Cache-Control: max-age=1, stale-if-error=600` (PRODUCT_CACHE_CONTROL): a
+ * product page may be a second old, and an edge may serve it for ten minutes
+ * more while catalog is failing (RFC 5861) — the gateway's stale-if-error
+ * does exactly that. Stock shown stale is only a hint: reservations check it.
  */
 import type { Request, Response, Router } from 'express';
 import {
@@ -31,6 +36,8 @@ export interface ProductRouteDeps {
   retryAfterSec: number;
 }
 
+export const PRODUCT_CACHE_CONTROL = 'max-age=1, stale-if-error=600';
+
 /** Any failure that is not our own validation/not-found answer means the source is down. */
 const isSourceFailure = (err: unknown) => !isCatalogError(err);
 
@@ -40,7 +47,7 @@ function send<T>(res: Response, c: Cached<T>, body: unknown): void {
     res.setHeader('Warning', '110 - "Response is Stale"');
     res.setHeader('Age', String(c.ageS ?? 0));
   }
-  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('Cache-Control', PRODUCT_CACHE_CONTROL);
   res.json(body);
 }
 

@@ -5,7 +5,7 @@
  * proxy answers 403 for github.com/kong/deck), and Kong publishes no JSON
  * schema package; so this mirrors Kong 3.x's entity and plugin schemas
  * (kong/db/schema/entities/{services,routes,consumers}.lua,
- * kong/plugins/{rate-limiting,key-auth,jwt,acl,request-termination}/schema.lua
+ * kong/plugins/{rate-limiting,key-auth,jwt,acl,proxy-cache,request-termination}/schema.lua
  * and daos.lua) field by field: unknown fields refused, types, enums, ranges,
  * cross-references (a plugin's route/consumer must exist) and Kong's own
  * entity checks (at least one period, periods ordered, header_name with
@@ -130,6 +130,30 @@ const PLUGIN_CONFIGS: Record<string, z.ZodType> = {
       always_use_authenticated_groups: z.boolean().optional(),
     })
     .refine((c) => (c.allow === undefined) !== (c.deny === undefined), 'exactly one of allow, deny'),
+  // kong/plugins/proxy-cache/schema.lua (Kong 3.x)
+  'proxy-cache': z.strictObject({
+    response_code: z.array(z.int().min(100).max(900)).min(1).optional(),
+    request_method: z
+      .array(z.enum(['HEAD', 'GET', 'POST', 'PATCH', 'PUT']))
+      .min(1)
+      .optional(),
+    content_type: z.array(z.string()).min(1).optional(),
+    cache_ttl: z.int().positive().optional(),
+    strategy: z.enum(['memory']),
+    cache_control: z.boolean().optional(),
+    ignore_uri_case: z.boolean().optional(),
+    storage_ttl: z.int().optional(),
+    memory: z.strictObject({ dictionary_name: z.string().min(1).optional() }).optional(),
+    vary_query_params: z.array(z.string()).optional(),
+    vary_headers: z.array(z.string()).optional(),
+    response_headers: z
+      .strictObject({
+        age: z.boolean().optional(),
+        'X-Cache-Status': z.boolean().optional(),
+        'X-Cache-Key': z.boolean().optional(),
+      })
+      .optional(),
+  }),
   'request-termination': z.strictObject({
     status_code: z.int().min(100).max(599).optional(),
     message: z.string().optional(),

@@ -20,6 +20,11 @@
  *   consumer-scoped policies are not expressible there and are listed as approximations.
  * - Auth is not rendered: Envoy's edge here is a plain resilient proxy; put
  *   the Breakwater gateway or Kong in front for consumers and JWTs.
+ * - staleIfError is not rendered: Envoy's HTTP cache filter
+ *   (envoy.filters.http.cache, work in progress) caches fresh answers but
+ *   has no stale-if-error; listed as an approximation.
+ * - methodsAt: each route entry matches the route's methods under the whole
+ *   prefix; Envoy answers a method no entry takes with 404, not 405.
  */
 import type { GatewayConfig, RouteConfig, UpstreamConfig } from '@breakwater/gateway/config';
 import { WINDOW_SECONDS, WINDOWS } from '@breakwater/gateway/config';
@@ -194,6 +199,16 @@ export function renderEnvoy(config: GatewayConfig): RenderResult {
       approximations.push(
         `envoy: policy "${p.name}" is scoped to consumer "${p.consumer}"; Envoy has no consumers here — not rendered`,
       );
+  for (const r of config.routes) {
+    if (r.staleIfError)
+      approximations.push(
+        `envoy: route "${r.name}" serves its last good answers when the upstream fails (stale-if-error); Envoy's cache filter has no stale-if-error — not rendered`,
+      );
+    if (r.methodsAt)
+      approximations.push(
+        `envoy: route "${r.name}" narrows methods by position (methodsAt); rendered with ${r.methods.join(', ')} under the whole prefix, and Envoy answers a method no route takes with 404, not 405`,
+      );
+  }
   if (config.routes.some((r) => r.auth === 'required'))
     approximations.push(
       'envoy: authentication (API keys, JWT) is not rendered; Envoy here is the resilient proxy only',

@@ -18,6 +18,15 @@
  *   same quotas and tagged `approximation-sliding-as-fixed`.
  *   `onRedisDown: fail-open` → fault_tolerant true (Kong then stops limiting
  *   instead of counting locally — another approximation, tagged).
+ * - staleIfError → proxy-cache (strategy memory, cache_control true so the
+ *   upstream's max-age and no-store/private are honoured, GET and HEAD, 200
+ *   only), tagged `approximation-cache-not-stale-if-error`: open-source
+ *   Kong's proxy-cache serves fresh copies while the upstream is well and
+ *   never a stale one when it fails; storage_ttl keeps copies as long as the
+ *   gateway would serve them stale.
+ * - methodsAt: Kong routes take methods per route, not per position under the
+ *   prefix; the route's whole `methods` are rendered, and a method no route
+ *   takes is Kong's 404, not the gateway's 405 with Allow.
  */
 import { createPublicKey } from 'node:crypto';
 import { resolve } from 'node:path';
@@ -35,6 +44,26 @@ function servicePath(route: RouteConfig): string {
   if (route.stripPrefix === undefined) return '/';
   const kept = route.path.slice(route.stripPrefix.length);
   return kept === '' ? '/' : kept;
+}
+
+/** Kong's proxy-cache for a route with staleIfError: the closest open-source Kong has. */
+function proxyCache(c: NonNullable<RouteConfig['staleIfError']>): Record<string, unknown> {
+  return {
+    name: 'proxy-cache',
+    tags: ['approximation-cache-not-stale-if-error'],
+    config: {
+      strategy: 'memory',
+      memory: { dictionary_name: 'kong_db_cache' },
+      request_method: ['GET', 'HEAD'],
+      response_code: [200],
+      content_type: ['application/json', 'application/json; charset=utf-8', 'text/plain'],
+      // Honour the upstream's Cache-Control (max-age, s-maxage, no-store, private), as the gateway does.
+      cache_control: true,
+      // Only for answers without a max-age: the gateway keeps those 0 s fresh.
+      cache_ttl: 1,
+      storage_ttl: c.defaultSeconds,
+    },
+  };
 }
 
 export function renderKong(config: GatewayConfig, baseDir: string): RenderResult {
@@ -77,6 +106,16 @@ export function renderKong(config: GatewayConfig, baseDir: string): RenderResult
     }
     if (route.allowConsumers)
       plugins.push({ name: 'acl', config: { allow: [...route.allowConsumers], hide_groups_header: true } });
+    if (route.staleIfError) {
+      plugins.push(proxyCache(route.staleIfError));
+      approximations.push(
+        `kong: route "${route.name}" serves its last good answers when the upstream fails (stale-if-error); open-source Kong's proxy-cache caches fresh answers (max-age honoured) but never serves a stale one on failure — rendered as that cache`,
+      );
+    }
+    if (route.methodsAt)
+      approximations.push(
+        `kong: route "${route.name}" narrows methods by position (methodsAt); Kong takes ${route.methods.join(', ')} everywhere under ${route.path}, and a method no route takes is 404, not 405 with Allow`,
+      );
     return {
       name: route.name,
       url: `http://${route.upstream}.${ns}.svc:80${servicePath(route)}`,
