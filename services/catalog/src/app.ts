@@ -5,7 +5,8 @@
  * handed in; the kit closes them on shutdown.
  */
 import openapi from '@breakwater/contracts/openapi/catalog.json' with { type: 'json' };
-import { createServiceApp, type ServiceApp, type ServiceAppOptions } from '@breakwater/mesh/server';
+import { closeStoresOnShutdown } from '@breakwater/events';
+import { createServiceAppFor, type ServerOverrides, type ServiceApp } from '@breakwater/mesh/server';
 import { counter } from '@breakwater/observability/metrics';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
@@ -21,7 +22,7 @@ export interface CatalogDeps {
   /** Fail-fast client for the cache (short command timeout, no offline queue). */
   redis: Redis;
   /** Server-kit overrides (tests: `signals: []`, `drainDelayMs: 0`). */
-  server?: Partial<Pick<ServiceAppOptions, 'signals' | 'drainDelayMs' | 'logger' | 'accessLog'>>;
+  server?: ServerOverrides;
 }
 
 /** The service's contract (@breakwater/contracts), served at /openapi.json. */
@@ -33,23 +34,13 @@ const RETRY_AFTER_WRITES_S = 2;
 
 const cacheRequests = () => counter('cacheRequests');
 export function buildApp(config: CatalogConfig, deps: CatalogDeps): ServiceApp {
-  const kit = createServiceApp({
-    service: config.service,
-    bodyLimit: '16kb',
-    ...(config.adminPort !== undefined && config.adminToken !== undefined
-      ? { admin: { port: config.adminPort, token: config.adminToken } }
-      : {}),
-    ...deps.server,
-  });
+  const kit = createServiceAppFor(config, { bodyLimit: '16kb', openapi: OPENAPI, ...deps.server });
   const store = new ProductsStore(deps.pool);
   const cache = new ProductCache(deps.redis, {
     freshTtlMs: config.cacheTtlMs,
     staleTtlMs: config.staleTtlMs,
   });
   const r = kit.router;
-  r.get('/openapi.json', (_req, res) => {
-    res.json(OPENAPI);
-  });
   // The breaker reports its state itself (bw_breaker_state{upstream="postgres"}), like the mesh client's.
   const breaker = new SourceBreaker({ openMs: config.pgBreakerOpenMs });
   kit.addCloser('postgres-breaker', () => breaker.close());
@@ -77,7 +68,6 @@ export function buildApp(config: CatalogConfig, deps: CatalogDeps): ServiceApp {
     if (!p && !rd) throw new Error('neither postgres nor redis reachable');
     return true;
   });
-  kit.addCloser('postgres', () => deps.pool.end());
-  kit.addCloser('redis', () => deps.redis.quit().catch(() => deps.redis.disconnect()));
+  closeStoresOnShutdown(kit, deps);
   return kit;
 }
