@@ -4,7 +4,7 @@
  * service's migrations when `migrateOnStart`, and opens the fail-fast Redis
  * client; `closeStoresOnShutdown` (app.ts) hands both to the server kit.
  */
-import type { ServiceApp } from '@breakwater/mesh/server';
+import type { ServerOverrides, ServiceApp } from '@breakwater/mesh/server';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { EventLogger } from './logger.ts';
@@ -14,6 +14,12 @@ import { createStreamRedis, type StreamRedisOptions } from './redis.ts';
 export interface ServiceStores {
   pool: pg.Pool;
   redis: Redis;
+}
+
+/** What a backend service's `buildApp(config, deps)` is handed: its stores and, in tests, server-kit overrides. */
+export interface ServiceDeps extends ServiceStores {
+  /** Server-kit overrides (tests: `signals: []`, `drainDelayMs: 0`). */
+  server?: ServerOverrides;
 }
 
 export interface OpenServiceStoresOptions {

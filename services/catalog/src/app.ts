@@ -5,11 +5,9 @@
  * handed in; the kit closes them on shutdown.
  */
 import openapi from '@breakwater/contracts/openapi/catalog.json' with { type: 'json' };
-import { closeStoresOnShutdown } from '@breakwater/events';
-import { createServiceAppFor, type ServerOverrides, type ServiceApp } from '@breakwater/mesh/server';
+import { closeStoresOnShutdown, type ServiceDeps } from '@breakwater/events';
+import { createServiceAppFor, type ServiceApp } from '@breakwater/mesh/server';
 import { counter } from '@breakwater/observability/metrics';
-import type { Redis } from 'ioredis';
-import type pg from 'pg';
 import type { CatalogConfig } from './config.ts';
 import { mountProductRoutes } from './routes/products.ts';
 import { mountReservationRoutes } from './routes/reservations.ts';
@@ -17,13 +15,8 @@ import { ProductCache } from './store/product-cache.ts';
 import { ProductsStore } from './store/products-store.ts';
 import { SourceBreaker } from './store/source-breaker.ts';
 
-export interface CatalogDeps {
-  pool: pg.Pool;
-  /** Fail-fast client for the cache (short command timeout, no offline queue). */
-  redis: Redis;
-  /** Server-kit overrides (tests: `signals: []`, `drainDelayMs: 0`). */
-  server?: ServerOverrides;
-}
+/** The pool and, for the cache, a fail-fast Redis client (short command timeout, no offline queue). */
+export type CatalogDeps = ServiceDeps;
 
 /** The service's contract (@breakwater/contracts), served at /openapi.json. */
 export const OPENAPI: Record<string, unknown> = openapi;

@@ -5,21 +5,19 @@
  */
 import { DATA_SCHEMAS, STREAMS } from '@breakwater/contracts';
 import openapi from '@breakwater/contracts/openapi/notifications.json' with { type: 'json' };
-import { closeStoresOnShutdown, createEventConsumer, type StreamConsumer } from '@breakwater/events';
-import { createServiceAppFor, type ServerOverrides, type ServiceApp } from '@breakwater/mesh/server';
-import type { Redis } from 'ioredis';
-import type pg from 'pg';
+import {
+  closeStoresOnShutdown,
+  createEventConsumer,
+  type ServiceDeps,
+  type StreamConsumer,
+} from '@breakwater/events';
+import { createServiceAppFor, type ServiceApp } from '@breakwater/mesh/server';
 import { SimulatedChannel } from './clients/channel.ts';
 import type { NotificationsConfig } from './config.ts';
 import { NOTIFICATIONS_GROUP, orderOutcomeHandlers } from './events/order-outcomes.ts';
 import { NotificationsStore } from './store/notifications-store.ts';
 
-export interface NotificationsDeps {
-  pool: pg.Pool;
-  redis: Redis;
-  /** Server-kit overrides (tests: `signals: []`, `drainDelayMs: 0`). */
-  server?: ServerOverrides;
-}
+export type NotificationsDeps = ServiceDeps;
 
 export interface NotificationsApp extends ServiceApp {
   consumer: StreamConsumer;

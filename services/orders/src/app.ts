@@ -4,23 +4,16 @@
  * `startWorkers()` and stopped on shutdown).
  */
 import openapi from '@breakwater/contracts/openapi/orders.json' with { type: 'json' };
-import { closeStoresOnShutdown } from '@breakwater/events';
-import { createServiceAppFor, type ServerOverrides, type ServiceApp } from '@breakwater/mesh/server';
-import type { Redis } from 'ioredis';
-import type pg from 'pg';
+import { closeStoresOnShutdown, eventWorkerSettings, type ServiceDeps } from '@breakwater/events';
+import { createServiceAppFor, type ServiceApp } from '@breakwater/mesh/server';
 import { CatalogClient } from './clients/catalog-client.ts';
 import type { OrdersConfig } from './config.ts';
 import { createOrderWorkers, type OrderWorkers } from './events/workers.ts';
 import { mountOrderRoutes } from './routes/orders.ts';
 import { OrdersStore } from './store/orders-store.ts';
 
-export interface OrdersDeps {
-  pool: pg.Pool;
-  /** Fail-fast Redis client for the relay and the consumer. */
-  redis: Redis;
+export interface OrdersDeps extends ServiceDeps {
   catalog?: CatalogClient;
-  /** Server-kit overrides (tests: `signals: []`, `drainDelayMs: 0`). */
-  server?: ServerOverrides;
 }
 
 export interface OrdersApp extends ServiceApp {
@@ -40,11 +33,7 @@ export function buildApp(config: OrdersConfig, deps: OrdersDeps): OrdersApp {
     store,
     catalog,
     log: kit.logger,
-    claimIdleMs: config.claimIdleMs,
-    maxAttempts: config.maxAttempts,
-    relayPollMs: config.relayPollMs,
-    consumerName: config.consumerName,
-    concurrency: config.concurrency,
+    ...eventWorkerSettings(config),
   });
   mountOrderRoutes(kit.router, { store, catalog, onPlaced: () => workers.relay.nudge() });
 

@@ -4,22 +4,16 @@
  * `workers.start()` and stopped on shutdown).
  */
 import openapi from '@breakwater/contracts/openapi/payments.json' with { type: 'json' };
-import { closeStoresOnShutdown } from '@breakwater/events';
-import { createServiceAppFor, type ServerOverrides, type ServiceApp } from '@breakwater/mesh/server';
-import type { Redis } from 'ioredis';
-import type pg from 'pg';
+import { closeStoresOnShutdown, eventWorkerSettings, type ServiceDeps } from '@breakwater/events';
+import { createServiceAppFor, type ServiceApp } from '@breakwater/mesh/server';
 import { SimulatedProcessor } from './clients/processor.ts';
 import type { PaymentsConfig } from './config.ts';
 import { createPaymentWorkers, type PaymentWorkers } from './events/workers.ts';
 import { mountPaymentRoutes } from './routes/payments.ts';
 import { PaymentsStore } from './store/payments-store.ts';
 
-export interface PaymentsDeps {
-  pool: pg.Pool;
-  redis: Redis;
+export interface PaymentsDeps extends ServiceDeps {
   processor?: SimulatedProcessor;
-  /** Server-kit overrides (tests: `signals: []`, `drainDelayMs: 0`). */
-  server?: ServerOverrides;
 }
 
 export interface PaymentsApp extends ServiceApp {
@@ -40,11 +34,7 @@ export function buildApp(config: PaymentsConfig, deps: PaymentsDeps): PaymentsAp
     store,
     processor,
     log: kit.logger,
-    claimIdleMs: config.claimIdleMs,
-    maxAttempts: config.maxAttempts,
-    relayPollMs: config.relayPollMs,
-    consumerName: config.consumerName,
-    concurrency: config.concurrency,
+    ...eventWorkerSettings(config),
   });
   mountPaymentRoutes(kit.router, { store });
   closeStoresOnShutdown(kit, deps, { ready: 'postgres' });
