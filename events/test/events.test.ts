@@ -1,13 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DATA_SCHEMAS, EVENT_TYPES, SOURCES } from '@breakwater/contracts';
 import envelopeSchema from '@breakwater/contracts/envelope.schema.json' with { type: 'json' };
-import {
-  createDatabase,
-  type PostgresHandle,
-  type RedisHandle,
-  startPostgres,
-  startRedis,
-} from '@breakwater/local/harness';
+import { testServers } from '@breakwater/local/harness';
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { Ajv2020 } from 'ajv/dist/2020.js';
@@ -25,6 +19,8 @@ import { createPgPool, runMigrations } from '../src/postgres.ts';
 import { createStreamRedis, waitReady } from '../src/redis.ts';
 import { until as pollUntil } from '../src/testing.ts';
 import { activeTraceparent } from '../src/trace-context.ts';
+
+const MIGRATIONS_DIR = new URL('./migrations/', import.meta.url);
 
 const until = <T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 10_000) =>
   pollUntil(what, fn, timeoutMs);
@@ -99,27 +95,24 @@ describe('event envelope', () => {
 });
 
 describe('outbox relay and stream consumer (real Redis and PostgreSQL)', () => {
-  let redisServer: RedisHandle;
-  let pgServer: PostgresHandle;
-  let redis: Redis;
+  const servers = testServers();
   const pools: pg.Pool[] = [];
+  let redis: Redis;
 
   beforeAll(async () => {
     // What the telemetry SDK does in a service: an active context follows async work.
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-    [redisServer, pgServer] = await Promise.all([startRedis(), startPostgres()]);
-    redis = createStreamRedis(redisServer.url);
+    await servers.start();
+    servers.cleanup.push(() => Promise.all(pools.map((p) => p.end())));
+    redis = createStreamRedis(servers.redis.url);
     await waitReady(redis);
+    servers.cleanup.push(() => redis.disconnect());
   });
-  afterAll(async () => {
-    redis?.disconnect();
-    await Promise.all(pools.map((p) => p.end()));
-    await Promise.all([redisServer?.stop(), pgServer?.stop()]);
-  });
+  afterAll(() => servers.stop());
 
   async function freshDb(): Promise<pg.Pool> {
-    const url = await createDatabase(pgServer);
-    await runMigrations({ databaseUrl: url, dir: new URL('./migrations/', import.meta.url) });
+    const url = await servers.database();
+    await runMigrations({ databaseUrl: url, dir: MIGRATIONS_DIR });
     const pool = createPgPool(url);
     pools.push(pool);
     return pool;
@@ -129,7 +122,7 @@ describe('outbox relay and stream consumer (real Redis and PostgreSQL)', () => {
     const pool = await freshDb();
     const stream = `t:${randomUUID()}`;
     const { m, seen } = recordingMetrics();
-    const relayRedis = createStreamRedis(redisServer.url, { commandTimeoutMs: 500 });
+    const relayRedis = createStreamRedis(servers.redis.url, { commandTimeoutMs: 500 });
     const relay = new OutboxRelay({ pool, redis: relayRedis, pollMs: 20, metrics: m });
 
     // A rolled-back transaction leaves no event.
@@ -150,12 +143,12 @@ describe('outbox relay and stream consumer (real Redis and PostgreSQL)', () => {
     expect(entries).toHaveLength(1);
     expect(JSON.parse(entries[0]?.[1][3] ?? '{}').id).toBe(committed.id);
 
-    await redisServer.kill();
+    await servers.redis.kill();
     for (let i = 0; i < 5; i++) await enqueueEvent(pool, stream, placed());
     // Rows wait while Redis is away: give the relay several turns.
     await new Promise((r) => setTimeout(r, 600));
     expect(await outboxBacklog(pool)).toBe(5);
-    await redisServer.restart();
+    await servers.redis.restart();
     await until('backlog drained', async () => (await outboxBacklog(pool)) === 0, 20_000);
     await relay.stop();
     relayRedis.disconnect();
@@ -167,9 +160,10 @@ describe('outbox relay and stream consumer (real Redis and PostgreSQL)', () => {
   });
 
   it('migrations started by several replicas at once all succeed, and run once', async () => {
-    const url = await createDatabase(pgServer);
-    const dir = new URL('./migrations/', import.meta.url);
-    const runs = await Promise.all([1, 2, 3].map(() => runMigrations({ databaseUrl: url, dir })));
+    const url = await servers.database();
+    const runs = await Promise.all(
+      [1, 2, 3].map(() => runMigrations({ databaseUrl: url, dir: MIGRATIONS_DIR })),
+    );
     expect(runs.flat()).toEqual(['001_events']);
     const pool = createPgPool(url);
     pools.push(pool);
@@ -186,7 +180,7 @@ describe('outbox relay and stream consumer (real Redis and PostgreSQL)', () => {
     await enqueueEvent(pool, `t:${randomUUID()}`, placed());
     await pool.query(`UPDATE outbox SET published_at = now() - interval '2 hours'`);
     await enqueueEvent(pool, `t:${randomUUID()}`, placed());
-    const r = createStreamRedis(redisServer.url);
+    const r = createStreamRedis(servers.redis.url);
     await waitReady(r);
     const relay = new OutboxRelay({
       pool,
@@ -207,8 +201,8 @@ describe('outbox relay and stream consumer (real Redis and PostgreSQL)', () => {
     const pool = await freshDb();
     const stream = `t:${randomUUID()}`;
     for (let i = 0; i < 300; i++) await enqueueEvent(pool, stream, placed());
-    const r1 = createStreamRedis(redisServer.url);
-    const r2 = createStreamRedis(redisServer.url);
+    const r1 = createStreamRedis(servers.redis.url);
+    const r2 = createStreamRedis(servers.redis.url);
     await Promise.all([waitReady(r1), waitReady(r2)]);
     const quiet = recordingMetrics().m;
     const a = new OutboxRelay({ pool, redis: r1, batchSize: 7, pollMs: 10, metrics: quiet });

@@ -1,35 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { EVENT_TYPES, SOURCES, STREAMS } from '@breakwater/contracts';
-import { createEvent, createPgPool, createStreamRedis, runMigrations, waitReady } from '@breakwater/events';
-import { killHard, startHookedWorker, until } from '@breakwater/events/testing';
-import {
-  createDatabase,
-  type PostgresHandle,
-  type RedisHandle,
-  startPostgres,
-  startRedis,
-} from '@breakwater/local/harness';
+import { createEvent } from '@breakwater/events';
+import { killHard, openTestStores, startHookedWorker, until } from '@breakwater/events/testing';
+import { testServers } from '@breakwater/local/harness';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type PaymentsApp } from '../src/app.ts';
-import { loadConfig } from '../src/config.ts';
+import { loadConfig, MIGRATIONS_DIR } from '../src/config.ts';
 
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
-let pgServer: PostgresHandle;
-let redisServer: RedisHandle;
-let nextDb = 1;
-const cleanup: (() => Promise<unknown> | unknown)[] = [];
-
-beforeAll(async () => {
-  [pgServer, redisServer] = await Promise.all([startPostgres(), startRedis()]);
-});
-afterAll(async () => {
-  for (const c of cleanup.reverse()) await c();
-  await Promise.all([pgServer?.stop(), redisServer?.stop()]);
-});
+const servers = testServers();
+const { cleanup } = servers;
+beforeAll(() => servers.start());
+afterAll(() => servers.stop());
 
 interface World {
   databaseUrl: string;
@@ -39,17 +25,10 @@ interface World {
 }
 
 async function world(): Promise<World> {
-  const databaseUrl = await createDatabase(pgServer);
-  await runMigrations({ databaseUrl, dir: new URL('../migrations/', import.meta.url) });
-  const redisUrl = `${redisServer.url}/${nextDb++}`;
-  const redis = createStreamRedis(redisUrl);
-  await waitReady(redis);
-  const pool = createPgPool(databaseUrl);
-  cleanup.push(
-    () => pool.end(),
-    () => redis.disconnect(),
-  );
-  return { databaseUrl, redisUrl, redis, pool };
+  const databaseUrl = await servers.database();
+  const redisUrl = servers.redisUrl();
+  const stores = await openTestStores({ databaseUrl, redisUrl, migrationsDir: MIGRATIONS_DIR, cleanup });
+  return { databaseUrl, redisUrl, ...stores };
 }
 
 async function placeOrderEvent(w: World, customerId = 'gina'): Promise<string> {
@@ -81,13 +60,8 @@ async function startInProcess(w: World, env: Record<string, string> = {}): Promi
     PAYMENTS_MIGRATE_ON_START: 'false',
     ...env,
   });
-  const redis = createStreamRedis(w.redisUrl);
-  await waitReady(redis);
-  const app = buildApp(config, {
-    pool: createPgPool(w.databaseUrl),
-    redis,
-    server: { signals: [], drainDelayMs: 0, accessLog: false },
-  });
+  const stores = await openTestStores({ databaseUrl: w.databaseUrl, redisUrl: w.redisUrl });
+  const app = buildApp(config, { ...stores, server: { signals: [], drainDelayMs: 0, accessLog: false } });
   await app.listen({ port: 0 });
   app.workers.start();
   cleanup.push(() => app.shutdown());
