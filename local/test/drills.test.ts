@@ -13,14 +13,13 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser } from '../src/chromium.ts';
 import { DRILLS } from '../src/drill/drills.ts';
 import { ensurePlatform, type PlatformHandle } from '../src/drill/platform.ts';
 import { type DrillResult, runDrill } from '../src/drill/run-drill.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
-const CHROMIUM = process.env.BW_CHROMIUM ?? '/usr/bin/chromium';
 const SHORT_DRILL_LIMIT_MS = 90_000;
 
 let runDir: string;
@@ -66,23 +65,9 @@ describe('chaos drills, short form, on one platform', () => {
   it('a report opens in headless Chromium with its timeline drawn and no console error', async () => {
     const result = results.get('payments-outage') ?? [...results.values()][0];
     expect(result, 'no drill ran').toBeDefined();
-    const profile = mkdtempSync(path.join(tmpdir(), 'bw-chromium-'));
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    const browser = await launchBrowser();
     try {
-      const page = await context.newPage();
+      const page = await browser.context.newPage();
       const errors: string[] = [];
       page.on('console', (m) => {
         if (m.type() === 'error') errors.push(m.text());
@@ -99,8 +84,7 @@ describe('chaos drills, short form, on one platform', () => {
       await page.screenshot({ path: shot, fullPage: true });
       expect(statSync(shot).size).toBeGreaterThan(10_000);
     } finally {
-      await context.close();
-      rmSync(profile, { recursive: true, force: true });
+      await browser.close();
     }
   }, 60_000);
 

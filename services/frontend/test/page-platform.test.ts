@@ -10,12 +10,12 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { type Browser, launchBrowser } from '@breakwater/local/chromium';
 import { buildPlatform, PLATFORM } from '@breakwater/local/platform';
 import { Supervisor } from '@breakwater/local/supervisor';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { type Browser, launchBrowser } from './support/browser.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const SCREENSHOTS = join(ROOT, '.run', 'screenshots');
