@@ -7,6 +7,7 @@ import {
   consumerEnvShape,
   envPostgresUrl,
   envRedisUrl,
+  eventService,
   parseEnv,
   readServiceEnv,
   relayEnvShape,
@@ -85,5 +86,41 @@ describe('backend service env building blocks', () => {
     expect(() => parseEnv(Schema, { REDIS_URL: 'http://h' })).toThrow(
       /DATABASE_URL: .+; REDIS_URL: a redis:\/\/ URL/,
     );
+  });
+});
+
+describe('eventService', () => {
+  const base = { DATABASE_URL: 'postgres://u@h/db', REDIS_URL: 'redis://h:1' };
+
+  it('declares the common, consumer and relay variables once and maps them into the config', () => {
+    const common = eventService({ prefix: 'SHOP', service: 'shop', port: 8089, maxAttempts: 7, relay: true });
+    const Schema = z.object({ ...common.shape, DATABASE_URL: envPostgresUrl, REDIS_URL: envRedisUrl });
+    const config = common.config(
+      parseEnv(Schema, { ...base, SHOP_RELAY_POLL_MS: '40', SHOP_CONCURRENCY: '2' }),
+    );
+    expect(config).toEqual({
+      host: '127.0.0.1',
+      port: 8089,
+      service: 'shop',
+      databaseUrl: 'postgres://u@h/db',
+      redisUrl: 'redis://h:1',
+      adminPort: undefined,
+      adminToken: undefined,
+      migrateOnStart: true,
+      claimIdleMs: 10_000,
+      maxAttempts: 7,
+      consumerName: undefined,
+      concurrency: 2,
+      relayPollMs: 40,
+    });
+  });
+
+  it('has no relay variable or relayPollMs without `relay`', () => {
+    const common = eventService({ prefix: 'SHOP', service: 'shop', port: 8089, maxAttempts: 5 });
+    expect(Object.keys(common.shape)).not.toContain('SHOP_RELAY_POLL_MS');
+    const Schema = z.object({ ...common.shape, DATABASE_URL: envPostgresUrl, REDIS_URL: envRedisUrl });
+    const config = common.config(parseEnv(Schema, base));
+    expect(config).not.toHaveProperty('relayPollMs');
+    expect(config.maxAttempts).toBe(5);
   });
 });
