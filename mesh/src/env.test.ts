@@ -95,24 +95,14 @@ describe('eventService', () => {
   it('declares the common, consumer and relay variables once and maps them into the config', () => {
     const common = eventService({ prefix: 'SHOP', service: 'shop', port: 8089, maxAttempts: 7, relay: true });
     const Schema = z.object({ ...common.shape, DATABASE_URL: envPostgresUrl, REDIS_URL: envRedisUrl });
-    const config = common.config(
-      parseEnv(Schema, { ...base, SHOP_RELAY_POLL_MS: '40', SHOP_CONCURRENCY: '2' }),
-    );
-    expect(config).toEqual({
-      host: '127.0.0.1',
-      port: 8089,
-      service: 'shop',
-      databaseUrl: 'postgres://u@h/db',
-      redisUrl: 'redis://h:1',
-      adminPort: undefined,
-      adminToken: undefined,
-      migrateOnStart: true,
-      claimIdleMs: 10_000,
-      maxAttempts: 7,
-      consumerName: undefined,
-      concurrency: 2,
+    const e = parseEnv(Schema, { ...base, SHOP_RELAY_POLL_MS: '40', SHOP_CONCURRENCY: '2' });
+    // The composition of the building blocks above, plus the relay's poll interval.
+    expect(common.config(e)).toEqual({
+      ...backendConfig('SHOP', e),
+      ...consumerConfig('SHOP', e),
       relayPollMs: 40,
     });
+    expect(common.config(e)).toMatchObject({ port: 8089, service: 'shop', maxAttempts: 7, concurrency: 2 });
   });
 
   it('has no relay variable or relayPollMs without `relay`', () => {
