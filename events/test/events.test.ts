@@ -9,7 +9,7 @@ import addFormats from 'ajv-formats';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StreamConsumer } from '../src/consumer.ts';
+import { type EventHandler, StreamConsumer, type StreamConsumerOptions } from '../src/consumer.ts';
 import { listDeadLetters, replayDeadLetters } from '../src/dead-letters.ts';
 import { createEvent, envelopeJsonSchema, parseEnvelope } from '../src/envelope.ts';
 import { claimEvent } from '../src/inbox.ts';
@@ -109,6 +109,19 @@ describe('outbox relay and stream consumer (real Redis and PostgreSQL)', () => {
     servers.cleanup.push(() => redis.disconnect());
   });
   afterAll(() => servers.stop());
+
+  /** A fast-polling consumer of `stream` (group `g`) handling order.placed with `onPlaced`; `o` adds or overrides options. */
+  const orderConsumer = (stream: string, onPlaced: EventHandler, o: Partial<StreamConsumerOptions> = {}) =>
+    new StreamConsumer({
+      redis,
+      stream,
+      group: 'g',
+      blockMs: 100,
+      handlers: { [EVENT_TYPES.orderPlaced]: onPlaced },
+      dataSchemas: DATA_SCHEMAS,
+      metrics: recordingMetrics().m,
+      ...o,
+    });
 
   async function freshDb(): Promise<pg.Pool> {
     const url = await servers.database();
@@ -227,20 +240,14 @@ describe('outbox relay and stream consumer (real Redis and PostgreSQL)', () => {
     const stream = `t:${randomUUID()}`;
     const handled: string[] = [];
     const { m, seen } = recordingMetrics();
-    const consumer = new StreamConsumer({
-      redis,
+    const consumer = orderConsumer(
       stream,
-      group: 'g',
-      blockMs: 100,
-      handlers: {
-        [EVENT_TYPES.orderPlaced]: async (e) => {
-          handled.push(e.id);
-          return 'ok';
-        },
+      async (e) => {
+        handled.push(e.id);
+        return 'ok';
       },
-      dataSchemas: DATA_SCHEMAS,
-      metrics: m,
-    });
+      { metrics: m },
+    );
     await redis.xadd(stream, '*', 'event', '{broken');
     const badData = placed();
     (badData.data as Record<string, unknown>).amountCents = 'lots';
@@ -318,25 +325,18 @@ describe('outbox relay and stream consumer (real Redis and PostgreSQL)', () => {
     let inFlight = 0;
     let peak = 0;
     const handled: string[] = [];
-    const consumer = new StreamConsumer({
-      redis,
+    const consumer = orderConsumer(
       stream,
-      group: 'g',
-      blockMs: 100,
-      concurrency: 4,
-      handlers: {
-        [EVENT_TYPES.orderPlaced]: async (e) => {
-          inFlight++;
-          peak = Math.max(peak, inFlight);
-          await new Promise((r) => setTimeout(r, 30));
-          inFlight--;
-          handled.push(e.id);
-          return 'ok';
-        },
+      async (e) => {
+        inFlight++;
+        peak = Math.max(peak, inFlight);
+        await new Promise((r) => setTimeout(r, 30));
+        inFlight--;
+        handled.push(e.id);
+        return 'ok';
       },
-      dataSchemas: DATA_SCHEMAS,
-      metrics: recordingMetrics().m,
-    });
+      { concurrency: 4 },
+    );
     for (let i = 0; i < 12; i++) await redis.xadd(stream, '*', 'event', JSON.stringify(placed()));
     consumer.start();
     await until('all handled', async () => handled.length === 12);
@@ -350,23 +350,14 @@ describe('outbox relay and stream consumer (real Redis and PostgreSQL)', () => {
     const stream = `t:${randomUUID()}`;
     let calls = 0;
     const { m, seen } = recordingMetrics();
-    const consumer = new StreamConsumer({
-      redis,
+    const consumer = orderConsumer(
       stream,
-      group: 'g',
-      blockMs: 100,
-      claimIdleMs: 50,
-      claimIntervalMs: 50,
-      maxAttempts: 3,
-      handlers: {
-        [EVENT_TYPES.orderPlaced]: async () => {
-          calls++;
-          throw new Error('processor down');
-        },
+      async () => {
+        calls++;
+        throw new Error('processor down');
       },
-      dataSchemas: DATA_SCHEMAS,
-      metrics: m,
-    });
+      { claimIdleMs: 50, claimIntervalMs: 50, maxAttempts: 3, metrics: m },
+    );
     await redis.xadd(stream, '*', 'event', JSON.stringify(placed()));
     consumer.start();
     await until('dead-lettered', async () => (await redis.xlen(consumer.deadLetterStream)) === 1);
@@ -383,22 +374,15 @@ describe('outbox relay and stream consumer (real Redis and PostgreSQL)', () => {
     const stream = `t:${randomUUID()}`;
     let broken = true;
     const handled: string[] = [];
-    const consumer = new StreamConsumer({
-      redis,
+    const consumer = orderConsumer(
       stream,
-      group: 'g',
-      blockMs: 100,
-      maxAttempts: 1,
-      handlers: {
-        [EVENT_TYPES.orderPlaced]: async (e) => {
-          if (broken) throw new Error('downstream refused');
-          handled.push(e.id);
-          return 'ok';
-        },
+      async (e) => {
+        if (broken) throw new Error('downstream refused');
+        handled.push(e.id);
+        return 'ok';
       },
-      dataSchemas: DATA_SCHEMAS,
-      metrics: recordingMetrics().m,
-    });
+      { maxAttempts: 1 },
+    );
     const ev = placed();
     await redis.xadd(stream, '*', 'event', JSON.stringify(ev));
     consumer.start();

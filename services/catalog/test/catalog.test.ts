@@ -177,22 +177,19 @@ describe('catalog: reservations', () => {
 
   it('refuses all or nothing: out of stock 409, unknown product 422, and no line is taken', async () => {
     const before = await stockOf(c.pool, 'sku-0005');
-    const tooMany = await call(c.base, 'POST', '/reservations', {
-      reservationId: randomUUID(),
-      items: [
-        { productId: 'sku-0005', quantity: 1 },
-        { productId: 'sku-0006', quantity: 1000 },
-      ],
-    });
+    // One line the catalog can take beside one it cannot: neither may be taken.
+    const reserveWith = (productId: string, quantity: number) =>
+      call(c.base, 'POST', '/reservations', {
+        reservationId: randomUUID(),
+        items: [
+          { productId: 'sku-0005', quantity: 1 },
+          { productId, quantity },
+        ],
+      });
+    const tooMany = await reserveWith('sku-0006', 1000);
     expect(tooMany.status).toBe(409);
     expect(tooMany.body.code).toBe('CATALOG_ERR_OUT_OF_STOCK');
-    const unknown = await call(c.base, 'POST', '/reservations', {
-      reservationId: randomUUID(),
-      items: [
-        { productId: 'sku-0005', quantity: 1 },
-        { productId: 'sku-9999', quantity: 1 },
-      ],
-    });
+    const unknown = await reserveWith('sku-9999', 1);
     expect(unknown.status).toBe(422);
     expect(unknown.body.code).toBe('CATALOG_ERR_UNKNOWN_PRODUCT');
     expect(await stockOf(c.pool, 'sku-0005')).toBe(before);

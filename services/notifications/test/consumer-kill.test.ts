@@ -24,9 +24,22 @@ beforeAll(async () => {
 });
 afterAll(() => servers.stop());
 
-/** Starts `main.ts` as a child; resolves with the first test-hook line it prints. */
-const startDoomedWorker = (env: Record<string, string>) =>
-  startHookedWorker(MAIN, env, { name: 'worker', cleanup });
+/**
+ * Starts `main.ts` as a child, consumer `doomed` on `s`'s stores, pausing for
+ * a minute at the test hook `pause` (BW_TEST_PAUSE_*); resolves with the
+ * first test-hook line it prints.
+ */
+const startDoomedWorker = (s: { databaseUrl: string; redisUrl: string }, pause: string) =>
+  startHookedWorker(
+    MAIN,
+    {
+      DATABASE_URL: s.databaseUrl,
+      REDIS_URL: s.redisUrl,
+      NOTIFICATIONS_CONSUMER_NAME: 'doomed',
+      [pause]: '60000',
+    },
+    { name: 'worker', cleanup },
+  );
 
 async function setup() {
   const databaseUrl = await servers.database();
@@ -73,13 +86,9 @@ const notificationsFor = async (pool: pg.Pool, orderId: string) =>
 
 describe('a consumer killed with SIGKILL mid-message', () => {
   it('after reading and before handling: another consumer reclaims the message and the notification is recorded once', async () => {
-    const { databaseUrl, redisUrl, pool, orderId } = await setup();
-    const { child, hook } = startDoomedWorker({
-      DATABASE_URL: databaseUrl,
-      REDIS_URL: redisUrl,
-      NOTIFICATIONS_CONSUMER_NAME: 'doomed',
-      BW_TEST_PAUSE_AFTER_READ_MS: '60000',
-    });
+    const s = await setup();
+    const { databaseUrl, redisUrl, pool, orderId } = s;
+    const { child, hook } = startDoomedWorker(s, 'BW_TEST_PAUSE_AFTER_READ_MS');
     const line = await hook;
     expect(line.bw_test_hook).toBe('after_read');
     expect(await pendingOf('doomed')).toBe(1);
@@ -97,13 +106,9 @@ describe('a consumer killed with SIGKILL mid-message', () => {
   });
 
   it('after recording and before acknowledging: the reclaimed message is a duplicate, still one notification', async () => {
-    const { databaseUrl, redisUrl, pool, orderId } = await setup();
-    const { child, hook } = startDoomedWorker({
-      DATABASE_URL: databaseUrl,
-      REDIS_URL: redisUrl,
-      NOTIFICATIONS_CONSUMER_NAME: 'doomed',
-      BW_TEST_PAUSE_BEFORE_ACK_MS: '60000',
-    });
+    const s = await setup();
+    const { databaseUrl, redisUrl, pool, orderId } = s;
+    const { child, hook } = startDoomedWorker(s, 'BW_TEST_PAUSE_BEFORE_ACK_MS');
     expect((await hook).bw_test_hook).toBe('before_ack');
     expect(await notificationsFor(pool, orderId)).toBe(1);
     expect(await pendingOf('doomed')).toBe(1);

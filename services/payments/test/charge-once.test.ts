@@ -31,9 +31,10 @@ async function world(): Promise<World> {
   return { databaseUrl, redisUrl, ...stores };
 }
 
-async function placeOrderEvent(w: World, customerId = 'gina'): Promise<string> {
+/** An order.placed event for one unit of `productId` at `amountCents`. */
+function orderPlaced(customerId: string, amountCents: number, productId: string) {
   const orderId = randomUUID();
-  const event = createEvent({
+  return createEvent({
     type: EVENT_TYPES.orderPlaced,
     source: SOURCES.orders,
     subject: orderId,
@@ -41,11 +42,16 @@ async function placeOrderEvent(w: World, customerId = 'gina'): Promise<string> {
       orderId,
       customerId,
       reservationId: orderId,
-      amountCents: 2500,
+      amountCents,
       currency: 'EUR',
-      items: [{ productId: 'sku-0001', quantity: 1, unitPriceCents: 2500 }],
+      items: [{ productId, quantity: 1, unitPriceCents: amountCents }],
     },
   });
+}
+
+async function placeOrderEvent(w: World, customerId = 'gina'): Promise<string> {
+  const event = orderPlaced(customerId, 2500, 'sku-0001');
+  const orderId = event.data.orderId;
   await w.redis.xadd(STREAMS.orders, '*', 'type', event.type, 'event', JSON.stringify(event));
   return orderId;
 }
@@ -142,20 +148,8 @@ describe('one charge per order', () => {
 
   it('the same order delivered twice is charged once (UNIQUE order_id, not luck)', async () => {
     const w = await world();
-    const orderId = randomUUID();
-    const event = createEvent({
-      type: EVENT_TYPES.orderPlaced,
-      source: SOURCES.orders,
-      subject: orderId,
-      data: {
-        orderId,
-        customerId: 'ivy',
-        reservationId: orderId,
-        amountCents: 100,
-        currency: 'EUR',
-        items: [{ productId: 'sku-0002', quantity: 1, unitPriceCents: 100 }],
-      },
-    });
+    const event = orderPlaced('ivy', 100, 'sku-0002');
+    const orderId = event.data.orderId;
     // Two entries with the same event, and a second event id for the same order.
     await w.redis.xadd(STREAMS.orders, '*', 'event', JSON.stringify(event));
     await w.redis.xadd(STREAMS.orders, '*', 'event', JSON.stringify(event));
