@@ -144,13 +144,16 @@ describe('Redis down', () => {
       expect((await fetch(`${gw.url}/api/svc/x`, { headers: CAROL })).status).toBe(200);
     const sixth = await fetch(`${gw.url}/api/svc/x`, { headers: CAROL });
     expect(sixth.status).toBe(429);
+    /** Waits until the fail-closed route (`other`) answers `status`. */
+    const failClosedAnswers = (status: number, deadlineMs: number, what: string) =>
+      pollUntil(
+        async () => (await fetch(`${gw.url}/api/other/x`, { headers: ALICE })).status === status,
+        deadlineMs,
+        what,
+      );
 
     await backends.redis.kill();
-    await pollUntil(
-      async () => (await fetch(`${gw.url}/api/other/x`, { headers: ALICE })).status === 503,
-      5_000,
-      'fail-closed route refusing',
-    );
+    await failClosedAnswers(503, 5_000, 'fail-closed route refusing');
     const closed = await fetch(`${gw.url}/api/other/x`, { headers: ALICE });
     expect(closed.status).toBe(503);
     expect(((await closed.json()) as { code: string }).code).toBe('GW_ERR_RATE_LIMIT_UNAVAILABLE');
@@ -169,11 +172,7 @@ describe('Redis down', () => {
 
     // Redis back (empty): the fail-closed route serves again and carol is counted in Redis afresh.
     await backends.redis.restart();
-    await pollUntil(
-      async () => (await fetch(`${gw.url}/api/other/x`, { headers: ALICE })).status === 200,
-      10_000,
-      'fail-closed route serving again',
-    );
+    await failClosedAnswers(200, 10_000, 'fail-closed route serving again');
     const resumed = await fetch(`${gw.url}/api/svc/x`, { headers: CAROL });
     expect(resumed.status).toBe(200);
     expect(resumed.headers.get('ratelimit')).toBe(
