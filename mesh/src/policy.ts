@@ -87,6 +87,18 @@ export const BreakerSchema = z.strictObject({
   rollingBuckets: z.number().int().min(1).max(100).default(10),
   /** A successful try slower than this counts as a failure, ms; 0 (default) turns slow-call counting off. */
   slowCallMs: ms(0, 3_600_000).default(0),
+  /**
+   * Active trial (optional): once the open interval has passed the breaker
+   * sends `GET <path>` itself (timeout `timeoutMs`, default 250 ms) instead
+   * of waiting for a caller's request; an answer below 500 closes it. Use a
+   * cheap, real, idempotent route (see breaker.ts).
+   */
+  probe: z
+    .strictObject({
+      path: z.string().regex(/^\/[^\s]*$/, 'a path starting with /'),
+      timeoutMs: ms(1, 60_000).default(250),
+    })
+    .optional(),
 });
 
 export const BulkheadSchema = z.strictObject({
@@ -337,6 +349,13 @@ export const POLICY_MAPPING: readonly PolicyMappingRow[] = Object.freeze([
     envoy: null,
     istio: null,
     note: 'resilience4j slowCallDurationThreshold; no proxy equivalent',
+  },
+  {
+    field: 'breaker.probe',
+    unit: 'path, ms',
+    envoy: null,
+    istio: null,
+    note: 'the active half-open trial; Envoy returns an ejected host after the ejection time without one, and its nearest kin, active health_checks, are not rendered',
   },
   {
     field: 'bulkhead.maxConcurrent',

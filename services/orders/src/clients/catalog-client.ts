@@ -14,10 +14,18 @@ import type { OrderLine } from '../domain/orders.ts';
 
 /** orders → catalog: short tries, two retries, breaker and bulkhead (see mesh/README.md). */
 export const CATALOG_POLICY: UpstreamPolicyInput = {
-  timeoutMs: 800,
+  timeoutMs: 500,
   deadlineMs: 2_500,
   retry: { maxRetries: 2, backoff: { baseMs: 25, capMs: 250 } },
-  breaker: { errorThresholdPct: 50, volumeThreshold: 20, resetTimeoutMs: 5_000 },
+  // Open 200 ms at first, growing to 400 ms, probing a cheap read itself:
+  // a recovered catalog takes orders again within a second.
+  breaker: {
+    errorThresholdPct: 50,
+    volumeThreshold: 20,
+    openBaseMs: 200,
+    resetTimeoutMs: 400,
+    probe: { path: '/products?limit=1', timeoutMs: 250 },
+  },
   bulkhead: { maxConcurrent: 32, maxQueue: 64 },
 };
 
