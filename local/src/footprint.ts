@@ -82,8 +82,8 @@ export function platformMemory(supervisorPid: number, processes: readonly Proces
     }
     const owner = supervised.get(leader);
     const group = owner?.name ?? 'supervisor';
-    // The supervised process itself is named by what it runs; the supervisor
-    // process also serves the control API and the fault controller.
+    // A supervised process itself is named by its kind (service, gateway, …);
+    // the supervisor process also serves the control API and the fault controller.
     const role = !owner
       ? pid === leader
         ? 'supervisor, control API, fault controller'
@@ -92,7 +92,7 @@ export function platformMemory(supervisorPid: number, processes: readonly Proces
         ? roleOf(pid)
         : owner.kind === 'postgres'
           ? 'postmaster'
-          : path.basename(owner.executable);
+          : owner.kind;
     return {
       pid,
       group,

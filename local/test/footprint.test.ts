@@ -32,7 +32,7 @@ describe.runIf(process.platform === 'linux')('footprint: PSS of a process tree',
 
   it('finds every process below the supervisor and names it after its supervised ancestor', () => {
     expect(descendantsOf(process.pid)).toEqual(expect.arrayContaining([process.pid, shell.pid, sleeper]));
-    const status = { name: 'pg-demo', kind: 'postgres', pid: shell.pid, executable: 'sh' } as ProcessStatus;
+    const status = { name: 'pg-demo', kind: 'postgres', pid: shell.pid } as ProcessStatus;
     const memory = platformMemory(process.pid, [status]);
     const of = (pid: number | undefined) => memory.find((m) => m.pid === pid);
     expect(of(process.pid)).toMatchObject({ group: 'supervisor', kind: 'supervisor', node: true });
