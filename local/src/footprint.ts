@@ -7,7 +7,9 @@
  * PSS, not RSS: a page shared by several processes (Node's binary in every
  * Node process, PostgreSQL's shared buffers in every backend) counts once in
  * total, split among them, so the sum is what the platform really takes. RSS
- * would count the shared buffers once per backend. Linux only (/proc).
+ * would count the shared buffers once per backend. A page shared with a
+ * process outside the platform (another Node on the machine) is split with it
+ * too, so the sum moves a little with what else runs. Linux only (/proc).
  */
 import { readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
