@@ -23,7 +23,10 @@ async function main(args: string[]): Promise<number> {
   }
   const report = analyse(await loadResilienceInput());
   if (!args.includes('--quiet')) console.log(formatReport(report));
-  else if (report.violations.length > 0) console.log(formatViolations(report.violations));
+  else if (report.violations.length > 0)
+    console.log(
+      `${formatViolations(report.violations)}\nresilience lint: ${report.violations.length} violation(s); the table: npm run lint -- resilience`,
+    );
   else
     console.log(
       `resilience lint: no violations (${report.rows.length} levels on ${new Set(report.rows.map((r) => r.path.join())).size} paths)`,

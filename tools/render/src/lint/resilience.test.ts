@@ -7,7 +7,13 @@ import { describe, expect, it } from 'vitest';
 import { parseAllDocuments, stringify } from 'yaml';
 import { REPO_ROOT } from '../root.ts';
 import { analyse, type ResilienceReport } from './resilience-model.ts';
-import { ISTIO_DIR, loadResilienceInput, type ResilienceOverrides } from './resilience-sources.ts';
+import {
+  durationMs,
+  ISTIO_DIR,
+  loadResilienceInput,
+  type ResilienceOverrides,
+  sidecarLayers,
+} from './resilience-sources.ts';
 
 const gatewayYaml = readFileSync(resolve(REPO_ROOT, 'gateway/gateway.yaml'), 'utf8');
 const vsYaml = readFileSync(resolve(REPO_ROOT, ISTIO_DIR, 'virtual-services.yaml'), 'utf8');
@@ -91,6 +97,28 @@ describe('resilience lint', () => {
     ]);
     expect(r.violations[0]?.message).toMatch(/POST reaches catalog POST \/reservations/);
     // orders' POST /orders requires the key: the same retries there are fine (first test)
+  });
+
+  it("reads a sidecar route without `retries` as Istio's default of 2 retries, and without a budget", () => {
+    const text = stringify({
+      kind: 'VirtualService',
+      metadata: { name: 'catalog' },
+      spec: {
+        hosts: ['catalog.breakwater.svc.cluster.local'],
+        http: [
+          {
+            name: 'orders',
+            match: [{ sourceLabels: { 'app.kubernetes.io/name': 'orders' } }],
+            timeout: '1.5s',
+          },
+        ],
+      },
+    });
+    const layer = sidecarLayers(text, 'x').get('orders→catalog');
+    expect(layer).toMatchObject({ maxRetries: 2, timeoutMs: 1_500, deadlineMs: 1_500, budget: undefined });
+    expect(layer?.backoffMaxMs).toEqual([25, 50]);
+    expect(durationMs('800ms', 'x')).toBe(800);
+    expect(() => durationMs('soon', 'here')).toThrow(/here: not a duration: "soon"/);
   });
 
   it('`npm run lint -- resilience` prints the table and exits 0; --quiet prints one line', async () => {
