@@ -104,17 +104,20 @@ ensure_system() {
   return 1
 }
 
-# Go tools (k6, kustomize) built from their pinned tools module
+# Go tools (k6, kustomize, the Kubernetes tools) built from their pinned tools module
 # (tools/<name>/go.mod + go.sum) through the Go module proxy into .tools/bin.
 # A module rather than `go install pkg@version`: for k6's vanity path the
 # proxy has no version list, and `go install` insists on one to look up
 # deprecations.
 ensure_go_tool() {
   local name=$1
-  local pkg
+  local pkg dir
   pkg=$(tr ' ' '\n' <<<"$GO_TOOLS" | sed -n "s|^$name=||p")
   [ -n "$pkg" ] || bw_die "unknown Go tool: $name"
-  local bin="$BW_TOOLS/bin/$name" moddir="$BW_ROOT/tools/$name"
+  # "dir:package" when several tools share one module (tools/kubernetes).
+  dir=$name
+  case $pkg in *:*) dir=${pkg%%:*} pkg=${pkg#*:} ;; esac
+  local bin="$BW_TOOLS/bin/$name" moddir="$BW_ROOT/tools/$dir"
   local stamp
   stamp=$(cat "$moddir/go.mod" "$moddir/go.sum" | cksum | cut -d' ' -f1)
   export PATH="$BW_TOOLS/bin:$PATH"
@@ -131,7 +134,7 @@ ensure_go_tool() {
     bw_log "$name needs Go >= 1.$GO_MIN_MINOR to build; found $(go env GOVERSION)"
     return 1
   fi
-  bw_log "building $name from tools/$name/go.mod with $(go env GOVERSION) (a few minutes the first time)"
+  bw_log "building $name from tools/$dir/go.mod with $(go env GOVERSION) (a few minutes the first time)"
   mkdir -p "$BW_TOOLS/bin"
   (cd "$moddir" && GOPROXY="${GOPROXY:-https://proxy.golang.org,direct}" go build -o "$bin" "$pkg") >&2 ||
     { bw_log "building $name failed"; return 1; }
@@ -140,3 +143,15 @@ ensure_go_tool() {
 
 ensure_k6() { ensure_go_tool k6; }
 ensure_k8s_tools() { ensure_go_tool kustomize; }
+
+# A local Kubernetes control plane for manifest checks (npm run k8s:check and
+# npm test): etcd, kube-apiserver, kube-controller-manager and kubectl built
+# from tools/etcd and tools/kubernetes (minutes cold; seconds once Go's build
+# cache is warm). The CRDs of tools/crds/go.mod are fetched by the check
+# itself (tools/render/src/k8s-check/crds.ts, `go mod download`).
+ensure_kube_tools() {
+  local t
+  for t in etcd kube-apiserver kube-controller-manager kubectl; do
+    ensure_go_tool "$t" || return 1
+  done
+}

@@ -3,7 +3,9 @@
  * true (ready), false (not yet) and never throws; the process manager polls it
  * until a deadline.
  */
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import pg from 'pg';
 
@@ -25,6 +27,50 @@ export function httpProbe(url: string, headers: Record<string, string> = {}): Re
           res.resume();
           resolve(res.statusCode === 200);
         });
+        req.on('timeout', () => req.destroy());
+        req.on('error', () => resolve(false));
+      }),
+  };
+}
+
+export interface HttpsProbeOptions {
+  /** The CA to verify the server with, read at each check (servers that make their own certificate write it at start). */
+  caFile?: string;
+  /** Skip verification: only for loopback health endpoints whose certificate is made on the spot. */
+  insecure?: boolean;
+  headers?: Record<string, string>;
+}
+
+/** Ready when `GET url` over TLS answers 200. */
+export function httpsProbe(url: string, options: HttpsProbeOptions = {}): ReadinessProbe {
+  return {
+    describe: `GET ${url} answers 200`,
+    check: (signal) =>
+      new Promise((resolve) => {
+        let ca: Buffer | undefined;
+        if (options.caFile !== undefined) {
+          try {
+            ca = readFileSync(options.caFile);
+          } catch {
+            resolve(false); // not written yet
+            return;
+          }
+        }
+        const req = https.get(
+          url,
+          {
+            agent: false,
+            timeout: PROBE_TIMEOUT_MS,
+            signal,
+            headers: options.headers ?? {},
+            ...(ca ? { ca } : {}),
+            rejectUnauthorized: options.insecure !== true,
+          },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode === 200);
+          },
+        );
         req.on('timeout', () => req.destroy());
         req.on('error', () => resolve(false));
       }),

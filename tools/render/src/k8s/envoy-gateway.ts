@@ -134,6 +134,30 @@ function trafficPolicy(
   };
 }
 
+type HTTPRouteRule = NonNullable<IHTTPRoute['spec']['rules']>[number];
+
+/**
+ * Gateway API's CEL rule on HTTPRoute rules (enforced by the API server, not
+ * by the OpenAPI schema): "When using URLRewrite filter with
+ * path.replacePrefixMatch, exactly one PathPrefix match must be specified" —
+ * the prefix being replaced must be unambiguous. Returns the rules that break
+ * it, as `<route> rules[i]: <why>`.
+ */
+export function prefixRewriteProblems(route: IHTTPRoute): string[] {
+  return (route.spec?.rules ?? []).flatMap((rule, i) => {
+    const rewrites = (rule.filters ?? []).some(
+      (f) => f.type === 'URLRewrite' && f.urlRewrite?.path?.type === 'ReplacePrefixMatch',
+    );
+    const matches = rule.matches ?? [];
+    const ok = matches.length === 1 && matches[0]?.path?.type === 'PathPrefix';
+    return rewrites && !ok
+      ? [
+          `${route.metadata?.name} rules[${i}]: a ReplacePrefixMatch rewrite needs exactly one PathPrefix match, has ${matches.length}`,
+        ]
+      : [];
+  });
+}
+
 function httpRoute(
   policy: MeshPolicy,
   name: string,
@@ -143,37 +167,43 @@ function httpRoute(
 ): IHTTPRoute {
   const rest =
     route.stripPrefix === undefined ? undefined : route.path.slice(route.stripPrefix.length) || '/';
-  return {
+  const rewrite = rest !== undefined && route.stripPrefix !== '/';
+  const matches = methods.map((method) => ({
+    path: { type: 'PathPrefix' as const, value: route.path },
+    method: method as 'GET',
+  }));
+  const rule = (these: typeof matches): HTTPRouteRule => ({
+    matches: these,
+    ...(rewrite
+      ? {
+          filters: [
+            {
+              type: 'URLRewrite',
+              urlRewrite: { path: { type: 'ReplacePrefixMatch', replacePrefixMatch: rest } },
+            },
+          ],
+        }
+      : {}),
+    backendRefs: [{ name: route.upstream, port: HTTP_SERVICE_PORT }],
+    timeouts: {
+      request: duration(u.deadlineMs),
+      backendRequest: duration(route.timeoutMs ?? u.timeoutMs),
+    },
+  });
+  const httpRoute: IHTTPRoute = {
     apiVersion: 'gateway.networking.k8s.io/v1',
     kind: 'HTTPRoute',
     metadata: { name, namespace: policy.namespace, labels: PART_OF },
     spec: {
       parentRefs: [{ name: GATEWAY_NAME }],
-      rules: [
-        {
-          matches: methods.map((method) => ({
-            path: { type: 'PathPrefix', value: route.path },
-            method: method as 'GET',
-          })),
-          ...(rest !== undefined && route.stripPrefix !== '/'
-            ? {
-                filters: [
-                  {
-                    type: 'URLRewrite',
-                    urlRewrite: { path: { type: 'ReplacePrefixMatch', replacePrefixMatch: rest } },
-                  },
-                ],
-              }
-            : {}),
-          backendRefs: [{ name: route.upstream, port: HTTP_SERVICE_PORT }],
-          timeouts: {
-            request: duration(u.deadlineMs),
-            backendRequest: duration(route.timeoutMs ?? u.timeoutMs),
-          },
-        },
-      ],
+      // A prefix rewrite allows one match per rule (prefixRewriteProblems):
+      // one rule per method then, else one rule for all.
+      rules: rewrite ? matches.map((m) => rule([m])) : [rule(matches)],
     },
   };
+  const problems = prefixRewriteProblems(httpRoute);
+  if (problems.length > 0) throw new Error(`Envoy Gateway rendering: ${problems.join('; ')}`);
+  return httpRoute;
 }
 
 export interface EnvoyGatewayRender {

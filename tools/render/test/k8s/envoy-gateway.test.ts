@@ -1,8 +1,14 @@
 import { resolve } from 'node:path';
 import { loadConfig } from '@breakwater/gateway/config';
 import { loadPolicy } from '@breakwater/mesh/policy/schema';
+import type { IHTTPRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1';
 import { describe, expect, it } from 'vitest';
-import { CONSUMER_HEADER, duration, renderEnvoyGateway } from '../../src/k8s/envoy-gateway.ts';
+import {
+  CONSUMER_HEADER,
+  duration,
+  prefixRewriteProblems,
+  renderEnvoyGateway,
+} from '../../src/k8s/envoy-gateway.ts';
 import { type Manifest, ROOT } from './manifests.ts';
 
 const policy = loadPolicy();
@@ -60,5 +66,46 @@ describe('Envoy Gateway rendering of gateway.yaml', () => {
     expect(duration(800)).toBe('800ms');
     expect(duration(2000)).toBe('2s');
     expect(duration(2500)).toBe('2500ms');
+  });
+
+  // Gateway API's CEL rule, which a real API server enforces and the OpenAPI
+  // schemas cannot: the three rewritten routes once had GET and HEAD in one rule.
+  it('gives a prefix-rewriting HTTPRoute rule exactly one PathPrefix match (one rule per method)', () => {
+    const routes = byKind('HTTPRoute') as IHTTPRoute[];
+    expect(routes.flatMap(prefixRewriteProblems)).toEqual([]);
+    const catalog = routes.find((r) => r.metadata?.name === 'catalog');
+    const rules = catalog?.spec?.rules ?? [];
+    expect(rules.map((r) => r.matches?.map((m) => [m.path?.type, m.method]))).toEqual([
+      [['PathPrefix', 'GET']],
+      [['PathPrefix', 'HEAD']],
+    ]);
+    expect(rules.every((r) => r.filters?.[0]?.urlRewrite?.path?.type === 'ReplacePrefixMatch')).toBe(true);
+  });
+
+  it('names a rule that rewrites a prefix with more than one match', () => {
+    const twoMatches: IHTTPRoute = {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name: 'catalog' },
+      spec: {
+        rules: [
+          {
+            matches: [
+              { path: { type: 'PathPrefix', value: '/api/catalog' }, method: 'GET' },
+              { path: { type: 'PathPrefix', value: '/api/catalog' }, method: 'HEAD' },
+            ],
+            filters: [
+              {
+                type: 'URLRewrite',
+                urlRewrite: { path: { type: 'ReplacePrefixMatch', replacePrefixMatch: '/' } },
+              },
+            ],
+          },
+        ],
+      },
+    };
+    expect(prefixRewriteProblems(twoMatches)).toEqual([
+      'catalog rules[0]: a ReplacePrefixMatch rewrite needs exactly one PathPrefix match, has 2',
+    ]);
   });
 });
