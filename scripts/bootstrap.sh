@@ -79,7 +79,7 @@ pg_bin_dir() {
 }
 
 # System packages by need: "redis", "postgres", "prometheus", "nginx",
-# "chromium". Installs with apt-get where we are root on Debian/Ubuntu, else
+# "chromium", "wrk". Installs with apt-get where we are root on Debian/Ubuntu, else
 # names the package to install.
 ensure_system() {
   local missing_pkgs=() hints=()
@@ -90,6 +90,7 @@ ensure_system() {
       prometheus) command -v prometheus >/dev/null && command -v promtool >/dev/null || { missing_pkgs+=(prometheus); hints+=("prometheus and promtool (Debian/Ubuntu: apt-get install prometheus; macOS: brew install prometheus)"); } ;;
       nginx) command -v nginx >/dev/null || { missing_pkgs+=(nginx-light); hints+=("nginx (Debian/Ubuntu: apt-get install nginx-light; macOS: brew install nginx)"); } ;;
       chromium) command -v chromium >/dev/null || { missing_pkgs+=(chromium); hints+=("chromium (Debian: apt-get install chromium; macOS: brew install --cask chromium)"); } ;;
+      wrk) command -v wrk >/dev/null || { missing_pkgs+=(wrk); hints+=("wrk (Debian/Ubuntu: apt-get install wrk; macOS: brew install wrk)"); } ;;
       *) bw_die "unknown system need: $need" ;;
     esac
   done

@@ -3,7 +3,7 @@
  * fault filter for the fault phase.
  *
  * Hypothesis: callers answer within their deadline — catalog routes through
- * the gateway (per-try 800 ms, deadline 2 s) p99 < 2.1 s, orders (gateway
+ * the gateway (per-try 500 ms, deadline 2 s) p99 < 2.1 s, orders (gateway
  * deadline 5 s) p99 < 5.1 s; no request hangs; the breakers open, so most
  * answers are fast (p50 < 300 ms) and the fast 503s carry Retry-After (the
  * contract checks hold); while the breaker is open the gateway answers

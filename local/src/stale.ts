@@ -50,23 +50,54 @@ export function processCommandLine(pid: number): string | undefined {
   }
 }
 
+export interface ProcStat {
+  pid: number;
+  /** One letter: R, S, D, T, Z, … */
+  state: string;
+  ppid: number;
+  pgrp: number;
+}
+
+/** Every process /proc shows (Linux only; empty elsewhere), zombies included. */
+export function procStats(): ProcStat[] {
+  if (!hasProc) return [];
+  const stats: ProcStat[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // After the command name in parentheses: state ppid pgrp …
+      const [state = '', ppid, pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      stats.push({ pid: Number(entry), state, ppid: Number(ppid), pgrp: Number(pgrp) });
+    } catch {
+      // raced with its exit
+    }
+  }
+  return stats;
+}
+
+/** `root` and every live, non-zombie process below it (children, their children, …). Linux only. */
+export function descendantsOf(root: number): number[] {
+  const children = new Map<number, number[]>();
+  let rootAlive = false;
+  for (const s of procStats()) {
+    if (s.state === 'Z') continue;
+    if (s.pid === root) rootAlive = true;
+    children.set(s.ppid, [...(children.get(s.ppid) ?? []), s.pid]);
+  }
+  if (!rootAlive) return [];
+  const found = [root];
+  for (let i = 0; i < found.length; i++) found.push(...(children.get(found[i] as number) ?? []));
+  return found;
+}
+
 /** Live, non-zombie pids whose process group is `pgid`. */
 export function groupMembers(pgid: number): number[] {
+  if (hasProc)
+    return procStats()
+      .filter((s) => s.pgrp === pgid && s.state !== 'Z')
+      .map((s) => s.pid);
   const members: number[] = [];
-  if (hasProc) {
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      try {
-        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        // fields: state ppid pgrp ...
-        if (Number(fields[2]) === pgid && fields[0] !== 'Z') members.push(Number(entry));
-      } catch {
-        // raced with its exit
-      }
-    }
-    return members;
-  }
   try {
     const out = execFileSync('ps', ['-eo', 'pid=,pgid=,stat='], { encoding: 'utf8' });
     for (const line of out.split('\n')) {

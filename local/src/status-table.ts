@@ -1,4 +1,4 @@
-/** The one status table: every process with its state, pid, port and URL. */
+/** The one status table: every process with its state, pid, port and URL (and the table layout other reports share). */
 import type { ProcessStatus } from './managed-process.ts';
 
 export function describeState(p: ProcessStatus): string {
@@ -17,10 +17,25 @@ export function formatStatusTable(processes: readonly ProcessStatus[]): string {
     p.port !== undefined ? String(p.port) : '-',
     p.url ?? '-',
   ]);
+  return formatTable(header, rows);
+}
+
+/** Columns padded to their widest cell, two spaces apart; `rightAligned` columns (numbers) pad on the left. */
+export function formatTable(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+  rightAligned: readonly number[] = [],
+): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) =>
+  const line = (cells: readonly string[]) =>
     cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .map((c, i) =>
+        rightAligned.includes(i)
+          ? c.padStart(widths[i] ?? 0)
+          : i === cells.length - 1
+            ? c
+            : c.padEnd(widths[i] ?? 0),
+      )
       .join('  ')
       .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');

@@ -18,6 +18,17 @@
  * upstream is back, while a dead upstream still sees only one trial call per
  * (growing) interval — opossum lets exactly one call through when half-open.
  *
+ * Active trial (`probe`). Left to opossum, the half-open trial is the next
+ * caller's request, so recovery also waits for traffic to arrive, and a
+ * trial sent just before the upstream recovered holds the half-open state
+ * for a whole per-try timeout. With a probe the breaker tests the upstream
+ * itself once the open interval has passed: one short request (a cheap real
+ * route, its own timeout), closing on a pass and re-opening with the doubled
+ * interval on a failure — the same one trial per interval, without waiting
+ * for a caller (catalog-latency measured 0.9–1.3 s to recover without it).
+ * opossum's own timer is then parked and callers are refused until a probe
+ * passes.
+ *
  * opossum reads `options.resetTimeout` when it starts its timer on 'open';
  * the next interval is therefore set on 'halfOpen' (before the trial's
  * failure re-opens it) and on 'close'. opossum's own timeout and
@@ -47,7 +58,15 @@ export type BreakerSettings = Pick<
 export interface BreakerOptions {
   /** Errors that say nothing about the protected resource (the caller gave up, a malformed call): not counted. */
   ignore?: (err: unknown) => boolean;
+  /**
+   * The active trial (see the header): resolves true when the upstream
+   * answered well; aborted through `signal` after `timeoutMs`.
+   */
+  probe?: { run: (signal: AbortSignal) => Promise<boolean>; timeoutMs: number };
 }
+
+/** opossum's timer while a probe does the trials: never due (setTimeout's largest delay). */
+const PARKED_MS = 2_147_483_647;
 
 export type BreakerState = 'closed' | 'half-open' | 'open';
 const STATE_VALUE: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
@@ -73,6 +92,9 @@ export class Breaker<T, R> {
   #since = 0;
   /** How long the current (or next) open lasts, ms. */
   #openMs: number;
+  readonly #probe: BreakerOptions['probe'];
+  #probeTimer: ReturnType<typeof setTimeout> | undefined;
+  #down = false;
 
   constructor(
     name: string,
@@ -84,10 +106,11 @@ export class Breaker<T, R> {
     this.#capMs = b.resetTimeoutMs;
     this.#baseMs = Math.min(b.openBaseMs, b.resetTimeoutMs);
     this.#openMs = this.#baseMs;
+    this.#probe = options.probe;
     const cb = new CircuitBreaker<[T], R>(action, {
       name,
       timeout: false, // the mesh times every try itself
-      resetTimeout: this.#openMs,
+      resetTimeout: this.#probe ? PARKED_MS : this.#openMs,
       errorThresholdPercentage: b.errorThresholdPct,
       volumeThreshold: b.volumeThreshold,
       rollingCountTimeout: b.rollingWindowMs,
@@ -96,7 +119,10 @@ export class Breaker<T, R> {
       enableSnapshots: false,
       errorFilter: options.ignore ?? (() => false),
     });
-    cb.on('open', () => this.#transition('open'));
+    cb.on('open', () => {
+      this.#transition('open');
+      if (this.#probe) this.#scheduleProbe();
+    });
     cb.on('halfOpen', () => {
       // If the trial fails, the next open lasts twice as long (up to the cap).
       this.#setOpenMs(Math.min(this.#openMs * 2, this.#capMs));
@@ -143,7 +169,36 @@ export class Breaker<T, R> {
   }
 
   shutdown(): void {
+    this.#down = true;
+    clearTimeout(this.#probeTimer);
     this.#cb.shutdown();
+  }
+
+  #scheduleProbe(): void {
+    clearTimeout(this.#probeTimer);
+    this.#probeTimer = setTimeout(() => void this.#runProbe(), this.#currentOpenMs);
+    this.#probeTimer.unref();
+  }
+
+  /** One active trial: close on a pass; on a failure stay open, twice as long (up to the cap). */
+  async #runProbe(): Promise<void> {
+    const probe = this.#probe;
+    if (!probe || this.#down || this.#state !== 'open') return;
+    this.#transition('half-open');
+    let passed = false;
+    try {
+      passed = await probe.run(AbortSignal.timeout(probe.timeoutMs));
+    } catch {
+      passed = false;
+    }
+    if (this.#down) return;
+    if (passed) {
+      this.#cb.close(); // 'close' resets the interval and reports the state
+      return;
+    }
+    this.#setOpenMs(Math.min(this.#openMs * 2, this.#capMs));
+    this.#transition('open');
+    this.#scheduleProbe();
   }
 
   /** The interval of the open now in force (set when it opened). */
@@ -151,7 +206,7 @@ export class Breaker<T, R> {
 
   #setOpenMs(ms: number): void {
     this.#openMs = ms;
-    (this.#cb as unknown as { options: Options }).options.resetTimeout = ms;
+    if (!this.#probe) (this.#cb as unknown as { options: Options }).options.resetTimeout = ms;
   }
 
   #transition(s: BreakerState): void {

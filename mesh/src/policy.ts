@@ -28,6 +28,20 @@ export const RetryBudgetSchema = z.strictObject({
   ttlMs: ms(100, 600_000).default(10_000),
 });
 
+/**
+ * Methods the mesh client retries without an idempotency key (RFC 9110
+ * §9.2.2 idempotent methods); any other method is retried only when the call
+ * carries an `Idempotency-Key`. Read by the client and by the resilience lint.
+ */
+export const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set([
+  'GET',
+  'HEAD',
+  'OPTIONS',
+  'PUT',
+  'DELETE',
+  'TRACE',
+]);
+
 export const RetrySchema = z.strictObject({
   /** Retries after the first try (default 2, so at most 3 tries). 0 disables retries. */
   maxRetries: z.number().int().min(0).max(10).default(2),
@@ -87,6 +101,18 @@ export const BreakerSchema = z.strictObject({
   rollingBuckets: z.number().int().min(1).max(100).default(10),
   /** A successful try slower than this counts as a failure, ms; 0 (default) turns slow-call counting off. */
   slowCallMs: ms(0, 3_600_000).default(0),
+  /**
+   * Active trial (optional): once the open interval has passed the breaker
+   * sends `GET <path>` itself (timeout `timeoutMs`, default 250 ms) instead
+   * of waiting for a caller's request; an answer below 500 closes it. Use a
+   * cheap, real, idempotent route (see breaker.ts).
+   */
+  probe: z
+    .strictObject({
+      path: z.string().regex(/^\/[^\s]*$/, 'a path starting with /'),
+      timeoutMs: ms(1, 60_000).default(250),
+    })
+    .optional(),
 });
 
 export const BulkheadSchema = z.strictObject({
@@ -215,32 +241,43 @@ export const POLICY_MAPPING: readonly PolicyMappingRow[] = Object.freeze([
     field: 'timeoutMs',
     unit: 'ms',
     envoy: 'route.retry_policy.per_try_timeout',
-    istio: 'VirtualService.http[].retries.perTryTimeout',
+    istio: 'VirtualService.http[].timeout',
+    note: 'each try of the mesh client is one request through the sidecar, so the sidecar route times out per try',
   },
-  { field: 'deadlineMs', unit: 'ms', envoy: 'route.timeout', istio: 'VirtualService.http[].timeout' },
+  {
+    field: 'deadlineMs',
+    unit: 'ms',
+    envoy: 'route.timeout',
+    istio: null,
+    note: 'the mesh client keeps the deadline and sends it along (x-bw-timeout-ms); the sidecar sees single tries',
+  },
   {
     field: 'retry.maxRetries',
     unit: 'count',
     envoy: 'route.retry_policy.num_retries',
     istio: 'VirtualService.http[].retries.attempts',
+    note: 'always 0: the calling mesh client retries under its budget; sidecar retries would multiply with it (npm run lint -- resilience)',
   },
   {
     field: 'retry.statuses',
     unit: 'HTTP status',
     envoy: 'route.retry_policy.retriable_status_codes (+ retry_on: retriable-status-codes)',
-    istio: 'VirtualService.http[].retries.retryOn ("retriable-status-codes,502,503,504")',
+    istio: null,
+    note: 'the mesh client retries, not the sidecar',
   },
   {
     field: 'retry.onConnectError',
     unit: 'bool',
     envoy: 'route.retry_policy.retry_on: connect-failure,reset',
-    istio: 'VirtualService.http[].retries.retryOn: connect-failure,reset',
+    istio: null,
+    note: 'the mesh client retries, not the sidecar',
   },
   {
     field: 'retry.onTimeout',
     unit: 'bool',
     envoy: 'route.retry_policy.retry_on: gateway-error (per-try timeout answers 504)',
-    istio: 'VirtualService.http[].retries.retryOn: gateway-error',
+    istio: null,
+    note: 'the mesh client retries, not the sidecar',
   },
   {
     field: 'retry.honorRetryAfter',
@@ -337,6 +374,13 @@ export const POLICY_MAPPING: readonly PolicyMappingRow[] = Object.freeze([
     envoy: null,
     istio: null,
     note: 'resilience4j slowCallDurationThreshold; no proxy equivalent',
+  },
+  {
+    field: 'breaker.probe',
+    unit: 'path, ms',
+    envoy: null,
+    istio: null,
+    note: 'the active half-open trial; Envoy returns an ejected host after the ejection time without one, and its nearest kin, active health_checks, are not rendered',
   },
   {
     field: 'bulkhead.maxConcurrent',

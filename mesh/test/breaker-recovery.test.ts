@@ -109,4 +109,62 @@ describe('breaker recovery', () => {
     expect(recoveryMs).toBeLessThan(1_000);
     expect(c.state).toBe('closed');
   });
+
+  it('with a probe: tests the upstream itself once per open interval, no caller request gets through, and closes without traffic', async () => {
+    const probes: string[] = [];
+    const state = { failing: true };
+    const u = await startUpstream((req, res) => {
+      if (req.headers['user-agent'] === 'breakwater-mesh-probe') probes.push(req.url ?? '');
+      res.statusCode = state.failing ? 503 : 200;
+      res.end();
+    });
+    cleanups.push(() => u.close());
+    const c = createUpstream({
+      name: 'probed',
+      baseUrl: u.url,
+      policy: {
+        retry: { maxRetries: 0 },
+        breaker: {
+          volumeThreshold: 1,
+          errorThresholdPct: 1,
+          openBaseMs: 100,
+          resetTimeoutMs: 200,
+          probe: { path: '/health/ready', timeoutMs: 100 },
+        },
+      },
+    });
+    cleanups.push(() => c.close());
+    expect((await rejection(c.request({ path: '/' }))).code).toBe('MESH_ERR_UPSTREAM_STATUS');
+    expect(c.state).toBe('open');
+
+    // Failing: probes come (100 ms, then every 200 ms), callers are refused and never reach the upstream.
+    await until(() => probes.length >= 3, 3_000, 5);
+    expect(c.state).not.toBe('closed');
+    expect(c.stats().openIntervalMs).toBe(200);
+    const callerHits = u.hits - probes.length;
+    for (let i = 0; i < 5; i++) {
+      const code = (await rejection(c.request({ path: '/' }))).code;
+      expect(code).toBe('MESH_ERR_BREAKER_OPEN');
+    }
+    expect(u.hits - probes.length).toBe(callerHits);
+    expect(new Set(probes)).toEqual(new Set(['/health/ready']));
+
+    // Recovered: with no caller traffic at all, the next probe closes the breaker within an interval.
+    state.failing = false;
+    const recoveredAt = performance.now();
+    await until(() => c.state === 'closed', 3_000, 2);
+    expect(performance.now() - recoveredAt).toBeLessThan(1_000);
+    expect(c.stats().openIntervalMs).toBe(100);
+    expect((await c.request({ path: '/' })).status).toBe(200);
+  });
+
+  it('refuses a probe path that is not a path', () => {
+    expect(() =>
+      createUpstream({
+        name: 'bad-probe',
+        baseUrl: 'http://127.0.0.1:1',
+        policy: { breaker: { probe: { path: 'health' } } },
+      }),
+    ).toThrow(/breaker\.probe\.path/);
+  });
 });

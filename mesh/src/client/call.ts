@@ -5,6 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import { MeshError } from '../errors.ts';
+import { IDEMPOTENT_METHODS } from '../policy.ts';
 import type { BufferedTry } from './dispatch-handler.ts';
 import type { RetryView } from './retry-view.ts';
 import type { CallOptions } from './types.ts';
@@ -22,7 +23,6 @@ const HOP_BY_HOP = new Set([
   'upgrade',
   'expect',
 ]);
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
 export class Call {
   readonly up: UpstreamClient;
@@ -84,7 +84,9 @@ export class Call {
     this.headers = headers;
     const streamBody = body !== undefined && typeof (body as Readable).pipe === 'function';
     this.retryable =
-      retry.maxRetries > 0 && !streamBody && (IDEMPOTENT.has(method) || o.idempotencyKey !== undefined);
+      retry.maxRetries > 0 &&
+      !streamBody &&
+      (IDEMPOTENT_METHODS.has(method) || o.idempotencyKey !== undefined);
   }
 
   on(_event: 'abort', listener: () => void): this {

@@ -39,6 +39,18 @@ const DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024; // 16 MiB
 
 const NO_SUBSCRIPTION: Disposable = { dispose() {}, [Symbol.dispose]() {} };
 
+/** The breaker's active trial: one GET straight on the pool (no retry, budget or bulkhead); < 500 passes. */
+async function probeAnswers(pool: Pool, path: string, signal: AbortSignal): Promise<boolean> {
+  const res = await pool.request({
+    method: 'GET',
+    path,
+    signal,
+    headers: { 'user-agent': 'breakwater-mesh-probe' },
+  });
+  await res.body.dump();
+  return res.statusCode < 500;
+}
+
 export class UpstreamClient implements Upstream {
   readonly name: string;
   readonly policy: UpstreamPolicy;
@@ -79,7 +91,14 @@ export class UpstreamClient implements Upstream {
     this.metrics = new UpstreamMetrics(this.name, this.bulkhead);
     this.#retryViews = new RetryViews(this.name, p.retry);
     this.breaker = p.breaker.enabled
-      ? new Breaker(this.name, p.breaker, tryOnce, { ignore: notTheUpstreamsFault })
+      ? new Breaker(this.name, p.breaker, tryOnce, {
+          ignore: notTheUpstreamsFault,
+          probe: p.breaker.probe && {
+            timeoutMs: p.breaker.probe.timeoutMs,
+            run: (signal) =>
+              probeAnswers(this.pool, this.pathPrefix + (p.breaker.probe?.path ?? '/'), signal),
+          },
+        })
       : undefined;
   }
 

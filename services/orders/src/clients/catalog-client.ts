@@ -12,12 +12,26 @@ import {
 } from '@breakwater/mesh';
 import type { OrderLine } from '../domain/orders.ts';
 
-/** orders → catalog: short tries, two retries, breaker and bulkhead (see mesh/README.md). */
+/**
+ * orders → catalog: short tries, two retries, breaker and bulkhead (see
+ * mesh/README.md). All three tries and their backoff (3 × 500 + 25 + 50 =
+ * 1 575 ms) fit in the deadline, and the deadline in the gateway's per-try
+ * timeout for orders (2 s), so a reservation never outlives the request that
+ * asked for it (`npm run lint -- resilience` checks it).
+ */
 export const CATALOG_POLICY: UpstreamPolicyInput = {
-  timeoutMs: 800,
-  deadlineMs: 2_500,
+  timeoutMs: 500,
+  deadlineMs: 1_700,
   retry: { maxRetries: 2, backoff: { baseMs: 25, capMs: 250 } },
-  breaker: { errorThresholdPct: 50, volumeThreshold: 20, resetTimeoutMs: 5_000 },
+  // Open 200 ms at first, growing to 400 ms, probing a cheap read itself:
+  // a recovered catalog takes orders again within a second.
+  breaker: {
+    errorThresholdPct: 50,
+    volumeThreshold: 20,
+    openBaseMs: 200,
+    resetTimeoutMs: 400,
+    probe: { path: '/products?limit=1', timeoutMs: 250 },
+  },
   bulkhead: { maxConcurrent: 32, maxQueue: 64 },
 };
 

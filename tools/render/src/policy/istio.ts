@@ -2,8 +2,9 @@
  * policy.yaml → Istio: PeerAuthentication STRICT (PERMISSIVE only on a
  * public workload's port, where clients outside the mesh arrive), an
  * allow-nothing AuthorizationPolicy plus one ALLOW policy per workload naming
- * its callers by principal, and per upstream a DestinationRule and a
- * VirtualService carrying the same resilience knobs as the mesh client.
+ * its callers by principal, and per edge a DestinationRule (pool, bulkhead,
+ * outlier detection) and a VirtualService route (per-try timeout, no retries:
+ * the caller's mesh client retries).
  */
 
 import { externalCallees, scrapeTargets } from '@breakwater/mesh/policy/edges';
@@ -119,15 +120,6 @@ export function consecutiveErrors(u: UpstreamPolicy): number {
   return Math.max(1, Math.ceil((u.breaker.volumeThreshold * u.breaker.errorThresholdPct) / 100));
 }
 
-/** Envoy retry_on conditions for the policy (see POLICY_MAPPING in mesh/src/policy.ts). */
-export function retryOn(u: UpstreamPolicy): string {
-  const on: string[] = [];
-  if (u.retry.onConnectError) on.push('connect-failure', 'reset');
-  if (u.retry.onTimeout) on.push('gateway-error');
-  if (u.retry.statuses.length > 0) on.push('retriable-status-codes', ...u.retry.statuses.map(String));
-  return on.join(',');
-}
-
 /** caller → upstream → the caller's call policy for that upstream. */
 export type EdgePolicies = Readonly<Record<string, Readonly<Record<string, UpstreamPolicy>>>>;
 
@@ -207,41 +199,25 @@ export function renderDestinationRules(policy: MeshPolicy, edges: EdgePolicies):
 
 /**
  * One VirtualService per upstream host; per caller (sourceLabels) a route
- * with retries where they are safe (reads, writes with an Idempotency-Key)
- * under the overall deadline, and one without retries under the per-try
- * timeout.
+ * whose timeout is the caller's per-try timeout and which never retries.
+ * Every caller is a workload with the mesh client, which already retries
+ * where it is safe, under its retry budget and deadline: sidecar retries
+ * would multiply with its own (each of its tries would be tried again) and
+ * Istio has no retry budget. `npm run lint -- resilience` checks the rendered
+ * file for exactly that.
  */
 export function renderVirtualServices(policy: MeshPolicy, edges: EdgePolicies): IVirtualService[] {
   const out: IVirtualService[] = [];
   for (const [up, callers] of edgesByUpstream(edges)) {
     const h = host(policy, up);
     const route = [{ destination: { host: h } }];
-    const http = callers.flatMap(([caller, u]) => {
-      const src = { [NAME_LABEL]: caller };
-      return [
-        {
-          name: `${caller}-retry-safe`,
-          match: [
-            { sourceLabels: src, method: { exact: 'GET' } },
-            { sourceLabels: src, method: { exact: 'HEAD' } },
-            { sourceLabels: src, headers: { 'idempotency-key': { regex: '.+' } } },
-          ],
-          route,
-          timeout: seconds(u.deadlineMs),
-          retries:
-            u.retry.maxRetries > 0
-              ? { attempts: u.retry.maxRetries, perTryTimeout: seconds(u.timeoutMs), retryOn: retryOn(u) }
-              : { attempts: 0 },
-        },
-        {
-          name: caller,
-          match: [{ sourceLabels: src }],
-          route,
-          timeout: seconds(u.timeoutMs),
-          retries: { attempts: 0 },
-        },
-      ];
-    });
+    const http = callers.map(([caller, u]) => ({
+      name: caller,
+      match: [{ sourceLabels: { [NAME_LABEL]: caller } }],
+      route,
+      timeout: seconds(u.timeoutMs),
+      retries: { attempts: 0 },
+    }));
     out.push({
       apiVersion: 'networking.istio.io/v1',
       kind: 'VirtualService',

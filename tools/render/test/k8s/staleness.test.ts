@@ -59,7 +59,7 @@ describe('the staleness check notices an edit', () => {
   });
 
   it('a gateway.yaml upstream policy changed but not re-rendered', () => {
-    edit('gateway/gateway.yaml', /timeoutMs: 800/, 'timeoutMs: 700');
+    edit('gateway/gateway.yaml', /timeoutMs: 500/, 'timeoutMs: 450');
     expect(staleFiles(renderMeshFiles(tmp))).toContain('k8s/components/istio/virtual-services.yaml');
     expect(staleFiles(renderK8sFiles(tmp))).toContain('k8s/components/envoy-gateway/envoy-gateway.yaml');
   });

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadConfig as loadGatewayConfig } from '@breakwater/gateway/config';
 import { parsePolicy as parseUpstreamPolicy } from '@breakwater/mesh/policy';
@@ -95,21 +95,17 @@ describe('policy.yaml matches the upstreams the code configures', () => {
     expect(sorted(scan)).toEqual([...(policy.calls[w.name] ?? [])].sort());
   });
 
-  it('edgePolicies equal the policies the calling code exports (<UPSTREAM>_POLICY)', async () => {
+  it("edgePolicies equal the policies the calling service's package entry exports (UPSTREAM_POLICIES)", async () => {
     const checked: string[] = [];
-    for (const [caller, ups] of Object.entries(policy.edgePolicies))
+    for (const [caller, ups] of Object.entries(policy.edgePolicies)) {
+      const mod = (await import(`@breakwater/${caller}`)) as { UPSTREAM_POLICIES?: Record<string, unknown> };
       for (const [up, p] of Object.entries(ups)) {
-        const constName = `${up.toUpperCase().replaceAll('-', '_')}_POLICY`;
-        const dir = resolve(REPO_ROOT, `services/${caller}/src`);
-        if (!existsSync(resolve(dir, 'main.ts')) && !existsSync(dir)) continue;
-        // import only the module that declares it: importing main.ts would start the service
-        const decl = new RegExp(`export const ${constName}\\b`);
-        const file = sourceFiles(dir).find((f) => decl.test(readFileSync(f, 'utf8')));
-        const found = file ? ((await import(file)) as Record<string, unknown>)[constName] : undefined;
-        expect(found, `services/${caller}/src exports no ${constName}`).toBeDefined();
+        const found = mod.UPSTREAM_POLICIES?.[up];
+        expect(found, `@breakwater/${caller} exports no UPSTREAM_POLICIES.${up}`).toBeDefined();
         expect(p, `${caller} -> ${up}`).toEqual(parseUpstreamPolicy(found, up));
         checked.push(`${caller} -> ${up}`);
       }
+    }
     expect(checked).toContain('orders -> catalog');
   });
 });

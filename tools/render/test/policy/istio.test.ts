@@ -1,11 +1,6 @@
 import { POLICY_MAPPING, parsePolicy } from '@breakwater/mesh/policy';
 import { describe, expect, it } from 'vitest';
-import {
-  consecutiveErrors,
-  renderDestinationRules,
-  renderVirtualServices,
-  retryOn,
-} from '../../src/policy/istio.ts';
+import { consecutiveErrors, renderDestinationRules, renderVirtualServices } from '../../src/policy/istio.ts';
 import { loadPolicySources } from '../../src/policy/sources.ts';
 
 const { policy, edges } = loadPolicySources();
@@ -44,27 +39,12 @@ describe('Istio rendering follows POLICY_MAPPING (mesh/src/policy.ts)', () => {
     expect(dr?.spec?.trafficPolicy?.outlierDetection?.consecutive5xxErrors).toBe(consecutiveErrors(u));
     const route = vss
       .find((v) => v.metadata?.name === 'catalog')
-      ?.spec?.http?.find((h) => h.name === 'gateway-retry-safe');
-    expect(route?.retries).toEqual({
-      attempts: u.retry.maxRetries,
-      perTryTimeout: `${u.timeoutMs / 1000}s`,
-      retryOn: retryOn(u),
-    });
-    expect(route?.timeout).toBe(`${u.deadlineMs / 1000}s`);
+      ?.spec?.http?.find((h) => h.name === 'gateway');
+    expect(route?.timeout).toBe(`${u.timeoutMs / 1000}s`);
   });
 
-  it('retries only reads and writes with an Idempotency-Key; other requests get no retry', () => {
-    for (const vs of vss)
-      for (const h of vs.spec?.http ?? []) {
-        if (h.name?.endsWith('-retry-safe')) {
-          const matches = h.match ?? [];
-          expect(matches.map((m) => m.method?.exact ?? Object.keys(m.headers ?? {})[0])).toEqual([
-            'GET',
-            'HEAD',
-            'idempotency-key',
-          ]);
-        } else expect(h.retries).toEqual({ attempts: 0 });
-      }
+  it("never retries in the sidecar: the callers' mesh clients retry under their budgets", () => {
+    for (const vs of vss) for (const h of vs.spec?.http ?? []) expect(h.retries).toEqual({ attempts: 0 });
   });
 
   it('turns a breaker off by leaving outlierDetection out', () => {
