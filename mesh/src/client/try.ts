@@ -8,6 +8,7 @@
  */
 import type { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
+import type { Pool } from 'undici';
 import { DEADLINE_HEADER } from '../deadline.ts';
 import { MeshError } from '../errors.ts';
 import type { Call } from './call.ts';
@@ -43,13 +44,52 @@ export function tryOnce(call: Call): Promise<TryResult> {
   call.tryAborted = false;
   call.reason = undefined;
   call.tryStart = now;
+  // One endpoint: the upstream's own pool, nothing else to pay. Several: pick one per try.
+  const lb = up.lb;
+  if (lb === undefined) return dispatchTry(call, up.pool as Pool, tryMs);
+  const ep = lb.choose(call.endpoint);
+  if (ep === undefined) {
+    return Promise.reject(
+      new MeshError('MESH_ERR_CONNECT', `${up.name}: no ready endpoint`, { upstream: up.name }),
+    );
+  }
+  call.endpoint = ep;
+  return dispatchTry(call, ep.pool, tryMs).then(
+    (r) => {
+      lb.done(ep, r.status);
+      return r;
+    },
+    (e: unknown) => {
+      lb.done(ep, verdict(e));
+      throw e;
+    },
+  );
+}
+
+/** The status the outlier detector sees for a failed try (Envoy maps local-origin errors the same way); 0 = none. */
+function verdict(e: unknown): number {
+  if (e instanceof FailedTry) return e.response.status;
+  if (!(e instanceof MeshError)) return 0;
+  switch (e.code) {
+    case 'MESH_ERR_CONNECT':
+      return 503;
+    case 'MESH_ERR_TIMEOUT':
+    case 'MESH_ERR_DEADLINE':
+      return 504;
+    default:
+      return 0; // the caller gave up, or the response was too large: nothing about the endpoint's health
+  }
+}
+
+function dispatchTry(call: Call, pool: Pool, tryMs: number): Promise<TryResult> {
+  const up = call.up;
   call.tryTimer = setTimeout(onTryTimer, tryMs, call);
-  if (call.streaming) return tryStreaming(call);
+  if (call.streaming) return tryStreaming(call, pool);
   return new Promise<TryResult>((resolve, reject) => {
     const handler = new BufferedTry(call, resolve, reject);
     call.current = handler;
     try {
-      up.pool.dispatch(
+      pool.dispatch(
         {
           method: call.method as 'GET',
           path: call.path,
@@ -65,11 +105,11 @@ export function tryOnce(call: Call): Promise<TryResult> {
   });
 }
 
-async function tryStreaming(call: Call): Promise<TryResult> {
+async function tryStreaming(call: Call, pool: Pool): Promise<TryResult> {
   const up = call.up;
   let keepTimer = false;
   try {
-    const res = await up.pool.request({
+    const res = await pool.request({
       method: call.method as 'GET',
       path: call.path,
       headers: call.headers,
