@@ -207,6 +207,8 @@ export const UpstreamPolicySchema = z
 
 /** A validated, frozen policy. */
 export type UpstreamPolicy = z.output<typeof UpstreamPolicySchema>;
+/** Outlier detection as callers may write it. */
+export type OutlierPolicyInput = z.input<typeof OutlierDetectionSchema>;
 /** What callers may write: every field optional, defaults fill the rest. */
 export type UpstreamPolicyInput = z.input<typeof UpstreamPolicySchema>;
 
