@@ -4,6 +4,9 @@
  * after a warm-up, alternating raw and mesh over several rounds so that
  * neither gets the warmer machine. Prints throughput of each, the ratio
  * (target: mesh ≥ 85 % of raw) and the latency the mesh adds at p50/p99.
+ * A fourth row, `mesh3`, is the same client over three upstreams (balancing
+ * with least_request and outlier detection on): target ≥ 95 % of the
+ * single-endpoint mesh row, which pays neither (its fast path).
  *
  * The upstream is nginx (one worker, `return 200`) when installed, so that
  * the client side is the bottleneck; otherwise a Node server in a child
@@ -16,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { createUpstream } from '../src/client/index.ts';
+import type { UpstreamPolicyInput } from '../src/policy.ts';
 
 const CALLS = Number(process.argv[2] ?? 20_000);
 const CONCURRENCY = Number(process.argv[3] ?? 32);
@@ -146,27 +150,34 @@ function median(xs: number[]): number {
 }
 
 const up = await startUpstream();
+const more = [await startUpstream(), await startUpstream()];
 const pool = new Pool(up.url, { connections: CONCURRENCY, keepAliveTimeout: 4_000 });
-const mesh = createUpstream({
-  name: 'bench',
-  baseUrl: up.url,
+const POLICY = {
+  timeoutMs: 1_000,
+  deadlineMs: 3_000,
+  retry: {
+    maxRetries: 2,
+    backoff: { baseMs: 25, capMs: 250 },
+    budget: { percent: 20, minRetriesPerSec: 10 },
+  },
+  breaker: {
+    enabled: true,
+    errorThresholdPct: 50,
+    volumeThreshold: 20,
+    resetTimeoutMs: 5_000,
+    slowCallMs: 500,
+  },
+  bulkhead: { maxConcurrent: 64, maxQueue: 64 },
+  pool: { connections: CONCURRENCY },
+} satisfies UpstreamPolicyInput;
+const mesh = createUpstream({ name: 'bench', baseUrl: up.url, policy: POLICY });
+const mesh3 = createUpstream({
+  name: 'bench3',
+  baseUrl: [up.url, ...more.map((u) => u.url)],
   policy: {
-    timeoutMs: 1_000,
-    deadlineMs: 3_000,
-    retry: {
-      maxRetries: 2,
-      backoff: { baseMs: 25, capMs: 250 },
-      budget: { percent: 20, minRetriesPerSec: 10 },
-    },
-    breaker: {
-      enabled: true,
-      errorThresholdPct: 50,
-      volumeThreshold: 20,
-      resetTimeoutMs: 5_000,
-      slowCallMs: 500,
-    },
-    bulkhead: { maxConcurrent: 64, maxQueue: 64 },
-    pool: { connections: CONCURRENCY },
+    ...POLICY,
+    loadBalancer: { policy: 'least_request' },
+    outlierDetection: { enabled: true, intervalMs: 1_000 },
   },
 });
 
@@ -179,14 +190,18 @@ const raw: Caller = async () => {
   const b = Buffer.from(await r.body.arrayBuffer());
   if (r.statusCode !== 200 || b.length === 0) throw new Error(`raw: ${r.statusCode}`);
 };
-const viaMesh: Caller = async () => {
-  const r = await mesh.request({
-    path: '/products/1',
-    route: '/products/:id',
-    headers: { accept: 'application/json' },
-  });
-  if (r.status !== 200 || r.body.length === 0) throw new Error(`mesh: ${r.status}`);
-};
+const via =
+  (client: typeof mesh): Caller =>
+  async () => {
+    const r = await client.request({
+      path: '/products/1',
+      route: '/products/:id',
+      headers: { accept: 'application/json' },
+    });
+    if (r.status !== 200 || r.body.length === 0) throw new Error(`${client.name}: ${r.status}`);
+  };
+const viaMesh = via(mesh);
+const viaMesh3 = via(mesh3);
 /**
  * The floor: undici's lower-level `dispatch` with a minimal buffering handler
  * and no policy at all. The mesh buffers through `dispatch` too, so
@@ -218,13 +233,14 @@ const rawDispatch: Caller = () =>
     );
   });
 
-type Name = 'raw' | 'dispatch' | 'mesh';
-const NAMES: Name[] = ['raw', 'dispatch', 'mesh'];
-const CALLERS: Record<Name, Caller> = { raw, dispatch: rawDispatch, mesh: viaMesh };
+type Name = 'raw' | 'dispatch' | 'mesh' | 'mesh3';
+const NAMES: Name[] = ['raw', 'dispatch', 'mesh', 'mesh3'];
+const CALLERS: Record<Name, Caller> = { raw, dispatch: rawDispatch, mesh: viaMesh, mesh3: viaMesh3 };
 const LABEL: Record<Name, string> = {
   raw: 'raw undici Pool.request ',
   dispatch: 'raw undici Pool.dispatch',
   mesh: 'mesh client, all policies',
+  mesh3: 'mesh client, 3 endpoints (least_request + outlier detection)',
 };
 
 try {
@@ -233,9 +249,9 @@ try {
   );
   for (const n of NAMES) await run(CALLERS[n], WARMUP, CONCURRENCY);
 
-  const rps: Record<Name, number[]> = { raw: [], dispatch: [], mesh: [] };
-  const lats: Record<Name, Float64Array[]> = { raw: [], dispatch: [], mesh: [] };
-  const cpus: Record<Name, number[]> = { raw: [], dispatch: [], mesh: [] };
+  const rps: Record<Name, number[]> = { raw: [], dispatch: [], mesh: [], mesh3: [] };
+  const lats: Record<Name, Float64Array[]> = { raw: [], dispatch: [], mesh: [], mesh3: [] };
+  const cpus: Record<Name, number[]> = { raw: [], dispatch: [], mesh: [], mesh3: [] };
   for (let round = 0; round < ROUNDS; round++) {
     // Rotate which goes first, so no client always gets the warmer machine.
     const order = NAMES.map((_, i) => NAMES[(i + round) % NAMES.length] as Name);
@@ -259,7 +275,12 @@ try {
     return out.sort();
   };
   const f = (n: number) => n.toFixed(3);
-  const lat = { raw: all(lats.raw), dispatch: all(lats.dispatch), mesh: all(lats.mesh) };
+  const lat = {
+    raw: all(lats.raw),
+    dispatch: all(lats.dispatch),
+    mesh: all(lats.mesh),
+    mesh3: all(lats.mesh3),
+  };
   // Other processes on the machine only ever slow a round down, so the best
   // round is the least disturbed estimate of each client's capacity; the
   // median is printed too. CPU per call is the steadiest figure of all.
@@ -289,9 +310,20 @@ try {
       median(cpus.mesh) - median(cpus.dispatch)
     ).toFixed(1)} µs CPU per call`,
   );
-  if (ratio < 0.85) console.log('BELOW TARGET');
+  const ratio3 = best(rps.mesh3) / best(rps.mesh);
+  console.log(
+    `throughput mesh 3 endpoints / mesh 1 endpoint: ${pc(ratio3)} best-of-${ROUNDS} (median ${pc(
+      median(rps.mesh3) / median(rps.mesh),
+    )}; CPU-bound ${pc(median(cpus.mesh) / median(cpus.mesh3))}) — target ≥ 95 %; +${(
+      median(cpus.mesh3) - median(cpus.mesh)
+    ).toFixed(1)} µs CPU per call for balancing and outlier detection`,
+  );
+  if (ratio < 0.85) console.log('BELOW TARGET (mesh / raw)');
+  if (ratio3 < 0.95) console.log('BELOW TARGET (3 endpoints / 1)');
 } finally {
   await mesh.close();
+  await mesh3.close();
+  for (const u of more) u.stop();
   await pool.close();
   up.stop();
 }

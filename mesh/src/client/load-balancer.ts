@@ -12,11 +12,32 @@
  */
 import { counter, gauge } from '@breakwater/observability';
 import { Pool } from 'undici';
+import { MeshError } from '../errors.ts';
 import type { UpstreamPolicy } from '../policy.ts';
 import { EndpointPicker, type PickableEndpoint } from './endpoint-picker.ts';
 import type { EndpointSource, EndpointSpec } from './endpoint-source.ts';
 import { OutlierDetector } from './outlier-detector.ts';
+import { FailedTry } from './try-result.ts';
 import type { Disposable } from './types.ts';
+
+/**
+ * The status the outlier detector sees for a failed try, as Envoy maps
+ * local-origin errors: a connect failure 503, a try cut by a timeout 504;
+ * 0 (no verdict) when the caller gave up or the response was too large.
+ */
+export function outlierStatus(e: unknown): number {
+  if (e instanceof FailedTry) return e.response.status;
+  if (!(e instanceof MeshError)) return 0;
+  switch (e.code) {
+    case 'MESH_ERR_CONNECT':
+      return 503;
+    case 'MESH_ERR_TIMEOUT':
+    case 'MESH_ERR_DEADLINE':
+      return 504;
+    default:
+      return 0;
+  }
+}
 
 export class Endpoint implements PickableEndpoint {
   readonly origin: string;

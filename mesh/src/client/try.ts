@@ -14,6 +14,7 @@ import { MeshError } from '../errors.ts';
 import type { Call } from './call.ts';
 import { BufferedTry } from './dispatch-handler.ts';
 import { asMeshError, tryTimeoutError } from './error-mapping.ts';
+import { outlierStatus } from './load-balancer.ts';
 import { FailedTry, type TryResult } from './try-result.ts';
 
 function onTryTimer(call: Call): void {
@@ -54,31 +55,18 @@ export function tryOnce(call: Call): Promise<TryResult> {
     );
   }
   call.endpoint = ep;
+  // A buffered try reports its result to the balancer itself (no extra promise per try).
+  if (!call.streaming) return dispatchTry(call, ep.pool, tryMs);
   return dispatchTry(call, ep.pool, tryMs).then(
     (r) => {
       lb.done(ep, r.status);
       return r;
     },
     (e: unknown) => {
-      lb.done(ep, verdict(e));
+      lb.done(ep, outlierStatus(e));
       throw e;
     },
   );
-}
-
-/** The status the outlier detector sees for a failed try (Envoy maps local-origin errors the same way); 0 = none. */
-function verdict(e: unknown): number {
-  if (e instanceof FailedTry) return e.response.status;
-  if (!(e instanceof MeshError)) return 0;
-  switch (e.code) {
-    case 'MESH_ERR_CONNECT':
-      return 503;
-    case 'MESH_ERR_TIMEOUT':
-    case 'MESH_ERR_DEADLINE':
-      return 504;
-    default:
-      return 0; // the caller gave up, or the response was too large: nothing about the endpoint's health
-  }
 }
 
 function dispatchTry(call: Call, pool: Pool, tryMs: number): Promise<TryResult> {
