@@ -4,9 +4,10 @@
  * after a warm-up, alternating raw and mesh over several rounds so that
  * neither gets the warmer machine. Prints throughput of each, the ratio
  * (target: mesh ≥ 85 % of raw) and the latency the mesh adds at p50/p99.
- * A fourth row, `mesh3`, is the same client over three upstreams (balancing
- * with least_request and outlier detection on): target ≥ 95 % of the
- * single-endpoint mesh row, which pays neither (its fast path).
+ * A fourth row, `mesh3`, is the same client over three endpoints (three
+ * ports of the same upstream process; balancing with least_request and
+ * outlier detection on): target ≥ 95 % of the single-endpoint mesh row,
+ * which pays neither (its fast path).
  *
  * The upstream is nginx (one worker, `return 200`) when installed, so that
  * the client side is the bottleneck; otherwise a Node server in a child
@@ -56,12 +57,19 @@ async function waitForPort(port: number, timeoutMs = 5_000): Promise<void> {
 
 interface Upstream {
   kind: string;
-  url: string;
+  /** One URL per listening port; every port is served by the same one process. */
+  urls: string[];
   stop(): void;
 }
 
-async function startUpstream(): Promise<Upstream> {
-  const port = await freePort();
+/**
+ * One upstream process listening on `ports` ports: the 3-endpoint row gets
+ * three endpoints without three server processes competing with the client
+ * for the CPU, so the comparison with one endpoint measures the client.
+ */
+async function startUpstream(ports: number): Promise<Upstream> {
+  const list: number[] = [];
+  for (let i = 0; i < ports; i++) list.push(await freePort());
   let nginx: string | undefined;
   try {
     nginx = execFileSync('sh', ['-c', 'command -v nginx || ls /usr/sbin/nginx'], { encoding: 'utf8' }).trim();
@@ -85,7 +93,7 @@ http {
   client_body_temp_path ${dir}; proxy_temp_path ${dir}; fastcgi_temp_path ${dir}; uwsgi_temp_path ${dir}; scgi_temp_path ${dir};
   keepalive_requests 1000000;
   server {
-    listen 127.0.0.1:${port};
+    ${list.map((p) => `listen 127.0.0.1:${p};`).join(' ')}
     location / { default_type application/json; return 200 '{"ok":true}'; }
   }
 }
@@ -94,14 +102,14 @@ http {
     child = spawn(nginx, ['-c', conf, '-p', dir], { stdio: 'ignore' });
     kind = 'nginx (1 worker)';
   } else {
-    const script = `require('node:http').createServer((q, s) => { s.setHeader('content-type','application/json'); s.end('{"ok":true}'); }).listen(${port}, '127.0.0.1');`;
+    const script = `const h = (q, r) => { r.setHeader('content-type','application/json'); r.end('{"ok":true}'); }; for (const p of ${JSON.stringify(list)}) require('node:http').createServer(h).listen(p, '127.0.0.1');`;
     child = spawn(process.execPath, ['-e', script], { stdio: 'ignore' });
     kind = 'node http (child process)';
   }
-  await waitForPort(port);
+  for (const p of list) await waitForPort(p);
   return {
     kind,
-    url: `http://127.0.0.1:${port}`,
+    urls: list.map((p) => `http://127.0.0.1:${p}`),
     stop: () => {
       child.kill('SIGTERM');
       rmSync(dir, { recursive: true, force: true });
@@ -149,9 +157,9 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)] ?? Number.NaN;
 }
 
-const up = await startUpstream();
-const more = [await startUpstream(), await startUpstream()];
-const pool = new Pool(up.url, { connections: CONCURRENCY, keepAliveTimeout: 4_000 });
+const up = await startUpstream(3);
+const url = up.urls[0] as string;
+const pool = new Pool(url, { connections: CONCURRENCY, keepAliveTimeout: 4_000 });
 const POLICY = {
   timeoutMs: 1_000,
   deadlineMs: 3_000,
@@ -170,10 +178,10 @@ const POLICY = {
   bulkhead: { maxConcurrent: 64, maxQueue: 64 },
   pool: { connections: CONCURRENCY },
 } satisfies UpstreamPolicyInput;
-const mesh = createUpstream({ name: 'bench', baseUrl: up.url, policy: POLICY });
+const mesh = createUpstream({ name: 'bench', baseUrl: url, policy: POLICY });
 const mesh3 = createUpstream({
   name: 'bench3',
-  baseUrl: [up.url, ...more.map((u) => u.url)],
+  baseUrl: up.urls,
   policy: {
     ...POLICY,
     loadBalancer: { policy: 'least_request' },
@@ -323,7 +331,6 @@ try {
 } finally {
   await mesh.close();
   await mesh3.close();
-  for (const u of more) u.stop();
   await pool.close();
   up.stop();
 }
