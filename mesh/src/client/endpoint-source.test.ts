@@ -2,6 +2,7 @@ import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { until } from '../../test/helpers.ts';
 import { isMeshError } from '../errors.ts';
 import { type EndpointSource, type EndpointSpec, staticEndpoints } from './endpoint-source.ts';
 import { watchEndpointsFile } from './endpoints-file.ts';
@@ -10,15 +11,6 @@ const sources: EndpointSource[] = [];
 afterEach(() => {
   for (const s of sources.splice(0)) s.close();
 });
-
-/** Resolves when `predicate()` holds; fails after `ms`. */
-async function until(predicate: () => boolean, ms = 3_000): Promise<void> {
-  const end = performance.now() + ms;
-  while (!predicate()) {
-    if (performance.now() > end) throw new Error(`not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 /** Writes the file the way the supervisor does: a temp file renamed over it. */
 function writeAtomically(path: string, content: unknown): void {

@@ -21,6 +21,16 @@ interface Row {
 /** Mostly every detector enforced and no ejection cap, so a row tests one rule. */
 const OPEN = { maxEjectionPercent: 100 } as const;
 
+/** Failure percentage on and enforced (threshold 50 %, volume 10, 3 hosts), consecutive 5xx out of the way. */
+const FAILURE_PCT = {
+  ...OPEN,
+  consecutive5xx: 1000,
+  failurePercentageThreshold: 50,
+  enforcingFailurePercentage: 100,
+  failurePercentageRequestVolume: 10,
+  failurePercentageMinimumHosts: 3,
+} as const;
+
 const ROWS: Row[] = [
   {
     name: 'consecutive_5xx 5: the fifth 500 in a row ejects at once, not before',
@@ -111,28 +121,14 @@ const ROWS: Row[] = [
   {
     name: 'failure_percentage 50 (enforced, volume 10, 3 hosts): 60 % failing in the last interval ejects at the sweep',
     hosts: 'a b c',
-    policy: {
-      ...OPEN,
-      consecutive5xx: 1000,
-      failurePercentageThreshold: 50,
-      enforcingFailurePercentage: 100,
-      failurePercentageRequestVolume: 10,
-      failurePercentageMinimumHosts: 3,
-    },
+    policy: FAILURE_PCT,
     script: 'a 500 a 200 a 500 a 200 a 500x2 a 200 a 500x2 a 200 b 200x10 c 200x10 = +10000 =a',
     types: ['failure_percentage'],
   },
   {
     name: 'failure_percentage: fewer hosts with the request volume than minimum_hosts: nothing',
     hosts: 'a b c',
-    policy: {
-      ...OPEN,
-      consecutive5xx: 1000,
-      failurePercentageThreshold: 50,
-      enforcingFailurePercentage: 100,
-      failurePercentageRequestVolume: 10,
-      failurePercentageMinimumHosts: 3,
-    },
+    policy: FAILURE_PCT,
     script: 'a 500x10 b 200x10 c 200x9 +10000 =',
   },
   {
@@ -144,14 +140,7 @@ const ROWS: Row[] = [
   {
     name: 'failure_percentage judges one interval: failures of an older one (then below minimum_hosts) do not carry over',
     hosts: 'a b c',
-    policy: {
-      ...OPEN,
-      consecutive5xx: 1000,
-      failurePercentageThreshold: 50,
-      enforcingFailurePercentage: 100,
-      failurePercentageRequestVolume: 10,
-      failurePercentageMinimumHosts: 3,
-    },
+    policy: FAILURE_PCT,
     script: 'a 500x10 +10000 = a 200x10 b 200x10 c 200x10 +10000 =',
   },
 ];
