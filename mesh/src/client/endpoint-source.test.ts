@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { until } from '../../test/helpers.ts';
 import { isMeshError } from '../errors.ts';
 import { type EndpointSource, type EndpointSpec, staticEndpoints } from './endpoint-source.ts';
+import { dnsEndpoints } from './endpoints-dns.ts';
 import { watchEndpointsFile } from './endpoints-file.ts';
 
 const sources: EndpointSource[] = [];
@@ -108,5 +109,49 @@ describe('watched endpoints file', () => {
     writeAtomically(path, { endpoints: [{ url: 'http://127.0.0.1:4201' }] });
     await until(() => src.current()[0]?.url === 'http://127.0.0.1:4201');
     expect(calls).toBe(1);
+  });
+});
+
+describe('DNS endpoints (headless Service)', () => {
+  it('resolves a real name through getaddrinfo: localhost', async () => {
+    const src = await dnsEndpoints({ host: 'localhost', port: 4001 });
+    sources.push(src);
+    expect(src.current().map((e) => e.url)).toContain('http://127.0.0.1:4001');
+  });
+
+  it('follows changes in the answer; a failed or empty answer keeps the last good set and is logged', async () => {
+    let answer: Array<{ address: string; family: number }> | Error = [{ address: '10.0.0.2', family: 4 }];
+    const warnings: string[] = [];
+    const src = await dnsEndpoints({
+      host: 'catalog.shop.svc.cluster.local',
+      port: 8080,
+      refreshMs: 5,
+      log: { warn: (d) => warnings.push(JSON.stringify(d)) },
+      lookup: async () => {
+        if (answer instanceof Error) throw answer;
+        return answer;
+      },
+    });
+    sources.push(src);
+    const seen: string[][] = [];
+    src.subscribe((e) => seen.push(e.map((x) => x.url)));
+    answer = [
+      { address: '10.0.0.3', family: 4 },
+      { address: 'fd00::4', family: 6 },
+    ];
+    await until(() => seen.length === 1);
+    expect(seen[0]).toEqual(['http://10.0.0.3:8080', 'http://[fd00::4]:8080']);
+    answer = new Error('ENOTFOUND');
+    await until(() => warnings.length > 0);
+    answer = [];
+    await until(() => warnings.some((w) => w.includes('no addresses')));
+    expect(src.current().map((e) => e.url)).toEqual(['http://10.0.0.3:8080', 'http://[fd00::4]:8080']);
+    expect(seen).toHaveLength(1);
+  });
+
+  it('refuses an unresolvable name at start, naming it', async () => {
+    await expect(dnsEndpoints({ host: 'no-such-host.invalid', port: 80 })).rejects.toThrow(
+      'dnsEndpoints: cannot resolve no-such-host.invalid',
+    );
   });
 });

@@ -42,6 +42,16 @@ export function checkEndpointUrl(where: string, raw: string, originOnly: boolean
   return url;
 }
 
+/** Where a source reports a bad update it skipped (a pino logger fits). */
+export interface EndpointLog {
+  warn(details: object, message: string): void;
+}
+
+/** The default EndpointLog: a process warning (stderr). */
+export const WARN_TO_STDERR: EndpointLog = {
+  warn: (details, message) => process.emitWarning(`${message} ${JSON.stringify(details)}`),
+};
+
 const NOTHING: Disposable = { dispose() {}, [Symbol.dispose]() {} };
 
 /**

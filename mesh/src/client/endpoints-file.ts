@@ -16,7 +16,13 @@ import { basename, dirname } from 'node:path';
 import { z } from 'zod';
 import { MeshError } from '../errors.ts';
 import { formatIssues } from '../policy.ts';
-import { checkEndpointUrl, type EndpointSource, type EndpointSpec } from './endpoint-source.ts';
+import {
+  checkEndpointUrl,
+  type EndpointLog,
+  type EndpointSource,
+  type EndpointSpec,
+  WARN_TO_STDERR,
+} from './endpoint-source.ts';
 import type { Disposable } from './types.ts';
 
 const FileSchema = z.strictObject({
@@ -24,15 +30,6 @@ const FileSchema = z.strictObject({
     .array(z.strictObject({ url: z.string().min(1), ready: z.boolean().default(true) }))
     .max(10_000),
 });
-
-/** Where a bad rewrite is reported (a pino logger fits). */
-export interface EndpointsFileLog {
-  warn(details: object, message: string): void;
-}
-
-const STDERR_LOG: EndpointsFileLog = {
-  warn: (details, message) => process.emitWarning(`${message} ${JSON.stringify(details)}`),
-};
 
 /** Reads and checks the file; throws MESH_ERR_INVALID_POLICY naming the file and field. */
 export function readEndpointsFile(path: string): readonly EndpointSpec[] {
@@ -75,7 +72,7 @@ export function readEndpointsFile(path: string): readonly EndpointSpec[] {
  * Watches `path`. The file must be valid at start (a start-up error names
  * the field); later bad content keeps the last good set and logs a warning.
  */
-export function watchEndpointsFile(path: string, log: EndpointsFileLog = STDERR_LOG): EndpointSource {
+export function watchEndpointsFile(path: string, log: EndpointLog = WARN_TO_STDERR): EndpointSource {
   let current = readEndpointsFile(path);
   const listeners = new Set<(e: readonly EndpointSpec[]) => void>();
   const name = basename(path);
