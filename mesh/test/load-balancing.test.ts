@@ -119,6 +119,42 @@ describe('load balancing and outlier detection', () => {
     }
   });
 
+  it('an ejected endpoint is back after base_ejection_time (real timers); streaming tries are judged too', async () => {
+    let failing = true;
+    const flaky = await startUpstream((_req, res) => {
+      res.statusCode = failing ? 500 : 200;
+      res.end('{}');
+    });
+    cleanups.push(() => flaky.close());
+    const [good] = (await upstreams(200)) as [TestUpstream];
+    const c = client({
+      baseUrl: [flaky.url, good.url],
+      policy: {
+        retry: NO_RETRY,
+        breaker: NO_BREAKER,
+        loadBalancer: { policy: 'round_robin' },
+        outlierDetection: {
+          consecutive5xx: 2,
+          intervalMs: 20,
+          baseEjectionTimeMs: 100,
+          maxEjectionTimeMs: 1_000,
+        },
+      },
+    });
+    const lb = (c as UpstreamClient).lb;
+    for (let i = 0; i < 4; i++) {
+      const s = await c.stream({ path: '/x' });
+      s.body.resume();
+    }
+    expect(flaky.hits).toBe(2);
+    expect(lb?.snapshot().find((e) => e.origin === flaky.url)?.ejected).toBe(true);
+    failing = false;
+    await until(() => lb?.snapshot().find((e) => e.origin === flaky.url)?.ejected === false, 2_000);
+    await calls(c, 4);
+    expect(flaky.hits).toBe(4);
+    expect(c.stats().endpoints?.map((e) => e.active)).toEqual([0, 0]);
+  });
+
   it('follows a watched endpoints file: a not-ready endpoint gets no new tries; none ready is MESH_ERR_CONNECT', async () => {
     const [a, b] = (await upstreams(200, 200)) as [TestUpstream, TestUpstream];
     const path = join(mkdtempSync(join(tmpdir(), 'bw-lb-')), 'catalog.json');

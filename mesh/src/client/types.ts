@@ -88,6 +88,8 @@ export interface UpstreamStats {
   inFlight: number;
   queued: number;
   retriesAvailable: number;
+  /** Several endpoints only: each with its readiness, ejection and tries in flight. */
+  endpoints?: Array<{ origin: string; ready: boolean; ejected: boolean; active: number }>;
 }
 
 export interface Upstream {

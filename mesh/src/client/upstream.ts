@@ -113,6 +113,7 @@ export class UpstreamClient implements Upstream {
       inFlight: this.bulkhead.inUse,
       queued: this.bulkhead.queued,
       retriesAvailable: this.budget.available(),
+      ...(this.lb ? { endpoints: this.lb.snapshot() } : {}),
     };
   }
 
