@@ -77,7 +77,8 @@ export class LoadBalancer {
   readonly #ejectionsActive;
   readonly #healthy;
   #candidates: Endpoint[] = [];
-  #closing: Promise<unknown>[] = [];
+  /** Pools of removed endpoints still closing (close() waits for them). */
+  readonly #closing = new Set<Promise<unknown>>();
 
   constructor(o: LoadBalancerOptions) {
     this.name = o.name;
@@ -166,7 +167,11 @@ export class LoadBalancer {
       this.#endpoints.delete(origin);
       this.#detector?.remove(ep);
       // Tries in flight on a removed endpoint finish; the pool closes after them.
-      this.#closing.push(ep.pool.close().catch(() => undefined));
+      const closing: Promise<unknown> = ep.pool.close().then(
+        () => this.#closing.delete(closing),
+        () => this.#closing.delete(closing),
+      );
+      this.#closing.add(closing);
     }
     this.#recompute();
   }
