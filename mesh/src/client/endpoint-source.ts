@@ -87,3 +87,56 @@ export function staticEndpoints(name: string, urls: string | readonly string[]):
     close() {},
   };
 }
+
+/**
+ * The state of a watched source (file, DNS): the last good set and its
+ * listeners. The source calls `update` with every set it read (an identical
+ * set is not announced) and hands its own teardown to `close` via `onClose`.
+ */
+export class WatchedEndpoints implements EndpointSource {
+  #current: readonly EndpointSpec[];
+  readonly #listeners = new Set<(endpoints: readonly EndpointSpec[]) => void>();
+  #stop: (() => void) | undefined = undefined;
+  closed = false;
+
+  constructor(initial: readonly EndpointSpec[]) {
+    this.#current = initial;
+  }
+
+  current(): readonly EndpointSpec[] {
+    return this.#current;
+  }
+
+  update(next: readonly EndpointSpec[]): void {
+    if (this.closed || sameSet(this.#current, next)) return;
+    this.#current = next;
+    for (const l of this.#listeners) l(next);
+  }
+
+  subscribe(listener: (endpoints: readonly EndpointSpec[]) => void): Disposable {
+    this.#listeners.add(listener);
+    const dispose = () => void this.#listeners.delete(listener);
+    return { dispose, [Symbol.dispose]: dispose };
+  }
+
+  onClose(stop: () => void): void {
+    this.#stop = stop;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.#listeners.clear();
+    this.#stop?.();
+  }
+}
+
+function sameSet(a: readonly EndpointSpec[], b: readonly EndpointSpec[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as EndpointSpec;
+    const y = b[i] as EndpointSpec;
+    if (x.url !== y.url || x.ready !== y.ready) return false;
+  }
+  return true;
+}

@@ -18,8 +18,8 @@ import {
   type EndpointSource,
   type EndpointSpec,
   WARN_TO_STDERR,
+  WatchedEndpoints,
 } from './endpoint-source.ts';
-import type { Disposable } from './types.ts';
 
 export interface DnsEndpointsOptions {
   /** The name to resolve, e.g. a headless Service. */
@@ -59,45 +59,27 @@ export async function dnsEndpoints(o: DnsEndpointsOptions): Promise<EndpointSour
     ].sort();
     return Object.freeze(urls.map((url) => Object.freeze({ url, ready: true })));
   };
-  let current: readonly EndpointSpec[];
+  let source: WatchedEndpoints;
   try {
-    current = await resolve();
+    source = new WatchedEndpoints(await resolve());
   } catch (e) {
     throw new MeshError(
       'MESH_ERR_INVALID_POLICY',
       `dnsEndpoints: cannot resolve ${o.host}: ${(e as Error).message}`,
     );
   }
-  const listeners = new Set<(e: readonly EndpointSpec[]) => void>();
-  let closed = false;
   const refresh = async () => {
-    let next: readonly EndpointSpec[];
     try {
-      next = await resolve();
+      source.update(await resolve());
     } catch (e) {
       log.warn(
         { host: o.host, error: (e as Error).message },
         'DNS endpoints unresolvable; keeping the last good set',
       );
-      return;
     }
-    if (closed || next.map((s) => s.url).join() === current.map((s) => s.url).join()) return;
-    current = next;
-    for (const l of listeners) l(next);
   };
   const timer = setInterval(() => void refresh(), refreshMs);
   timer.unref();
-  return {
-    current: () => current,
-    subscribe(listener): Disposable {
-      listeners.add(listener);
-      const dispose = () => void listeners.delete(listener);
-      return { dispose, [Symbol.dispose]: dispose };
-    },
-    close() {
-      closed = true;
-      clearInterval(timer);
-      listeners.clear();
-    },
-  };
+  source.onClose(() => clearInterval(timer));
+  return source;
 }

@@ -22,8 +22,8 @@ import {
   type EndpointSource,
   type EndpointSpec,
   WARN_TO_STDERR,
+  WatchedEndpoints,
 } from './endpoint-source.ts';
-import type { Disposable } from './types.ts';
 
 const FileSchema = z.strictObject({
   endpoints: z
@@ -73,26 +73,19 @@ export function readEndpointsFile(path: string): readonly EndpointSpec[] {
  * the field); later bad content keeps the last good set and logs a warning.
  */
 export function watchEndpointsFile(path: string, log: EndpointLog = WARN_TO_STDERR): EndpointSource {
-  let current = readEndpointsFile(path);
-  const listeners = new Set<(e: readonly EndpointSpec[]) => void>();
+  const source = new WatchedEndpoints(readEndpointsFile(path));
   const name = basename(path);
   let scheduled = false;
-  let closed = false;
 
   const reread = () => {
     scheduled = false;
-    if (closed) return;
-    let next: readonly EndpointSpec[];
+    if (source.closed) return;
     try {
-      next = readEndpointsFile(path);
+      source.update(readEndpointsFile(path));
     } catch (e) {
       // A rename in progress (ENOENT) or a bad rewrite: keep serving the last good set.
       log.warn({ path, error: (e as Error).message }, 'endpoints file unreadable; keeping the last good set');
-      return;
     }
-    if (sameSet(current, next)) return;
-    current = next;
-    for (const l of listeners) l(next);
   };
 
   const watcher: FSWatcher = watch(dirname(path), { persistent: false }, (_event, file) => {
@@ -102,29 +95,6 @@ export function watchEndpointsFile(path: string, log: EndpointLog = WARN_TO_STDE
     setImmediate(reread);
   });
   watcher.on('error', (e) => log.warn({ path, error: e.message }, 'endpoints file watch failed'));
-
-  return {
-    current: () => current,
-    subscribe(listener): Disposable {
-      listeners.add(listener);
-      const dispose = () => void listeners.delete(listener);
-      return { dispose, [Symbol.dispose]: dispose };
-    },
-    close() {
-      if (closed) return;
-      closed = true;
-      listeners.clear();
-      watcher.close();
-    },
-  };
-}
-
-function sameSet(a: readonly EndpointSpec[], b: readonly EndpointSpec[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i] as EndpointSpec;
-    const y = b[i] as EndpointSpec;
-    if (x.url !== y.url || x.ready !== y.ready) return false;
-  }
-  return true;
+  source.onClose(() => watcher.close());
+  return source;
 }
