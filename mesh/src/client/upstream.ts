@@ -108,8 +108,7 @@ export class UpstreamClient implements Upstream {
           ignore: notTheUpstreamsFault,
           probe: p.breaker.probe && {
             timeoutMs: p.breaker.probe.timeoutMs,
-            run: (signal) =>
-              probeAnswers(this.pool, this.pathPrefix + (p.breaker.probe?.path ?? '/'), signal),
+            run: (signal) => this.#probe(this.pathPrefix + (p.breaker.probe?.path ?? '/'), signal),
           },
         })
       : undefined;
@@ -117,6 +116,18 @@ export class UpstreamClient implements Upstream {
 
   get state(): BreakerState {
     return this.breaker?.state ?? 'closed';
+  }
+
+  /** The breaker's probe: on the single pool, or on one endpoint the balancer picks (no outlier verdict). */
+  async #probe(path: string, signal: AbortSignal): Promise<boolean> {
+    if (this.pool) return probeAnswers(this.pool, path, signal);
+    const ep = this.lb?.choose(undefined);
+    if (!ep) return false;
+    try {
+      return await probeAnswers(ep.pool, path, signal);
+    } finally {
+      this.lb?.done(ep, 0);
+    }
   }
 
   onStateChange(listener: (state: BreakerState) => void): Disposable {
