@@ -4,6 +4,10 @@
  * after a warm-up, alternating raw and mesh over several rounds so that
  * neither gets the warmer machine. Prints throughput of each, the ratio
  * (target: mesh ≥ 85 % of raw) and the latency the mesh adds at p50/p99.
+ * A fourth row, `mesh3`, is the same client over three endpoints (three
+ * ports of the same upstream process; balancing with least_request and
+ * outlier detection on): target ≥ 95 % of the single-endpoint mesh row,
+ * which pays neither (its fast path).
  *
  * The upstream is nginx (one worker, `return 200`) when installed, so that
  * the client side is the bottleneck; otherwise a Node server in a child
@@ -16,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { createUpstream } from '../src/client/index.ts';
+import type { UpstreamPolicyInput } from '../src/policy.ts';
 
 const CALLS = Number(process.argv[2] ?? 20_000);
 const CONCURRENCY = Number(process.argv[3] ?? 32);
@@ -52,12 +57,19 @@ async function waitForPort(port: number, timeoutMs = 5_000): Promise<void> {
 
 interface Upstream {
   kind: string;
-  url: string;
+  /** One URL per listening port; every port is served by the same one process. */
+  urls: string[];
   stop(): void;
 }
 
-async function startUpstream(): Promise<Upstream> {
-  const port = await freePort();
+/**
+ * One upstream process listening on `ports` ports: the 3-endpoint row gets
+ * three endpoints without three server processes competing with the client
+ * for the CPU, so the comparison with one endpoint measures the client.
+ */
+async function startUpstream(ports: number): Promise<Upstream> {
+  const list: number[] = [];
+  for (let i = 0; i < ports; i++) list.push(await freePort());
   let nginx: string | undefined;
   try {
     nginx = execFileSync('sh', ['-c', 'command -v nginx || ls /usr/sbin/nginx'], { encoding: 'utf8' }).trim();
@@ -81,7 +93,7 @@ http {
   client_body_temp_path ${dir}; proxy_temp_path ${dir}; fastcgi_temp_path ${dir}; uwsgi_temp_path ${dir}; scgi_temp_path ${dir};
   keepalive_requests 1000000;
   server {
-    listen 127.0.0.1:${port};
+    ${list.map((p) => `listen 127.0.0.1:${p};`).join(' ')}
     location / { default_type application/json; return 200 '{"ok":true}'; }
   }
 }
@@ -90,14 +102,14 @@ http {
     child = spawn(nginx, ['-c', conf, '-p', dir], { stdio: 'ignore' });
     kind = 'nginx (1 worker)';
   } else {
-    const script = `require('node:http').createServer((q, s) => { s.setHeader('content-type','application/json'); s.end('{"ok":true}'); }).listen(${port}, '127.0.0.1');`;
+    const script = `const h = (q, r) => { r.setHeader('content-type','application/json'); r.end('{"ok":true}'); }; for (const p of ${JSON.stringify(list)}) require('node:http').createServer(h).listen(p, '127.0.0.1');`;
     child = spawn(process.execPath, ['-e', script], { stdio: 'ignore' });
     kind = 'node http (child process)';
   }
-  await waitForPort(port);
+  for (const p of list) await waitForPort(p);
   return {
     kind,
-    url: `http://127.0.0.1:${port}`,
+    urls: list.map((p) => `http://127.0.0.1:${p}`),
     stop: () => {
       child.kill('SIGTERM');
       rmSync(dir, { recursive: true, force: true });
@@ -145,28 +157,35 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)] ?? Number.NaN;
 }
 
-const up = await startUpstream();
-const pool = new Pool(up.url, { connections: CONCURRENCY, keepAliveTimeout: 4_000 });
-const mesh = createUpstream({
-  name: 'bench',
-  baseUrl: up.url,
+const up = await startUpstream(3);
+const url = up.urls[0] as string;
+const pool = new Pool(url, { connections: CONCURRENCY, keepAliveTimeout: 4_000 });
+const POLICY = {
+  timeoutMs: 1_000,
+  deadlineMs: 3_000,
+  retry: {
+    maxRetries: 2,
+    backoff: { baseMs: 25, capMs: 250 },
+    budget: { percent: 20, minRetriesPerSec: 10 },
+  },
+  breaker: {
+    enabled: true,
+    errorThresholdPct: 50,
+    volumeThreshold: 20,
+    resetTimeoutMs: 5_000,
+    slowCallMs: 500,
+  },
+  bulkhead: { maxConcurrent: 64, maxQueue: 64 },
+  pool: { connections: CONCURRENCY },
+} satisfies UpstreamPolicyInput;
+const mesh = createUpstream({ name: 'bench', baseUrl: url, policy: POLICY });
+const mesh3 = createUpstream({
+  name: 'bench3',
+  baseUrl: up.urls,
   policy: {
-    timeoutMs: 1_000,
-    deadlineMs: 3_000,
-    retry: {
-      maxRetries: 2,
-      backoff: { baseMs: 25, capMs: 250 },
-      budget: { percent: 20, minRetriesPerSec: 10 },
-    },
-    breaker: {
-      enabled: true,
-      errorThresholdPct: 50,
-      volumeThreshold: 20,
-      resetTimeoutMs: 5_000,
-      slowCallMs: 500,
-    },
-    bulkhead: { maxConcurrent: 64, maxQueue: 64 },
-    pool: { connections: CONCURRENCY },
+    ...POLICY,
+    loadBalancer: { policy: 'least_request' },
+    outlierDetection: { enabled: true, intervalMs: 1_000 },
   },
 });
 
@@ -179,14 +198,18 @@ const raw: Caller = async () => {
   const b = Buffer.from(await r.body.arrayBuffer());
   if (r.statusCode !== 200 || b.length === 0) throw new Error(`raw: ${r.statusCode}`);
 };
-const viaMesh: Caller = async () => {
-  const r = await mesh.request({
-    path: '/products/1',
-    route: '/products/:id',
-    headers: { accept: 'application/json' },
-  });
-  if (r.status !== 200 || r.body.length === 0) throw new Error(`mesh: ${r.status}`);
-};
+const via =
+  (client: typeof mesh): Caller =>
+  async () => {
+    const r = await client.request({
+      path: '/products/1',
+      route: '/products/:id',
+      headers: { accept: 'application/json' },
+    });
+    if (r.status !== 200 || r.body.length === 0) throw new Error(`${client.name}: ${r.status}`);
+  };
+const viaMesh = via(mesh);
+const viaMesh3 = via(mesh3);
 /**
  * The floor: undici's lower-level `dispatch` with a minimal buffering handler
  * and no policy at all. The mesh buffers through `dispatch` too, so
@@ -218,13 +241,14 @@ const rawDispatch: Caller = () =>
     );
   });
 
-type Name = 'raw' | 'dispatch' | 'mesh';
-const NAMES: Name[] = ['raw', 'dispatch', 'mesh'];
-const CALLERS: Record<Name, Caller> = { raw, dispatch: rawDispatch, mesh: viaMesh };
+type Name = 'raw' | 'dispatch' | 'mesh' | 'mesh3';
+const NAMES: Name[] = ['raw', 'dispatch', 'mesh', 'mesh3'];
+const CALLERS: Record<Name, Caller> = { raw, dispatch: rawDispatch, mesh: viaMesh, mesh3: viaMesh3 };
 const LABEL: Record<Name, string> = {
   raw: 'raw undici Pool.request ',
   dispatch: 'raw undici Pool.dispatch',
   mesh: 'mesh client, all policies',
+  mesh3: 'mesh client, 3 endpoints (least_request + outlier detection)',
 };
 
 try {
@@ -233,9 +257,9 @@ try {
   );
   for (const n of NAMES) await run(CALLERS[n], WARMUP, CONCURRENCY);
 
-  const rps: Record<Name, number[]> = { raw: [], dispatch: [], mesh: [] };
-  const lats: Record<Name, Float64Array[]> = { raw: [], dispatch: [], mesh: [] };
-  const cpus: Record<Name, number[]> = { raw: [], dispatch: [], mesh: [] };
+  const rps: Record<Name, number[]> = { raw: [], dispatch: [], mesh: [], mesh3: [] };
+  const lats: Record<Name, Float64Array[]> = { raw: [], dispatch: [], mesh: [], mesh3: [] };
+  const cpus: Record<Name, number[]> = { raw: [], dispatch: [], mesh: [], mesh3: [] };
   for (let round = 0; round < ROUNDS; round++) {
     // Rotate which goes first, so no client always gets the warmer machine.
     const order = NAMES.map((_, i) => NAMES[(i + round) % NAMES.length] as Name);
@@ -259,7 +283,12 @@ try {
     return out.sort();
   };
   const f = (n: number) => n.toFixed(3);
-  const lat = { raw: all(lats.raw), dispatch: all(lats.dispatch), mesh: all(lats.mesh) };
+  const lat = {
+    raw: all(lats.raw),
+    dispatch: all(lats.dispatch),
+    mesh: all(lats.mesh),
+    mesh3: all(lats.mesh3),
+  };
   // Other processes on the machine only ever slow a round down, so the best
   // round is the least disturbed estimate of each client's capacity; the
   // median is printed too. CPU per call is the steadiest figure of all.
@@ -289,9 +318,19 @@ try {
       median(cpus.mesh) - median(cpus.dispatch)
     ).toFixed(1)} µs CPU per call`,
   );
-  if (ratio < 0.85) console.log('BELOW TARGET');
+  const ratio3 = best(rps.mesh3) / best(rps.mesh);
+  console.log(
+    `throughput mesh 3 endpoints / mesh 1 endpoint: ${pc(ratio3)} best-of-${ROUNDS} (median ${pc(
+      median(rps.mesh3) / median(rps.mesh),
+    )}; CPU-bound ${pc(median(cpus.mesh) / median(cpus.mesh3))}) — target ≥ 95 %; +${(
+      median(cpus.mesh3) - median(cpus.mesh)
+    ).toFixed(1)} µs CPU per call for balancing and outlier detection`,
+  );
+  if (ratio < 0.85) console.log('BELOW TARGET (mesh / raw)');
+  if (ratio3 < 0.95) console.log('BELOW TARGET (3 endpoints / 1)');
 } finally {
   await mesh.close();
+  await mesh3.close();
   await pool.close();
   up.stop();
 }

@@ -131,6 +131,62 @@ export const PoolSchema = z.strictObject({
   keepAliveTimeoutMs: ms(1, 600_000).default(4_000),
 });
 
+/**
+ * How a call picks one of the upstream's endpoints (Envoy cluster.lb_policy).
+ * Only matters when the upstream has more than one endpoint.
+ */
+export const LoadBalancerSchema = z.strictObject({
+  /** `least_request` (default, Envoy's power of `choiceCount` choices), `round_robin` or `random`. */
+  policy: z.enum(['least_request', 'round_robin', 'random']).default('least_request'),
+  /** least_request: healthy endpoints sampled per pick, the one with fewer active requests wins (default 2). */
+  choiceCount: z.number().int().min(2).max(100).default(2),
+  /**
+   * Below this % of ready endpoints healthy (not ejected), ejections are
+   * ignored and every ready endpoint gets traffic (Envoy's
+   * healthy_panic_threshold, default 50); 0 turns panic mode off.
+   */
+  healthyPanicThreshold: z.number().min(0).max(100).default(50),
+});
+
+/**
+ * Per-endpoint outlier detection with Envoy's semantics and field names
+ * (cluster.outlier_detection; client/outlier-detector.ts). Only matters when
+ * the upstream has more than one endpoint. Defaults are Envoy's except
+ * maxEjectionPercent (see there).
+ */
+export const OutlierDetectionSchema = z.strictObject({
+  /** Default true; false keeps every ready endpoint in rotation. */
+  enabled: z.boolean().default(true),
+  /** Consecutive 5xx (connect failures count as 503, timeouts as 504) that eject an endpoint (default 5). */
+  consecutive5xx: z.number().int().min(1).max(1_000_000).default(5),
+  /** % chance a consecutive-5xx detection ejects (default 100). */
+  enforcingConsecutive5xx: z.number().int().min(0).max(100).default(100),
+  /** Consecutive 502/503/504 that eject an endpoint (default 5). */
+  consecutiveGatewayFailure: z.number().int().min(1).max(1_000_000).default(5),
+  /** % chance a gateway-failure detection ejects (default 0, as Envoy: detected, counted, not enforced). */
+  enforcingConsecutiveGatewayFailure: z.number().int().min(0).max(100).default(0),
+  /** An endpoint failing at least this % of its requests in an interval is ejected (default 85). */
+  failurePercentageThreshold: z.number().int().min(0).max(100).default(85),
+  /** % chance a failure-percentage detection ejects (default 0, as Envoy). */
+  enforcingFailurePercentage: z.number().int().min(0).max(100).default(0),
+  /** Requests an endpoint needs in the interval to be judged by failure percentage (default 50). */
+  failurePercentageRequestVolume: z.number().int().min(1).max(1_000_000).default(50),
+  /** Endpoints with that volume needed before failure percentage ejects anything (default 5). */
+  failurePercentageMinimumHosts: z.number().int().min(1).max(10_000).default(5),
+  /** Time between sweeps (un-ejection, failure percentage), ms (default 10 s). */
+  intervalMs: ms(1, 3_600_000).default(10_000),
+  /** An endpoint is ejected for baseEjectionTimeMs × the times it was ejected in a row, ms (default 30 s). */
+  baseEjectionTimeMs: ms(1, 3_600_000).default(30_000),
+  /** The cap of that growing ejection, ms (default 300 s). */
+  maxEjectionTimeMs: ms(1, 3_600_000).default(300_000),
+  /**
+   * Most endpoints ejected at once, % (default 50). Envoy's default 10 never
+   * ejects from fewer than 10 hosts (100 × 1 / 3 > 10); the mesh runs 2–5
+   * replicas, so half of them.
+   */
+  maxEjectionPercent: z.number().int().min(0).max(100).default(50),
+});
+
 export const UpstreamPolicySchema = z
   .strictObject({
     /** Per-try timeout, ms (default 1 s). */
@@ -141,6 +197,8 @@ export const UpstreamPolicySchema = z
     breaker: BreakerSchema.prefault({}),
     bulkhead: BulkheadSchema.prefault({}),
     pool: PoolSchema.prefault({}),
+    loadBalancer: LoadBalancerSchema.prefault({}),
+    outlierDetection: OutlierDetectionSchema.prefault({}),
   })
   .superRefine((p, ctx) => {
     if (p.timeoutMs > p.deadlineMs) {
@@ -157,6 +215,13 @@ export const UpstreamPolicySchema = z
         message: `must not exceed capMs (${p.retry.backoff.capMs})`,
       });
     }
+    if (p.outlierDetection.baseEjectionTimeMs > p.outlierDetection.maxEjectionTimeMs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['outlierDetection', 'baseEjectionTimeMs'],
+        message: `must not exceed maxEjectionTimeMs (${p.outlierDetection.maxEjectionTimeMs})`,
+      });
+    }
     if (p.breaker.rollingWindowMs % p.breaker.rollingBuckets !== 0) {
       ctx.addIssue({
         code: 'custom',
@@ -168,6 +233,8 @@ export const UpstreamPolicySchema = z
 
 /** A validated, frozen policy. */
 export type UpstreamPolicy = z.output<typeof UpstreamPolicySchema>;
+/** Outlier detection as callers may write it. */
+export type OutlierPolicyInput = z.input<typeof OutlierDetectionSchema>;
 /** What callers may write: every field optional, defaults fill the rest. */
 export type UpstreamPolicyInput = z.input<typeof UpstreamPolicySchema>;
 
@@ -411,5 +478,117 @@ export const POLICY_MAPPING: readonly PolicyMappingRow[] = Object.freeze([
     unit: 'ms',
     envoy: 'cluster.typed_extension_protocol_options…common_http_protocol_options.idle_timeout',
     istio: 'DestinationRule.trafficPolicy.connectionPool.http.idleTimeout',
+  },
+  {
+    field: 'loadBalancer.policy',
+    unit: 'least_request|round_robin|random',
+    envoy: null,
+    istio: null,
+    note: 'not rendered yet: tools/render still renders outlier detection from breaker.*; the local client (client/load-balancer.ts) follows this field as Envoy would (Envoy cluster.lb_policy (LEAST_REQUEST, ROUND_ROBIN, RANDOM); Istio DestinationRule.trafficPolicy.loadBalancer.simple (LEAST_REQUEST, ROUND_ROBIN, RANDOM))',
+  },
+  {
+    field: 'loadBalancer.choiceCount',
+    unit: 'count',
+    envoy: null,
+    istio: null,
+    note: 'not rendered yet: tools/render still renders outlier detection from breaker.*; the local client (client/load-balancer.ts) follows this field as Envoy would (Envoy cluster.least_request_lb_config.choice_count; no Istio field)',
+  },
+  {
+    field: 'loadBalancer.healthyPanicThreshold',
+    unit: '%',
+    envoy: null,
+    istio: null,
+    note: 'not rendered yet: tools/render still renders outlier detection from breaker.*; the local client (client/load-balancer.ts) follows this field as Envoy would (Envoy cluster.common_lb_config.healthy_panic_threshold; Istio DestinationRule.trafficPolicy.outlierDetection.minHealthPercent)',
+  },
+  {
+    field: 'outlierDetection.enabled',
+    unit: 'bool',
+    envoy: null,
+    istio: null,
+    note: 'not rendered yet: tools/render still renders outlier detection from breaker.*; the local client (client/load-balancer.ts) follows this field as Envoy would (Envoy cluster.outlier_detection (present or absent); Istio DestinationRule.trafficPolicy.outlierDetection (present or absent))',
+  },
+  {
+    field: 'outlierDetection.consecutive5xx',
+    unit: 'count',
+    envoy: null,
+    istio: null,
+    note: 'not rendered yet: tools/render still renders outlier detection from breaker.*; the local client (client/load-balancer.ts) follows this field as Envoy would (Envoy cluster.outlier_detection.consecutive_5xx; Istio DestinationRule.trafficPolicy.outlierDetection.consecutive5xxErrors)',
+  },
+  {
+    field: 'outlierDetection.enforcingConsecutive5xx',
+    unit: '%',
+    envoy: null,
+    istio: null,
+    note: 'not rendered yet: tools/render still renders outlier detection from breaker.*; the local client (client/load-balancer.ts) follows this field as Envoy would (Envoy cluster.outlier_detection.enforcing_consecutive_5xx; no Istio field)',
+  },
+  {
+    field: 'outlierDetection.consecutiveGatewayFailure',
+    unit: 'count',
+    envoy: null,
+    istio: null,
+    note: 'not rendered yet: tools/render still renders outlier detection from breaker.*; the local client (client/load-balancer.ts) follows this field as Envoy would (Envoy cluster.outlier_detection.consecutive_gateway_failure; Istio DestinationRule.trafficPolicy.outlierDetection.consecutiveGatewayErrors)',
+  },
+  {
+    field: 'outlierDetection.enforcingConsecutiveGatewayFailure',
+    unit: '%',
+    envoy: null,
+    istio: null,
+    note: 'not rendered yet: tools/render still renders outlier detection from breaker.*; the local client (client/load-balancer.ts) follows this field as Envoy would (Envoy cluster.outlier_detection.enforcing_consecutive_gateway_failure; no Istio field)',
+  },
+  {
+    field: 'outlierDetection.failurePercentageThreshold',
+    unit: '%',
+    envoy: null,
+    istio: null,
+    note: 'not rendered yet: tools/render still renders outlier detection from breaker.*; the local client (client/load-balancer.ts) follows this field as Envoy would (Envoy cluster.outlier_detection.failure_percentage_threshold; no Istio field)',
+  },
+  {
+    field: 'outlierDetection.enforcingFailurePercentage',
+    unit: '%',
+    envoy: null,
+    istio: null,
+    note: 'not rendered yet: tools/render still renders outlier detection from breaker.*; the local client (client/load-balancer.ts) follows this field as Envoy would (Envoy cluster.outlier_detection.enforcing_failure_percentage; no Istio field)',
+  },
+  {
+    field: 'outlierDetection.failurePercentageRequestVolume',
+    unit: 'count',
+    envoy: null,
+    istio: null,
+    note: 'not rendered yet: tools/render still renders outlier detection from breaker.*; the local client (client/load-balancer.ts) follows this field as Envoy would (Envoy cluster.outlier_detection.failure_percentage_request_volume; no Istio field)',
+  },
+  {
+    field: 'outlierDetection.failurePercentageMinimumHosts',
+    unit: 'count',
+    envoy: null,
+    istio: null,
+    note: 'not rendered yet: tools/render still renders outlier detection from breaker.*; the local client (client/load-balancer.ts) follows this field as Envoy would (Envoy cluster.outlier_detection.failure_percentage_minimum_hosts; no Istio field)',
+  },
+  {
+    field: 'outlierDetection.intervalMs',
+    unit: 'ms',
+    envoy: null,
+    istio: null,
+    note: 'not rendered yet: tools/render still renders outlier detection from breaker.*; the local client (client/load-balancer.ts) follows this field as Envoy would (Envoy cluster.outlier_detection.interval; Istio DestinationRule.trafficPolicy.outlierDetection.interval)',
+  },
+  {
+    field: 'outlierDetection.baseEjectionTimeMs',
+    unit: 'ms',
+    envoy: null,
+    istio: null,
+    note: 'not rendered yet: tools/render still renders outlier detection from breaker.*; the local client (client/load-balancer.ts) follows this field as Envoy would (Envoy cluster.outlier_detection.base_ejection_time; Istio DestinationRule.trafficPolicy.outlierDetection.baseEjectionTime)',
+  },
+  {
+    field: 'outlierDetection.maxEjectionTimeMs',
+    unit: 'ms',
+    envoy: null,
+    istio: null,
+    note: 'not rendered yet: tools/render still renders outlier detection from breaker.*; the local client (client/load-balancer.ts) follows this field as Envoy would (Envoy cluster.outlier_detection.max_ejection_time; no Istio field)',
+  },
+  {
+    field: 'outlierDetection.maxEjectionPercent',
+    unit: '%',
+    envoy: null,
+    istio: null,
+    note: 'not rendered yet: tools/render still renders outlier detection from breaker.*; the local client (client/load-balancer.ts) follows this field as Envoy would (Envoy cluster.outlier_detection.max_ejection_percent; Istio DestinationRule.trafficPolicy.outlierDetection.maxEjectionPercent)',
   },
 ] satisfies PolicyMappingRow[]);

@@ -104,6 +104,24 @@ export const METRICS = {
     'When the breaker entered its current state (bw_breaker_state), Unix time in seconds: a drill reads breaker_recovery_ms as the close time minus the fault end.',
     ['upstream'],
   ),
+  upstreamEjections: spec(
+    'bw_upstream_ejections_total',
+    'counter',
+    "Endpoints ejected by the mesh client's outlier detection (Envoy's outlier_detection.ejections_enforced_total), by the detector that ejected (consecutive_5xx, consecutive_gateway_failure, failure_percentage).",
+    ['upstream', 'endpoint', 'type'],
+  ),
+  upstreamEjectionsActive: spec(
+    'bw_upstream_ejections_active',
+    'gauge',
+    "Endpoints of an upstream ejected now (Envoy's outlier_detection.ejections_active).",
+    ['upstream'],
+  ),
+  upstreamEndpointsHealthy: spec(
+    'bw_upstream_endpoints_healthy',
+    'gauge',
+    'Endpoints of an upstream that are ready and not ejected; below the panic threshold the client sends to every ready endpoint.',
+    ['upstream'],
+  ),
   breakerTransitions: spec(
     'bw_breaker_transitions_total',
     'counter',

@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { MeshError } from '../errors.ts';
 import { IDEMPOTENT_METHODS } from '../policy.ts';
 import type { BufferedTry } from './dispatch-handler.ts';
+import type { Endpoint } from './load-balancer.ts';
 import type { RetryView } from './retry-view.ts';
 import type { CallOptions } from './types.ts';
 import type { UpstreamClient } from './upstream.ts';
@@ -54,6 +55,8 @@ export class Call {
   tryAborted = false;
   /** Bound once per call, only when the caller passed a signal. */
   callerAbortHandler: (() => void) | undefined = undefined;
+  /** The endpoint of the last try (several endpoints only): a retry goes elsewhere where it can. */
+  endpoint: Endpoint | undefined = undefined;
   /** The buffered try in flight, if any. */
   current: BufferedTry | undefined = undefined;
 

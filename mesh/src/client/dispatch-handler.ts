@@ -8,6 +8,7 @@ import type { Dispatcher } from 'undici';
 import { MeshError } from '../errors.ts';
 import type { Call } from './call.ts';
 import { asMeshError, tryTimeoutError } from './error-mapping.ts';
+import { type Endpoint, outlierStatus } from './load-balancer.ts';
 import type { HeaderValues } from './response.ts';
 import { FailedTry, type TryResult } from './try-result.ts';
 
@@ -23,11 +24,14 @@ export class BufferedTry {
   #headers: HeaderValues = {};
   #chunks: Buffer[] = [];
   #bytes = 0;
+  /** The endpoint this try went to when the upstream balances (undefined on the single-endpoint path). */
+  readonly #endpoint: Endpoint | undefined;
 
   constructor(call: Call, resolve: (r: TryResult) => void, reject: (e: unknown) => void) {
     this.call = call;
     this.#resolve = resolve;
     this.#reject = reject;
+    this.#endpoint = call.endpoint;
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -74,6 +78,7 @@ export class BufferedTry {
     // A mesh callee answers 504 MESH_ERR_DEADLINE_EXPIRED when the budget this
     // try sent it runs out — the same moment this try's own timer fires. Whichever
     // wins the race, the caller sees the same error.
+    if (this.#endpoint) call.up.lb?.done(this.#endpoint, result.status);
     if (result.status === 504 && body.includes(CALLEE_DEADLINE)) {
       reject(tryTimeoutError(call));
       return;
@@ -101,6 +106,7 @@ export class BufferedTry {
     const reject = this.#reject;
     if (!reject) return;
     this.#settled();
+    if (this.#endpoint) this.call.up.lb?.done(this.#endpoint, outlierStatus(err));
     reject(err);
   }
 

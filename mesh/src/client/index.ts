@@ -13,9 +13,23 @@
  * | dispatch-handler.ts | the undici dispatch handler of a buffered try |
  * | error-mapping.ts | every failure as a MeshError with a stable code |
  * | telemetry.ts | metrics (outcomes from the catalogue) and spans |
+ * | endpoint-source.ts | where endpoints come from: the interface and the static source |
+ * | endpoints-file.ts | a watched endpoints file (file-based EDS) |
+ * | endpoints-dns.ts | the addresses of a DNS name, re-resolved (a headless Service; Envoy's STRICT_DNS) |
+ * | endpoint-picker.ts | least_request (power of two choices), round_robin, random; previous_hosts |
+ * | outlier-detector.ts | per-endpoint outlier detection with Envoy's semantics |
+ * | load-balancer.ts | several endpoints: a pool each, candidates, panic mode, detector timer, metrics |
  * | response.ts, types.ts | the public shapes |
  */
 export type { BreakerState } from '../breaker.ts';
+export {
+  type EndpointLog,
+  type EndpointSource,
+  type EndpointSpec,
+  staticEndpoints,
+} from './endpoint-source.ts';
+export { type DnsEndpointsOptions, dnsEndpoints } from './endpoints-dns.ts';
+export { readEndpointsFile, watchEndpointsFile } from './endpoints-file.ts';
 export { type HeaderValues, MeshResponse, type MeshStreamResponse, staticResponse } from './response.ts';
 export type { CallOptions, Disposable, Fallback, Upstream, UpstreamOptions, UpstreamStats } from './types.ts';
 export { createUpstream } from './upstream.ts';

@@ -8,11 +8,13 @@
  */
 import type { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
+import type { Pool } from 'undici';
 import { DEADLINE_HEADER } from '../deadline.ts';
 import { MeshError } from '../errors.ts';
 import type { Call } from './call.ts';
 import { BufferedTry } from './dispatch-handler.ts';
 import { asMeshError, tryTimeoutError } from './error-mapping.ts';
+import { outlierStatus } from './load-balancer.ts';
 import { FailedTry, type TryResult } from './try-result.ts';
 
 function onTryTimer(call: Call): void {
@@ -43,13 +45,39 @@ export function tryOnce(call: Call): Promise<TryResult> {
   call.tryAborted = false;
   call.reason = undefined;
   call.tryStart = now;
+  // One endpoint: the upstream's own pool, nothing else to pay. Several: pick one per try.
+  const lb = up.lb;
+  if (lb === undefined) return dispatchTry(call, up.pool as Pool, tryMs);
+  const ep = lb.choose(call.endpoint);
+  if (ep === undefined) {
+    return Promise.reject(
+      new MeshError('MESH_ERR_CONNECT', `${up.name}: no ready endpoint`, { upstream: up.name }),
+    );
+  }
+  call.endpoint = ep;
+  // A buffered try reports its result to the balancer itself (no extra promise per try).
+  if (!call.streaming) return dispatchTry(call, ep.pool, tryMs);
+  return dispatchTry(call, ep.pool, tryMs).then(
+    (r) => {
+      lb.done(ep, r.status);
+      return r;
+    },
+    (e: unknown) => {
+      lb.done(ep, outlierStatus(e));
+      throw e;
+    },
+  );
+}
+
+function dispatchTry(call: Call, pool: Pool, tryMs: number): Promise<TryResult> {
+  const up = call.up;
   call.tryTimer = setTimeout(onTryTimer, tryMs, call);
-  if (call.streaming) return tryStreaming(call);
+  if (call.streaming) return tryStreaming(call, pool);
   return new Promise<TryResult>((resolve, reject) => {
     const handler = new BufferedTry(call, resolve, reject);
     call.current = handler;
     try {
-      up.pool.dispatch(
+      pool.dispatch(
         {
           method: call.method as 'GET',
           path: call.path,
@@ -65,11 +93,11 @@ export function tryOnce(call: Call): Promise<TryResult> {
   });
 }
 
-async function tryStreaming(call: Call): Promise<TryResult> {
+async function tryStreaming(call: Call, pool: Pool): Promise<TryResult> {
   const up = call.up;
   let keepTimer = false;
   try {
-    const res = await up.pool.request({
+    const res = await pool.request({
       method: call.method as 'GET',
       path: call.path,
       headers: call.headers,

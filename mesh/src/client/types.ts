@@ -7,6 +7,7 @@ import type { BreakerState, Disposable } from '../breaker.ts';
 import type { Deadline } from '../deadline.ts';
 import type { MeshError } from '../errors.ts';
 import type { RetryOverride, UpstreamPolicy, UpstreamPolicyInput } from '../policy.ts';
+import type { EndpointSource } from './endpoint-source.ts';
 import type { MeshResponse, MeshStreamResponse } from './response.ts';
 
 export interface CallOptions {
@@ -57,8 +58,17 @@ export type Fallback = (err: MeshError) => MeshResponse | Promise<MeshResponse>;
 export interface UpstreamOptions {
   /** Upstream name: metric label, breaker name, error field. */
   name: string;
-  /** `http://host:port` (a path prefix is kept). */
-  baseUrl: string;
+  /**
+   * `http://host:port` (a path prefix is kept), or a list of them sharing one
+   * path prefix: several endpoints are balanced per try with outlier
+   * detection (policy `loadBalancer`, `outlierDetection`). Give this or `endpoints`.
+   */
+  baseUrl?: string | readonly string[];
+  /**
+   * A changing set of endpoints (e.g. `watchEndpointsFile`), balanced like a
+   * list; the client closes the source on `close()`.
+   */
+  endpoints?: EndpointSource;
   /** Policy (validated, defaults applied, frozen); a parsed policy is used as is. */
   policy?: UpstreamPolicyInput | UpstreamPolicy;
   /** Fallback for every call that has none of its own. */
@@ -78,6 +88,8 @@ export interface UpstreamStats {
   inFlight: number;
   queued: number;
   retriesAvailable: number;
+  /** Several endpoints only: each with its readiness, ejection and tries in flight. */
+  endpoints?: Array<{ origin: string; ready: boolean; ejected: boolean; active: number }>;
 }
 
 export interface Upstream {

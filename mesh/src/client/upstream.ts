@@ -26,7 +26,9 @@ import { MeshError } from '../errors.ts';
 import { parsePolicy, type UpstreamPolicy } from '../policy.ts';
 import { waitForSlot } from './bulkhead-wait.ts';
 import { Call, onCallerAbort } from './call.ts';
+import { type EndpointSource, staticEndpoints } from './endpoint-source.ts';
 import { asMeshError, statusError } from './error-mapping.ts';
+import { LoadBalancer } from './load-balancer.ts';
 import { MeshResponse, type MeshStreamResponse } from './response.ts';
 import { fireTry, retryLoop } from './retry-loop.ts';
 import { checkCallOptions, RetryViews } from './retry-view.ts';
@@ -55,7 +57,10 @@ export class UpstreamClient implements Upstream {
   readonly name: string;
   readonly policy: UpstreamPolicy;
   readonly pathPrefix: string;
-  readonly pool: Pool;
+  /** The pool of a single static endpoint (the fast path), or undefined when `lb` picks per try. */
+  readonly pool: Pool | undefined;
+  /** Balancing and outlier detection over several (or changing) endpoints. */
+  readonly lb: LoadBalancer | undefined;
   readonly breaker: Breaker<Call, TryResult> | undefined;
   readonly budget: RetryBudget;
   readonly bulkhead: Bulkhead;
@@ -75,18 +80,26 @@ export class UpstreamClient implements Upstream {
       o.policy !== undefined && o.policy !== null && Object.isFrozen(o.policy)
         ? (o.policy as UpstreamPolicy)
         : parsePolicy(o.policy, o.name);
-    const url = parseBaseUrl(o.name, o.baseUrl);
-    this.pathPrefix = url.pathname.replace(/\/+$/, '');
     const p = this.policy;
-    this.pool = new Pool(url.origin, {
-      connections: p.pool.connections,
-      keepAliveTimeout: p.pool.keepAliveTimeoutMs,
-      connect: { timeout: p.pool.connectTimeoutMs },
-    });
+    this.random = o.random ?? Math.random;
+    const source = endpointSourceOf(o);
+    const first = source.current()[0];
+    const single = o.endpoints === undefined && source.current().length === 1 && first !== undefined;
+    this.pathPrefix = first ? new URL(first.url).pathname.replace(/\/+$/, '') : '';
+    if (single) {
+      this.pool = new Pool(new URL(first.url).origin, {
+        connections: p.pool.connections,
+        keepAliveTimeout: p.pool.keepAliveTimeoutMs,
+        connect: { timeout: p.pool.connectTimeoutMs },
+      });
+      this.lb = undefined;
+    } else {
+      this.pool = undefined;
+      this.lb = new LoadBalancer({ name: o.name, policy: p, source, random: this.random });
+    }
     this.budget = new RetryBudget(p.retry.budget);
     this.bulkhead = new Bulkhead(p.bulkhead);
     this.fallback = o.fallback;
-    this.random = o.random ?? Math.random;
     this.maxResponseBytes = o.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     this.metrics = new UpstreamMetrics(this.name, this.bulkhead);
     this.#retryViews = new RetryViews(this.name, p.retry);
@@ -95,8 +108,7 @@ export class UpstreamClient implements Upstream {
           ignore: notTheUpstreamsFault,
           probe: p.breaker.probe && {
             timeoutMs: p.breaker.probe.timeoutMs,
-            run: (signal) =>
-              probeAnswers(this.pool, this.pathPrefix + (p.breaker.probe?.path ?? '/'), signal),
+            run: (signal) => this.#probe(this.pathPrefix + (p.breaker.probe?.path ?? '/'), signal),
           },
         })
       : undefined;
@@ -104,6 +116,18 @@ export class UpstreamClient implements Upstream {
 
   get state(): BreakerState {
     return this.breaker?.state ?? 'closed';
+  }
+
+  /** The breaker's probe: on the single pool, or on one endpoint the balancer picks (no outlier verdict). */
+  async #probe(path: string, signal: AbortSignal): Promise<boolean> {
+    if (this.pool) return probeAnswers(this.pool, path, signal);
+    const ep = this.lb?.choose(undefined);
+    if (!ep) return false;
+    try {
+      return await probeAnswers(ep.pool, path, signal);
+    } finally {
+      this.lb?.done(ep, 0);
+    }
   }
 
   onStateChange(listener: (state: BreakerState) => void): Disposable {
@@ -119,6 +143,7 @@ export class UpstreamClient implements Upstream {
       inFlight: this.bulkhead.inUse,
       queued: this.bulkhead.queued,
       retriesAvailable: this.budget.available(),
+      ...(this.lb ? { endpoints: this.lb.snapshot() } : {}),
     };
   }
 
@@ -127,7 +152,7 @@ export class UpstreamClient implements Upstream {
     this.#closed = true;
     this.breaker?.shutdown();
     this.metrics.close();
-    await this.pool.close();
+    await (this.lb ? this.lb.close() : this.pool?.close());
   }
 
   request(o: CallOptions): Promise<MeshResponse> {
@@ -249,23 +274,24 @@ function notTheUpstreamsFault(err: unknown): boolean {
   );
 }
 
-function parseBaseUrl(name: string, baseUrl: string): URL {
-  let url: URL;
-  try {
-    url = new URL(baseUrl);
-  } catch {
+/** The endpoints of an upstream: a source, or the static `baseUrl` (one URL or a list). */
+function endpointSourceOf(o: UpstreamOptions): EndpointSource {
+  if (o.endpoints !== undefined) {
+    if (o.baseUrl !== undefined) {
+      throw new MeshError(
+        'MESH_ERR_INVALID_POLICY',
+        `createUpstream(${o.name}): give baseUrl or endpoints, not both`,
+      );
+    }
+    return o.endpoints;
+  }
+  if (o.baseUrl === undefined) {
     throw new MeshError(
       'MESH_ERR_INVALID_POLICY',
-      `createUpstream(${name}): baseUrl is not a URL: ${baseUrl}`,
+      `createUpstream(${o.name}): baseUrl or endpoints is required`,
     );
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new MeshError(
-      'MESH_ERR_INVALID_POLICY',
-      `createUpstream(${name}): baseUrl must be http(s): ${baseUrl}`,
-    );
-  }
-  return url;
+  return staticEndpoints(o.name, o.baseUrl);
 }
 
 /**
