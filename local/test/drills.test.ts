@@ -2,11 +2,12 @@
  * Every chaos drill in its short form against one real platform (Redis,
  * PostgreSQL per service, every service, both gateways, Prometheus when
  * installed, the fault controller) on free ports: each verdict must pass,
- * each drill must finish within 90 s (runner included), and one report opens
+ * each drill must finish within 60 s (runner included), and one report opens
  * in headless Chromium with its timeline chart drawn and no console error
- * (screenshot saved next to it). Then a platform with catalog's stale-cache
- * fallback switched off (CATALOG_STALE_TTL_MS=1: stale copies expire at once)
- * makes catalog-db-outage fail, and the runner exit non-zero. This is how `npm test` — and CI — runs the
+ * (screenshot saved next to it). Then a platform with the stale copies
+ * switched off — catalog's cache (CATALOG_STALE_TTL_MS=1: they expire at
+ * once) and the gateway's stale-if-error (a gateway.yaml variant) — makes
+ * catalog-db-outage fail, and the runner exit non-zero. This is how `npm test` — and CI — runs the
  * drills; `npm run drill -- all --short` is the same from the command line.
  */
 import { spawn } from 'node:child_process';
@@ -18,9 +19,10 @@ import { launchBrowser } from '../src/chromium.ts';
 import { DRILLS } from '../src/drill/drills.ts';
 import { ensurePlatform, type PlatformHandle } from '../src/drill/platform.ts';
 import { type DrillResult, runDrill } from '../src/drill/run-drill.ts';
+import { withoutStaleIfError, writeGatewayVariant } from '../src/gateway-variant.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
-const SHORT_DRILL_LIMIT_MS = 90_000;
+const SHORT_DRILL_LIMIT_MS = 60_000; // a short drill takes at most 60 s, runner included
 
 let runDir: string;
 let reportsDir: string;
@@ -88,10 +90,14 @@ describe('chaos drills, short form, on one platform', () => {
     }
   }, 60_000);
 
-  it('a broken mechanism fails its drill: stale-cache fallback off → catalog-db-outage FAILS, the runner exits 1', async () => {
+  it('a broken mechanism fails its drill: stale copies off (catalog and gateway) → catalog-db-outage FAILS, the runner exits 1', async () => {
     await platform.stop(); // the broken platform gets its own run folder and environment
     const brokenRun = mkdtempSync(path.join(tmpdir(), 'bw-drills-broken-'));
     const brokenReports = mkdtempSync(path.join(tmpdir(), 'bw-drills-broken-reports-'));
+    // Either layer alone keeps product reads served while catalog's PostgreSQL
+    // is down, so both are switched off: catalog's stale cache and the
+    // gateway's stale-if-error.
+    const brokenGateway = writeGatewayVariant(brokenRun, 'gateway-no-stale', withoutStaleIfError);
     try {
       const { code, output } = await new Promise<{ code: number | null; output: string }>(
         (resolve, reject) => {
@@ -113,6 +119,7 @@ describe('chaos drills, short form, on one platform', () => {
                 BW_GATEWAY_PORT: '0',
                 BW_PROMETHEUS_PORT: '0',
                 CATALOG_STALE_TTL_MS: '1',
+                BW_GATEWAY_CONFIG: brokenGateway,
               },
               stdio: ['ignore', 'pipe', 'pipe'],
             },
