@@ -80,7 +80,7 @@ describe('chaos drills, short form, on one platform', () => {
       expect(await page.locator('#chart svg path.success').count()).toBe(1);
       expect(await page.locator('#chart svg path.latency-p95').count()).toBe(1);
       expect(await page.locator('#chart svg rect.fault').count()).toBeGreaterThan(0);
-      expect(await page.locator('#chart svg rect.phase').count()).toBe(3);
+      expect(await page.locator('#chart svg rect.phase').count()).toBe(4); // steady, fault, grace (the second after the fault, not judged), recovery
       expect(errors).toEqual([]);
       const shot = path.join(result?.reportDir ?? '', 'report.png');
       await page.screenshot({ path: shot, fullPage: true });
