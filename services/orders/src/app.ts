@@ -38,7 +38,8 @@ export function buildApp(config: OrdersConfig, deps: OrdersDeps): OrdersApp {
     ...deps.server,
   });
   const store = new OrdersStore(deps.pool);
-  const catalog = deps.catalog ?? new CatalogClient(config.catalogUrl);
+  const catalog =
+    deps.catalog ?? new CatalogClient(config.catalogUrl, undefined, config.catalogEndpointsFile);
   const workers = createOrderWorkers({
     pool: deps.pool,
     redis: deps.redis,

@@ -26,12 +26,15 @@ export const OrdersEnv = z.object({
   DATABASE_URL: envPostgresUrl,
   REDIS_URL: envRedisUrl,
   CATALOG_URL: envHttpUrl,
+  /** The catalog's endpoints file (local discovery); when set, orders balances over its instances. */
+  CATALOG_ENDPOINTS_FILE: z.string().min(1).optional(),
   ...consumerEnvShape({ prefix: 'ORDERS', maxAttempts: 10 }),
   ...relayEnvShape('ORDERS'),
 });
 
 export interface OrdersConfig extends BackendConfig, ConsumerConfig {
   readonly catalogUrl: string;
+  readonly catalogEndpointsFile: string | undefined;
   readonly relayPollMs: number;
 }
 
@@ -40,6 +43,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OrdersConfig {
   return Object.freeze({
     ...backendConfig('ORDERS', e),
     catalogUrl: e.CATALOG_URL,
+    catalogEndpointsFile: e.CATALOG_ENDPOINTS_FILE,
     ...consumerConfig('ORDERS', e),
     relayPollMs: e.ORDERS_RELAY_POLL_MS,
   });
