@@ -307,6 +307,8 @@ interface Build {
   readonly skipped: Platform['skipped'];
   readonly log: (line: string) => void;
   readonly discovery: boolean;
+  /** The entries this run starts (`--only`). */
+  readonly selected: readonly PlatformEntry[];
   urlOf(name: string): string;
   logFile(name: string): string;
 }
@@ -370,7 +372,9 @@ function nodeEnv(e: PlatformEntry, b: Build): Record<string, string> {
     const first = b.entries.find((x) => (x.service ?? x.name) === up);
     if (!first || !layout.port.has(first.name)) continue;
     env[envName(up)] = b.urlOf(first.name);
-    if (b.discovery) env[envName(up).replace(/_URL$/, '_ENDPOINTS_FILE')] = endpointsFile(options.runDir, up);
+    // Only for an upstream this run starts: the supervisor writes files for its own processes.
+    if (b.discovery && b.selected.some((x) => x.kind === 'service' && x.service === up))
+      env[envName(up).replace(/_URL$/, '_ENDPOINTS_FILE')] = endpointsFile(options.runDir, up);
   }
   if (e.gatewayConsumerKey) {
     const key = gatewayConsumerApiKey(options.root, e.gatewayConsumerKey.consumer, options.gatewayConfig);
@@ -511,6 +515,7 @@ export async function buildPlatform(options: PlatformOptions): Promise<Platform>
     notes: [] as string[],
     skipped: [] as Platform['skipped'],
     log: options.log ?? (() => {}),
+    selected,
     discovery: options.discovery === true || Object.keys(options.replicas ?? {}).length > 0,
     urlOf: (name: string) => `http://${LOOPBACK}:${layout.port.get(name)}`,
     logFile: (name: string) => path.join(options.runDir, 'logs', `${name}.log`),
