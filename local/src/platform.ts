@@ -373,7 +373,8 @@ function nodeEnv(e: PlatformEntry, b: Build): Record<string, string> {
     if (!first || !layout.port.has(first.name)) continue;
     env[envName(up)] = b.urlOf(first.name);
     // Only for an upstream this run starts: the supervisor writes files for its own processes.
-    if (b.discovery && b.selected.some((x) => x.kind === 'service' && x.service === up))
+    const runs = (x: PlatformEntry) => !x.main || existsSync(path.join(options.root, x.main));
+    if (b.discovery && b.selected.some((x) => x.kind === 'service' && x.service === up && runs(x)))
       env[envName(up).replace(/_URL$/, '_ENDPOINTS_FILE')] = endpointsFile(options.runDir, up);
   }
   if (e.gatewayConsumerKey) {
@@ -407,8 +408,9 @@ function nodeSpec(e: PlatformEntry, b: Build): ProcessSpec {
     cwd: b.options.root,
     env: nodeEnv(e, b),
     port: b.layout.port.get(e.name) as number,
-    // Either side of an SO_REUSEPORT pair restarts while the other holds the port.
-    sharedPort: Boolean(e.sharesPortWith) || b.entries.some((x) => x.sharesPortWith === e.name),
+    // Either side of an SO_REUSEPORT pair restarts while the other holds the port;
+    // a gateway always binds with SO_REUSEPORT, so `scale gateway` can add siblings.
+    sharedPort: e.kind === 'gateway' || Boolean(e.sharesPortWith),
     portHint: portHintOf(e),
     url,
     logFile: b.logFile(e.name),

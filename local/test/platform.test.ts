@@ -5,7 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { isLocalError } from '../src/errors.ts';
 import { findGrafana } from '../src/grafana.ts';
-import { buildPlatform, PLATFORM, type PlatformEntry } from '../src/platform.ts';
+import {
+  buildPlatform,
+  endpointsFile,
+  instancesOf,
+  PLATFORM,
+  type PlatformEntry,
+  SERVICES,
+} from '../src/platform.ts';
 import { prometheusConfig } from '../src/prometheus.ts';
 
 const TOKEN = 'admin-token-for-platform-tests';
@@ -118,6 +125,59 @@ describe('buildPlatform', () => {
     );
     expect(isLocalError(err, 'LOCAL_ERR_UNKNOWN_PROCESS')).toBe(true);
     expect((err as Error).message).toMatch(/^unknown process "bogus": choose one of redis, pg-catalog, /);
+  });
+
+  it('names replicas <service>-<n>, gives each its own port and points callers at the endpoints file', async () => {
+    const platform = await buildPlatform({
+      root,
+      runDir,
+      adminToken: TOKEN,
+      gatewayPort: 0,
+      prometheusPort: 0,
+      replicas: { catalog: 3, gateway: 3 },
+    });
+    const byName = new Map(platform.specs.map((s) => [s.name, s]));
+    expect(platform.discovery).toBe(true);
+    const catalogs = ['catalog-1', 'catalog-2', 'catalog-3'].map((n) => byName.get(n));
+    expect(byName.has('catalog')).toBe(false);
+    expect(new Set(catalogs.map((c) => c?.port)).size).toBe(3);
+    expect(catalogs.map((c) => [c?.service, c?.env?.BW_SERVICE])).toEqual([
+      ['catalog', 'catalog-1'],
+      ['catalog', 'catalog-2'],
+      ['catalog', 'catalog-3'],
+    ]);
+    expect(byName.get('orders')?.env).toMatchObject({
+      CATALOG_URL: `http://127.0.0.1:${catalogs[0]?.port}`,
+      CATALOG_ENDPOINTS_FILE: endpointsFile(runDir, 'catalog'),
+    });
+    // Three gateways on one port; one instance of orders keeps its plain name.
+    const gateways = ['gateway-1', 'gateway-2', 'gateway-3'].map((n) => byName.get(n));
+    expect(new Set(gateways.map((g) => g?.port)).size).toBe(1);
+    expect(gateways[0]?.env?.CATALOG_ENDPOINTS_FILE).toBe(endpointsFile(runDir, 'catalog'));
+
+    // A new instance for `scale`: fresh ports, the same service.
+    const fourth = await platform.newInstance('catalog', 'catalog-4');
+    expect(fourth.service).toBe('catalog');
+    expect(catalogs.map((c) => c?.port)).not.toContain(fourth.port);
+    expect(fourth.env).toMatchObject({ BW_SERVICE: 'catalog-4', PORT: String(fourth.port) });
+  });
+
+  it('keeps the default topology static: no endpoints files, the same names', async () => {
+    const platform = await buildPlatform({
+      root,
+      runDir,
+      adminToken: TOKEN,
+      gatewayPort: 0,
+      prometheusPort: 0,
+    });
+    expect(platform.discovery).toBe(false);
+    const orders = platform.specs.find((s) => s.name === 'orders');
+    expect(orders?.env?.CATALOG_ENDPOINTS_FILE).toBeUndefined();
+    expect(instancesOf(SERVICES).map((e) => e.name)).toEqual(PLATFORM.map((e) => e.name));
+    expect(PLATFORM.filter((e) => e.service === 'gateway').map((e) => e.name)).toEqual([
+      'gateway-1',
+      'gateway-2',
+    ]);
   });
 });
 
