@@ -348,10 +348,12 @@ function nodeEnv(e: PlatformEntry, b: Build): Record<string, string> {
   const env: Record<string, string> = {
     HOST: LOOPBACK,
     PORT: String(layout.port.get(e.name)),
-    BW_SERVICE: e.name,
+    // A service's instances share its name (metrics' `service` label, the
+    // consumer group); Prometheus tells them apart by `instance`. The gateway
+    // labels its instance with it (gateway-1, gateway-2).
+    BW_SERVICE: e.kind === 'gateway' ? e.name : (e.service ?? e.name),
   };
   if (e.kind === 'gateway') {
-    // The gateway labels its instance with BW_SERVICE (gateway-1, gateway-2).
     env.GATEWAY_CONFIG = options.gatewayConfig ?? GATEWAY_CONFIG;
     env.GATEWAY_ADMIN_PORT = admin;
     env.GATEWAY_ADMIN_TOKEN = options.adminToken;

@@ -141,11 +141,10 @@ describe('buildPlatform', () => {
     const catalogs = ['catalog-1', 'catalog-2', 'catalog-3'].map((n) => byName.get(n));
     expect(byName.has('catalog')).toBe(false);
     expect(new Set(catalogs.map((c) => c?.port)).size).toBe(3);
-    expect(catalogs.map((c) => [c?.service, c?.env?.BW_SERVICE])).toEqual([
-      ['catalog', 'catalog-1'],
-      ['catalog', 'catalog-2'],
-      ['catalog', 'catalog-3'],
-    ]);
+    // Instances share the service's name (metric labels); logs and status tell them apart.
+    expect(catalogs.map((c) => [c?.service, c?.env?.BW_SERVICE, c?.logFile])).toEqual(
+      [1, 2, 3].map((n) => ['catalog', 'catalog', path.join(runDir, 'logs', `catalog-${n}.log`)]),
+    );
     expect(byName.get('orders')?.env).toMatchObject({
       CATALOG_URL: `http://127.0.0.1:${catalogs[0]?.port}`,
       CATALOG_ENDPOINTS_FILE: endpointsFile(runDir, 'catalog'),
@@ -159,7 +158,8 @@ describe('buildPlatform', () => {
     const fourth = await platform.newInstance('catalog', 'catalog-4');
     expect(fourth.service).toBe('catalog');
     expect(catalogs.map((c) => c?.port)).not.toContain(fourth.port);
-    expect(fourth.env).toMatchObject({ BW_SERVICE: 'catalog-4', PORT: String(fourth.port) });
+    expect(fourth.name).toBe('catalog-4');
+    expect(fourth.env).toMatchObject({ BW_SERVICE: 'catalog', PORT: String(fourth.port) });
   });
 
   it('keeps the default topology static: no endpoints files, the same names', async () => {
