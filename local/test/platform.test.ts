@@ -11,6 +11,7 @@ import {
   instancesOf,
   PLATFORM,
   type PlatformEntry,
+  type PlatformOptions,
   SERVICES,
 } from '../src/platform.ts';
 import { prometheusConfig } from '../src/prometheus.ts';
@@ -41,15 +42,21 @@ describe('buildPlatform', () => {
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-  it('follows the conventions: names, env, a database per service, one gateway port', async () => {
+  /** The platform with any free gateway and Prometheus ports, and its specs by name. */
+  async function build(extra: Partial<PlatformOptions> = {}) {
     const platform = await buildPlatform({
       root,
       runDir,
       adminToken: TOKEN,
       gatewayPort: 0,
       prometheusPort: 0,
+      ...extra,
     });
-    const byName = new Map(platform.specs.map((s) => [s.name, s]));
+    return { platform, byName: new Map(platform.specs.map((s) => [s.name, s])) };
+  }
+
+  it('follows the conventions: names, env, a database per service, one gateway port', async () => {
+    const { platform, byName } = await build();
     expect(platform.skipped.map((s) => s.name)).toEqual([
       'payments',
       'notifications',
@@ -128,15 +135,7 @@ describe('buildPlatform', () => {
   });
 
   it('names replicas <service>-<n>, gives each its own port and points callers at the endpoints file', async () => {
-    const platform = await buildPlatform({
-      root,
-      runDir,
-      adminToken: TOKEN,
-      gatewayPort: 0,
-      prometheusPort: 0,
-      replicas: { catalog: 3, gateway: 3 },
-    });
-    const byName = new Map(platform.specs.map((s) => [s.name, s]));
+    const { platform, byName } = await build({ replicas: { catalog: 3, gateway: 3 } });
     expect(platform.discovery).toBe(true);
     const catalogs = ['catalog-1', 'catalog-2', 'catalog-3'].map((n) => byName.get(n));
     expect(byName.has('catalog')).toBe(false);
@@ -163,16 +162,9 @@ describe('buildPlatform', () => {
   });
 
   it('keeps the default topology static: no endpoints files, the same names', async () => {
-    const platform = await buildPlatform({
-      root,
-      runDir,
-      adminToken: TOKEN,
-      gatewayPort: 0,
-      prometheusPort: 0,
-    });
+    const { platform, byName } = await build();
     expect(platform.discovery).toBe(false);
-    const orders = platform.specs.find((s) => s.name === 'orders');
-    expect(orders?.env?.CATALOG_ENDPOINTS_FILE).toBeUndefined();
+    expect(byName.get('orders')?.env?.CATALOG_ENDPOINTS_FILE).toBeUndefined();
     expect(instancesOf(SERVICES).map((e) => e.name)).toEqual(PLATFORM.map((e) => e.name));
     expect(PLATFORM.filter((e) => e.service === 'gateway').map((e) => e.name)).toEqual([
       'gateway-1',
