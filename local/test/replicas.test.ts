@@ -6,11 +6,11 @@
  * keep flowing without a failure.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
+import { withoutStaleIfError, writeGatewayVariant } from '../src/gateway-variant.ts';
 import { endpointsFile } from '../src/platform.ts';
 import { parseReplicas } from '../src/replicas.ts';
 import type { RunState } from '../src/state.ts';
@@ -98,16 +98,12 @@ describe('up --replicas (end to end)', { timeout: 120_000 }, () => {
   beforeAll(async () => {
     runDir = mkdtempSync(path.join(os.tmpdir(), 'bw-replicas-'));
     common = ['--run-dir', runDir];
-    // The real gateway config without rate limits: the test counts requests, not limits.
-    const config = parse(readFileSync(path.join(ROOT, 'gateway', 'gateway.yaml'), 'utf8')) as Record<
-      string,
-      unknown
-    >;
-    delete config.rateLimits;
-    const configFile = path.join(runDir, 'gateway.yaml');
-    // Relative paths in it (dev-keys/…) are relative to the gateway folder.
-    const text = stringify(config).replaceAll('dev-keys/', `${path.join(ROOT, 'gateway', 'dev-keys')}/`);
-    writeFileSync(configFile, text);
+    // The real gateway config without rate limits (the test counts requests) and
+    // without stale-if-error (a stale copy would hide a request that failed).
+    const configFile = writeGatewayVariant(runDir, 'gateway-replicas', (doc) => {
+      doc.delete('rateLimits');
+      withoutStaleIfError(doc);
+    });
     run = await startUp([
       ...common,
       '--replicas',
