@@ -19,12 +19,15 @@ export const REPLICABLE_SERVICES = [
 /** Most instances of one service: each is a Node process of ~60-100 MB. */
 export const MAX_REPLICAS = 9;
 
-function badReplicas(detail: string): LocalError {
+/** `detail`, then what is valid: the services that scale and the range (and the form, for --replicas). */
+function badReplicas(detail: string, form = ''): LocalError {
   return new LocalError(
     'LOCAL_ERR_BAD_INPUT',
-    `${detail}: use service=count with count 1-${MAX_REPLICAS}, services: ${REPLICABLE_SERVICES.join(', ')}`,
+    `${detail}: ${form}1-${MAX_REPLICAS} instances of ${REPLICABLE_SERVICES.join(', ')}`,
   );
 }
+
+const FORM = 'use service=count,… (e.g. catalog=3,orders=2) with ';
 
 /** Checks one service's count; the message names the valid services and the range. */
 export function checkReplicas(service: string, count: string | number): number {
@@ -42,11 +45,11 @@ export function checkReplicas(service: string, count: string | number): number {
 export function parseReplicas(text: string): Record<string, number> {
   const out: Record<string, number> = {};
   const parts = text.split(',').map((s) => s.trim());
-  if (parts.every((p) => p === '')) throw badReplicas('--replicas is empty');
+  if (parts.every((p) => p === '')) throw badReplicas('--replicas is empty', FORM);
   for (const part of parts) {
     const match = /^([a-z-]+)=(.*)$/.exec(part);
-    if (!match?.[1]) throw badReplicas(`bad --replicas entry "${part}"`);
-    if (out[match[1]] !== undefined) throw badReplicas(`--replicas names ${match[1]} twice`);
+    if (!match?.[1]) throw badReplicas(`bad --replicas entry "${part}"`, FORM);
+    if (out[match[1]] !== undefined) throw badReplicas(`--replicas names ${match[1]} twice`, FORM);
     out[match[1]] = checkReplicas(match[1], match[2] ?? '');
   }
   return out;

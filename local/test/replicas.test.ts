@@ -83,7 +83,7 @@ describe('parseReplicas', () => {
       'pg-catalog=2',
     ]) {
       expect(() => parseReplicas(bad), bad).toThrow(
-        /services: catalog, orders, payments, notifications, frontend, gateway$/,
+        /1-9 instances of catalog, orders, payments, notifications, frontend, gateway$/,
       );
     }
   });
@@ -131,7 +131,7 @@ describe('up --replicas (end to end)', { timeout: 120_000 }, () => {
     const res = await cli(['up', ...common, '--replicas', 'redis=2']);
     expect(res.code).toBe(1);
     expect(res.stderr.trim().split('\n')).toEqual([
-      'bw-local: error: cannot replicate "redis": use service=count with count 1-9, services: catalog, orders, payments, notifications, frontend, gateway',
+      'bw-local: error: cannot replicate "redis": 1-9 instances of catalog, orders, payments, notifications, frontend, gateway',
     ]);
   });
 
