@@ -7,7 +7,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createUpstream, type Upstream } from '@breakwater/mesh/client';
+import { createUpstream, type Upstream, watchEndpointsFile } from '@breakwater/mesh/client';
 import { type Logger, renderMetrics } from '@breakwater/observability';
 import { Redis } from 'ioredis';
 import { createAdminHandler } from './admin.ts';
@@ -22,6 +22,12 @@ export interface GatewayOptions {
   loaded: LoadedConfig;
   /** Base URL per upstream name (from env `<NAME>_URL`). */
   upstreamUrls: Record<string, URL>;
+  /**
+   * Endpoints file per upstream name (env `<NAME>_ENDPOINTS_FILE`, written by
+   * the local supervisor): the upstream balances over the instances it lists
+   * and follows its changes; its URL in `upstreamUrls` is then not used.
+   */
+  upstreamEndpointsFiles?: Record<string, string>;
   redisUrl: string;
   host: string;
   port: number;
@@ -57,9 +63,10 @@ function listen(server: Server, host: string, port: number, reusePort: boolean):
 
 function buildUpstreams(
   config: GatewayConfig,
-  urls: Record<string, URL>,
+  opts: Pick<GatewayOptions, 'upstreamUrls' | 'upstreamEndpointsFiles' | 'log'>,
   previous: GatewayState | undefined,
 ): Map<string, Upstream> {
+  const urls = opts.upstreamUrls;
   const out = new Map<string, Upstream>();
   for (const [name, policy] of Object.entries(config.upstreams)) {
     const url = urls[name];
@@ -67,7 +74,15 @@ function buildUpstreams(
     const prev = previous?.upstreams.get(name);
     // Keep the client (and its breaker state) when the policy did not change.
     if (prev && JSON.stringify(prev.policy) === JSON.stringify(policy)) out.set(name, prev);
-    else out.set(name, createUpstream({ name, baseUrl: url.toString().replace(/\/$/, ''), policy }));
+    else {
+      const file = opts.upstreamEndpointsFiles?.[name];
+      out.set(
+        name,
+        file
+          ? createUpstream({ name, endpoints: watchEndpointsFile(file, opts.log), policy })
+          : createUpstream({ name, baseUrl: url.toString().replace(/\/$/, ''), policy }),
+      );
+    }
   }
   return out;
 }
@@ -121,7 +136,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   let state = buildState(
     loaded.config,
     await Authenticator.create(loaded.config, loaded.baseDir),
-    buildUpstreams(loaded.config, opts.upstreamUrls, undefined),
+    buildUpstreams(loaded.config, opts, undefined),
   );
   // What one process keeps for stale-if-error, every process can serve.
   const staleShare = createStaleShare({
@@ -164,7 +179,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     try {
       const next = loadConfig(loaded.file);
       const auth = await Authenticator.create(next.config, next.baseDir);
-      const upstreams = buildUpstreams(next.config, opts.upstreamUrls, state);
+      const upstreams = buildUpstreams(next.config, opts, state);
       const old = state;
       state = buildState(next.config, auth, upstreams, state);
       staleShare.attach(state);

@@ -317,6 +317,19 @@ export function upstreamEnvName(name: string): string {
   return `${name.toUpperCase().replaceAll('-', '_')}_URL`;
 }
 
+/** Endpoints files of the upstreams that have one: env `<NAME>_ENDPOINTS_FILE` (catalog → CATALOG_ENDPOINTS_FILE). */
+export function resolveUpstreamEndpointsFiles(
+  config: GatewayConfig,
+  env: Record<string, string | undefined>,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of Object.keys(config.upstreams)) {
+    const file = env[upstreamEnvName(name).replace(/_URL$/, '_ENDPOINTS_FILE')];
+    if (file) out[name] = file;
+  }
+  return out;
+}
+
 export function resolveUpstreamUrls(
   config: GatewayConfig,
   env: Record<string, string | undefined>,

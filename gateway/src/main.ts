@@ -8,7 +8,7 @@ import { collectProcessMetrics, createLogger, setServiceLabel } from '@breakwate
 import { startTelemetry } from '@breakwater/observability/telemetry';
 import { z } from 'zod';
 import { startGateway } from './app.ts';
-import { loadConfig, resolveUpstreamUrls } from './config.ts';
+import { loadConfig, resolveUpstreamEndpointsFiles, resolveUpstreamUrls } from './config.ts';
 
 const stopTelemetry = startTelemetry({ service: 'gateway' });
 setServiceLabel('gateway');
@@ -42,6 +42,7 @@ try {
   gw = await startGateway({
     loaded,
     upstreamUrls: resolveUpstreamUrls(loaded.config, process.env),
+    upstreamEndpointsFiles: resolveUpstreamEndpointsFiles(loaded.config, process.env),
     redisUrl: env.REDIS_URL,
     host: env.HOST,
     port: env.PORT,

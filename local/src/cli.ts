@@ -15,6 +15,8 @@ import { followFile, tailLines } from './logs.ts';
 import type { ProcessStatus } from './managed-process.ts';
 import { PLATFORM } from './platform.ts';
 import { parsePort } from './ports.ts';
+import { addressableNames, checkReplicas, parseReplicas } from './replicas.ts';
+import type { ScaleResult } from './scaling.ts';
 import { pidRunning, processCommandLine } from './stale.ts';
 import { readState, supervisorAlive } from './state.ts';
 import { formatStatusTable } from './status-table.ts';
@@ -34,20 +36,28 @@ commands:
     --gateway-config F the gateways' config file (default gateway/gateway.yaml, env BW_GATEWAY_CONFIG)
     --prometheus-port N  Prometheus's port (default 9090 when free, env BW_PROMETHEUS_PORT)
     --keep-going       a process that fails to start stays down; the others start anyway
+    --replicas S=N,…   instances per service, e.g. catalog=3,orders=2 (catalog, orders, payments,
+                       notifications, frontend, gateway; 1-9); implies --discovery
+    --discovery        callers read <run-dir>/endpoints/<service>.json (every instance, ready or
+                       not) instead of one URL, so scale works at run time
   status [--json]    every process with state, pid, port and URL
+  scale <service> <n>  run n instances: new ones start and join when ready; removed ones drain
+                     (out of the endpoints file, in-flight requests finish, then SIGTERM)
   stop [name]        stop one process gracefully; without a name, stop the whole run
   start <name>       start a stopped or down process
   kill <name>        SIGKILL one process (it stays down until restart)
   pause <name>       SIGSTOP one process
   resume <name>      SIGCONT a paused process
   restart <name>     stop (if running) and start one process
+                     (kill, pause, resume, restart, start, stop: a service name such as catalog
+                     addresses all its instances catalog-1, catalog-2, …)
   logs <name> [-n N] [-f]  the last N lines (default 50) of a process's log; -f follows
 
 options:
   --run-dir DIR      run folder for data, logs and state (default .run; env BW_RUN_DIR)
   -h, --help         this text`;
 
-const COMMANDS = ['up', 'status', 'logs', ...PROCESS_ACTIONS] as const;
+const COMMANDS = ['up', 'status', 'logs', 'scale', ...PROCESS_ACTIONS] as const;
 
 function out(line: string): void {
   process.stdout.write(`${line}\n`);
@@ -73,6 +83,8 @@ function parse(argv: string[]) {
         'prometheus-port': { type: 'string' },
         json: { type: 'boolean' },
         'keep-going': { type: 'boolean' },
+        replicas: { type: 'string' },
+        discovery: { type: 'boolean' },
         lines: { type: 'string', short: 'n' },
         follow: { type: 'boolean', short: 'f' },
       },
@@ -125,7 +137,7 @@ async function status(runDir: string, json: boolean): Promise<number> {
 function knownNames(runDir: string, forLogs = false): string[] {
   const state = readState(runDir);
   const run = state && state !== 'unreadable' ? state : undefined;
-  if (run && supervisorAlive(run) && !forLogs) return run.processes.map((p) => p.name);
+  if (run && supervisorAlive(run) && !forLogs) return addressableNames(run.processes.map((p) => p.name));
   return [...new Set([...PLATFORM.map((e) => e.name), ...(run?.processes.map((p) => p.name) ?? [])])];
 }
 
@@ -149,12 +161,34 @@ async function action(runDir: string, verb: ProcessAction, name: string | undefi
     return 0;
   }
   if (name === undefined) fail(`${verb} needs a process name: npm run local -- ${verb} <name>`);
-  const s = (await controlCall(
-    state,
-    'POST',
-    `/v1/processes/${encodeURIComponent(name)}/${verb}`,
-  )) as ProcessStatus;
-  out(formatStatusTable([s]).split('\n')[1] ?? '');
+  const answer = (await controlCall(state, 'POST', `/v1/processes/${encodeURIComponent(name)}/${verb}`)) as
+    | ProcessStatus
+    | { processes: ProcessStatus[] };
+  const rows = 'processes' in answer ? answer.processes : [answer];
+  for (const row of formatStatusTable(rows).split('\n').slice(1)) out(row);
+  return 0;
+}
+
+async function scale(
+  runDir: string,
+  service: string | undefined,
+  count: string | undefined,
+): Promise<number> {
+  if (service === undefined || count === undefined)
+    fail('scale needs a service and a count: npm run local -- scale catalog 3');
+  const replicas = checkReplicas(service, count);
+  const state = liveState(runDir);
+  const result = (await controlCall(state, 'POST', `/v1/services/${encodeURIComponent(service)}/scale`, {
+    replicas,
+  })) as ScaleResult;
+  const what = [
+    result.started.length ? `started ${result.started.join(', ')}` : '',
+    result.removed.length ? `drained and removed ${result.removed.join(', ')}` : '',
+  ].filter(Boolean);
+  out(
+    `${service}: ${result.replicas} instance${result.replicas === 1 ? '' : 's'}${what.length ? ` (${what.join('; ')})` : ' (unchanged)'}`,
+  );
+  out(formatStatusTable(result.processes));
   return 0;
 }
 
@@ -216,7 +250,8 @@ export async function main(argv: string[]): Promise<number> {
   if (!(COMMANDS as readonly string[]).includes(command)) {
     fail(`unknown command "${command}": use one of ${COMMANDS.join(', ')} (see --help)`);
   }
-  if (rest.length) fail(`unexpected argument "${rest[0]}" (see --help)`);
+  const extra = command === 'scale' ? rest.slice(1) : rest;
+  if (extra.length) fail(`unexpected argument "${extra[0]}" (see --help)`);
   const env = readEnv();
   const runDir = path.resolve(values['run-dir'] ?? env.BW_RUN_DIR ?? path.join(ROOT, '.run'));
   switch (command) {
@@ -239,6 +274,7 @@ export async function main(argv: string[]): Promise<number> {
         ?.split(',')
         .map((s) => s.trim())
         .filter(Boolean);
+      const replicas = values.replicas !== undefined ? parseReplicas(values.replicas) : undefined;
       const gatewayConfig = values['gateway-config'] ?? env.BW_GATEWAY_CONFIG;
       if (gatewayConfig !== undefined && !existsSync(path.resolve(ROOT, gatewayConfig))) {
         fail(`gateway config ${gatewayConfig} does not exist: pass an existing file to --gateway-config`);
@@ -254,11 +290,15 @@ export async function main(argv: string[]): Promise<number> {
         ...(gatewayPort !== undefined ? { gatewayPort } : {}),
         ...(prometheusPort !== undefined ? { prometheusPort } : {}),
         keepGoing: values['keep-going'] ?? false,
+        ...(replicas ? { replicas } : {}),
+        ...(values.discovery ? { discovery: true } : {}),
       });
     }
     case 'status':
       if (name !== undefined) fail('status takes no process name');
       return status(runDir, values.json ?? false);
+    case 'scale':
+      return scale(runDir, name, rest[0]);
     case 'logs':
       return logs(runDir, name, values.lines, values.follow ?? false);
     default:

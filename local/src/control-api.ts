@@ -5,7 +5,11 @@
  *
  *   GET  /v1/status                        → { supervisorPid, processes: [...] }
  *   POST /v1/processes/:name/:action        → the process's status; action is
- *        start | stop | kill | pause | resume | restart
+ *        start | stop | kill | pause | resume | restart. A service name with
+ *        several instances (catalog → catalog-1, catalog-2) acts on all of
+ *        them and answers { processes: [...] }.
+ *   POST /v1/services/:service/scale {replicas} → { service, replicas, started, removed, processes }
+ *        (added by `up`)
  *   POST /v1/shutdown                      → 202; the supervisor stops everything and exits
  *
  * Other modules (the fault controller) add routes with `route()`.
@@ -96,7 +100,9 @@ export class ControlApi {
           `unknown action "${params.action}": use one of ${PROCESS_ACTIONS.join(', ')}`,
         );
       }
-      return supervisor.act(params.name ?? '', action);
+      const name = params.name ?? '';
+      if (supervisor.names().includes(name)) return supervisor.act(name, action);
+      return supervisor.actOn(name, action).then((processes) => ({ processes }));
     });
     this.route(
       'POST',

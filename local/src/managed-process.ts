@@ -25,6 +25,8 @@ export type ProcessState = 'stopped' | 'starting' | 'running' | 'paused' | 'stop
 export interface ProcessSpec {
   readonly name: string;
   readonly kind: ProcessKind;
+  /** The service it is an instance of (service and gateway processes). */
+  readonly service?: string;
   readonly command: string;
   readonly args: readonly string[];
   /** Added to (or, with inheritEnv false, instead of) the supervisor's environment. */

@@ -17,6 +17,7 @@ import { type PostgresInstance, postgresInstance } from './postgres.ts';
 import { prometheusSpec, type ScrapeTarget } from './prometheus.ts';
 import { allProbes, httpProbe } from './readiness.ts';
 import { redisSpec, redisUrl } from './redis.ts';
+import { instanceName } from './replicas.ts';
 import { unknownProcess } from './supervisor.ts';
 
 /**
@@ -25,6 +26,8 @@ import { unknownProcess } from './supervisor.ts';
  */
 export interface PlatformEntry {
   readonly name: string;
+  /** The service it is an instance of (its name when it is the only one). */
+  readonly service?: string;
   readonly kind: Exclude<ProcessKind, 'other'>;
   /** Start order: lower first, concurrently within a tier; stop is the reverse. */
   readonly tier: number;
@@ -59,7 +62,7 @@ export interface PlatformEntry {
  * the processes the supervisor runs, so adding a service or a replica is one
  * entry here.
  */
-export interface PlatformService extends Omit<PlatformEntry, 'sharesPortWith'> {
+export interface PlatformService extends Omit<PlatformEntry, 'sharesPortWith' | 'service'> {
   /** Instances to run (default 1). One keeps the service's name; more are `<name>-1` … `<name>-<n>`. */
   readonly replicas?: number;
   /**
@@ -72,11 +75,12 @@ export interface PlatformService extends Omit<PlatformEntry, 'sharesPortWith'> {
 /** The processes of a list of services: replicas named `<service>-<n>`, notes on the first only. */
 export function instancesOf(services: readonly PlatformService[]): PlatformEntry[] {
   return services.flatMap(({ replicas = 1, sharePort = false, ...service }) => {
-    if (replicas === 1) return [service];
+    if (replicas === 1) return [{ ...service, service: service.name }];
     const first = `${service.name}-1`;
     return Array.from({ length: replicas }, (_, i) => ({
       ...service,
-      name: `${service.name}-${i + 1}`,
+      service: service.name,
+      name: instanceName(service.name, i + 1, replicas),
       ...(i > 0 ? { notes: undefined } : {}),
       ...(i > 0 && sharePort ? { sharesPortWith: first } : {}),
     }));
@@ -151,6 +155,16 @@ export const SERVICES: readonly PlatformService[] = [
 /** Every process of the local platform, in start-list order. */
 export const PLATFORM: readonly PlatformEntry[] = instancesOf(SERVICES);
 
+/** SERVICES with some replica counts changed (`--replicas`, checked by parseReplicas). */
+export function withReplicas(replicas: Readonly<Record<string, number>>): PlatformService[] {
+  return SERVICES.map((s) => (replicas[s.name] === undefined ? s : { ...s, replicas: replicas[s.name] }));
+}
+
+/** The endpoints file of a service in a run folder (discovery). */
+export function endpointsFile(runDir: string, service: string): string {
+  return path.join(runDir, 'endpoints', `${service}.json`);
+}
+
 export const DEFAULT_GATEWAY_PORT = 8080;
 export const DEFAULT_PROMETHEUS_PORT = 9090;
 
@@ -174,14 +188,28 @@ export interface PlatformOptions {
    * GATEWAY_CONFIG). Drills point it at a variant to prove a mechanism matters.
    */
   gatewayConfig?: string;
-  /** The declarative list; default PLATFORM (tests pass their own). */
+  /** The declarative list; default PLATFORM with `replicas` applied (tests pass their own). */
   entries?: readonly PlatformEntry[];
+  /** Instances per service (`--replicas catalog=3`); implies `discovery`. */
+  replicas?: Readonly<Record<string, number>>;
+  /**
+   * Callers learn a service's instances from its endpoints file (which the
+   * supervisor rewrites) instead of one static URL, so `scale` works.
+   */
+  discovery?: boolean;
   /** One-line notices (stale postmaster.pid removed, rules left out). */
   log?: (line: string) => void;
 }
 
 export interface Platform {
   specs: ProcessSpec[];
+  /** Whether callers read endpoints files (then `scale` can add and remove instances). */
+  discovery: boolean;
+  /**
+   * The spec of one more instance of a service (fresh ports), for `scale`;
+   * throws when the service has no process here.
+   */
+  newInstance(service: string, name: string): Promise<ProcessSpec>;
   /** Entries not started, with why. */
   skipped: { name: string; reason: string }[];
   /** Lines to print under the status table. */
@@ -233,8 +261,8 @@ function envName(service: string): string {
 
 /** Where every process listens: its port, and its admin port (services and gateways). */
 interface Layout {
-  readonly port: ReadonlyMap<string, number>;
-  readonly adminPort: ReadonlyMap<string, number>;
+  readonly port: Map<string, number>;
+  readonly adminPort: Map<string, number>;
   readonly prometheusPort: number;
 }
 
@@ -278,6 +306,9 @@ interface Build {
   readonly notes: string[];
   readonly skipped: Platform['skipped'];
   readonly log: (line: string) => void;
+  readonly discovery: boolean;
+  /** The entries this run starts (`--only`). */
+  readonly selected: readonly PlatformEntry[];
   urlOf(name: string): string;
   logFile(name: string): string;
 }
@@ -317,10 +348,12 @@ function nodeEnv(e: PlatformEntry, b: Build): Record<string, string> {
   const env: Record<string, string> = {
     HOST: LOOPBACK,
     PORT: String(layout.port.get(e.name)),
-    BW_SERVICE: e.name,
+    // A service's instances share its name (metrics' `service` label, the
+    // consumer group); Prometheus tells them apart by `instance`. The gateway
+    // labels its instance with it (gateway-1, gateway-2).
+    BW_SERVICE: e.kind === 'gateway' ? e.name : (e.service ?? e.name),
   };
   if (e.kind === 'gateway') {
-    // The gateway labels its instance with BW_SERVICE (gateway-1, gateway-2).
     env.GATEWAY_CONFIG = options.gatewayConfig ?? GATEWAY_CONFIG;
     env.GATEWAY_ADMIN_PORT = admin;
     env.GATEWAY_ADMIN_TOKEN = options.adminToken;
@@ -335,7 +368,17 @@ function nodeEnv(e: PlatformEntry, b: Build): Record<string, string> {
     const pg = b.postgres.get(e.database);
     if (pg) env.DATABASE_URL = pg.databaseUrl(owner);
   }
-  for (const up of e.upstreams ?? []) if (layout.port.has(up)) env[envName(up)] = b.urlOf(up);
+  for (const up of e.upstreams ?? []) {
+    // The first instance's URL always (callers require it); with discovery also
+    // the file listing every instance, which callers then balance over.
+    const first = b.entries.find((x) => (x.service ?? x.name) === up);
+    if (!first || !layout.port.has(first.name)) continue;
+    env[envName(up)] = b.urlOf(first.name);
+    // Only for an upstream this run starts: the supervisor writes files for its own processes.
+    const runs = (x: PlatformEntry) => !x.main || existsSync(path.join(options.root, x.main));
+    if (b.discovery && b.selected.some((x) => x.kind === 'service' && x.service === up && runs(x)))
+      env[envName(up).replace(/_URL$/, '_ENDPOINTS_FILE')] = endpointsFile(options.runDir, up);
+  }
   if (e.gatewayConsumerKey) {
     const key = gatewayConsumerApiKey(options.root, e.gatewayConsumerKey.consumer, options.gatewayConfig);
     if (key !== undefined) env[e.gatewayConsumerKey.env] = key;
@@ -348,21 +391,28 @@ function nodeSpec(e: PlatformEntry, b: Build): ProcessSpec {
   const url = b.urlOf(e.name);
   // Each gateway process on its own admin port (loopback, /metrics needs no token):
   // the shared public port would answer from a random process on every scrape.
+  const service = e.service ?? e.name;
   b.targets.push(
     e.kind === 'service'
-      ? { job: e.name, port: b.layout.port.get(e.name) as number }
+      ? {
+          job: service,
+          port: b.layout.port.get(e.name) as number,
+          ...(service !== e.name ? { labels: { instance: e.name } } : {}),
+        }
       : { job: 'gateway', port: admin, labels: { instance: e.name } },
   );
   return {
     name: e.name,
     kind: e.kind,
+    service,
     command: process.execPath,
     args: [e.main as string],
     cwd: b.options.root,
     env: nodeEnv(e, b),
     port: b.layout.port.get(e.name) as number,
-    // Either side of an SO_REUSEPORT pair restarts while the other holds the port.
-    sharedPort: Boolean(e.sharesPortWith) || b.entries.some((x) => x.sharesPortWith === e.name),
+    // Either side of an SO_REUSEPORT pair restarts while the other holds the port;
+    // a gateway always binds with SO_REUSEPORT, so `scale gateway` can add siblings.
+    sharedPort: e.kind === 'gateway' || Boolean(e.sharesPortWith),
     portHint: portHintOf(e),
     url,
     logFile: b.logFile(e.name),
@@ -452,7 +502,7 @@ function notesOf(e: PlatformEntry, b: Build): string[] {
 }
 
 export async function buildPlatform(options: PlatformOptions): Promise<Platform> {
-  const entries = options.entries ?? PLATFORM;
+  const entries = options.entries ?? instancesOf(withReplicas(options.replicas ?? {}));
   const names = entries.map((e) => e.name);
   for (const name of options.only ?? []) if (!names.includes(name)) throw unknownProcess(name, names);
   const selected = entries.filter((e) => !options.only || options.only.includes(e.name));
@@ -469,6 +519,8 @@ export async function buildPlatform(options: PlatformOptions): Promise<Platform>
     notes: [] as string[],
     skipped: [] as Platform['skipped'],
     log: options.log ?? (() => {}),
+    selected,
+    discovery: options.discovery === true || Object.keys(options.replicas ?? {}).length > 0,
     urlOf: (name: string) => `http://${LOOPBACK}:${layout.port.get(name)}`,
     logFile: (name: string) => path.join(options.runDir, 'logs', `${name}.log`),
   };
@@ -494,5 +546,17 @@ export async function buildPlatform(options: PlatformOptions): Promise<Platform>
       `PostgreSQL: one instance per service, database and role named after it; passwords in ${path.join(options.runDir, 'pg-<service>', 'credentials.json')}`,
     );
   }
-  return { specs, skipped: b.skipped, notes: b.notes };
+  const newInstance = async (service: string, name: string): Promise<ProcessSpec> => {
+    const model = entries.find((e) => (e.service ?? e.name) === service && e.main);
+    if (!model) throw unknownProcess(service, [...new Set(entries.map((e) => e.service ?? e.name))]);
+    const leader = entries.find((e) => e.service === service && !e.sharesPortWith);
+    const shares = model.kind === 'gateway' && leader ? { sharesPortWith: leader.name } : {};
+    const [port, admin] = await freePorts(2);
+    if (!shares.sharesPortWith) layout.port.set(name, port as number);
+    else layout.port.set(name, layout.port.get(shares.sharesPortWith) as number);
+    layout.adminPort.set(name, admin as number);
+    const { sharesPortWith: _s, notes: _n, ...rest } = model;
+    return nodeSpec({ ...rest, ...shares, name }, { ...b, targets: [] });
+  };
+  return { specs, skipped: b.skipped, notes: b.notes, discovery: b.discovery, newInstance };
 }

@@ -6,6 +6,7 @@
 import { LocalError } from './errors.ts';
 import { type Disposable, ManagedProcess, type ProcessSpec, type ProcessStatus } from './managed-process.ts';
 import { assertPortFree } from './ports.ts';
+import { addressableNames, addressed } from './replicas.ts';
 
 export const PROCESS_ACTIONS = ['start', 'stop', 'kill', 'pause', 'resume', 'restart'] as const;
 export type ProcessAction = (typeof PROCESS_ACTIONS)[number];
@@ -42,18 +43,58 @@ function trackLive(supervisor: Supervisor): void {
 }
 
 export class Supervisor {
-  readonly processes: readonly ManagedProcess[];
+  #processes: ManagedProcess[];
   readonly #byName: Map<string, ManagedProcess>;
   readonly #events: SupervisorEvents;
+  readonly #listeners = new Set<(status: ProcessStatus) => void>();
   #closing = false;
 
   constructor(specs: readonly ProcessSpec[], events: SupervisorEvents = {}) {
-    this.processes = specs.map((s) => new ManagedProcess(s));
-    this.#byName = new Map(this.processes.map((p) => [p.name, p]));
-    if (this.#byName.size !== this.processes.length) {
-      throw new LocalError('LOCAL_ERR_BAD_INPUT', 'process names must be unique');
-    }
+    this.#processes = [];
+    this.#byName = new Map();
     this.#events = events;
+    for (const spec of specs) this.#adopt(spec);
+  }
+
+  /** Every process, in start-list order (instances added by `add` at the end of theirs). */
+  get processes(): readonly ManagedProcess[] {
+    return this.#processes;
+  }
+
+  #adopt(spec: ProcessSpec): ManagedProcess {
+    if (this.#byName.has(spec.name)) {
+      throw new LocalError('LOCAL_ERR_BAD_INPUT', `process names must be unique: ${spec.name} twice`);
+    }
+    const p = new ManagedProcess(spec);
+    p.onChange((status) => {
+      for (const listener of this.#listeners) listener(status);
+    });
+    this.#byName.set(p.name, p);
+    this.#processes.push(p);
+    return p;
+  }
+
+  /** Adds a process (a new instance of a service) without starting it. */
+  add(spec: ProcessSpec): ManagedProcess {
+    const p = this.#adopt(spec);
+    // Next to its service's other instances, so status lists them together.
+    const last = this.#processes.findLastIndex((x) => x !== p && x.spec.service === spec.service);
+    if (spec.service !== undefined && last >= 0) {
+      this.#processes.pop();
+      this.#processes.splice(last + 1, 0, p);
+    }
+    for (const listener of this.#listeners) listener(p.status());
+    return p;
+  }
+
+  /** Forgets a process that is stopped (a removed instance). */
+  remove(name: string): void {
+    const p = this.get(name);
+    if (p.pid !== undefined)
+      throw new LocalError('LOCAL_ERR_BAD_STATE', `cannot remove ${name}: it is ${p.state}`);
+    this.#byName.delete(name);
+    this.#processes = this.#processes.filter((x) => x !== p);
+    for (const listener of this.#listeners) listener({ ...p.status(), state: 'stopped' });
   }
 
   names(): string[] {
@@ -70,14 +111,10 @@ export class Supervisor {
     return this.processes.map((p) => p.status());
   }
 
-  /** Called whenever any process changes state. */
+  /** Called whenever any process changes state, is added or is removed. */
   onChange(listener: (status: ProcessStatus) => void): Disposable {
-    const subs = this.processes.map((p) => p.onChange(listener));
-    return {
-      dispose: () => {
-        for (const s of subs) s.dispose();
-      },
-    };
+    this.#listeners.add(listener);
+    return { dispose: () => this.#listeners.delete(listener) };
   }
 
   #tiers(): ManagedProcess[][] {
@@ -171,6 +208,16 @@ export class Supervisor {
         break;
     }
     return p.status();
+  }
+
+  /**
+   * Runs one action on a process, or on every instance of a service
+   * (`catalog` → catalog-1, catalog-2, concurrently).
+   */
+  async actOn(target: string, action: ProcessAction): Promise<ProcessStatus[]> {
+    const names = addressed(target, this.names());
+    if (!names.length) throw unknownProcess(target, addressableNames(this.names()));
+    return Promise.all(names.map((n) => this.act(n, action)));
   }
 
   /** No further tier starts after this (shutdown during start-up). */

@@ -8,8 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { ControlApi } from './control-api.ts';
+import { EndpointsFiles } from './endpoints-files.ts';
 import { buildPlatform, type PlatformOptions } from './platform.ts';
 import { LOOPBACK } from './ports.ts';
+import { createScaler } from './scaling.ts';
 import { processCommandLine } from './stale.ts';
 import { type RunState, recoverStaleRun, writeState } from './state.ts';
 import { describeState, formatStatusTable } from './status-table.ts';
@@ -70,6 +72,13 @@ export async function up(options: UpOptions): Promise<number> {
     supervisor,
     onShutdown: () => void shutdown('shutdown request'),
   });
+  // Discovery: callers balance over the instances listed in <run>/endpoints/<service>.json.
+  const endpoints = platform.discovery ? new EndpointsFiles(options.runDir, supervisor) : undefined;
+  const scaler = createScaler(supervisor, platform, endpoints);
+  api.route('POST', '/v1/services/:service/scale', ({ params, body }) => {
+    const replicas = (body as { replicas?: unknown }).replicas;
+    return scaler.scale(params.service ?? '', typeof replicas === 'number' ? replicas : String(replicas));
+  });
   const controlPort = await api.listen(0);
   const state: RunState = {
     version: 1,
@@ -114,6 +123,7 @@ export async function up(options: UpOptions): Promise<number> {
     const leftovers = await supervisor.reapLeftovers();
     if (leftovers.length) print(`killed processes left behind by ${leftovers.join(', ')}`);
     changes.dispose();
+    endpoints?.close();
     state.stoppedAt = new Date().toISOString();
     save();
     await api.close();

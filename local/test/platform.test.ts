@@ -5,7 +5,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { isLocalError } from '../src/errors.ts';
 import { findGrafana } from '../src/grafana.ts';
-import { buildPlatform, PLATFORM, type PlatformEntry } from '../src/platform.ts';
+import {
+  buildPlatform,
+  endpointsFile,
+  instancesOf,
+  PLATFORM,
+  type PlatformEntry,
+  type PlatformOptions,
+  SERVICES,
+} from '../src/platform.ts';
 import { prometheusConfig } from '../src/prometheus.ts';
 
 const TOKEN = 'admin-token-for-platform-tests';
@@ -34,15 +42,21 @@ describe('buildPlatform', () => {
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-  it('follows the conventions: names, env, a database per service, one gateway port', async () => {
+  /** The platform with any free gateway and Prometheus ports, and its specs by name. */
+  async function build(extra: Partial<PlatformOptions> = {}) {
     const platform = await buildPlatform({
       root,
       runDir,
       adminToken: TOKEN,
       gatewayPort: 0,
       prometheusPort: 0,
+      ...extra,
     });
-    const byName = new Map(platform.specs.map((s) => [s.name, s]));
+    return { platform, byName: new Map(platform.specs.map((s) => [s.name, s])) };
+  }
+
+  it('follows the conventions: names, env, a database per service, one gateway port', async () => {
+    const { platform, byName } = await build();
     expect(platform.skipped.map((s) => s.name)).toEqual([
       'payments',
       'notifications',
@@ -118,6 +132,44 @@ describe('buildPlatform', () => {
     );
     expect(isLocalError(err, 'LOCAL_ERR_UNKNOWN_PROCESS')).toBe(true);
     expect((err as Error).message).toMatch(/^unknown process "bogus": choose one of redis, pg-catalog, /);
+  });
+
+  it('names replicas <service>-<n>, gives each its own port and points callers at the endpoints file', async () => {
+    const { platform, byName } = await build({ replicas: { catalog: 3, gateway: 3 } });
+    expect(platform.discovery).toBe(true);
+    const catalogs = ['catalog-1', 'catalog-2', 'catalog-3'].map((n) => byName.get(n));
+    expect(byName.has('catalog')).toBe(false);
+    expect(new Set(catalogs.map((c) => c?.port)).size).toBe(3);
+    // Instances share the service's name (metric labels); logs and status tell them apart.
+    expect(catalogs.map((c) => [c?.service, c?.env?.BW_SERVICE, c?.logFile])).toEqual(
+      [1, 2, 3].map((n) => ['catalog', 'catalog', path.join(runDir, 'logs', `catalog-${n}.log`)]),
+    );
+    expect(byName.get('orders')?.env).toMatchObject({
+      CATALOG_URL: `http://127.0.0.1:${catalogs[0]?.port}`,
+      CATALOG_ENDPOINTS_FILE: endpointsFile(runDir, 'catalog'),
+    });
+    // Three gateways on one port; one instance of orders keeps its plain name.
+    const gateways = ['gateway-1', 'gateway-2', 'gateway-3'].map((n) => byName.get(n));
+    expect(new Set(gateways.map((g) => g?.port)).size).toBe(1);
+    expect(gateways[0]?.env?.CATALOG_ENDPOINTS_FILE).toBe(endpointsFile(runDir, 'catalog'));
+
+    // A new instance for `scale`: fresh ports, the same service.
+    const fourth = await platform.newInstance('catalog', 'catalog-4');
+    expect(fourth.service).toBe('catalog');
+    expect(catalogs.map((c) => c?.port)).not.toContain(fourth.port);
+    expect(fourth.name).toBe('catalog-4');
+    expect(fourth.env).toMatchObject({ BW_SERVICE: 'catalog', PORT: String(fourth.port) });
+  });
+
+  it('keeps the default topology static: no endpoints files, the same names', async () => {
+    const { platform, byName } = await build();
+    expect(platform.discovery).toBe(false);
+    expect(byName.get('orders')?.env?.CATALOG_ENDPOINTS_FILE).toBeUndefined();
+    expect(instancesOf(SERVICES).map((e) => e.name)).toEqual(PLATFORM.map((e) => e.name));
+    expect(PLATFORM.filter((e) => e.service === 'gateway').map((e) => e.name)).toEqual([
+      'gateway-1',
+      'gateway-2',
+    ]);
   });
 });
 

@@ -26,7 +26,8 @@ export const OPENAPI: Record<string, unknown> = openapi;
 export function buildApp(config: OrdersConfig, deps: OrdersDeps): OrdersApp {
   const kit = createServiceAppFor(config, { bodyLimit: '16kb', openapi: OPENAPI, ...deps.server });
   const store = new OrdersStore(deps.pool);
-  const catalog = deps.catalog ?? new CatalogClient(config.catalogUrl);
+  const catalog =
+    deps.catalog ?? new CatalogClient(config.catalogUrl, undefined, config.catalogEndpointsFile);
   const workers = createOrderWorkers({
     pool: deps.pool,
     redis: deps.redis,

@@ -22,11 +22,20 @@ export const OrdersEnv = z.object({
   DATABASE_URL: envPostgresUrl,
   REDIS_URL: envRedisUrl,
   CATALOG_URL: envHttpUrl,
+  /** The catalog's endpoints file (local discovery); when set, orders balances over its instances. */
+  CATALOG_ENDPOINTS_FILE: z.string().min(1).optional(),
 });
 
-export type OrdersConfig = ReturnType<typeof common.config> & { readonly catalogUrl: string };
+export type OrdersConfig = ReturnType<typeof common.config> & {
+  readonly catalogUrl: string;
+  readonly catalogEndpointsFile: string | undefined;
+};
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): OrdersConfig {
   const e = parseEnv(OrdersEnv, env);
-  return Object.freeze({ ...common.config(e), catalogUrl: e.CATALOG_URL });
+  return Object.freeze({
+    ...common.config(e),
+    catalogUrl: e.CATALOG_URL,
+    catalogEndpointsFile: e.CATALOG_ENDPOINTS_FILE,
+  });
 }

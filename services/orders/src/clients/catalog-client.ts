@@ -9,6 +9,7 @@ import {
   MeshError,
   type Upstream,
   type UpstreamPolicyInput,
+  watchEndpointsFile,
 } from '@breakwater/mesh';
 import type { OrderLine } from '../domain/orders.ts';
 
@@ -42,8 +43,11 @@ export type ReserveOutcome =
 export class CatalogClient {
   readonly upstream: Upstream;
 
-  constructor(baseUrl: string, policy: UpstreamPolicyInput = CATALOG_POLICY) {
-    this.upstream = createUpstream({ name: 'catalog', baseUrl, policy });
+  /** `endpointsFile` (local discovery) wins over `baseUrl`: the client balances over the instances it lists. */
+  constructor(baseUrl: string, policy: UpstreamPolicyInput = CATALOG_POLICY, endpointsFile?: string) {
+    this.upstream = endpointsFile
+      ? createUpstream({ name: 'catalog', endpoints: watchEndpointsFile(endpointsFile), policy })
+      : createUpstream({ name: 'catalog', baseUrl, policy });
   }
 
   /** Catalog 4xx answers come back as `ok: false`; unavailability throws a MeshError. */

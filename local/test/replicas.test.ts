@@ -1,0 +1,223 @@
+/**
+ * Replicas end to end: `up --replicas catalog=2` as a real child process with
+ * Redis, PostgreSQL, two catalog instances and a gateway; traffic through the
+ * gateway reaches both instances (their own request counters), a service name
+ * addresses every instance, and `scale catalog 1` drains one while requests
+ * keep flowing without a failure.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withoutStaleIfError, writeGatewayVariant } from '../src/gateway-variant.ts';
+import { endpointsFile } from '../src/platform.ts';
+import { parseReplicas } from '../src/replicas.ts';
+import type { RunState } from '../src/state.ts';
+
+const ROOT = path.join(import.meta.dirname, '..', '..');
+const CLI = path.join(ROOT, 'local', 'src', 'cli.ts');
+const API_KEY = 'dev-alice-key-0000-NOT-A-SECRET';
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[]): Promise<Result> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Starts `up` and waits (deadline 60 s) until it prints its table. */
+async function startUp(args: string[]): Promise<{ child: ChildProcess; output: () => string }> {
+  const child = spawn(process.execPath, [CLI, 'up', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let text = '';
+  for (const stream of [child.stdout, child.stderr])
+    stream?.on('data', (c: Buffer) => (text += c.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`up did not get ready in 60 s:\n${text}`)), 60_000);
+    child.stdout?.on('data', () => {
+      if (text.includes('Ctrl-C stops everything.')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`up exited with ${code} before it was ready:\n${text}`));
+    });
+  });
+  return { child, output: () => text };
+}
+
+/** Requests the catalog's instance counted for GET /products (its own metrics). */
+async function productRequests(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter(
+      (l) =>
+        l.startsWith('bw_http_server_request_duration_seconds_count{') &&
+        l.includes('route="/products"') &&
+        l.includes('method="GET"'),
+    )
+    .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+}
+
+describe('parseReplicas', () => {
+  it('reads service=count pairs and refuses anything else, naming the valid services', () => {
+    expect(parseReplicas('catalog=3, orders=2')).toEqual({ catalog: 3, orders: 2 });
+    for (const bad of [
+      'redis=2',
+      'catalog=0',
+      'catalog=x',
+      'catalog',
+      'catalog=2,catalog=3',
+      '',
+      'pg-catalog=2',
+    ]) {
+      expect(() => parseReplicas(bad), bad).toThrow(
+        /1-9 instances of catalog, orders, payments, notifications, frontend, gateway$/,
+      );
+    }
+  });
+});
+
+describe('up --replicas (end to end)', { timeout: 120_000 }, () => {
+  let runDir: string;
+  let common: string[];
+  let run: { child: ChildProcess; output: () => string } | undefined;
+  let gatewayUrl: string;
+
+  beforeAll(async () => {
+    runDir = mkdtempSync(path.join(os.tmpdir(), 'bw-replicas-'));
+    common = ['--run-dir', runDir];
+    // The real gateway config without rate limits (the test counts requests) and
+    // without stale-if-error (a stale copy would hide a request that failed).
+    const configFile = writeGatewayVariant(runDir, 'gateway-replicas', (doc) => {
+      doc.delete('rateLimits');
+      withoutStaleIfError(doc);
+    });
+    run = await startUp([
+      ...common,
+      '--replicas',
+      'catalog=2',
+      '--only',
+      'redis,pg-catalog,catalog-1,catalog-2,gateway-1',
+      '--gateway-port',
+      '0',
+      '--prometheus-port',
+      '0',
+      '--gateway-config',
+      configFile,
+    ]);
+    const state = JSON.parse(readFileSync(path.join(runDir, 'state.json'), 'utf8')) as RunState;
+    gatewayUrl = state.processes.find((p) => p.name === 'gateway-1')?.url as string;
+  });
+
+  afterAll(async () => {
+    run?.child.kill('SIGINT');
+    await new Promise((r) => (run?.child.exitCode !== null ? r(null) : run?.child.once('exit', r)));
+    rmSync(runDir, { recursive: true, force: true });
+  });
+
+  it('refuses a bad --replicas with one line naming the valid services', async () => {
+    const res = await cli(['up', ...common, '--replicas', 'redis=2']);
+    expect(res.code).toBe(1);
+    expect(res.stderr.trim().split('\n')).toEqual([
+      'bw-local: error: cannot replicate "redis": 1-9 instances of catalog, orders, payments, notifications, frontend, gateway',
+    ]);
+  });
+
+  it('shows each instance in status and lists both, ready, in the endpoints file', async () => {
+    const res = await cli(['status', ...common]);
+    expect(res.stdout).toMatch(/^catalog-1\s+running/m);
+    expect(res.stdout).toMatch(/^catalog-2\s+running/m);
+    const file = JSON.parse(readFileSync(endpointsFile(runDir, 'catalog'), 'utf8')) as {
+      endpoints: { url: string; ready: boolean }[];
+    };
+    expect(file.endpoints).toHaveLength(2);
+    expect(file.endpoints.every((e) => e.ready)).toBe(true);
+  });
+
+  it('spreads requests through the gateway over both instances', async () => {
+    const state = JSON.parse(readFileSync(path.join(runDir, 'state.json'), 'utf8')) as RunState;
+    const urls = ['catalog-1', 'catalog-2'].map(
+      (n) => state.processes.find((p) => p.name === n)?.url as string,
+    );
+    const before = await Promise.all(urls.map(productRequests));
+    for (let i = 0; i < 40; i++) {
+      const res = await fetch(`${gatewayUrl}/api/catalog/products?limit=1`, { headers: { apikey: API_KEY } });
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+    }
+    const after = await Promise.all(urls.map(productRequests));
+    const served = after.map((n, i) => n - (before[i] ?? 0));
+    expect((served[0] ?? 0) + (served[1] ?? 0)).toBeGreaterThanOrEqual(40);
+    // least_request over two idle instances: each gets a fair share, not all.
+    expect(Math.min(...served)).toBeGreaterThanOrEqual(5);
+  });
+
+  it('a service name addresses every instance', async () => {
+    const paused = await cli(['pause', 'catalog', ...common]);
+    expect(paused.stdout).toMatch(/^catalog-1\s+paused/m);
+    expect(paused.stdout).toMatch(/^catalog-2\s+paused/m);
+    const resumed = await cli(['resume', 'catalog', ...common]);
+    expect(resumed.stdout.trim().split('\n')).toHaveLength(2);
+    expect(resumed.stdout).not.toMatch(/paused/);
+  });
+
+  it('scale catalog 1 drains one instance while no request fails', async () => {
+    const statuses: number[] = [];
+    let scaling = true;
+    const load = (async () => {
+      // Bounded: stops when the scale returns, or after 2000 requests.
+      for (let i = 0; i < 2000 && scaling; i++) {
+        const res = await fetch(`${gatewayUrl}/api/catalog/products?limit=1`, {
+          headers: { apikey: API_KEY },
+        });
+        statuses.push(res.status);
+        await res.arrayBuffer();
+      }
+    })();
+    const res = await cli(['scale', 'catalog', '1', ...common]);
+    scaling = false;
+    await load;
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toContain('catalog: 1 instance (drained and removed catalog-2)');
+    expect(statuses.length).toBeGreaterThan(20);
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    const status = await cli(['status', ...common]);
+    expect(status.stdout).toMatch(/^catalog-1\s+running/m);
+    expect(status.stdout).not.toMatch(/^catalog-2/m);
+    const file = JSON.parse(readFileSync(endpointsFile(runDir, 'catalog'), 'utf8')) as {
+      endpoints: unknown[];
+    };
+    expect(file.endpoints).toHaveLength(1);
+  });
+
+  it('scale catalog 2 starts a new instance on its own port that joins the rotation', async () => {
+    const res = await cli(['scale', 'catalog', '2', ...common]);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toContain('catalog: 2 instances (started catalog-2)');
+    const file = JSON.parse(readFileSync(endpointsFile(runDir, 'catalog'), 'utf8')) as {
+      endpoints: { url: string; ready: boolean }[];
+    };
+    expect(file.endpoints.map((e) => e.ready)).toEqual([true, true]);
+    const fresh = file.endpoints[1]?.url as string;
+    expect(fresh).not.toBe(file.endpoints[0]?.url);
+    const before = await productRequests(fresh);
+    for (let i = 0; i < 30; i++) {
+      const r = await fetch(`${gatewayUrl}/api/catalog/products?limit=1`, { headers: { apikey: API_KEY } });
+      expect(r.status).toBe(200);
+      await r.arrayBuffer();
+    }
+    expect((await productRequests(fresh)) - before).toBeGreaterThanOrEqual(3);
+  });
+});
