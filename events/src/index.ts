@@ -8,5 +8,6 @@ export * from './metrics.ts';
 export * from './outbox.ts';
 export * from './postgres.ts';
 export * from './redis.ts';
+export * from './service-stores.ts';
 export * from './service-workers.ts';
 export * from './trace-context.ts';

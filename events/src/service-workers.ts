@@ -69,6 +69,17 @@ export type EventWorkerSettings = Pick<
   'claimIdleMs' | 'maxAttempts' | 'concurrency' | 'consumerName' | 'relayPollMs'
 >;
 
+/** The worker settings out of a service's config (mesh/src/env.ts `eventService(...).config`). */
+export function eventWorkerSettings(c: EventWorkerSettings): EventWorkerSettings {
+  return {
+    claimIdleMs: c.claimIdleMs,
+    maxAttempts: c.maxAttempts,
+    relayPollMs: c.relayPollMs,
+    consumerName: c.consumerName,
+    concurrency: c.concurrency,
+  };
+}
+
 export interface EventWorkers {
   relay: OutboxRelay;
   consumer: StreamConsumer;

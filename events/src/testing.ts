@@ -6,9 +6,14 @@
  *   `BW_TEST_HOOKS=1` and resolves with the first `{"bw_test_hook":…}` line
  *   it prints (consumer.ts `testHooksFromEnv`), which says the worker is
  *   paused where the test wants to kill it;
- * - `killHard` SIGKILLs it and waits for the exit.
+ * - `killHard` SIGKILLs it and waits for the exit;
+ * - `openTestStores` opens a (migrated) database's pool and a ready Redis
+ *   client, as a service's main.ts would.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createPgPool, type PgPoolOptions, runMigrations } from './postgres.ts';
+import { createStreamRedis, type StreamRedisOptions, waitReady } from './redis.ts';
+import type { ServiceStores } from './service-stores.ts';
 
 /** Polls `fn` every 50 ms until it returns a value other than undefined/false (errors count as not yet); throws after `timeoutMs` (default 15 s). */
 export async function until<T>(
@@ -76,4 +81,29 @@ export async function killHard(child: ChildProcess): Promise<void> {
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGKILL');
   await exited;
+}
+
+export interface OpenTestStoresOptions {
+  databaseUrl: string;
+  redisUrl: string;
+  /** Migrations to run first (default: none). */
+  migrationsDir?: URL;
+  pg?: PgPoolOptions;
+  redis?: StreamRedisOptions;
+  /** When given, closing the pool and the client is pushed onto it (leave out when an app's shutdown closes them). */
+  cleanup?: (() => unknown)[];
+}
+
+/** A pool on `databaseUrl` (after its migrations) and a Redis client on `redisUrl` that is ready. */
+export async function openTestStores(o: OpenTestStoresOptions): Promise<ServiceStores> {
+  if (o.migrationsDir !== undefined)
+    await runMigrations({ databaseUrl: o.databaseUrl, dir: o.migrationsDir });
+  const pool = createPgPool(o.databaseUrl, o.pg);
+  const redis = createStreamRedis(o.redisUrl, o.redis);
+  await waitReady(redis);
+  o.cleanup?.push(
+    () => pool.end(),
+    () => redis.disconnect(),
+  );
+  return { pool, redis };
 }

@@ -1,13 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DATA_SCHEMAS, EVENT_TYPES, SOURCES } from '@breakwater/contracts';
 import envelopeSchema from '@breakwater/contracts/envelope.schema.json' with { type: 'json' };
-import {
-  createDatabase,
-  type PostgresHandle,
-  type RedisHandle,
-  startPostgres,
-  startRedis,
-} from '@breakwater/local/harness';
+import { testServers } from '@breakwater/local/harness';
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { Ajv2020 } from 'ajv/dist/2020.js';
@@ -15,7 +9,7 @@ import addFormats from 'ajv-formats';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StreamConsumer } from '../src/consumer.ts';
+import { type EventHandler, StreamConsumer, type StreamConsumerOptions } from '../src/consumer.ts';
 import { listDeadLetters, replayDeadLetters } from '../src/dead-letters.ts';
 import { createEvent, envelopeJsonSchema, parseEnvelope } from '../src/envelope.ts';
 import { claimEvent } from '../src/inbox.ts';
@@ -25,6 +19,8 @@ import { createPgPool, runMigrations } from '../src/postgres.ts';
 import { createStreamRedis, waitReady } from '../src/redis.ts';
 import { until as pollUntil } from '../src/testing.ts';
 import { activeTraceparent } from '../src/trace-context.ts';
+
+const MIGRATIONS_DIR = new URL('./migrations/', import.meta.url);
 
 const until = <T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 10_000) =>
   pollUntil(what, fn, timeoutMs);
@@ -99,27 +95,37 @@ describe('event envelope', () => {
 });
 
 describe('outbox relay and stream consumer (real Redis and PostgreSQL)', () => {
-  let redisServer: RedisHandle;
-  let pgServer: PostgresHandle;
-  let redis: Redis;
+  const servers = testServers();
   const pools: pg.Pool[] = [];
+  let redis: Redis;
 
   beforeAll(async () => {
     // What the telemetry SDK does in a service: an active context follows async work.
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-    [redisServer, pgServer] = await Promise.all([startRedis(), startPostgres()]);
-    redis = createStreamRedis(redisServer.url);
+    await servers.start();
+    servers.cleanup.push(() => Promise.all(pools.map((p) => p.end())));
+    redis = createStreamRedis(servers.redis.url);
     await waitReady(redis);
+    servers.cleanup.push(() => redis.disconnect());
   });
-  afterAll(async () => {
-    redis?.disconnect();
-    await Promise.all(pools.map((p) => p.end()));
-    await Promise.all([redisServer?.stop(), pgServer?.stop()]);
-  });
+  afterAll(() => servers.stop());
+
+  /** A fast-polling consumer of `stream` (group `g`) handling order.placed with `onPlaced`; `o` adds or overrides options. */
+  const orderConsumer = (stream: string, onPlaced: EventHandler, o: Partial<StreamConsumerOptions> = {}) =>
+    new StreamConsumer({
+      redis,
+      stream,
+      group: 'g',
+      blockMs: 100,
+      handlers: { [EVENT_TYPES.orderPlaced]: onPlaced },
+      dataSchemas: DATA_SCHEMAS,
+      metrics: recordingMetrics().m,
+      ...o,
+    });
 
   async function freshDb(): Promise<pg.Pool> {
-    const url = await createDatabase(pgServer);
-    await runMigrations({ databaseUrl: url, dir: new URL('./migrations/', import.meta.url) });
+    const url = await servers.database();
+    await runMigrations({ databaseUrl: url, dir: MIGRATIONS_DIR });
     const pool = createPgPool(url);
     pools.push(pool);
     return pool;
@@ -129,7 +135,7 @@ describe('outbox relay and stream consumer (real Redis and PostgreSQL)', () => {
     const pool = await freshDb();
     const stream = `t:${randomUUID()}`;
     const { m, seen } = recordingMetrics();
-    const relayRedis = createStreamRedis(redisServer.url, { commandTimeoutMs: 500 });
+    const relayRedis = createStreamRedis(servers.redis.url, { commandTimeoutMs: 500 });
     const relay = new OutboxRelay({ pool, redis: relayRedis, pollMs: 20, metrics: m });
 
     // A rolled-back transaction leaves no event.
@@ -150,12 +156,12 @@ describe('outbox relay and stream consumer (real Redis and PostgreSQL)', () => {
     expect(entries).toHaveLength(1);
     expect(JSON.parse(entries[0]?.[1][3] ?? '{}').id).toBe(committed.id);
 
-    await redisServer.kill();
+    await servers.redis.kill();
     for (let i = 0; i < 5; i++) await enqueueEvent(pool, stream, placed());
     // Rows wait while Redis is away: give the relay several turns.
     await new Promise((r) => setTimeout(r, 600));
     expect(await outboxBacklog(pool)).toBe(5);
-    await redisServer.restart();
+    await servers.redis.restart();
     await until('backlog drained', async () => (await outboxBacklog(pool)) === 0, 20_000);
     await relay.stop();
     relayRedis.disconnect();
@@ -167,9 +173,10 @@ describe('outbox relay and stream consumer (real Redis and PostgreSQL)', () => {
   });
 
   it('migrations started by several replicas at once all succeed, and run once', async () => {
-    const url = await createDatabase(pgServer);
-    const dir = new URL('./migrations/', import.meta.url);
-    const runs = await Promise.all([1, 2, 3].map(() => runMigrations({ databaseUrl: url, dir })));
+    const url = await servers.database();
+    const runs = await Promise.all(
+      [1, 2, 3].map(() => runMigrations({ databaseUrl: url, dir: MIGRATIONS_DIR })),
+    );
     expect(runs.flat()).toEqual(['001_events']);
     const pool = createPgPool(url);
     pools.push(pool);
@@ -186,7 +193,7 @@ describe('outbox relay and stream consumer (real Redis and PostgreSQL)', () => {
     await enqueueEvent(pool, `t:${randomUUID()}`, placed());
     await pool.query(`UPDATE outbox SET published_at = now() - interval '2 hours'`);
     await enqueueEvent(pool, `t:${randomUUID()}`, placed());
-    const r = createStreamRedis(redisServer.url);
+    const r = createStreamRedis(servers.redis.url);
     await waitReady(r);
     const relay = new OutboxRelay({
       pool,
@@ -207,8 +214,8 @@ describe('outbox relay and stream consumer (real Redis and PostgreSQL)', () => {
     const pool = await freshDb();
     const stream = `t:${randomUUID()}`;
     for (let i = 0; i < 300; i++) await enqueueEvent(pool, stream, placed());
-    const r1 = createStreamRedis(redisServer.url);
-    const r2 = createStreamRedis(redisServer.url);
+    const r1 = createStreamRedis(servers.redis.url);
+    const r2 = createStreamRedis(servers.redis.url);
     await Promise.all([waitReady(r1), waitReady(r2)]);
     const quiet = recordingMetrics().m;
     const a = new OutboxRelay({ pool, redis: r1, batchSize: 7, pollMs: 10, metrics: quiet });
@@ -233,20 +240,14 @@ describe('outbox relay and stream consumer (real Redis and PostgreSQL)', () => {
     const stream = `t:${randomUUID()}`;
     const handled: string[] = [];
     const { m, seen } = recordingMetrics();
-    const consumer = new StreamConsumer({
-      redis,
+    const consumer = orderConsumer(
       stream,
-      group: 'g',
-      blockMs: 100,
-      handlers: {
-        [EVENT_TYPES.orderPlaced]: async (e) => {
-          handled.push(e.id);
-          return 'ok';
-        },
+      async (e) => {
+        handled.push(e.id);
+        return 'ok';
       },
-      dataSchemas: DATA_SCHEMAS,
-      metrics: m,
-    });
+      { metrics: m },
+    );
     await redis.xadd(stream, '*', 'event', '{broken');
     const badData = placed();
     (badData.data as Record<string, unknown>).amountCents = 'lots';
@@ -324,25 +325,18 @@ describe('outbox relay and stream consumer (real Redis and PostgreSQL)', () => {
     let inFlight = 0;
     let peak = 0;
     const handled: string[] = [];
-    const consumer = new StreamConsumer({
-      redis,
+    const consumer = orderConsumer(
       stream,
-      group: 'g',
-      blockMs: 100,
-      concurrency: 4,
-      handlers: {
-        [EVENT_TYPES.orderPlaced]: async (e) => {
-          inFlight++;
-          peak = Math.max(peak, inFlight);
-          await new Promise((r) => setTimeout(r, 30));
-          inFlight--;
-          handled.push(e.id);
-          return 'ok';
-        },
+      async (e) => {
+        inFlight++;
+        peak = Math.max(peak, inFlight);
+        await new Promise((r) => setTimeout(r, 30));
+        inFlight--;
+        handled.push(e.id);
+        return 'ok';
       },
-      dataSchemas: DATA_SCHEMAS,
-      metrics: recordingMetrics().m,
-    });
+      { concurrency: 4 },
+    );
     for (let i = 0; i < 12; i++) await redis.xadd(stream, '*', 'event', JSON.stringify(placed()));
     consumer.start();
     await until('all handled', async () => handled.length === 12);
@@ -356,23 +350,14 @@ describe('outbox relay and stream consumer (real Redis and PostgreSQL)', () => {
     const stream = `t:${randomUUID()}`;
     let calls = 0;
     const { m, seen } = recordingMetrics();
-    const consumer = new StreamConsumer({
-      redis,
+    const consumer = orderConsumer(
       stream,
-      group: 'g',
-      blockMs: 100,
-      claimIdleMs: 50,
-      claimIntervalMs: 50,
-      maxAttempts: 3,
-      handlers: {
-        [EVENT_TYPES.orderPlaced]: async () => {
-          calls++;
-          throw new Error('processor down');
-        },
+      async () => {
+        calls++;
+        throw new Error('processor down');
       },
-      dataSchemas: DATA_SCHEMAS,
-      metrics: m,
-    });
+      { claimIdleMs: 50, claimIntervalMs: 50, maxAttempts: 3, metrics: m },
+    );
     await redis.xadd(stream, '*', 'event', JSON.stringify(placed()));
     consumer.start();
     await until('dead-lettered', async () => (await redis.xlen(consumer.deadLetterStream)) === 1);
@@ -389,22 +374,15 @@ describe('outbox relay and stream consumer (real Redis and PostgreSQL)', () => {
     const stream = `t:${randomUUID()}`;
     let broken = true;
     const handled: string[] = [];
-    const consumer = new StreamConsumer({
-      redis,
+    const consumer = orderConsumer(
       stream,
-      group: 'g',
-      blockMs: 100,
-      maxAttempts: 1,
-      handlers: {
-        [EVENT_TYPES.orderPlaced]: async (e) => {
-          if (broken) throw new Error('downstream refused');
-          handled.push(e.id);
-          return 'ok';
-        },
+      async (e) => {
+        if (broken) throw new Error('downstream refused');
+        handled.push(e.id);
+        return 'ok';
       },
-      dataSchemas: DATA_SCHEMAS,
-      metrics: recordingMetrics().m,
-    });
+      { maxAttempts: 1 },
+    );
     const ev = placed();
     await redis.xadd(stream, '*', 'event', JSON.stringify(ev));
     consumer.start();

@@ -5,11 +5,12 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type RedisHandle, startRedis } from '@breakwater/local/harness';
 import { freePort } from '@breakwater/local/ports';
 import { createLogger } from '@breakwater/observability';
 import { stringify } from 'yaml';
@@ -272,3 +273,62 @@ export async function pollUntil(
 }
 
 export const addressOf = (s: Server) => (s.address() as AddressInfo).port;
+
+/** Redis and the two upstreams testConfig() routes to, started together for one test file. */
+export interface Backends {
+  redis: RedisHandle;
+  svc: TestUpstream;
+  other: TestUpstream;
+  /** The upstreams' URLs by name, for startTestGateway. */
+  upstreams: { svc: string; other: string };
+  /** What a gateway process reads for them (REDIS_URL, SVC_URL, OTHER_URL). */
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+export async function startBackends(): Promise<Backends> {
+  const redis = await startRedis();
+  const svc = await startUpstream();
+  const other = await startUpstream();
+  return {
+    redis,
+    svc,
+    other,
+    upstreams: { svc: svc.url, other: other.url },
+    env: { REDIS_URL: redis.url, SVC_URL: svc.url, OTHER_URL: other.url },
+    async stop() {
+      await svc.close();
+      await other.close();
+      await redis.stop();
+    },
+  };
+}
+
+/** The local deployment's gateway-1 and gateway-2: two processes on one port (SO_REUSEPORT). */
+export function spawnGatewayPair(env: Record<string, string>, port: number): Promise<GatewayProcess[]> {
+  return Promise.all([
+    spawnGateway({ ...env, BW_SERVICE: 'gateway-1' }, port),
+    spawnGateway({ ...env, BW_SERVICE: 'gateway-2' }, port),
+  ]);
+}
+
+export interface FreshAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** One GET on a fresh connection (no keep-alive), so SO_REUSEPORT spreads requests over both processes. */
+export function getFresh(port: number, path: string, headers: Record<string, string>): Promise<FreshAnswer> {
+  return new Promise((resolveGet, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, headers, agent: false }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
+      res.on('end', () => resolveGet({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}

@@ -3,19 +3,16 @@
  * the gateway's 405 problem+json with that path's Allow — never forwarded, so
  * never the upstream's 404.
  */
-import { type RedisHandle, startRedis } from '@breakwater/local/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../src/app.ts';
-import { startTestGateway, startUpstream, type TestUpstream, testConfig, writeConfig } from './helpers.ts';
+import { type Backends, startBackends, startTestGateway, testConfig, writeConfig } from './helpers.ts';
 
-let redis: RedisHandle;
-let orders: TestUpstream;
+let backends: Backends;
 let gw: RunningGateway;
 const ALICE = { apikey: 'alice-test-key-0123456789' };
 
 beforeAll(async () => {
-  redis = await startRedis();
-  orders = await startUpstream();
+  backends = await startBackends();
   const config = testConfig({
     routes: [
       {
@@ -30,20 +27,19 @@ beforeAll(async () => {
   });
   gw = await startTestGateway({
     configFile: writeConfig(config),
-    redisUrl: redis.url,
-    upstreams: { svc: orders.url, other: orders.url },
+    redisUrl: backends.redis.url,
+    upstreams: backends.upstreams,
   });
 });
 
 afterAll(async () => {
   await gw?.close();
-  await orders?.close();
-  await redis?.stop();
+  await backends?.stop();
 });
 
 describe('405 by position', () => {
   it('answers a method the path does not take with 405, its Allow and problem+json, without forwarding', async () => {
-    const before = orders.seen.length;
+    const before = backends.svc.seen.length;
     for (const [method, path, allow] of [
       ['POST', '/api/orders/7', 'GET, HEAD'],
       ['DELETE', '/api/orders/7', 'GET, HEAD'],
@@ -55,7 +51,7 @@ describe('405 by position', () => {
       expect(r.headers.get('content-type')).toBe('application/problem+json');
       expect(((await r.json()) as { code: string }).code).toBe('GW_ERR_METHOD_NOT_ALLOWED');
     }
-    expect(orders.seen.length).toBe(before);
+    expect(backends.svc.seen.length).toBe(before);
     // What the position takes is forwarded.
     expect((await fetch(`${gw.url}/api/orders/7`, { headers: ALICE })).status).toBe(200);
     expect((await fetch(`${gw.url}/api/orders`, { method: 'POST', headers: ALICE, body: '{}' })).status).toBe(

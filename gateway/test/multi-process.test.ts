@@ -4,32 +4,27 @@
  * gateway-2. Requests go over fresh connections so the kernel spreads them
  * across both processes; the test checks both actually served.
  */
-import { request } from 'node:http';
-import { type RedisHandle, startRedis } from '@breakwater/local/harness';
 import { freePort } from '@breakwater/local/ports';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ADMIN_TOKEN,
+  type Backends,
   type GatewayProcess,
+  getFresh,
   pollUntil,
-  spawnGateway,
-  startUpstream,
-  type TestUpstream,
+  spawnGatewayPair,
+  startBackends,
   testConfig,
   writeConfig,
 } from './helpers.ts';
 
-let redis: RedisHandle;
-let svc: TestUpstream;
-let other: TestUpstream;
+let backends: Backends;
 let gateways: GatewayProcess[] = [];
 let port: number;
 
 beforeAll(async () => {
-  redis = await startRedis();
-  svc = await startUpstream();
-  other = await startUpstream();
+  backends = await startBackends();
   port = await freePort();
   const configFile = writeConfig(
     testConfig({
@@ -39,40 +34,19 @@ beforeAll(async () => {
       ],
     }),
   );
-  const env = { GATEWAY_CONFIG: configFile, REDIS_URL: redis.url, SVC_URL: svc.url, OTHER_URL: other.url };
-  gateways = await Promise.all([
-    spawnGateway({ ...env, BW_SERVICE: 'gateway-1' }, port),
-    spawnGateway({ ...env, BW_SERVICE: 'gateway-2' }, port),
-  ]);
+  gateways = await spawnGatewayPair({ GATEWAY_CONFIG: configFile, ...backends.env }, port);
 });
 
 afterAll(async () => {
   await Promise.all(gateways.map((g) => g.stop()));
-  await svc?.close();
-  await other?.close();
-  await redis?.stop();
+  await backends?.stop();
 });
 
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-}
-
-/** One request on a fresh connection (no keep-alive), so SO_REUSEPORT spreads requests over both processes. */
-function get(path: string, headers: Record<string, string>): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, headers, agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const get = (path: string, headers: Record<string, string>) => getFresh(port, path, headers);
 
 /** Seconds left in the current clock-aligned minute, by Redis's clock (the one the script uses). */
 async function secondsLeftInMinute(): Promise<number> {
-  const c = new Redis(redis.url);
+  const c = new Redis(backends.redis.url);
   const [s] = await c.time();
   c.disconnect();
   return 60 - (Number(s) % 60);

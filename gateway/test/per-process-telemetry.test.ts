@@ -4,7 +4,6 @@
  * config scraping each of them there, and trace ids in the gateway's log lines.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { buildPlatform } from '@breakwater/local';
@@ -14,8 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import {
   type GatewayProcess,
+  getFresh,
   pollUntil,
-  spawnGateway,
+  spawnGatewayPair,
   startUpstream,
   type TestUpstream,
   testConfig,
@@ -41,10 +41,7 @@ beforeAll(async () => {
     SVC_URL: svc.url,
     OTHER_URL: `http://127.0.0.1:${deadPort}`,
   };
-  gateways = await Promise.all([
-    spawnGateway({ ...env, BW_SERVICE: 'gateway-1' }, port),
-    spawnGateway({ ...env, BW_SERVICE: 'gateway-2' }, port),
-  ]);
+  gateways = await spawnGatewayPair(env, port);
 });
 
 afterAll(async () => {
@@ -52,23 +49,7 @@ afterAll(async () => {
   await svc?.close();
 });
 
-/** One request on a fresh connection (no keep-alive), so SO_REUSEPORT spreads requests over both processes. */
-function get(
-  urlPath: string,
-  headers: Record<string, string>,
-): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: urlPath, headers, agent: false }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => {
-        body += c.toString();
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const get = (urlPath: string, headers: Record<string, string>) => getFresh(port, urlPath, headers);
 
 const API_2XX =
   /^bw_gateway_requests_total\{[^}]*route="api"[^}]*consumer="alice"[^}]*status_class="2xx"[^}]*\} (\d+)$/m;

@@ -1,6 +1,5 @@
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { type RedisHandle, startRedis } from '@breakwater/local/harness';
 import { renderMetrics } from '@breakwater/observability';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,27 +8,23 @@ import { loadConfig } from '../src/config.ts';
 import { mintDevToken } from '../src/dev-tokens.ts';
 import {
   ADMIN_TOKEN,
+  type Backends,
   GATEWAY_DIR,
   runNode,
+  startBackends,
   startTestGateway,
-  startUpstream,
-  type TestUpstream,
   testConfig,
   writeConfig,
 } from './helpers.ts';
 
-let redis: RedisHandle;
-let svc: TestUpstream;
-let other: TestUpstream;
+let backends: Backends;
 let gw: RunningGateway;
 let configFile: string;
 
 const ALICE = { apikey: 'alice-test-key-0123456789' };
 
 beforeAll(async () => {
-  redis = await startRedis();
-  svc = await startUpstream();
-  other = await startUpstream();
+  backends = await startBackends();
   configFile = writeConfig(
     testConfig({
       rateLimits: [
@@ -39,16 +34,14 @@ beforeAll(async () => {
   );
   gw = await startTestGateway({
     configFile,
-    redisUrl: redis.url,
-    upstreams: { svc: svc.url, other: other.url },
+    redisUrl: backends.redis.url,
+    upstreams: backends.upstreams,
   });
 });
 
 afterAll(async () => {
   await gw?.close();
-  await svc?.close();
-  await other?.close();
-  await redis?.stop();
+  await backends?.stop();
 });
 
 /** Sends raw bytes and returns the raw response (for targets fetch would normalise). */
@@ -68,7 +61,7 @@ function raw(port: number, request: string): Promise<string> {
 
 describe('routing and forwarding', () => {
   it('strips the prefix, sets X-Forwarded-*, a request id and traceparent, and drops hop-by-hop and credential headers', async () => {
-    const before = svc.seen.length;
+    const before = backends.svc.seen.length;
     const r = await fetch(`${gw.url}/api/svc/products/7?x=1`, {
       headers: {
         ...ALICE,
@@ -91,7 +84,7 @@ describe('routing and forwarding', () => {
     expect(r.headers.get('x-request-id')).toBe(body.headers['x-request-id']);
     expect(r.headers.get('keep-alive')).not.toContain('77');
     expect(r.headers.get('x-upstream')).toBe('echo');
-    expect(svc.seen.length).toBe(before + 1);
+    expect(backends.svc.seen.length).toBe(before + 1);
   });
 
   it('removes hop-by-hop headers, including those named by Connection', async () => {
@@ -134,12 +127,12 @@ describe('routing and forwarding', () => {
   });
 
   it('answers 405 with Allow for a method the route does not take, without forwarding', async () => {
-    const before = other.seen.length;
+    const before = backends.other.seen.length;
     const r = await fetch(`${gw.url}/api/other/x`, { method: 'DELETE', headers: ALICE });
     expect(r.status).toBe(405);
     expect(r.headers.get('allow')).toBe('GET');
     expect(r.headers.get('content-type')).toBe('application/problem+json');
-    expect(other.seen.length).toBe(before);
+    expect(backends.other.seen.length).toBe(before);
   });
 
   it('streams request bodies through and serves health and metrics on the main port', async () => {
@@ -160,7 +153,7 @@ describe('routing and forwarding', () => {
 
 describe('bad input is refused before anything is forwarded', () => {
   it('absolute-form, traversal and encoded-slash targets get 400', async () => {
-    const before = svc.seen.length;
+    const before = backends.svc.seen.length;
     const absolute = await raw(
       gw.port,
       'GET http://evil.example/api/svc/x HTTP/1.1\r\nHost: evil.example\r\napikey: alice-test-key-0123456789\r\n\r\n',
@@ -180,18 +173,18 @@ describe('bad input is refused before anything is forwarded', () => {
       expect(res, target).toMatch(/^HTTP\/1.1 400/);
       expect(res).toContain('GW_ERR_BAD_PATH');
     }
-    expect(svc.seen.length).toBe(before);
+    expect(backends.svc.seen.length).toBe(before);
   });
 
   it('oversized bodies get 413, declared or chunked, and are not forwarded whole', async () => {
-    const before = svc.seen.length;
+    const before = backends.svc.seen.length;
     const declared = await fetch(`${gw.url}/api/svc/orders`, {
       method: 'POST',
       headers: { ...ALICE, 'content-length': String(2 * 1024 * 1024) },
       body: Buffer.alloc(2 * 1024 * 1024),
     });
     expect(declared.status).toBe(413);
-    expect(svc.seen.length).toBe(before);
+    expect(backends.svc.seen.length).toBe(before);
     const chunks = async function* () {
       for (let i = 0; i < 40; i++) yield Buffer.alloc(64 * 1024);
     };
@@ -206,7 +199,7 @@ describe('bad input is refused before anything is forwarded', () => {
   });
 
   it('header floods get 431 (too many fields, and too many bytes)', async () => {
-    const before = svc.seen.length;
+    const before = backends.svc.seen.length;
     let many = '';
     for (let i = 0; i < 150; i++) many += `x-h${i}: v\r\n`;
     const a = await raw(gw.port, `GET /api/svc/x HTTP/1.1\r\nHost: x\r\n${many}connection: close\r\n\r\n`);
@@ -216,7 +209,7 @@ describe('bad input is refused before anything is forwarded', () => {
       `GET /api/svc/x HTTP/1.1\r\nHost: x\r\nx-big: ${'a'.repeat(40_000)}\r\n\r\n`,
     );
     expect(b).toMatch(/^HTTP\/1.1 431/);
-    expect(svc.seen.length).toBe(before);
+    expect(backends.svc.seen.length).toBe(before);
   });
 });
 
@@ -320,7 +313,7 @@ describe('admin API', () => {
     const api = view.limits.find((l) => l.policy === 'api');
     expect(api?.effective).toEqual({ second: 1000, hour: 100_000 });
     expect(api?.override).toBeNull();
-    expect(await redis.url).toBeTruthy();
+    expect(await backends.redis.url).toBeTruthy();
   });
 
   it('the CLI sets, shows and resets a limit through the admin API, and the next request carries it', async () => {

@@ -33,6 +33,29 @@ const client = () => {
 const ready = (c: Redis) =>
   c.status === 'ready' ? Promise.resolve() : new Promise<void>((r) => c.once('ready', () => r()));
 
+/**
+ * The single policy `doc` and `n` limiters sharing one key prefix (`name`,
+ * made unique per run), once every client is ready.
+ */
+async function limitersFor<N extends 1 | 2>(name: string, doc: Record<string, unknown>, n: N) {
+  const cfg = validateConfig(baseDoc([doc]));
+  const keyPrefix = `${name}:${Date.now()}:`;
+  const limiters = Array.from(
+    { length: n },
+    () => new RateLimiter({ redis: client(), keyPrefix, policies: cfg.rateLimits }),
+  );
+  await Promise.all(clients.map(ready));
+  const policy = cfg.rateLimits[0];
+  if (!policy) throw new Error('no policy');
+  return [policy, ...limiters] as N extends 1
+    ? [typeof policy, RateLimiter]
+    : [typeof policy, RateLimiter, RateLimiter];
+}
+
+/** A fixed-window hourly limit on alice, counted per consumer. */
+const aliceHourly = (name: string, hour: number) =>
+  ({ name, consumer: 'alice', window: 'fixed', limits: { hour }, limitBy: 'consumer' }) as const;
+
 beforeAll(async () => {
   redis = await startRedis();
 });
@@ -43,15 +66,7 @@ afterAll(async () => {
 
 describe('RateLimiter against a real Redis', () => {
   it('fixed: two limiters sharing Redis admit exactly the limit, then refuse with Retry-After ≥ reset', async () => {
-    const cfg = validateConfig(
-      baseDoc([{ name: 'p', consumer: 'alice', window: 'fixed', limits: { hour: 50 }, limitBy: 'consumer' }]),
-    );
-    const prefix = `t1:${Date.now()}:`;
-    const a = new RateLimiter({ redis: client(), keyPrefix: prefix, policies: cfg.rateLimits });
-    const b = new RateLimiter({ redis: client(), keyPrefix: prefix, policies: cfg.rateLimits });
-    await Promise.all(clients.map(ready));
-    const policy = cfg.rateLimits[0];
-    if (!policy) throw new Error('no policy');
+    const [policy, a, b] = await limitersFor('t1', aliceHourly('p', 50), 2);
     const results = await Promise.all(
       Array.from({ length: 80 }, (_, i) => (i % 2 ? a : b).decide(policy, who('alice'))),
     );
@@ -71,13 +86,8 @@ describe('RateLimiter against a real Redis', () => {
   });
 
   it('sliding (GCRA): admits the quota as a burst, then one more after one emission interval', async () => {
-    const cfg = validateConfig(
-      baseDoc([{ name: 'g', route: 'r', window: 'sliding', limits: { second: 10 }, limitBy: 'ip' }]),
-    );
-    const rl = new RateLimiter({ redis: client(), keyPrefix: `t2:${Date.now()}:`, policies: cfg.rateLimits });
-    await Promise.all(clients.map(ready));
-    const policy = cfg.rateLimits[0];
-    if (!policy) throw new Error('no policy');
+    const sliding = { name: 'g', route: 'r', window: 'sliding', limits: { second: 10 }, limitBy: 'ip' };
+    const [policy, rl] = await limitersFor('t2', sliding, 1);
     const burst = [];
     for (let i = 0; i < 12; i++) burst.push(await rl.decide(policy, who()));
     expect(burst.filter((d) => d.allowed)).toHaveLength(10);
@@ -94,17 +104,7 @@ describe('RateLimiter against a real Redis', () => {
   });
 
   it('a live override written by one limiter is used by another on its very next decision', async () => {
-    const cfg = validateConfig(
-      baseDoc([
-        { name: 'o', consumer: 'alice', window: 'fixed', limits: { hour: 1000 }, limitBy: 'consumer' },
-      ]),
-    );
-    const prefix = `t3:${Date.now()}:`;
-    const a = new RateLimiter({ redis: client(), keyPrefix: prefix, policies: cfg.rateLimits });
-    const b = new RateLimiter({ redis: client(), keyPrefix: prefix, policies: cfg.rateLimits });
-    await Promise.all(clients.map(ready));
-    const policy = cfg.rateLimits[0];
-    if (!policy) throw new Error('no policy');
+    const [policy, a, b] = await limitersFor('t3', aliceHourly('o', 1000), 2);
     await b.decide(policy, who('alice'));
     await a.setOverride('o', { hour: 2 });
     const d1 = await b.decide(policy, who('alice'));

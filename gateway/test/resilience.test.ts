@@ -1,9 +1,10 @@
-import { type RedisHandle, startRedis } from '@breakwater/local/harness';
 import { renderMetrics } from '@breakwater/observability';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../src/app.ts';
 import {
+  type Backends,
   pollUntil,
+  startBackends,
   startTestGateway,
   startUpstream,
   type TestUpstream,
@@ -11,9 +12,7 @@ import {
   writeConfig,
 } from './helpers.ts';
 
-let redis: RedisHandle;
-let svc: TestUpstream;
-let other: TestUpstream;
+let backends: Backends;
 let flaky: TestUpstream;
 let gw: RunningGateway;
 
@@ -21,9 +20,7 @@ const ALICE = { apikey: 'alice-test-key-0123456789' };
 const CAROL = { apikey: 'carol-test-key-0123456789' };
 
 beforeAll(async () => {
-  redis = await startRedis();
-  svc = await startUpstream();
-  other = await startUpstream();
+  backends = await startBackends();
   flaky = await startUpstream();
   const base = testConfig();
   const configFile = writeConfig(
@@ -64,17 +61,15 @@ beforeAll(async () => {
   );
   gw = await startTestGateway({
     configFile,
-    redisUrl: redis.url,
-    upstreams: { svc: svc.url, other: other.url, flaky: flaky.url },
+    redisUrl: backends.redis.url,
+    upstreams: { ...backends.upstreams, flaky: flaky.url },
   });
 });
 
 afterAll(async () => {
   await gw?.close();
-  await svc?.close();
-  await other?.close();
   await flaky?.close();
-  await redis?.stop();
+  await backends?.stop();
 });
 
 /** Count and ≤1 ms bucket of the gateway's own request duration for one route and status class. */
@@ -149,13 +144,16 @@ describe('Redis down', () => {
       expect((await fetch(`${gw.url}/api/svc/x`, { headers: CAROL })).status).toBe(200);
     const sixth = await fetch(`${gw.url}/api/svc/x`, { headers: CAROL });
     expect(sixth.status).toBe(429);
+    /** Waits until the fail-closed route (`other`) answers `status`. */
+    const failClosedAnswers = (status: number, deadlineMs: number, what: string) =>
+      pollUntil(
+        async () => (await fetch(`${gw.url}/api/other/x`, { headers: ALICE })).status === status,
+        deadlineMs,
+        what,
+      );
 
-    await redis.kill();
-    await pollUntil(
-      async () => (await fetch(`${gw.url}/api/other/x`, { headers: ALICE })).status === 503,
-      5_000,
-      'fail-closed route refusing',
-    );
+    await backends.redis.kill();
+    await failClosedAnswers(503, 5_000, 'fail-closed route refusing');
     const closed = await fetch(`${gw.url}/api/other/x`, { headers: ALICE });
     expect(closed.status).toBe(503);
     expect(((await closed.json()) as { code: string }).code).toBe('GW_ERR_RATE_LIMIT_UNAVAILABLE');
@@ -173,12 +171,8 @@ describe('Redis down', () => {
     expect((await fetch(`${gw.url}/health/ready`)).status).toBe(200);
 
     // Redis back (empty): the fail-closed route serves again and carol is counted in Redis afresh.
-    await redis.restart();
-    await pollUntil(
-      async () => (await fetch(`${gw.url}/api/other/x`, { headers: ALICE })).status === 200,
-      10_000,
-      'fail-closed route serving again',
-    );
+    await backends.redis.restart();
+    await failClosedAnswers(200, 10_000, 'fail-closed route serving again');
     const resumed = await fetch(`${gw.url}/api/svc/x`, { headers: CAROL });
     expect(resumed.status).toBe(200);
     expect(resumed.headers.get('ratelimit')).toBe(

@@ -10,11 +10,9 @@
  * 1 s after the fault every route is served ≥ 99 % again.
  */
 
-import { defineDrill, JOURNEY_ROUTES } from './lib/define-drill.ts';
-import { type Hypothesis, processFault } from './lib/drill.ts';
+import { catalogWithinDeadline, defineDrill, JOURNEY_ROUTES } from './lib/define-drill.ts';
+import { processFault } from './lib/drill.ts';
 import { readsHold, shopTraffic } from './lib/traffic.ts';
-
-const catalogRoutes = ['catalog_list', 'catalog_product'] as const;
 
 const drill = defineDrill({
   phases: {
@@ -24,10 +22,7 @@ const drill = defineDrill({
   // Enough reads that 6 s of timeouts outweigh the rolling window's successes and open the breaker.
   traffic: { shop: 10 },
   routes: JOURNEY_ROUTES,
-  hypotheses: catalogRoutes.flatMap((route): Hypothesis[] => [
-    { metric: 'served', phase: 'steady', route, threshold: 'rate>=0.995' },
-    { metric: 'http_req_duration', phase: 'fault', route, threshold: 'p(99)<2100' },
-  ]),
+  hypotheses: catalogWithinDeadline(),
   maxTimeToRecoverMs: 10_000,
   needs: ['catalog', 'orders', 'gateway-1', 'gateway-2'],
   steadyState: () => readsHold(5, 500),

@@ -50,6 +50,28 @@ function ramping(startRate: number, stages: readonly Stage[], maxVUs: number): P
   };
 }
 
+/** A constant arrival rate held for `durationMs`: the whole run is one `steady` phase. */
+function constant(
+  rate: number,
+  durationMs: number,
+  vus: { preAllocated: number; max: number },
+  maxFailureRate: number,
+): Profile {
+  return {
+    scenario: {
+      executor: 'constant-arrival-rate',
+      exec: 'journey',
+      rate,
+      timeUnit: '1s',
+      duration: formatDuration(durationMs),
+      preAllocatedVUs: vus.preAllocated,
+      maxVUs: vus.max,
+    },
+    phases: `steady:${formatDuration(durationMs)}`,
+    maxFailureRate,
+  };
+}
+
 function phasesOf(stages: readonly Stage[]): string {
   return stages.map((s) => `${s.phase}:${formatDuration(s.durationMs)}`).join(',');
 }
@@ -60,19 +82,7 @@ export function profile(name: ProfileName): Profile {
     case 'smoke': {
       const rate = envNumber('RATE', 2);
       const durationMs = envDurationMs('DURATION', '30s');
-      return {
-        scenario: {
-          executor: 'constant-arrival-rate',
-          exec: 'journey',
-          rate,
-          timeUnit: '1s',
-          duration: formatDuration(durationMs),
-          preAllocatedVUs: 2,
-          maxVUs: Math.min(maxVUs, 20),
-        },
-        phases: `steady:${formatDuration(durationMs)}`,
-        maxFailureRate: 0.01,
-      };
+      return constant(rate, durationMs, { preAllocated: 2, max: Math.min(maxVUs, 20) }, 0.01);
     }
     case 'average': {
       const rate = envNumber('RATE', 20);
@@ -134,19 +144,12 @@ export function profile(name: ProfileName): Profile {
     case 'soak': {
       const rate = envNumber('RATE', 10);
       const durationMs = envDurationMs('DURATION', '15m');
-      return {
-        scenario: {
-          executor: 'constant-arrival-rate',
-          exec: 'journey',
-          rate,
-          timeUnit: '1s',
-          duration: formatDuration(durationMs),
-          preAllocatedVUs: Math.max(2, Math.ceil(rate / 4)),
-          maxVUs,
-        },
-        phases: `steady:${formatDuration(durationMs)}`,
-        maxFailureRate: 0.005,
-      };
+      return constant(
+        rate,
+        durationMs,
+        { preAllocated: Math.max(2, Math.ceil(rate / 4)), max: maxVUs },
+        0.005,
+      );
     }
   }
 }

@@ -9,25 +9,17 @@
  * LATENCY_SCALE, MAX_FAILURE_RATE, PHASES (see k6/README.md).
  */
 
-import type { Options } from 'k6/options';
 import { shopJourney } from '../lib/journey.ts';
-import { installResponseCallback } from '../lib/outcome.ts';
-import { usePhases } from '../lib/phases.ts';
-import { JOURNEY_ROUTES, loadThresholds, profile } from '../lib/profiles.ts';
-import { shopApi } from '../lib/shop-api.ts';
+import { loadScript } from '../lib/load-script.ts';
+import { JOURNEY_ROUTES } from '../lib/profiles.ts';
 
-const p = profile('smoke');
-usePhases(p.phases);
-installResponseCallback();
-
-export const options: Options = {
-  scenarios: { smoke: p.scenario },
-  thresholds: loadThresholds(p, ['shop_page', ...JOURNEY_ROUTES]),
-};
-
-const api = shopApi();
-
-export function journey(): void {
-  api.shopPage();
-  shopJourney(api);
-}
+// The smoke run also loads the shop page, and holds it to a latency threshold.
+const script = loadScript('smoke', {
+  routes: ['shop_page', ...JOURNEY_ROUTES],
+  journey: (api) => {
+    api.shopPage();
+    shopJourney(api);
+  },
+});
+export const options = script.options;
+export const journey = script.journey;

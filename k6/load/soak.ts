@@ -9,24 +9,8 @@
  * LATENCY_SCALE, MAX_FAILURE_RATE, PHASES (see k6/README.md).
  */
 
-import type { Options } from 'k6/options';
-import { shopJourney } from '../lib/journey.ts';
-import { installResponseCallback } from '../lib/outcome.ts';
-import { usePhases } from '../lib/phases.ts';
-import { loadThresholds, profile } from '../lib/profiles.ts';
-import { shopApi } from '../lib/shop-api.ts';
+import { loadScript } from '../lib/load-script.ts';
 
-const p = profile('soak');
-usePhases(p.phases);
-installResponseCallback();
-
-export const options: Options = {
-  scenarios: { soak: p.scenario },
-  thresholds: loadThresholds(p),
-};
-
-const api = shopApi();
-
-export function journey(): void {
-  shopJourney(api);
-}
+const script = loadScript('soak');
+export const options = script.options;
+export const journey = script.journey;

@@ -321,6 +321,54 @@ export async function createDatabase(target: PostgresTarget, name?: string): Pro
   return url;
 }
 
+/**
+ * Redis and PostgreSQL shared by one test file: `start()` in beforeAll,
+ * `stop()` in afterAll, which first runs what the tests pushed onto `cleanup`
+ * (last pushed, first run). `database()` is a fresh database on the shared
+ * PostgreSQL; `redisUrl()` a fresh logical Redis database (`/1`, `/2`, …).
+ */
+export interface TestServers {
+  readonly redis: RedisHandle;
+  readonly pg: PostgresHandle;
+  readonly cleanup: (() => unknown)[];
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  database(): Promise<string>;
+  redisUrl(): string;
+}
+
+export function testServers(): TestServers {
+  let redis: RedisHandle | undefined;
+  let pg: PostgresHandle | undefined;
+  let nextDb = 1;
+  const started = <T>(h: T | undefined): T => {
+    if (h === undefined) throw new Error('testServers: call start() (in beforeAll) first');
+    return h;
+  };
+  return {
+    get redis() {
+      return started(redis);
+    },
+    get pg() {
+      return started(pg);
+    },
+    cleanup: [],
+    async start() {
+      [redis, pg] = await Promise.all([startRedis(), startPostgres()]);
+    },
+    async stop() {
+      for (const c of this.cleanup.reverse()) await c();
+      await Promise.all([redis?.stop(), pg?.stop()]);
+    },
+    database() {
+      return createDatabase(started(pg));
+    },
+    redisUrl() {
+      return `${started(redis).url}/${nextDb++}`;
+    },
+  };
+}
+
 /** A node-less Kubernetes control plane: etcd + kube-apiserver, and kube-controller-manager on demand. */
 export interface KubeApiServerHandle {
   /** https://127.0.0.1:<port> */

@@ -235,19 +235,24 @@ describe('cli up (end to end)', { timeout: 90_000 }, () => {
     await waitFor('redis to be gone', () => !pidAlive(redisPid));
   });
 
-  it('refuses a port already taken before starting anything', async () => {
+  /** Runs `up` with `args(port)` while something else listens on a free port; the CLI's answer. */
+  async function upWithPortTaken(args: (port: number) => string[]) {
     const [port] = (await freePorts(1)) as [number];
     const blocker = net.createServer();
     await new Promise<void>((resolve) => blocker.listen({ host: '127.0.0.1', port }, resolve));
     try {
-      const res = await cli(['up', ...common, '--only', 'redis', '--port-base', String(port)]);
-      expect(res.code).toBe(1);
-      expect(res.stderr).toBe(
-        `bw-local: error: port ${port} is taken: stop what uses it, or pass --port-base N\n`,
-      );
+      return { port, res: await cli(['up', ...common, ...args(port)]) };
     } finally {
       blocker.close();
     }
+  }
+
+  it('refuses a port already taken before starting anything', async () => {
+    const { port, res } = await upWithPortTaken((p) => ['--only', 'redis', '--port-base', String(p)]);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toBe(
+      `bw-local: error: port ${port} is taken: stop what uses it, or pass --port-base N\n`,
+    );
   });
 
   it('Ctrl-C during start-up stops what was started and leaves nothing behind', async () => {
@@ -274,18 +279,11 @@ describe('cli up (end to end)', { timeout: 90_000 }, () => {
   });
 
   it('refuses a taken gateway port, naming the flag to pass', async () => {
-    const [port] = (await freePorts(1)) as [number];
-    const blocker = net.createServer();
-    await new Promise<void>((resolve) => blocker.listen({ host: '127.0.0.1', port }, resolve));
-    try {
-      const res = await cli(['up', ...common, '--only', 'gateway-1', '--gateway-port', String(port)]);
-      expect(res.code).toBe(1);
-      expect(res.stderr).toBe(
-        `bw-local: error: port ${port} is taken: stop what uses it or pass --gateway-port N\n`,
-      );
-    } finally {
-      blocker.close();
-    }
+    const { port, res } = await upWithPortTaken((p) => ['--only', 'gateway-1', '--gateway-port', String(p)]);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toBe(
+      `bw-local: error: port ${port} is taken: stop what uses it or pass --gateway-port N\n`,
+    );
   });
 
   it('names the package to install when redis-server is missing', async () => {

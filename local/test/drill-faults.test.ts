@@ -231,21 +231,18 @@ describe('mesh faults through a real fault filter', { timeout: 30_000 }, () => {
     ).faults.map((f) => f.id);
 
   it('switches delay and abort rules on and off, keeping the other fault’s rules', async () => {
-    const abort = await mesh.inject({
-      drill: 'mesh',
-      spec: {
-        kind: 'mesh',
-        target: 'meshsvc',
-        rules: [{ id: 'abort-all', match: { route: '/products/:id' }, abort: { percent: 100, status: 503 } }],
-      },
+    // Two faults on the same service, one rule each.
+    const injectRule = (rule: Record<string, unknown>) =>
+      mesh.inject({ drill: 'mesh', spec: { kind: 'mesh', target: 'meshsvc', rules: [rule] } });
+    const abort = await injectRule({
+      id: 'abort-all',
+      match: { route: '/products/:id' },
+      abort: { percent: 100, status: 503 },
     });
-    const delay = await mesh.inject({
-      drill: 'mesh',
-      spec: {
-        kind: 'mesh',
-        target: 'meshsvc',
-        rules: [{ id: 'slow', match: { pathPrefix: '/other' }, delay: { percent: 100, ms: 50 } }],
-      },
+    const delay = await injectRule({
+      id: 'slow',
+      match: { pathPrefix: '/other' },
+      delay: { percent: 100, ms: 50 },
     });
     expect(await rules()).toEqual(['abort-all', 'slow']);
     const faulted = await fetch(`http://127.0.0.1:${kitPort}/products/p1`);

@@ -2,26 +2,27 @@
  * Every chaos drill in its short form against one real platform (Redis,
  * PostgreSQL per service, every service, both gateways, Prometheus when
  * installed, the fault controller) on free ports: each verdict must pass,
- * each drill must finish within 90 s (runner included), and one report opens
+ * each drill must finish within 60 s (runner included), and one report opens
  * in headless Chromium with its timeline chart drawn and no console error
- * (screenshot saved next to it). Then a platform with catalog's stale-cache
- * fallback switched off (CATALOG_STALE_TTL_MS=1: stale copies expire at once)
- * makes catalog-db-outage fail, and the runner exit non-zero. This is how `npm test` — and CI — runs the
+ * (screenshot saved next to it). Then a platform with the stale copies
+ * switched off — catalog's cache (CATALOG_STALE_TTL_MS=1: they expire at
+ * once) and the gateway's stale-if-error (a gateway.yaml variant) — makes
+ * catalog-db-outage fail, and the runner exit non-zero. This is how `npm test` — and CI — runs the
  * drills; `npm run drill -- all --short` is the same from the command line.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser } from '../src/chromium.ts';
 import { DRILLS } from '../src/drill/drills.ts';
 import { ensurePlatform, type PlatformHandle } from '../src/drill/platform.ts';
 import { type DrillResult, runDrill } from '../src/drill/run-drill.ts';
+import { withoutStaleIfError, writeGatewayVariant } from '../src/gateway-variant.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
-const CHROMIUM = process.env.BW_CHROMIUM ?? '/usr/bin/chromium';
-const SHORT_DRILL_LIMIT_MS = 90_000;
+const SHORT_DRILL_LIMIT_MS = 60_000; // a short drill takes at most 60 s, runner included
 
 let runDir: string;
 let reportsDir: string;
@@ -66,23 +67,9 @@ describe('chaos drills, short form, on one platform', () => {
   it('a report opens in headless Chromium with its timeline drawn and no console error', async () => {
     const result = results.get('payments-outage') ?? [...results.values()][0];
     expect(result, 'no drill ran').toBeDefined();
-    const profile = mkdtempSync(path.join(tmpdir(), 'bw-chromium-'));
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    const browser = await launchBrowser();
     try {
-      const page = await context.newPage();
+      const page = await browser.context.newPage();
       const errors: string[] = [];
       page.on('console', (m) => {
         if (m.type() === 'error') errors.push(m.text());
@@ -93,21 +80,24 @@ describe('chaos drills, short form, on one platform', () => {
       expect(await page.locator('#chart svg path.success').count()).toBe(1);
       expect(await page.locator('#chart svg path.latency-p95').count()).toBe(1);
       expect(await page.locator('#chart svg rect.fault').count()).toBeGreaterThan(0);
-      expect(await page.locator('#chart svg rect.phase').count()).toBe(3);
+      expect(await page.locator('#chart svg rect.phase').count()).toBe(4); // steady, fault, grace (the second after the fault, not judged), recovery
       expect(errors).toEqual([]);
       const shot = path.join(result?.reportDir ?? '', 'report.png');
       await page.screenshot({ path: shot, fullPage: true });
       expect(statSync(shot).size).toBeGreaterThan(10_000);
     } finally {
-      await context.close();
-      rmSync(profile, { recursive: true, force: true });
+      await browser.close();
     }
   }, 60_000);
 
-  it('a broken mechanism fails its drill: stale-cache fallback off → catalog-db-outage FAILS, the runner exits 1', async () => {
+  it('a broken mechanism fails its drill: stale copies off (catalog and gateway) → catalog-db-outage FAILS, the runner exits 1', async () => {
     await platform.stop(); // the broken platform gets its own run folder and environment
     const brokenRun = mkdtempSync(path.join(tmpdir(), 'bw-drills-broken-'));
     const brokenReports = mkdtempSync(path.join(tmpdir(), 'bw-drills-broken-reports-'));
+    // Either layer alone keeps product reads served while catalog's PostgreSQL
+    // is down, so both are switched off: catalog's stale cache and the
+    // gateway's stale-if-error.
+    const brokenGateway = writeGatewayVariant(brokenRun, 'gateway-no-stale', withoutStaleIfError);
     try {
       const { code, output } = await new Promise<{ code: number | null; output: string }>(
         (resolve, reject) => {
@@ -129,6 +119,7 @@ describe('chaos drills, short form, on one platform', () => {
                 BW_GATEWAY_PORT: '0',
                 BW_PROMETHEUS_PORT: '0',
                 CATALOG_STALE_TTL_MS: '1',
+                BW_GATEWAY_CONFIG: brokenGateway,
               },
               stdio: ['ignore', 'pipe', 'pipe'],
             },

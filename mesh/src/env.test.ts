@@ -7,6 +7,7 @@ import {
   consumerEnvShape,
   envPostgresUrl,
   envRedisUrl,
+  eventService,
   parseEnv,
   readServiceEnv,
   relayEnvShape,
@@ -85,5 +86,31 @@ describe('backend service env building blocks', () => {
     expect(() => parseEnv(Schema, { REDIS_URL: 'http://h' })).toThrow(
       /DATABASE_URL: .+; REDIS_URL: a redis:\/\/ URL/,
     );
+  });
+});
+
+describe('eventService', () => {
+  const base = { DATABASE_URL: 'postgres://u@h/db', REDIS_URL: 'redis://h:1' };
+
+  it('declares the common, consumer and relay variables once and maps them into the config', () => {
+    const common = eventService({ prefix: 'SHOP', service: 'shop', port: 8089, maxAttempts: 7, relay: true });
+    const Schema = z.object({ ...common.shape, DATABASE_URL: envPostgresUrl, REDIS_URL: envRedisUrl });
+    const e = parseEnv(Schema, { ...base, SHOP_RELAY_POLL_MS: '40', SHOP_CONCURRENCY: '2' });
+    // The composition of the building blocks above, plus the relay's poll interval.
+    expect(common.config(e)).toEqual({
+      ...backendConfig('SHOP', e),
+      ...consumerConfig('SHOP', e),
+      relayPollMs: 40,
+    });
+    expect(common.config(e)).toMatchObject({ port: 8089, service: 'shop', maxAttempts: 7, concurrency: 2 });
+  });
+
+  it('has no relay variable or relayPollMs without `relay`', () => {
+    const common = eventService({ prefix: 'SHOP', service: 'shop', port: 8089, maxAttempts: 5 });
+    expect(Object.keys(common.shape)).not.toContain('SHOP_RELAY_POLL_MS');
+    const Schema = z.object({ ...common.shape, DATABASE_URL: envPostgresUrl, REDIS_URL: envRedisUrl });
+    const config = common.config(parseEnv(Schema, base));
+    expect(config).not.toHaveProperty('relayPollMs');
+    expect(config.maxAttempts).toBe(5);
   });
 });

@@ -189,3 +189,42 @@ export function consumerConfig<P extends string>(prefix: P, e: ConsumerEnv<P>): 
     concurrency: n[`${prefix}_CONCURRENCY` as const],
   };
 }
+
+/** What `eventService` gives a service whose events a consumer reads (and, with `relay`, an outbox relay publishes). */
+export interface EventServiceConfig extends BackendConfig, ConsumerConfig {}
+
+type RelayShape<P extends string> = ReturnType<typeof relayEnvShape<P>>;
+
+/**
+ * The common part of a backend service with an event consumer, declared once:
+ * `shape`, the variables of backendEnvShape and consumerEnvShape (and
+ * relayEnvShape with `relay: true`) to spread into the service's schema, and
+ * `config(e)`, the matching part of its config (backendConfig,
+ * consumerConfig, and `relayPollMs`).
+ */
+export function eventService<P extends string, R extends boolean = false>(o: {
+  prefix: P;
+  service: string;
+  port: number;
+  maxAttempts: number;
+  relay?: R;
+}) {
+  type Shape = ReturnType<typeof backendEnvShape<P>> &
+    ReturnType<typeof consumerEnvShape<P>> &
+    (R extends true ? RelayShape<P> : object);
+  type Config = EventServiceConfig & (R extends true ? { readonly relayPollMs: number } : object);
+  const shape = {
+    ...backendEnvShape(o),
+    ...consumerEnvShape(o),
+    ...(o.relay === true ? relayEnvShape(o.prefix) : {}),
+  } as Shape;
+  const config = (e: BackendEnv<P> & ConsumerEnv<P>): Config => {
+    const relay = (e as Record<string, unknown>)[`${o.prefix}_RELAY_POLL_MS`];
+    return {
+      ...backendConfig(o.prefix, e),
+      ...consumerConfig(o.prefix, e),
+      ...(o.relay === true ? { relayPollMs: relay as number } : {}),
+    } as Config;
+  };
+  return { shape, config };
+}

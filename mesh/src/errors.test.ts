@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import {
   CodedError,
   createError,
@@ -7,6 +8,7 @@ import {
   MESH_ERRORS,
   MeshError,
   type MeshErrorCode,
+  parseRequest,
 } from './errors.ts';
 import { renderProblem } from './problem.ts';
 
@@ -90,5 +92,30 @@ describe('createError and errorFamily', () => {
   it('refuses a status outside 400–599 and an unknown code', () => {
     expect(() => createError('X_ERR_OK', 'fine', 200)).toThrow(RangeError);
     expect(() => new ShopError('SHOP_ERR_NOPE' as 'SHOP_ERR_BUSY')).toThrow(RangeError);
+  });
+});
+
+describe('parseRequest', () => {
+  const Body = z.object({ items: z.array(z.object({ quantity: z.number().int().min(1) })) });
+  const invalid = (message: string, errors: { path: string; message: string }[]) =>
+    Object.assign(new Error(message), { errors });
+
+  it('returns the parsed value', () => {
+    expect(parseRequest(Body, { items: [{ quantity: 2 }] }, 'body', invalid)).toEqual({
+      items: [{ quantity: 2 }],
+    });
+  });
+
+  it("throws the caller's error naming the first failing field, with at most 10 fields", () => {
+    const items = Array.from({ length: 12 }, () => ({ quantity: 0 }));
+    let thrown: (Error & { errors?: { path: string }[] }) | undefined;
+    try {
+      parseRequest(Body, { items }, 'body', invalid);
+    } catch (err) {
+      thrown = err as Error & { errors?: { path: string }[] };
+    }
+    expect(thrown?.message).toMatch(/^body: items\.0\.quantity: /);
+    expect(thrown?.errors).toHaveLength(10);
+    expect(() => parseRequest(Body, 'x', 'body', invalid)).toThrow(/^body: \(root\): /);
   });
 });

@@ -38,6 +38,7 @@
  * | MESH_ERR_FAULT_INJECTED | policy | (server) the fault filter aborted the request |
  * | MESH_ERR_INTERNAL | 500 | (server) an unexpected error (details logged, not answered) |
  */
+import type { z } from 'zod';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -236,4 +237,29 @@ export const MESH_ERRORS = MeshError.errors;
 /** Type guard: `err` is a MeshError (optionally with the given code). */
 export function isMeshError(err: unknown, code?: MeshErrorCode): err is MeshError {
   return err instanceof MeshError && (code === undefined || err.code === code);
+}
+
+/** One failing field of a request, as a 400 problem lists it in its `errors` extension. */
+export interface FieldIssue {
+  path: string;
+  message: string;
+}
+
+/**
+ * Parses a request part (`what`: 'body', 'query', …) with `schema`; on
+ * failure throws what `invalid` makes of the message, which names the first
+ * failing field (`body: items.0.quantity: …`), and of the failing fields (at
+ * most 10) — each service's 400 error with them as its `errors` extension.
+ */
+export function parseRequest<T>(
+  schema: z.ZodType<T>,
+  value: unknown,
+  what: string,
+  invalid: (message: string, errors: FieldIssue[]) => Error,
+): T {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const errors = r.error.issues.slice(0, 10).map((i) => ({ path: i.path.join('.'), message: i.message }));
+  const first = errors[0];
+  throw invalid(`${what}: ${first ? `${first.path || '(root)'}: ${first.message}` : 'invalid'}`, errors);
 }

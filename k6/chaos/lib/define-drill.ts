@@ -43,6 +43,18 @@ export const FULL_PHASES: ScheduleSpec = { steady: '20s', fault: '30s', recovery
 /** The routes a drill journey (`drillJourney`) calls; `shopTraffic({ readBack: true })` adds `orders_get`. */
 export const JOURNEY_ROUTES = ['catalog_list', 'catalog_product', 'orders_create'] as const;
 
+/**
+ * Catalog reads answer within the gateway's deadline while catalog is
+ * faulty (per-try 800 ms, deadline 2 s: p99 < 2.1 s), after a steady phase
+ * in which they are served (≥ 99.5 %).
+ */
+export function catalogWithinDeadline(): Hypothesis[] {
+  return (['catalog_list', 'catalog_product'] as const).flatMap((route): Hypothesis[] => [
+    { metric: 'served', phase: 'steady', route, threshold: 'rate>=0.995' },
+    { metric: 'http_req_duration', phase: 'fault', route, threshold: 'p(99)<2100' },
+  ]);
+}
+
 export interface DrillDefinition {
   /**
    * Phase lengths: `full` (default {@link FULL_PHASES}), or `short` with

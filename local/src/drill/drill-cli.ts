@@ -9,6 +9,7 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { runCli } from '../run-cli.ts';
 import { DRILLS, type DrillSpec, drillByName } from './drills.ts';
 import { ensurePlatform, type PlatformHandle } from './platform.ts';
 import { type DrillResult, markInterrupted, runDrill } from './run-drill.ts';
@@ -133,14 +134,4 @@ export async function main(argv: string[]): Promise<number> {
   return results.length === selected.length && results.every((r) => r.pass) ? 0 : 1;
 }
 
-if (import.meta.main) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+if (import.meta.main) runCli(() => main(process.argv.slice(2)), { stack: true });

@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { controlCall } from '../control-client.ts';
 import type { ProcessStatus } from '../managed-process.ts';
+import { runCli } from '../run-cli.ts';
 import { ensurePlatform } from './platform.ts';
 import { ALICE_KEY, k6Binary } from './run-drill.ts';
 
@@ -84,14 +85,4 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+if (import.meta.main) runCli(() => main(process.argv.slice(2)));

@@ -18,6 +18,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { controlCall } from '../control-client.ts';
 import type { ProcessStatus } from '../managed-process.ts';
+import { runCli } from '../run-cli.ts';
 import { readState } from '../state.ts';
 import { checkInvariants } from './invariants.ts';
 import { ALICE_KEY } from './run-drill.ts';
@@ -110,14 +111,4 @@ export async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-      process.exitCode = 2;
-    },
-  );
-}
+if (import.meta.main) runCli(() => main(process.argv.slice(2)), { failureCode: 2 });

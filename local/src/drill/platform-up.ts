@@ -6,15 +6,6 @@
  * BW_GATEWAY_CONFIG.
  */
 import { main } from '../cli.ts';
+import { runCli } from '../run-cli.ts';
 
-if (import.meta.main) {
-  main(['up']).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+if (import.meta.main) runCli(() => main(['up']));

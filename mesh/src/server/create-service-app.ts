@@ -75,3 +75,40 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
   routes?.(router, kit);
   return kit;
 }
+
+/** What every service's validated config carries (BackendConfig in env.ts, the frontend's config). */
+export interface ServiceIdentity {
+  readonly service: string;
+  readonly adminPort?: number | undefined;
+  readonly adminToken?: string | undefined;
+}
+
+/** Server-kit overrides a service's deps may carry (tests: `signals: []`, `drainDelayMs: 0`). */
+export type ServerOverrides = Partial<
+  Pick<ServiceAppOptions, 'signals' | 'drainDelayMs' | 'logger' | 'accessLog'>
+>;
+
+/**
+ * createServiceApp for a service's config: its name, the admin listener when
+ * both BW_ADMIN_PORT and BW_ADMIN_TOKEN are set, and, with `openapi`, the
+ * service's contract served at /openapi.json.
+ */
+export function createServiceAppFor(
+  config: ServiceIdentity,
+  options: Omit<ServiceAppOptions, 'service' | 'admin'> & { openapi?: Record<string, unknown> },
+): ServiceApp {
+  const { openapi, ...rest } = options;
+  const kit = createServiceApp({
+    service: config.service,
+    ...(config.adminPort !== undefined && config.adminToken !== undefined
+      ? { admin: { port: config.adminPort, token: config.adminToken } }
+      : {}),
+    ...rest,
+  });
+  if (openapi !== undefined) {
+    kit.router.get('/openapi.json', (_req, res) => {
+      res.json(openapi);
+    });
+  }
+  return kit;
+}

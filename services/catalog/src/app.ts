@@ -5,10 +5,9 @@
  * handed in; the kit closes them on shutdown.
  */
 import openapi from '@breakwater/contracts/openapi/catalog.json' with { type: 'json' };
-import { createServiceApp, type ServiceApp, type ServiceAppOptions } from '@breakwater/mesh/server';
+import { closeStoresOnShutdown, type ServiceDeps } from '@breakwater/events';
+import { createServiceAppFor, type ServiceApp } from '@breakwater/mesh/server';
 import { counter } from '@breakwater/observability/metrics';
-import type { Redis } from 'ioredis';
-import type pg from 'pg';
 import type { CatalogConfig } from './config.ts';
 import { mountProductRoutes } from './routes/products.ts';
 import { mountReservationRoutes } from './routes/reservations.ts';
@@ -16,13 +15,8 @@ import { ProductCache } from './store/product-cache.ts';
 import { ProductsStore } from './store/products-store.ts';
 import { SourceBreaker } from './store/source-breaker.ts';
 
-export interface CatalogDeps {
-  pool: pg.Pool;
-  /** Fail-fast client for the cache (short command timeout, no offline queue). */
-  redis: Redis;
-  /** Server-kit overrides (tests: `signals: []`, `drainDelayMs: 0`). */
-  server?: Partial<Pick<ServiceAppOptions, 'signals' | 'drainDelayMs' | 'logger' | 'accessLog'>>;
-}
+/** The pool and, for the cache, a fail-fast Redis client (short command timeout, no offline queue). */
+export type CatalogDeps = ServiceDeps;
 
 /** The service's contract (@breakwater/contracts), served at /openapi.json. */
 export const OPENAPI: Record<string, unknown> = openapi;
@@ -33,23 +27,13 @@ const RETRY_AFTER_WRITES_S = 2;
 
 const cacheRequests = () => counter('cacheRequests');
 export function buildApp(config: CatalogConfig, deps: CatalogDeps): ServiceApp {
-  const kit = createServiceApp({
-    service: config.service,
-    bodyLimit: '16kb',
-    ...(config.adminPort !== undefined && config.adminToken !== undefined
-      ? { admin: { port: config.adminPort, token: config.adminToken } }
-      : {}),
-    ...deps.server,
-  });
+  const kit = createServiceAppFor(config, { bodyLimit: '16kb', openapi: OPENAPI, ...deps.server });
   const store = new ProductsStore(deps.pool);
   const cache = new ProductCache(deps.redis, {
     freshTtlMs: config.cacheTtlMs,
     staleTtlMs: config.staleTtlMs,
   });
   const r = kit.router;
-  r.get('/openapi.json', (_req, res) => {
-    res.json(OPENAPI);
-  });
   // The breaker reports its state itself (bw_breaker_state{upstream="postgres"}), like the mesh client's.
   const breaker = new SourceBreaker({ openMs: config.pgBreakerOpenMs });
   kit.addCloser('postgres-breaker', () => breaker.close());
@@ -77,7 +61,6 @@ export function buildApp(config: CatalogConfig, deps: CatalogDeps): ServiceApp {
     if (!p && !rd) throw new Error('neither postgres nor redis reachable');
     return true;
   });
-  kit.addCloser('postgres', () => deps.pool.end());
-  kit.addCloser('redis', () => deps.redis.quit().catch(() => deps.redis.disconnect()));
+  closeStoresOnShutdown(kit, deps);
   return kit;
 }

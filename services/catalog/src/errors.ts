@@ -1,5 +1,5 @@
 /** The catalog's error codes, each with its HTTP status; rendered as RFC 9457 problem+json by the mesh server kit. */
-import { createError, errorFamily } from '@breakwater/mesh/errors';
+import { createError, errorFamily, type FieldIssue } from '@breakwater/mesh/errors';
 
 export const CatalogError = errorFamily('CatalogError', [
   createError('CATALOG_ERR_VALIDATION', 'The request is not valid', 400),
@@ -15,3 +15,7 @@ export const CatalogError = errorFamily('CatalogError', [
   createError('CATALOG_ERR_UNAVAILABLE', 'The catalog cannot answer right now', 503),
 ]);
 export type CatalogError = InstanceType<typeof CatalogError>;
+
+/** The 400 for a request part that fails its schema (mesh `parseRequest`): the failing fields as `errors`. */
+export const invalidRequest = (message: string, errors: FieldIssue[]) =>
+  new CatalogError('CATALOG_ERR_VALIDATION', message, { extensions: { errors } });

@@ -1,29 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { createPgPool, createStreamRedis, runMigrations, waitReady } from '@breakwater/events';
-import {
-  createDatabase,
-  type PostgresHandle,
-  type RedisHandle,
-  startPostgres,
-  startRedis,
-} from '@breakwater/local/harness';
+import { openTestStores } from '@breakwater/events/testing';
+import { testServers } from '@breakwater/local/harness';
 import type { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.ts';
-import { loadConfig } from '../src/config.ts';
+import { loadConfig, MIGRATIONS_DIR } from '../src/config.ts';
 
-let redisServer: RedisHandle;
-let pgServer: PostgresHandle;
-const closers: (() => Promise<unknown> | unknown)[] = [];
-
-beforeAll(async () => {
-  [redisServer, pgServer] = await Promise.all([startRedis(), startPostgres()]);
-});
-afterAll(async () => {
-  for (const c of closers.reverse()) await c();
-  await Promise.all([redisServer?.stop(), pgServer?.stop()]);
-});
+const servers = testServers();
+beforeAll(() => servers.start());
+afterAll(() => servers.stop());
 
 interface Catalog {
   base: string;
@@ -36,15 +22,20 @@ async function startCatalog(
   env: Record<string, string> = {},
   timeouts = { statementTimeoutMs: 2_000, connectionTimeoutMs: 1_000 },
 ): Promise<Catalog> {
-  const databaseUrl = await createDatabase(pgServer);
-  await runMigrations({ databaseUrl, dir: new URL('../migrations/', import.meta.url) });
-  const config = loadConfig({ DATABASE_URL: databaseUrl, REDIS_URL: redisServer.url, PORT: '0', ...env });
-  const pool = createPgPool(databaseUrl, timeouts);
-  const redis = createStreamRedis(redisServer.url, { commandTimeoutMs: 250 });
-  await waitReady(redis);
+  const databaseUrl = await servers.database();
+  const redisUrl = servers.redis.url;
+  const config = loadConfig({ DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, PORT: '0', ...env });
+  // No cleanup for the stores: the app's shutdown closes them.
+  const { pool, redis } = await openTestStores({
+    databaseUrl,
+    redisUrl,
+    migrationsDir: MIGRATIONS_DIR,
+    pg: timeouts,
+    redis: { commandTimeoutMs: 250 },
+  });
   const kit = buildApp(config, { pool, redis, server: { signals: [], drainDelayMs: 0, accessLog: false } });
   const { port } = await kit.listen({ port: 0 });
-  closers.push(() => kit.shutdown());
+  servers.cleanup.push(() => kit.shutdown());
   return { base: `http://127.0.0.1:${port}`, pool, redis, database: new URL(databaseUrl).pathname.slice(1) };
 }
 
@@ -209,22 +200,19 @@ describe('catalog: reservations', () => {
 
   it('refuses all or nothing: out of stock 409, unknown product 422, and no line is taken', async () => {
     const before = await stockOf(c.pool, 'sku-0005');
-    const tooMany = await call(c.base, 'POST', '/reservations', {
-      reservationId: randomUUID(),
-      items: [
-        { productId: 'sku-0005', quantity: 1 },
-        { productId: 'sku-0006', quantity: 1000 },
-      ],
-    });
+    // One line the catalog can take beside one it cannot: neither may be taken.
+    const reserveWith = (productId: string, quantity: number) =>
+      call(c.base, 'POST', '/reservations', {
+        reservationId: randomUUID(),
+        items: [
+          { productId: 'sku-0005', quantity: 1 },
+          { productId, quantity },
+        ],
+      });
+    const tooMany = await reserveWith('sku-0006', 1000);
     expect(tooMany.status).toBe(409);
     expect(tooMany.body.code).toBe('CATALOG_ERR_OUT_OF_STOCK');
-    const unknown = await call(c.base, 'POST', '/reservations', {
-      reservationId: randomUUID(),
-      items: [
-        { productId: 'sku-0005', quantity: 1 },
-        { productId: 'sku-9999', quantity: 1 },
-      ],
-    });
+    const unknown = await reserveWith('sku-9999', 1);
     expect(unknown.status).toBe(422);
     expect(unknown.body.code).toBe('CATALOG_ERR_UNKNOWN_PRODUCT');
     expect(await stockOf(c.pool, 'sku-0005')).toBe(before);
@@ -320,14 +308,14 @@ describe('catalog: degraded', () => {
     for (const id of ids) expect((await call(c.base, 'GET', `/products/${id}`)).status).toBe(200);
     // Pausing stops the postmaster, not backends already serving connections: end those first,
     // so every read needs a new connection and hangs as against a frozen server.
-    const admin = new pg.Client({ connectionString: pgServer.superuserUrl });
+    const admin = new pg.Client({ connectionString: servers.pg.superuserUrl });
     await admin.connect();
     await admin.query(
       'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
       [c.database],
     );
     await admin.end();
-    pgServer.pause();
+    servers.pg.pause();
     try {
       await new Promise((r) => setTimeout(r, 100)); // let the 50 ms fresh TTL lapse
       const timings: number[] = [];
@@ -354,7 +342,7 @@ describe('catalog: degraded', () => {
       const metrics = await fetch(`${c.base}/metrics`).then((r) => r.text());
       expect(metrics).toMatch(/bw_breaker_state\{[^}]*upstream="postgres"[^}]*\} 2/);
     } finally {
-      pgServer.resume();
+      servers.pg.resume();
     }
   });
 
@@ -364,7 +352,7 @@ describe('catalog: degraded', () => {
     const warm = await call(c.base, 'GET', '/products/sku-0010');
     expect(warm.headers.get('x-cache')).toBe('miss');
     expect((await call(c.base, 'GET', '/products?limit=5')).status).toBe(200);
-    await pgServer.stopProcess();
+    await servers.pg.stopProcess();
     try {
       await new Promise((r) => setTimeout(r, 100)); // let the 50 ms fresh TTL lapse
       const stale = await call(c.base, 'GET', '/products/sku-0010');
@@ -380,7 +368,7 @@ describe('catalog: degraded', () => {
       expect(never.status).toBe(503);
       expect(never.headers.get('retry-after')).toBe('5');
 
-      await redisServer.stopProcess();
+      await servers.redis.stopProcess();
       const t0 = Date.now();
       const gone = await call(c.base, 'GET', '/products/sku-0010');
       expect(gone.status).toBe(503);
@@ -388,7 +376,7 @@ describe('catalog: degraded', () => {
       expect(gone.headers.get('retry-after')).toBe('5');
       expect(Date.now() - t0).toBeLessThan(1_500);
     } finally {
-      await Promise.all([pgServer.restart(), redisServer.restart()]);
+      await Promise.all([servers.pg.restart(), servers.redis.restart()]);
     }
   });
 });

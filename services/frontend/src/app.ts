@@ -6,14 +6,14 @@
  * the page.
  */
 import { Problem } from '@breakwater/mesh/problem';
-import { createServiceApp, type ServiceApp, type ServiceAppOptions } from '@breakwater/mesh/server';
+import { createServiceAppFor, type ServerOverrides, type ServiceApp } from '@breakwater/mesh/server';
 import type { Request, Response } from 'express';
 import { type Asset, loadAssets } from './assets.ts';
 import type { FrontendConfig } from './config.ts';
 
 export interface FrontendDeps {
   /** Server-kit overrides (tests: `signals: []`, `drainDelayMs: 0`). */
-  server?: Partial<Pick<ServiceAppOptions, 'signals' | 'drainDelayMs' | 'logger' | 'accessLog'>>;
+  server?: ServerOverrides;
   /** Directory of the page's files (default services/frontend/public). */
   publicDir?: string;
 }
@@ -34,14 +34,7 @@ export function contentSecurityPolicy(apiBase: string): string {
 }
 
 export function buildApp(config: FrontendConfig, deps: FrontendDeps = {}): ServiceApp {
-  const kit = createServiceApp({
-    service: config.service,
-    bodyLimit: '1kb',
-    ...(config.adminPort !== undefined && config.adminToken !== undefined
-      ? { admin: { port: config.adminPort, token: config.adminToken } }
-      : {}),
-    ...deps.server,
-  });
+  const kit = createServiceAppFor(config, { bodyLimit: '1kb', ...deps.server });
   const assets = loadAssets(deps.publicDir);
   const csp = contentSecurityPolicy(config.page.apiBase);
   const pageConfig = JSON.stringify(config.page);

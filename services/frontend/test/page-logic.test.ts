@@ -44,3 +44,17 @@ describe('Retry-After', () => {
     expect(nextWait(undefined, 0, { initialMs: 100, jitter: 0 })).toBe(100);
   });
 });
+
+const apiPath = '../public/js/api.js';
+const { isStale } = (await import(apiPath)) as { isStale(headers: Headers): boolean };
+
+describe('stale answers', () => {
+  it("knows catalog's own marks and the gateway's Cache-Status fwd=stale, and nothing else", () => {
+    expect(isStale(new Headers({ warning: '110 - "Response is Stale"' }))).toBe(true);
+    expect(isStale(new Headers({ 'x-cache': 'stale' }))).toBe(true);
+    expect(isStale(new Headers({ 'cache-status': 'breakwater; hit; fwd=stale; fwd-status=503; ttl=-3' }))).toBe(true);
+    expect(isStale(new Headers({ 'cache-status': 'breakwater; fwd=uri-miss' }))).toBe(false);
+    expect(isStale(new Headers({ 'x-cache': 'hit' }))).toBe(false);
+    expect(isStale(new Headers())).toBe(false);
+  });
+});

@@ -9,12 +9,12 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
+import { type Browser, launchBrowser } from '@breakwater/local/chromium';
 import type { ServiceApp } from '@breakwater/mesh/server';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
-import { type Browser, launchBrowser } from './support/browser.ts';
 import { type StandIn, startStandIn } from './support/stand-in-gateway.ts';
 
 interface AxeGlobal {

@@ -1,54 +1,52 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { EVENT_TYPES, SOURCES, STREAMS } from '@breakwater/contracts';
-import { createEvent, createPgPool, createStreamRedis, waitReady } from '@breakwater/events';
-import { killHard, startHookedWorker, until } from '@breakwater/events/testing';
-import {
-  createDatabase,
-  type PostgresHandle,
-  type RedisHandle,
-  startPostgres,
-  startRedis,
-} from '@breakwater/local/harness';
+import { createEvent, createStreamRedis, waitReady } from '@breakwater/events';
+import { killHard, openTestStores, startHookedWorker, until } from '@breakwater/events/testing';
+import { testServers } from '@breakwater/local/harness';
 import { startTelemetry } from '@breakwater/observability/telemetry';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.ts';
-import { loadConfig } from '../src/config.ts';
+import { loadConfig, MIGRATIONS_DIR } from '../src/config.ts';
 
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
-let pgServer: PostgresHandle;
-let redisServer: RedisHandle;
+const servers = testServers();
+const { cleanup } = servers;
 let redis: Redis;
-let nextDb = 1;
-const cleanup: (() => Promise<unknown> | unknown)[] = [];
 
 beforeAll(async () => {
   // As main.ts does: the context manager lets the event's trace follow the handler's awaits.
   cleanup.push(startTelemetry({ service: 'notifications', warn: () => {} }));
-  [pgServer, redisServer] = await Promise.all([startPostgres(), startRedis()]);
+  await servers.start();
 });
-afterAll(async () => {
-  for (const c of cleanup.reverse()) await c();
-  await Promise.all([pgServer?.stop(), redisServer?.stop()]);
-});
+afterAll(() => servers.stop());
 
-/** Starts `main.ts` as a child; resolves with the first test-hook line it prints. */
-const startDoomedWorker = (env: Record<string, string>) =>
-  startHookedWorker(MAIN, env, { name: 'worker', cleanup });
+/**
+ * Starts `main.ts` as a child, consumer `doomed` on `s`'s stores, pausing for
+ * a minute at the test hook `pause` (BW_TEST_PAUSE_*); resolves with the
+ * first test-hook line it prints.
+ */
+const startDoomedWorker = (s: { databaseUrl: string; redisUrl: string }, pause: string) =>
+  startHookedWorker(
+    MAIN,
+    {
+      DATABASE_URL: s.databaseUrl,
+      REDIS_URL: s.redisUrl,
+      NOTIFICATIONS_CONSUMER_NAME: 'doomed',
+      [pause]: '60000',
+    },
+    { name: 'worker', cleanup },
+  );
 
 async function setup() {
-  const databaseUrl = await createDatabase(pgServer);
-  const redisUrl = `${redisServer.url}/${nextDb++}`;
-  redis = createStreamRedis(redisUrl);
-  await waitReady(redis);
-  const pool = createPgPool(databaseUrl);
-  cleanup.push(
-    () => pool.end(),
-    () => redis.disconnect(),
-  );
+  const databaseUrl = await servers.database();
+  const redisUrl = servers.redisUrl();
+  const stores = await openTestStores({ databaseUrl, redisUrl, cleanup });
+  const pool = stores.pool;
+  redis = stores.redis;
   const orderId = randomUUID();
   const event = createEvent({
     type: EVENT_TYPES.orderConfirmed,
@@ -69,13 +67,8 @@ async function startSurvivor(databaseUrl: string, redisUrl: string) {
     NOTIFICATIONS_CLAIM_IDLE_MS: '300',
     NOTIFICATIONS_CLAIM_INTERVAL_MS: '100',
   });
-  const survivorRedis = createStreamRedis(redisUrl);
-  await waitReady(survivorRedis);
-  const app = buildApp(config, {
-    pool: createPgPool(databaseUrl),
-    redis: survivorRedis,
-    server: { signals: [], drainDelayMs: 0, accessLog: false },
-  });
+  const stores = await openTestStores({ databaseUrl, redisUrl });
+  const app = buildApp(config, { ...stores, server: { signals: [], drainDelayMs: 0, accessLog: false } });
   await app.listen({ port: 0 });
   app.consumer.start();
   cleanup.push(() => app.shutdown());
@@ -93,13 +86,9 @@ const notificationsFor = async (pool: pg.Pool, orderId: string) =>
 
 describe('a consumer killed with SIGKILL mid-message', () => {
   it('after reading and before handling: another consumer reclaims the message and the notification is recorded once', async () => {
-    const { databaseUrl, redisUrl, pool, orderId } = await setup();
-    const { child, hook } = startDoomedWorker({
-      DATABASE_URL: databaseUrl,
-      REDIS_URL: redisUrl,
-      NOTIFICATIONS_CONSUMER_NAME: 'doomed',
-      BW_TEST_PAUSE_AFTER_READ_MS: '60000',
-    });
+    const s = await setup();
+    const { databaseUrl, redisUrl, pool, orderId } = s;
+    const { child, hook } = startDoomedWorker(s, 'BW_TEST_PAUSE_AFTER_READ_MS');
     const line = await hook;
     expect(line.bw_test_hook).toBe('after_read');
     expect(await pendingOf('doomed')).toBe(1);
@@ -117,13 +106,9 @@ describe('a consumer killed with SIGKILL mid-message', () => {
   });
 
   it('after recording and before acknowledging: the reclaimed message is a duplicate, still one notification', async () => {
-    const { databaseUrl, redisUrl, pool, orderId } = await setup();
-    const { child, hook } = startDoomedWorker({
-      DATABASE_URL: databaseUrl,
-      REDIS_URL: redisUrl,
-      NOTIFICATIONS_CONSUMER_NAME: 'doomed',
-      BW_TEST_PAUSE_BEFORE_ACK_MS: '60000',
-    });
+    const s = await setup();
+    const { databaseUrl, redisUrl, pool, orderId } = s;
+    const { child, hook } = startDoomedWorker(s, 'BW_TEST_PAUSE_BEFORE_ACK_MS');
     expect((await hook).bw_test_hook).toBe('before_ack');
     expect(await notificationsFor(pool, orderId)).toBe(1);
     expect(await pendingOf('doomed')).toBe(1);
@@ -136,8 +121,8 @@ describe('a consumer killed with SIGKILL mid-message', () => {
   });
 
   it('moves an event whose delivery keeps failing to the dead-letter stream after N attempts, with the reason', async () => {
-    const databaseUrl = await createDatabase(pgServer);
-    const redisUrl = `${redisServer.url}/${nextDb++}`;
+    const databaseUrl = await servers.database();
+    const redisUrl = servers.redisUrl();
     redis = createStreamRedis(redisUrl);
     await waitReady(redis);
     cleanup.push(() => redis.disconnect());
@@ -158,14 +143,8 @@ describe('a consumer killed with SIGKILL mid-message', () => {
       NOTIFICATIONS_MAX_ATTEMPTS: '3',
       NOTIFICATIONS_FAIL_MARKER: 'bounce',
     });
-    const { runMigrations } = await import('@breakwater/events/postgres');
-    await runMigrations({ databaseUrl, dir: new URL('../migrations/', import.meta.url) });
-    const pool = createPgPool(databaseUrl);
-    const app = buildApp(config, {
-      pool,
-      redis: createStreamRedis(redisUrl),
-      server: { signals: [], drainDelayMs: 0, accessLog: false },
-    });
+    const stores = await openTestStores({ databaseUrl, redisUrl, migrationsDir: MIGRATIONS_DIR });
+    const app = buildApp(config, { ...stores, server: { signals: [], drainDelayMs: 0, accessLog: false } });
     cleanup.push(() => app.shutdown());
     await app.listen({ port: 0 });
     app.consumer.start();
@@ -176,7 +155,7 @@ describe('a consumer killed with SIGKILL mid-message', () => {
       entries.map(([, f]) => [f[f.indexOf('reason') + 1], Number(f[f.indexOf('deliveries') + 1])]),
     );
     expect(byReason).toEqual({ unparseable: 1, max_attempts: 3 });
-    expect(await notificationsFor(pool, orderId)).toBe(0);
+    expect(await notificationsFor(stores.pool, orderId)).toBe(0);
     expect((await app.consumer.sampleMetrics())?.pending).toBe(0);
   });
 });

@@ -3,44 +3,30 @@
  * validated (the message names the variable), then frozen. The common and
  * event-worker variables come from `@breakwater/mesh/env`.
  */
-import {
-  type BackendConfig,
-  backendConfig,
-  backendEnvShape,
-  type ConsumerConfig,
-  consumerConfig,
-  consumerEnvShape,
-  envHttpUrl,
-  envPostgresUrl,
-  envRedisUrl,
-  parseEnv,
-  relayEnvShape,
-} from '@breakwater/mesh/env';
+import { envHttpUrl, envPostgresUrl, envRedisUrl, eventService, parseEnv } from '@breakwater/mesh/env';
 import { z } from 'zod';
 
 /** The service's SQL migrations (node-pg-migrate), run by main.ts, migrate.ts and tests. */
 export const MIGRATIONS_DIR = new URL('../migrations/', import.meta.url);
 
+const common = eventService({
+  prefix: 'ORDERS',
+  service: 'orders',
+  port: 8082,
+  maxAttempts: 10,
+  relay: true,
+});
+
 export const OrdersEnv = z.object({
-  ...backendEnvShape({ prefix: 'ORDERS', service: 'orders', port: 8082 }),
+  ...common.shape,
   DATABASE_URL: envPostgresUrl,
   REDIS_URL: envRedisUrl,
   CATALOG_URL: envHttpUrl,
-  ...consumerEnvShape({ prefix: 'ORDERS', maxAttempts: 10 }),
-  ...relayEnvShape('ORDERS'),
 });
 
-export interface OrdersConfig extends BackendConfig, ConsumerConfig {
-  readonly catalogUrl: string;
-  readonly relayPollMs: number;
-}
+export type OrdersConfig = ReturnType<typeof common.config> & { readonly catalogUrl: string };
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): OrdersConfig {
   const e = parseEnv(OrdersEnv, env);
-  return Object.freeze({
-    ...backendConfig('ORDERS', e),
-    catalogUrl: e.CATALOG_URL,
-    ...consumerConfig('ORDERS', e),
-    relayPollMs: e.ORDERS_RELAY_POLL_MS,
-  });
+  return Object.freeze({ ...common.config(e), catalogUrl: e.CATALOG_URL });
 }

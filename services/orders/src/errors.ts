@@ -1,5 +1,5 @@
 /** The orders service's error codes, each with its HTTP status; rendered as RFC 9457 problem+json by the mesh server kit. */
-import { createError, errorFamily } from '@breakwater/mesh/errors';
+import { createError, errorFamily, type FieldIssue } from '@breakwater/mesh/errors';
 
 export const OrdersError = errorFamily('OrdersError', [
   createError('ORDERS_ERR_VALIDATION', 'The request is not valid', 400),
@@ -16,3 +16,7 @@ export const OrdersError = errorFamily('OrdersError', [
   createError('ORDERS_ERR_UNAVAILABLE', 'Orders cannot be taken right now', 503),
 ]);
 export type OrdersError = InstanceType<typeof OrdersError>;
+
+/** The 400 for a request part that fails its schema (mesh `parseRequest`): the failing fields as `errors`. */
+export const invalidRequest = (message: string, errors: FieldIssue[]) =>
+  new OrdersError('ORDERS_ERR_VALIDATION', message, { extensions: { errors } });

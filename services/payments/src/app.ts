@@ -4,20 +4,16 @@
  * `workers.start()` and stopped on shutdown).
  */
 import openapi from '@breakwater/contracts/openapi/payments.json' with { type: 'json' };
-import { createServiceApp, type ServiceApp, type ServiceAppOptions } from '@breakwater/mesh/server';
-import type { Redis } from 'ioredis';
-import type pg from 'pg';
+import { closeStoresOnShutdown, eventWorkerSettings, type ServiceDeps } from '@breakwater/events';
+import { createServiceAppFor, type ServiceApp } from '@breakwater/mesh/server';
 import { SimulatedProcessor } from './clients/processor.ts';
 import type { PaymentsConfig } from './config.ts';
 import { createPaymentWorkers, type PaymentWorkers } from './events/workers.ts';
 import { mountPaymentRoutes } from './routes/payments.ts';
 import { PaymentsStore } from './store/payments-store.ts';
 
-export interface PaymentsDeps {
-  pool: pg.Pool;
-  redis: Redis;
+export interface PaymentsDeps extends ServiceDeps {
   processor?: SimulatedProcessor;
-  server?: Partial<Pick<ServiceAppOptions, 'signals' | 'drainDelayMs' | 'logger' | 'accessLog'>>;
 }
 
 export interface PaymentsApp extends ServiceApp {
@@ -29,14 +25,7 @@ export interface PaymentsApp extends ServiceApp {
 export const OPENAPI: Record<string, unknown> = openapi;
 
 export function buildApp(config: PaymentsConfig, deps: PaymentsDeps): PaymentsApp {
-  const kit = createServiceApp({
-    service: config.service,
-    bodyLimit: '16kb',
-    ...(config.adminPort !== undefined && config.adminToken !== undefined
-      ? { admin: { port: config.adminPort, token: config.adminToken } }
-      : {}),
-    ...deps.server,
-  });
+  const kit = createServiceAppFor(config, { bodyLimit: '16kb', openapi: OPENAPI, ...deps.server });
   const store = new PaymentsStore(deps.pool);
   const processor = deps.processor ?? new SimulatedProcessor(config.processor, deps.pool);
   const workers = createPaymentWorkers({
@@ -45,19 +34,10 @@ export function buildApp(config: PaymentsConfig, deps: PaymentsDeps): PaymentsAp
     store,
     processor,
     log: kit.logger,
-    claimIdleMs: config.claimIdleMs,
-    maxAttempts: config.maxAttempts,
-    relayPollMs: config.relayPollMs,
-    consumerName: config.consumerName,
-    concurrency: config.concurrency,
-  });
-  kit.router.get('/openapi.json', (_req, res) => {
-    res.json(OPENAPI);
+    ...eventWorkerSettings(config),
   });
   mountPaymentRoutes(kit.router, { store });
-  kit.addReadinessCheck('postgres', () => deps.pool.query('SELECT 1'));
-  kit.addCloser('postgres', () => deps.pool.end());
-  kit.addCloser('redis', () => deps.redis.quit().catch(() => deps.redis.disconnect()));
+  closeStoresOnShutdown(kit, deps, { ready: 'postgres' });
   kit.addCloser('workers', () => workers.stop());
   return Object.assign(kit, { workers, processor });
 }

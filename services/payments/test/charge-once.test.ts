@@ -1,35 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { EVENT_TYPES, SOURCES, STREAMS } from '@breakwater/contracts';
-import { createEvent, createPgPool, createStreamRedis, runMigrations, waitReady } from '@breakwater/events';
-import { killHard, startHookedWorker, until } from '@breakwater/events/testing';
-import {
-  createDatabase,
-  type PostgresHandle,
-  type RedisHandle,
-  startPostgres,
-  startRedis,
-} from '@breakwater/local/harness';
+import { createEvent } from '@breakwater/events';
+import { killHard, openTestStores, startHookedWorker, until } from '@breakwater/events/testing';
+import { testServers } from '@breakwater/local/harness';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type PaymentsApp } from '../src/app.ts';
-import { loadConfig } from '../src/config.ts';
+import { loadConfig, MIGRATIONS_DIR } from '../src/config.ts';
 
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
-let pgServer: PostgresHandle;
-let redisServer: RedisHandle;
-let nextDb = 1;
-const cleanup: (() => Promise<unknown> | unknown)[] = [];
-
-beforeAll(async () => {
-  [pgServer, redisServer] = await Promise.all([startPostgres(), startRedis()]);
-});
-afterAll(async () => {
-  for (const c of cleanup.reverse()) await c();
-  await Promise.all([pgServer?.stop(), redisServer?.stop()]);
-});
+const servers = testServers();
+const { cleanup } = servers;
+beforeAll(() => servers.start());
+afterAll(() => servers.stop());
 
 interface World {
   databaseUrl: string;
@@ -39,22 +25,16 @@ interface World {
 }
 
 async function world(): Promise<World> {
-  const databaseUrl = await createDatabase(pgServer);
-  await runMigrations({ databaseUrl, dir: new URL('../migrations/', import.meta.url) });
-  const redisUrl = `${redisServer.url}/${nextDb++}`;
-  const redis = createStreamRedis(redisUrl);
-  await waitReady(redis);
-  const pool = createPgPool(databaseUrl);
-  cleanup.push(
-    () => pool.end(),
-    () => redis.disconnect(),
-  );
-  return { databaseUrl, redisUrl, redis, pool };
+  const databaseUrl = await servers.database();
+  const redisUrl = servers.redisUrl();
+  const stores = await openTestStores({ databaseUrl, redisUrl, migrationsDir: MIGRATIONS_DIR, cleanup });
+  return { databaseUrl, redisUrl, ...stores };
 }
 
-async function placeOrderEvent(w: World, customerId = 'gina'): Promise<string> {
+/** An order.placed event for one unit of `productId` at `amountCents`. */
+function orderPlaced(customerId: string, amountCents: number, productId: string) {
   const orderId = randomUUID();
-  const event = createEvent({
+  return createEvent({
     type: EVENT_TYPES.orderPlaced,
     source: SOURCES.orders,
     subject: orderId,
@@ -62,11 +42,16 @@ async function placeOrderEvent(w: World, customerId = 'gina'): Promise<string> {
       orderId,
       customerId,
       reservationId: orderId,
-      amountCents: 2500,
+      amountCents,
       currency: 'EUR',
-      items: [{ productId: 'sku-0001', quantity: 1, unitPriceCents: 2500 }],
+      items: [{ productId, quantity: 1, unitPriceCents: amountCents }],
     },
   });
+}
+
+async function placeOrderEvent(w: World, customerId = 'gina'): Promise<string> {
+  const event = orderPlaced(customerId, 2500, 'sku-0001');
+  const orderId = event.data.orderId;
   await w.redis.xadd(STREAMS.orders, '*', 'type', event.type, 'event', JSON.stringify(event));
   return orderId;
 }
@@ -81,13 +66,8 @@ async function startInProcess(w: World, env: Record<string, string> = {}): Promi
     PAYMENTS_MIGRATE_ON_START: 'false',
     ...env,
   });
-  const redis = createStreamRedis(w.redisUrl);
-  await waitReady(redis);
-  const app = buildApp(config, {
-    pool: createPgPool(w.databaseUrl),
-    redis,
-    server: { signals: [], drainDelayMs: 0, accessLog: false },
-  });
+  const stores = await openTestStores({ databaseUrl: w.databaseUrl, redisUrl: w.redisUrl });
+  const app = buildApp(config, { ...stores, server: { signals: [], drainDelayMs: 0, accessLog: false } });
   await app.listen({ port: 0 });
   app.workers.start();
   cleanup.push(() => app.shutdown());
@@ -168,20 +148,8 @@ describe('one charge per order', () => {
 
   it('the same order delivered twice is charged once (UNIQUE order_id, not luck)', async () => {
     const w = await world();
-    const orderId = randomUUID();
-    const event = createEvent({
-      type: EVENT_TYPES.orderPlaced,
-      source: SOURCES.orders,
-      subject: orderId,
-      data: {
-        orderId,
-        customerId: 'ivy',
-        reservationId: orderId,
-        amountCents: 100,
-        currency: 'EUR',
-        items: [{ productId: 'sku-0002', quantity: 1, unitPriceCents: 100 }],
-      },
-    });
+    const event = orderPlaced('ivy', 100, 'sku-0002');
+    const orderId = event.data.orderId;
     // Two entries with the same event, and a second event id for the same order.
     await w.redis.xadd(STREAMS.orders, '*', 'event', JSON.stringify(event));
     await w.redis.xadd(STREAMS.orders, '*', 'event', JSON.stringify(event));

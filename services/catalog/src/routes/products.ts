@@ -11,6 +11,7 @@
  * more while catalog is failing (RFC 5861) — the gateway's stale-if-error
  * does exactly that. Stock shown stale is only a hint: reservations check it.
  */
+import { parseRequest } from '@breakwater/mesh/errors';
 import type { Request, Response, Router } from 'express';
 import {
   decodeCursor,
@@ -20,8 +21,7 @@ import {
   type Product,
   ProductId,
 } from '../domain/products.ts';
-import { parseOr400 } from '../domain/validation.ts';
-import { CatalogError } from '../errors.ts';
+import { CatalogError, invalidRequest } from '../errors.ts';
 import type { Cached, ProductCache } from '../store/product-cache.ts';
 import type { ProductsStore } from '../store/products-store.ts';
 import type { SourceBreaker } from '../store/source-breaker.ts';
@@ -61,7 +61,7 @@ function unavailable(err: unknown, retryAfterSec: number): never {
 
 export function mountProductRoutes(router: Router, deps: ProductRouteDeps): void {
   router.get('/products', async (req: Request, res: Response) => {
-    const q = parseOr400(ListQuery, req.query, 'query');
+    const q = parseRequest(ListQuery, req.query, 'query', invalidRequest);
     const limit = q.limit ?? PAGE_DEFAULT;
     let after: string | undefined;
     if (q.cursor !== undefined) {
@@ -89,7 +89,7 @@ export function mountProductRoutes(router: Router, deps: ProductRouteDeps): void
   });
 
   router.get('/products/:id', async (req: Request, res: Response) => {
-    const id = parseOr400(ProductId, req.params.id, 'path: id');
+    const id = parseRequest(ProductId, req.params.id, 'path: id', invalidRequest);
     const cached = await deps.cache
       .read<Product | null>(
         `product:${id}`,

@@ -4,11 +4,11 @@
  * DELETE /reservations/:id — give the stock back, idempotent (204).
  * Both go to PostgreSQL only (never Redis), so ordering works while Redis is down.
  */
+import { parseRequest } from '@breakwater/mesh/errors';
 import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
 import { ReservationRequest } from '../domain/reservations.ts';
-import { parseOr400 } from '../domain/validation.ts';
-import { CatalogError } from '../errors.ts';
+import { CatalogError, invalidRequest } from '../errors.ts';
 import type { ProductCache } from '../store/product-cache.ts';
 import type { ProductsStore } from '../store/products-store.ts';
 
@@ -28,7 +28,7 @@ const toUnavailable = (retryAfterSec: number) => (err: unknown) => {
 
 export function mountReservationRoutes(router: Router, deps: ReservationRouteDeps): void {
   router.post('/reservations', async (req: Request, res: Response) => {
-    const body = parseOr400(ReservationRequest, req.body, 'body');
+    const body = parseRequest(ReservationRequest, req.body, 'body', invalidRequest);
     const { reservation, replayed } = await deps.store.reserve(body).catch(toUnavailable(deps.retryAfterSec));
     if (!replayed) await deps.cache.invalidate(reservation.items.map((i) => `product:${i.productId}`));
     res
@@ -38,7 +38,7 @@ export function mountReservationRoutes(router: Router, deps: ReservationRouteDep
   });
 
   router.delete('/reservations/:id', async (req: Request, res: Response) => {
-    const id = parseOr400(z.uuid(), req.params.id, 'path: id');
+    const id = parseRequest(z.uuid(), req.params.id, 'path: id', invalidRequest);
     const changed = await deps.store.release(id).catch(toUnavailable(deps.retryAfterSec));
     await deps.cache.invalidate(changed.map((p) => `product:${p}`));
     res.status(204).end();

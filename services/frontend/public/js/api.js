@@ -120,10 +120,16 @@ async function readBody(res) {
   }
 }
 
-/** `Warning: 110 …` (RFC 7234 "Response is Stale") or `X-Cache: stale`. @param {Headers} headers */
+/**
+ * A stale answer: `Warning: 110 …` (RFC 7234 "Response is Stale") or
+ * `X-Cache: stale` from catalog's own cache, or `Cache-Status: …; fwd=stale`
+ * (RFC 9211) from the gateway's stale-if-error copy. @param {Headers} headers
+ */
 export function isStale(headers) {
   return (
-    /^\s*110\b/.test(headers.get('Warning') ?? '') || /^\s*stale\s*$/i.test(headers.get('X-Cache') ?? '')
+    /^\s*110\b/.test(headers.get('Warning') ?? '') ||
+    /^\s*stale\s*$/i.test(headers.get('X-Cache') ?? '') ||
+    /(^|;)\s*fwd=stale\s*(;|,|$)/i.test(headers.get('Cache-Status') ?? '')
   );
 }
 

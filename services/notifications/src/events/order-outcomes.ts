@@ -23,31 +23,26 @@ export function orderOutcomeHandlers(
   store: NotificationsStore,
   channel: SimulatedChannel,
 ): Record<string, EventHandler> {
-  const confirmed: EventHandler<OrderConfirmed> = async (event) => {
-    const body = confirmedMessage(event.data);
-    await channel.send(event.data.customerId, body);
-    const fresh = await store.record({
-      eventId: event.id,
-      orderId: event.data.orderId,
-      kind: 'order_confirmed',
-      customerId: event.data.customerId,
-      body,
-      traceId: activeTraceId(),
-    });
-    return fresh ? 'ok' : 'duplicate';
-  };
-  const cancelled: EventHandler<OrderCancelled> = async (event) => {
-    const body = cancelledMessage(event.data);
-    await channel.send(event.data.customerId, body);
-    const fresh = await store.record({
-      eventId: event.id,
-      orderId: event.data.orderId,
-      kind: 'order_cancelled',
-      customerId: event.data.customerId,
-      body,
-      traceId: activeTraceId(),
-    });
-    return fresh ? 'ok' : 'duplicate';
-  };
+  /** Sends `body` to the customer, then records it once per event ('duplicate' when already recorded). */
+  const notify =
+    <D extends OrderConfirmed | OrderCancelled>(
+      kind: 'order_confirmed' | 'order_cancelled',
+      message: (data: D) => string,
+    ): EventHandler<D> =>
+    async (event) => {
+      const body = message(event.data);
+      await channel.send(event.data.customerId, body);
+      const fresh = await store.record({
+        eventId: event.id,
+        orderId: event.data.orderId,
+        kind,
+        customerId: event.data.customerId,
+        body,
+        traceId: activeTraceId(),
+      });
+      return fresh ? 'ok' : 'duplicate';
+    };
+  const confirmed = notify<OrderConfirmed>('order_confirmed', confirmedMessage);
+  const cancelled = notify<OrderCancelled>('order_cancelled', cancelledMessage);
   return { [EVENT_TYPES.orderConfirmed]: confirmed, [EVENT_TYPES.orderCancelled]: cancelled };
 }

@@ -7,8 +7,10 @@
  * 202 Accepted, `Location: /api/orders/{id}`. Payment happens later, driven
  * by events; the client polls the Location.
  */
+
 import { randomUUID } from 'node:crypto';
 import { MeshError } from '@breakwater/mesh';
+import { parseRequest } from '@breakwater/mesh/errors';
 import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
 import type { CatalogClient } from '../clients/catalog-client.ts';
@@ -19,8 +21,7 @@ import {
   PlaceOrderRequest,
   requestHash,
 } from '../domain/orders.ts';
-import { parseOr400 } from '../domain/validation.ts';
-import { OrdersError } from '../errors.ts';
+import { invalidRequest, OrdersError } from '../errors.ts';
 import type { OrdersStore } from '../store/orders-store.ts';
 
 export interface OrderRouteDeps {
@@ -56,7 +57,7 @@ export function mountOrderRoutes(router: Router, deps: OrderRouteDeps): void {
     if (!IDEMPOTENCY_KEY.test(key)) {
       throw new OrdersError('ORDERS_ERR_VALIDATION', 'Idempotency-Key: 1-128 of A-Z a-z 0-9 _ . : -');
     }
-    const body = parseOr400(PlaceOrderRequest, req.body, 'body');
+    const body = parseRequest(PlaceOrderRequest, req.body, 'body', invalidRequest);
     const hash = requestHash(body);
 
     const replay = async (existing: { id: string; requestHash: string }) => {
@@ -137,7 +138,7 @@ export function mountOrderRoutes(router: Router, deps: OrderRouteDeps): void {
   });
 
   router.get('/orders/:id', async (req: Request, res: Response) => {
-    const id = parseOr400(z.uuid(), req.params.id, 'path: id');
+    const id = parseRequest(z.uuid(), req.params.id, 'path: id', invalidRequest);
     const order = await deps.store.get(id).catch(dbUnavailable);
     if (!order) throw new OrdersError('ORDERS_ERR_NOT_FOUND', `no order ${id}`);
     res.json(order);

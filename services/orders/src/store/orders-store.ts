@@ -63,13 +63,19 @@ export class OrdersStore {
     this.#pool = pool;
   }
 
-  async findByKey(key: string): Promise<{ id: string; requestHash: string } | undefined> {
-    const { rows } = await this.#pool.query<{ id: string; request_hash: string }>(
+  /** The first row `sql` returns, mapped by `map`; undefined when there is none. */
+  async #first<R extends pg.QueryResultRow, T>(sql: string, params: unknown[], map: (row: R) => T) {
+    const { rows } = await this.#pool.query<R>(sql, params);
+    const row = rows[0];
+    return row ? map(row) : undefined;
+  }
+
+  findByKey(key: string): Promise<{ id: string; requestHash: string } | undefined> {
+    return this.#first(
       'SELECT id, request_hash FROM orders WHERE idempotency_key = $1',
       [key],
+      (r: { id: string; request_hash: string }) => ({ id: r.id, requestHash: r.request_hash }),
     );
-    const r = rows[0];
-    return r ? { id: r.id, requestHash: r.request_hash } : undefined;
   }
 
   async get(id: string): Promise<Order | undefined> {
@@ -145,13 +151,15 @@ export class OrdersStore {
   }
 
   /** The order's current status and reservation, for the payment-result handler. */
-  async peek(id: string): Promise<{ status: OrderStatus; reservationId: string } | undefined> {
-    const { rows } = await this.#pool.query<{ status: OrderStatus; reservation_id: string }>(
+  peek(id: string): Promise<{ status: OrderStatus; reservationId: string } | undefined> {
+    return this.#first(
       'SELECT status, reservation_id FROM orders WHERE id = $1',
       [id],
+      (r: { status: OrderStatus; reservation_id: string }) => ({
+        status: r.status,
+        reservationId: r.reservation_id,
+      }),
     );
-    const r = rows[0];
-    return r ? { status: r.status, reservationId: r.reservation_id } : undefined;
   }
 
   /**

@@ -11,8 +11,15 @@ import {
   loadConfig as catalogConfig,
   MIGRATIONS_DIR as catalogMigrations,
 } from '@breakwater/catalog';
-import { createPgPool, createStreamRedis, runMigrations, waitReady } from '@breakwater/events';
+import {
+  createPgPool,
+  createStreamRedis,
+  runMigrations,
+  type ServiceStores,
+  waitReady,
+} from '@breakwater/events';
 import { createDatabase, type PostgresHandle } from '@breakwater/local/harness';
+import type { ServiceApp } from '@breakwater/mesh/server';
 import {
   buildApp as buildNotifications,
   type NotificationsApp,
@@ -102,20 +109,35 @@ export class Shop {
     return { pool, redis };
   }
 
+  /** Listens (on `port`, default any free one), then starts the app's background work (`work`). */
+  async #serve<A extends ServiceApp>(
+    app: A,
+    stores: ServiceStores,
+    work: (app: A) => void = () => {},
+    port = 0,
+  ): Promise<Running<A>> {
+    const listening = await app.listen({ port });
+    work(app);
+    return { app, url: `http://127.0.0.1:${listening.port}`, ...stores, stop: () => app.shutdown() };
+  }
+
   async #startCatalog(fixedPort = 0): Promise<void> {
-    const { pool, redis } = await this.#connections(this.dbs.catalog, 250);
+    const stores = await this.#connections(this.dbs.catalog, 250);
     const config = catalogConfig({
       DATABASE_URL: this.dbs.catalog,
       REDIS_URL: this.o.redisUrl,
       ...this.o.env?.catalog,
     });
-    const app = buildCatalog(config, { pool, redis, server: quiet });
-    const { port } = await app.listen({ port: fixedPort });
-    this.catalog = { app, url: `http://127.0.0.1:${port}`, pool, redis, stop: () => app.shutdown() };
+    this.catalog = await this.#serve(
+      buildCatalog(config, { ...stores, server: quiet }),
+      stores,
+      undefined,
+      fixedPort,
+    );
   }
 
   async #startOrders(): Promise<void> {
-    const { pool, redis } = await this.#connections(this.dbs.orders);
+    const stores = await this.#connections(this.dbs.orders);
     const config = ordersConfig({
       DATABASE_URL: this.dbs.orders,
       REDIS_URL: this.o.redisUrl,
@@ -124,14 +146,12 @@ export class Shop {
       ORDERS_RELAY_POLL_MS: EVENT_ENV.relayPoll,
       ...this.o.env?.orders,
     });
-    const app = buildOrders(config, { pool, redis, server: quiet });
-    const { port } = await app.listen({ port: 0 });
-    app.workers.start();
-    this.orders = { app, url: `http://127.0.0.1:${port}`, pool, redis, stop: () => app.shutdown() };
+    const app = buildOrders(config, { ...stores, server: quiet });
+    this.orders = await this.#serve(app, stores, (a) => a.workers.start());
   }
 
   async startPayments(env: Record<string, string> = {}): Promise<void> {
-    const { pool, redis } = await this.#connections(this.dbs.payments);
+    const stores = await this.#connections(this.dbs.payments);
     const config = paymentsConfig({
       DATABASE_URL: this.dbs.payments,
       REDIS_URL: this.o.redisUrl,
@@ -141,10 +161,8 @@ export class Shop {
       ...this.o.env?.payments,
       ...env,
     });
-    const app = buildPayments(config, { pool, redis, server: quiet });
-    const { port } = await app.listen({ port: 0 });
-    app.workers.start();
-    this.payments = { app, url: `http://127.0.0.1:${port}`, pool, redis, stop: () => app.shutdown() };
+    const app = buildPayments(config, { ...stores, server: quiet });
+    this.payments = await this.#serve(app, stores, (a) => a.workers.start());
   }
 
   /** Starts the catalog again on the port it had (orders keeps its URL). */
@@ -159,17 +177,15 @@ export class Shop {
   }
 
   async #startNotifications(): Promise<void> {
-    const { pool, redis } = await this.#connections(this.dbs.notifications);
+    const stores = await this.#connections(this.dbs.notifications);
     const config = notificationsConfig({
       DATABASE_URL: this.dbs.notifications,
       REDIS_URL: this.o.redisUrl,
       NOTIFICATIONS_CLAIM_IDLE_MS: EVENT_ENV.claimIdle,
       ...this.o.env?.notifications,
     });
-    const app = buildNotifications(config, { pool, redis, server: quiet });
-    const { port } = await app.listen({ port: 0 });
-    app.consumer.start();
-    this.notifications = { app, url: `http://127.0.0.1:${port}`, pool, redis, stop: () => app.shutdown() };
+    const app = buildNotifications(config, { ...stores, server: quiet });
+    this.notifications = await this.#serve(app, stores, (a) => a.consumer.start());
   }
 
   async stop(): Promise<void> {

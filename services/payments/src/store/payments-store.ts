@@ -101,31 +101,24 @@ export class PaymentsStore {
         tx.rollback();
         return false;
       }
+      // The event id is derived from the outcome and the order (uuidFromName): a repeat is the same event.
+      const paid = { orderId: payment.orderId, paymentId: payment.id, amountCents: payment.amountCents };
+      const outcome = (name: string) => ({
+        id: uuidFromName(`${name}:${payment.orderId}`),
+        source: SOURCES.payments,
+        subject: payment.orderId,
+      });
       const event =
         result.status === 'CAPTURED'
           ? createEvent({
-              id: uuidFromName(`payment.succeeded:${payment.orderId}`),
+              ...outcome('payment.succeeded'),
               type: EVENT_TYPES.paymentSucceeded,
-              source: SOURCES.payments,
-              subject: payment.orderId,
-              data: {
-                orderId: payment.orderId,
-                paymentId: payment.id,
-                amountCents: payment.amountCents,
-                processorRef: result.ref,
-              },
+              data: { ...paid, processorRef: result.ref },
             })
           : createEvent({
-              id: uuidFromName(`payment.declined:${payment.orderId}`),
+              ...outcome('payment.declined'),
               type: EVENT_TYPES.paymentDeclined,
-              source: SOURCES.payments,
-              subject: payment.orderId,
-              data: {
-                orderId: payment.orderId,
-                paymentId: payment.id,
-                amountCents: payment.amountCents,
-                reason: result.reason,
-              },
+              data: { ...paid, reason: result.reason },
             });
       await enqueueEvent(client, STREAMS.payments, event);
       return true;

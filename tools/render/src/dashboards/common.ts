@@ -90,16 +90,40 @@ const legend = () =>
 const tooltip = () =>
   new VizTooltipOptionsBuilder().mode(TooltipDisplayMode.Multi).sort(SortOrder.Descending);
 
-/** A time series panel. */
-export function timeseries(spec: PanelSpec): cog.Builder<Panel> {
-  const p = new TimeseriesPanelBuilder()
+/** The builder methods every panel here takes from its PanelSpec. */
+interface SpecBuilder<B> {
+  title(title: string): B;
+  description(description: string): B;
+  datasource(ref: DataSourceRef): B;
+  targets(targets: cog.Builder<cog.Dataquery>[]): B;
+  unit(unit: string): B;
+  span(w: number): B;
+  height(h: number): B;
+}
+
+/**
+ * Title, description, the Prometheus datasource, the queries, the unit
+ * (`short` by default; none with `unit: false`) and the size (`spec.w`/`spec.h`
+ * or the panel's default), set in the order the committed dashboards were
+ * rendered with (the JSON's key order follows it).
+ */
+function fromSpec<B extends SpecBuilder<B>>(
+  b: B,
+  spec: PanelSpec,
+  o: { w: number; h: number; unit?: false; queries?: readonly Query[] },
+): B {
+  const withTargets = b
     .title(spec.title)
     .description(spec.description)
     .datasource(PROMETHEUS)
-    .targets(targets(spec.queries))
-    .unit(spec.unit ?? 'short')
-    .span(spec.w ?? 12)
-    .height(spec.h ?? 8)
+    .targets(targets(o.queries ?? spec.queries));
+  const withUnit = o.unit === false ? withTargets : withTargets.unit(spec.unit ?? 'short');
+  return withUnit.span(spec.w ?? o.w).height(spec.h ?? o.h);
+}
+
+/** A time series panel. */
+export function timeseries(spec: PanelSpec): cog.Builder<Panel> {
+  const p = fromSpec(new TimeseriesPanelBuilder(), spec, { w: 12, h: 8 })
     .legend(legend())
     .tooltip(tooltip())
     .lineWidth(1)
@@ -123,14 +147,7 @@ function thresholds(steps: Steps): ThresholdsConfigBuilder {
 export function stat(
   spec: PanelSpec & { readonly steps?: Steps; readonly mappings?: ValueMapping[] },
 ): cog.Builder<Panel> {
-  const p = new StatPanelBuilder()
-    .title(spec.title)
-    .description(spec.description)
-    .datasource(PROMETHEUS)
-    .targets(targets(spec.queries))
-    .unit(spec.unit ?? 'short')
-    .span(spec.w ?? 6)
-    .height(spec.h ?? 5)
+  const p = fromSpec(new StatPanelBuilder(), spec, { w: 6, h: 5 })
     .colorMode(BigValueColorMode.Value)
     .graphMode(BigValueGraphMode.Area)
     .reduceOptions(new ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false))
@@ -145,13 +162,7 @@ export function stat(
 export function stateTimeline(
   spec: PanelSpec & { readonly mappings: ValueMapping[]; readonly steps: Steps },
 ): cog.Builder<Panel> {
-  return new StateTimelinePanelBuilder()
-    .title(spec.title)
-    .description(spec.description)
-    .datasource(PROMETHEUS)
-    .targets(targets(spec.queries))
-    .span(spec.w ?? 24)
-    .height(spec.h ?? 8)
+  return fromSpec(new StateTimelinePanelBuilder(), spec, { w: 24, h: 8, unit: false })
     .mappings(spec.mappings)
     .thresholds(thresholds(spec.steps))
     .mergeValues(true)
@@ -160,14 +171,8 @@ export function stateTimeline(
 
 /** A table of the current value per series (instant queries). */
 export function table(spec: PanelSpec): cog.Builder<Panel> {
-  return new TablePanelBuilder()
-    .title(spec.title)
-    .description(spec.description)
-    .datasource(PROMETHEUS)
-    .targets(targets(spec.queries.map((q) => ({ ...q, instant: true }))))
-    .unit(spec.unit ?? 'short')
-    .span(spec.w ?? 12)
-    .height(spec.h ?? 8)
+  const instant = spec.queries.map((q) => ({ ...q, instant: true }));
+  return fromSpec(new TablePanelBuilder(), spec, { w: 12, h: 8, queries: instant })
     .withTransformation({ id: 'labelsToFields', options: { mode: 'columns' } })
     .withTransformation({ id: 'merge', options: {} })
     .withTransformation({

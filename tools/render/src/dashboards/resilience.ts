@@ -11,6 +11,22 @@ const sel = `${byVar('service')}, ${byVar('upstream')}`;
 const rate = (metric: string, extra = '') =>
   `rate(${metric}{${sel}${extra ? `, ${extra}` : ''}}[$__rate_interval])`;
 
+/** An upstream counter per second, by caller → upstream and `kind` (first/retry, try/deadline). */
+const perKind = (title: string, description: string, metric: string) =>
+  timeseries({
+    title,
+    description,
+    queries: [
+      {
+        expr: `sum by (service, upstream, kind) (${rate(metric)})`,
+        legend: '{{service}} → {{upstream}}: {{kind}}',
+      },
+    ],
+    unit: 'reqps',
+    min: 0,
+    w: 8,
+  });
+
 export function resilienceDashboard() {
   return dashboard(
     'bw-resilience',
@@ -75,19 +91,11 @@ export function resilienceDashboard() {
     )
     .withRow(new RowBuilder('Retries'))
     .withPanel(
-      timeseries({
-        title: 'Tries: first and retry',
-        description: 'Tries sent per second; retries only where they are safe.',
-        queries: [
-          {
-            expr: `sum by (service, upstream, kind) (${rate('bw_upstream_tries_total')})`,
-            legend: '{{service}} → {{upstream}}: {{kind}}',
-          },
-        ],
-        unit: 'reqps',
-        min: 0,
-        w: 8,
-      }),
+      perKind(
+        'Tries: first and retry',
+        'Tries sent per second; retries only where they are safe.',
+        'bw_upstream_tries_total',
+      ),
     )
     .withPanel(
       timeseries({
@@ -150,20 +158,11 @@ export function resilienceDashboard() {
       }),
     )
     .withPanel(
-      timeseries({
-        title: 'Timeouts: per try and deadline',
-        description:
-          'Tries cut by the per-try timeout (try) and calls cut by the overall deadline (deadline).',
-        queries: [
-          {
-            expr: `sum by (service, upstream, kind) (${rate('bw_upstream_timeouts_total')})`,
-            legend: '{{service}} → {{upstream}}: {{kind}}',
-          },
-        ],
-        unit: 'reqps',
-        min: 0,
-        w: 8,
-      }),
+      perKind(
+        'Timeouts: per try and deadline',
+        'Tries cut by the per-try timeout (try) and calls cut by the overall deadline (deadline).',
+        'bw_upstream_timeouts_total',
+      ),
     )
     .withPanel(
       timeseries({

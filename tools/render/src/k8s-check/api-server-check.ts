@@ -18,9 +18,9 @@
 import path from 'node:path';
 import { type KubeApiServerHandle, startKubeApiServer } from '@breakwater/local/harness';
 import { findKubeTool } from '@breakwater/local/kube-apiserver';
-import { build, type Manifest } from '../../test/k8s/manifests.ts';
 import { crdFiles } from './crds.ts';
 import { deleteObjects, type KubectlTarget, kubectl, type Refusal, serverSideApply } from './kubectl.ts';
+import { build, type Manifest } from './manifests.ts';
 import { checkRollout, namespacesOf, ROLLOUT_CONTROLLERS, waitCollected } from './rollout.ts';
 
 export type Step = 'namespaces and CRDs' | 'dry run' | 'apply' | 'rollout';

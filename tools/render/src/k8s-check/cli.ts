@@ -5,8 +5,9 @@
  * line per overlay and step, and every object the server refused with its
  * message; exits 1 when any was refused, 2 on bad input.
  */
-import { overlayNames } from '../../test/k8s/manifests.ts';
+
 import { ApiServerCheck } from './api-server-check.ts';
+import { overlayNames } from './manifests.ts';
 
 const known = overlayNames();
 const asked = process.argv.slice(2).filter((a) => a !== '--');

@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { ROOT } from '../../test/k8s/manifests.ts';
+import { ROOT } from './manifests.ts';
 
 interface CrdSource {
   /** The Go module (its version is in tools/crds/go.mod). */

@@ -10,7 +10,7 @@
  * own message for that one object.
  */
 import { spawn } from 'node:child_process';
-import type { Manifest } from '../../test/k8s/manifests.ts';
+import type { Manifest } from './manifests.ts';
 
 export interface KubectlTarget {
   /** kubectl's path. */

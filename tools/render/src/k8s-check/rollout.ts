@@ -10,9 +10,10 @@
  *   - every PodDisruptionBudget selects a Pod (its status.expectedPods);
  *   - every HPA reaches its target's scale subresource (condition AbleToScale).
  */
-import { selects } from '../../test/k8s/checks.ts';
-import type { Manifest } from '../../test/k8s/manifests.ts';
+
 import { type KubectlTarget, kubectl, objectId, type Refusal } from './kubectl.ts';
+import type { Manifest } from './manifests.ts';
+import { selects } from './manifests.ts';
 
 /** The controllers kube-controller-manager runs for this check. */
 export const ROLLOUT_CONTROLLERS = [

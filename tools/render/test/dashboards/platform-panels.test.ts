@@ -1,16 +1,16 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { writeGatewayVariant } from '@breakwater/local/gateway-variant';
 import { buildPlatform } from '@breakwater/local/platform';
 import { redisUrl } from '@breakwater/local/redis';
 import { Supervisor } from '@breakwater/local/supervisor';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseDocument } from 'yaml';
 import { dataReport, emptyPanels, ruleErrors } from '../../src/dashboards/prove.ts';
 import { REPO_ROOT } from '../../src/root.ts';
 
@@ -99,7 +99,7 @@ beforeAll(async () => {
     gatewayPort: 0,
     prometheusPort: 0,
     adminToken: ADMIN_TOKEN,
-    gatewayConfig: writeGatewayVariant(runDir),
+    gatewayConfig: writeSqueezedGateway(runDir),
   });
   // Grafana is optional (started only where one is installed); the queries here go to Prometheus.
   expect(platform.skipped.filter((s) => s.name !== 'grafana')).toEqual([]);
@@ -131,27 +131,17 @@ afterAll(async () => {
 /**
  * gateway.yaml with the SQUEEZED upstream's retry budget at zero (every
  * retry it wants is refused) and a one-slot bulkhead without a queue (a
- * second concurrent call is rejected), written into `dir`. JWKS paths, which
- * gateway.yaml gives relative to its own folder, are made absolute.
+ * second concurrent call is rejected), written into `dir`.
  */
-function writeGatewayVariant(dir: string): string {
-  const gatewayDir = join(ROOT, 'gateway');
-  const doc = parseDocument(readFileSync(join(gatewayDir, 'gateway.yaml'), 'utf8'));
-  doc.setIn(['upstreams', SQUEEZED, 'retry'], {
-    maxRetries: 1,
-    statuses: [503],
-    budget: { percent: 0, minRetriesPerSec: 0 },
-  });
-  doc.setIn(['upstreams', SQUEEZED, 'bulkhead'], { maxConcurrent: 1, maxQueue: 0 });
-  const consumers = doc.toJS().consumers as { jwt?: { jwks?: string }[] }[];
-  consumers.forEach((c, i) => {
-    c.jwt?.forEach((j, k) => {
-      if (j.jwks !== undefined) doc.setIn(['consumers', i, 'jwt', k, 'jwks'], resolve(gatewayDir, j.jwks));
+function writeSqueezedGateway(dir: string): string {
+  return writeGatewayVariant(dir, 'gateway-squeezed', (doc) => {
+    doc.setIn(['upstreams', SQUEEZED, 'retry'], {
+      maxRetries: 1,
+      statuses: [503],
+      budget: { percent: 0, minRetriesPerSec: 0 },
     });
+    doc.setIn(['upstreams', SQUEEZED, 'bulkhead'], { maxConcurrent: 1, maxQueue: 0 });
   });
-  const file = join(dir, 'gateway-squeezed.yaml');
-  writeFileSync(file, doc.toString());
-  return file;
 }
 
 /**

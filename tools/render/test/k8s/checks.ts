@@ -1,4 +1,5 @@
-/** Policy checks every built manifest must pass (used by overlays.test.ts). */
+/** Policy checks every built manifest must pass (used by overlays.test.ts); `selects` lives in src (the rollout check uses it). */
+import { selects } from '../../src/k8s-check/manifests.ts';
 import { type Manifest, podOwners } from './manifests.ts';
 
 /** Long-running containers without a startup, liveness or readiness probe (Jobs run to completion: exempt). */
@@ -11,23 +12,6 @@ export function probeProblems(objs: readonly Manifest[]): string[] {
         if (c[probe] === undefined) missing.push(`${p.id}/${c.name}: ${probe}`);
   }
   return missing;
-}
-
-export function selects(selector: Manifest | undefined, labels: Record<string, string>): boolean {
-  const ml: Record<string, string> = selector?.matchLabels ?? {};
-  const exprs: { key: string; operator: string; values?: string[] }[] = selector?.matchExpressions ?? [];
-  return (
-    Object.entries(ml).every(([k, v]) => labels[k] === v) &&
-    exprs.every((e) =>
-      e.operator === 'In'
-        ? (e.values ?? []).includes(labels[e.key] as string)
-        : e.operator === 'NotIn'
-          ? !(e.values ?? []).includes(labels[e.key] as string)
-          : e.operator === 'Exists'
-            ? e.key in labels
-            : !(e.key in labels),
-    )
-  );
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: pod spec from YAML
@@ -73,3 +57,5 @@ export function isClearlyFake(v: string): boolean {
   ];
   return v.toLowerCase().includes('not-a-secret') && !realShapes.some((r) => r.test(v));
 }
+
+export { selects };

@@ -1,59 +1,25 @@
 /**
- * Build kustomize overlays and validate the objects against the schemas the
+ * Validate built kustomize overlays (src/k8s-check/manifests.ts, re-exported
+ * here for the tests) against the schemas the
  * kubernetes-models packages generate from the real Kubernetes OpenAPI spec
  * and the real CRDs (Istio, Gateway API, Envoy Gateway, Prometheus operator).
  * An object whose apiVersion has no schema package fails: nothing passes
  * unvalidated.
  */
-import { execFileSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseAllDocuments } from 'yaml';
+import type { Manifest } from '../../src/k8s-check/manifests.ts';
 
-export const ROOT = resolve(fileURLToPath(new URL('../../../..', import.meta.url)));
-export const OVERLAYS_DIR = resolve(ROOT, 'k8s/overlays');
+export {
+  build,
+  kustomizeBin,
+  type Manifest,
+  OVERLAYS_DIR,
+  overlayNames,
+  parseManifests,
+  ROOT,
+} from '../../src/k8s-check/manifests.ts';
 
-// biome-ignore lint/suspicious/noExplicitAny: manifests are untyped YAML
-export type Manifest = Record<string, any>;
-
-export function overlayNames(): string[] {
-  return readdirSync(OVERLAYS_DIR)
-    .filter((d) => statSync(resolve(OVERLAYS_DIR, d)).isDirectory())
-    .sort();
-}
-
-export function kustomizeBin(): string {
-  return process.env.KUSTOMIZE ?? resolve(ROOT, '.tools/bin/kustomize');
-}
-
-export function parseManifests(text: string): Manifest[] {
-  return parseAllDocuments(text)
-    .map((d) => {
-      if (d.errors.length > 0) throw new Error(d.errors.map((e) => e.message).join('; '));
-      return d.toJS() as Manifest | null;
-    })
-    .filter((o): o is Manifest => o !== null);
-}
-
-const built = new Map<string, Manifest[]>();
-/** `kustomize build <dir>` (cached per directory within a test file). */
-export function build(dir: string): Manifest[] {
-  const abs = resolve(ROOT, dir);
-  let objs = built.get(abs);
-  if (objs === undefined) {
-    const out = execFileSync(kustomizeBin(), ['build', abs], {
-      encoding: 'utf8',
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    objs = parseManifests(out);
-    built.set(abs, objs);
-  }
-  return objs;
-}
-
-/** Which package holds the schema of an API group. */
-function schemaModule(apiVersion: string): string | undefined {
+/** Which kubernetes-models package holds the schema and the types of an API group (strict-fields.ts uses it too). */
+export function modelsModule(apiVersion: string): string | undefined {
   const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
   if (group === '') return `kubernetes-models/${version}`;
   if (group === 'gateway.networking.k8s.io') return `@kubernetes-models/gateway-api/${group}/${version}`;
@@ -83,7 +49,7 @@ type ModelClass = new (data: unknown) => { validate(): void };
 /** Validates one object; returns the problems (empty when valid). */
 export async function validateManifest(obj: Manifest): Promise<string[]> {
   const id = `${obj.kind}/${obj.metadata?.name} (${obj.apiVersion})`;
-  const mod = typeof obj.apiVersion === 'string' ? schemaModule(obj.apiVersion) : undefined;
+  const mod = typeof obj.apiVersion === 'string' ? modelsModule(obj.apiVersion) : undefined;
   if (mod === undefined) return [`${id}: no schema package for this apiVersion`];
   let cls: ModelClass | undefined;
   try {

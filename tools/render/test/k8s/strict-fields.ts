@@ -10,19 +10,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type Manifest, ROOT } from './manifests.ts';
-
-function typeModule(apiVersion: string): string | undefined {
-  const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
-  if (group === '') return `kubernetes-models/${version}`;
-  if (group === 'gateway.networking.k8s.io') return `@kubernetes-models/gateway-api/${group}/${version}`;
-  if (group === 'gateway.envoyproxy.io') return `@kubernetes-models/envoy-gateway/${group}/${version}`;
-  if (group === 'monitoring.coreos.com') return `@kubernetes-models/prometheus-operator/${group}/${version}`;
-  if (group?.endsWith('.istio.io')) return `@kubernetes-models/istio/${group}/${version}`;
-  if (group !== undefined && (!group.includes('.') || group.endsWith('.k8s.io')))
-    return `kubernetes-models/${group}/${version}`;
-  return undefined;
-}
+import { type Manifest, modelsModule, ROOT } from './manifests.ts';
 
 /** Runs tsc over typed literals of `objects`; returns tsc's complaints (empty when every field is known). */
 export function unknownFieldProblems(objects: readonly Manifest[]): string[] {
@@ -33,7 +21,7 @@ export function unknownFieldProblems(objects: readonly Manifest[]): string[] {
     const imports = new Map<string, string>();
     const lines: string[] = [];
     objects.forEach((o, i) => {
-      const mod = typeModule(String(o.apiVersion));
+      const mod = modelsModule(String(o.apiVersion));
       if (mod === undefined) throw new Error(`${o.kind}/${o.metadata?.name}: no types for ${o.apiVersion}`);
       const alias = `T${imports.size}`;
       const key = `${mod}#${o.kind}`;

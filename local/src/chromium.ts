@@ -1,5 +1,6 @@
 /**
- * Headless Chromium for the page tests: Debian's /usr/bin/chromium driven by
+ * Headless Chromium for tests that open a page (the frontend's page tests,
+ * the drill report): Debian's /usr/bin/chromium (BW_CHROMIUM) driven by
  * playwright-core (no browser download), a fresh profile per launch, and no
  * traffic anywhere but the pages the test opens.
  */
