@@ -168,11 +168,13 @@ ensure_schemathesis() {
   if [ -x "$venv/bin/schemathesis" ] && [ "$(cat "$venv/.bw-version" 2>/dev/null)" = "$want" ]; then
     return 0
   fi
-  if ! command -v python3 >/dev/null || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+  # schemathesis 4 needs Python >= 3.11 (Debian 12 and later ship it).
+  local usable='import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))'
+  if ! command -v python3 >/dev/null || ! python3 -c "$usable" 2>/dev/null; then
     apt_install python3 python3-venv || true
   fi
-  if ! command -v python3 >/dev/null || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
-    bw_log "schemathesis needs Python >= 3.9 with its venv module: install python3 and python3-venv (Debian/Ubuntu: apt-get install python3 python3-venv; macOS: brew install python), then run this again"
+  if ! command -v python3 >/dev/null || ! python3 -c "$usable" 2>/dev/null; then
+    bw_log "schemathesis needs Python >= 3.11 with its venv module (found: $(python3 --version 2>/dev/null || echo no python3)): install python3 and python3-venv (Debian/Ubuntu: apt-get install python3 python3-venv; macOS: brew install python), then run this again"
     return 1
   fi
   mkdir -p "$BW_TOOLS"
