@@ -24,10 +24,12 @@ export interface KnownValues {
 export interface FuzzOptions {
   /** Names the report folder: .run/schemathesis/<name>/. */
   name: string;
-  /** Base URL of the server (its document is at <url><openapiPath>). */
+  /** Base URL the document's paths are appended to. */
   url: string;
-  /** Where the document is served; /openapi.json by default. */
-  openapiPath?: string;
+  /** The document: a file, or (default) the server's own /openapi.json. */
+  document?: string;
+  /** Only the operations whose path matches (schemathesis --include-path-regex). */
+  includePathRegex?: string;
   /** Test cases per operation and phase (schemathesis --max-examples). */
   maxExamples: number;
   seed: number;
@@ -84,7 +86,7 @@ export async function runSchemathesis(o: FuzzOptions): Promise<FuzzResult> {
     '--config-file',
     configPath,
     'run',
-    `${o.url}${o.openapiPath ?? '/openapi.json'}`,
+    o.document ?? `${o.url}/openapi.json`,
     '--url',
     o.url,
     '--checks',
@@ -111,6 +113,7 @@ export async function runSchemathesis(o: FuzzOptions): Promise<FuzzResult> {
     `${reportDir}/junit.xml`,
   ];
   for (const [k, v] of Object.entries(o.headers ?? {})) args.push('--header', `${k}: ${v}`);
+  if (o.includePathRegex) args.push('--include-path-regex', o.includePathRegex);
   const { code, output } = await new Promise<{ code: number; output: string }>((resolve, reject) => {
     execFile(
       BIN,
