@@ -156,3 +156,49 @@ ensure_kube_tools() {
     ensure_go_tool "$t" || return 1
   done
 }
+
+# schemathesis (the OpenAPI fuzzer of contracts/test/fuzz.test.ts) from PyPI
+# into its own virtual environment, .tools/venv-schemathesis, so nothing lands
+# in the system's Python. Skipped when the pinned version is there (a stamp
+# written only after pip succeeded). A lock directory keeps two worktrees that
+# share .tools from building the same venv at once.
+ensure_schemathesis() {
+  local venv="$BW_TOOLS/venv-schemathesis"
+  local want="$SCHEMATHESIS_VERSION"
+  if [ -x "$venv/bin/schemathesis" ] && [ "$(cat "$venv/.bw-version" 2>/dev/null)" = "$want" ]; then
+    return 0
+  fi
+  # schemathesis 4 needs Python >= 3.11 (Debian 12 and later ship it).
+  local usable='import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))'
+  if ! command -v python3 >/dev/null || ! python3 -c "$usable" 2>/dev/null; then
+    apt_install python3 python3-venv || true
+  fi
+  if ! command -v python3 >/dev/null || ! python3 -c "$usable" 2>/dev/null; then
+    bw_log "schemathesis needs Python >= 3.11 with its venv module (found: $(python3 --version 2>/dev/null || echo no python3)): install python3 and python3-venv (Debian/Ubuntu: apt-get install python3 python3-venv; macOS: brew install python), then run this again"
+    return 1
+  fi
+  mkdir -p "$BW_TOOLS"
+  local lock="$venv.lock" waited=0
+  until mkdir "$lock" 2>/dev/null; do
+    # Another worktree is installing; a lock older than 10 minutes is stale.
+    if [ -n "$(find "$lock" -maxdepth 0 -mmin +10 2>/dev/null)" ]; then rmdir "$lock" 2>/dev/null; continue; fi
+    [ "$waited" -ge 600 ] && { bw_log "waited 10 minutes for $lock: remove it if no install is running"; return 1; }
+    sleep 2
+    waited=$((waited + 2))
+  done
+  if [ -x "$venv/bin/schemathesis" ] && [ "$(cat "$venv/.bw-version" 2>/dev/null)" = "$want" ]; then
+    rmdir "$lock"
+    return 0
+  fi
+  bw_log "installing schemathesis $want from PyPI into .tools/venv-schemathesis ($(python3 --version))"
+  local rc=0
+  {
+    rm -rf "$venv" &&
+      python3 -m venv "$venv" &&
+      "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "schemathesis==$want" &&
+      echo "$want" >"$venv/.bw-version"
+  } >&2 || rc=$?
+  rmdir "$lock"
+  [ "$rc" = 0 ] || { bw_log "installing schemathesis $want failed (pip needs https://pypi.org)"; return 1; }
+  bw_log "schemathesis $("$venv/bin/schemathesis" --version 2>/dev/null | awk '{print $NF}') in .tools/venv-schemathesis"
+}

@@ -34,14 +34,16 @@ export const ListQuery = z
   })
   .strict();
 
-/** The cursor is the last id of the page, base64url-encoded (opaque to clients). */
+/**
+ * The cursor is the last id of the page. Plain, not encoded: every string its
+ * documented pattern (a product id) admits is then a cursor the catalog can
+ * answer — the page after that id.
+ */
 export function encodeCursor(lastId: string): string {
-  return Buffer.from(lastId, 'utf8').toString('base64url');
+  return lastId;
 }
 
-/** The id after which the page starts, or undefined when `cursor` is not one we issued. */
+/** The id after which the page starts, or undefined when `cursor` is not a product id. */
 export function decodeCursor(cursor: string): string | undefined {
-  if (!/^[A-Za-z0-9_-]{1,100}$/.test(cursor)) return undefined;
-  const id = Buffer.from(cursor, 'base64url').toString('utf8');
-  return PRODUCT_ID.test(id) ? id : undefined;
+  return PRODUCT_ID.test(cursor) ? cursor : undefined;
 }

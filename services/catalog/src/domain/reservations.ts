@@ -12,12 +12,22 @@ export const ReservationRequest = z
       .array(z.object({ productId: ProductId, quantity: z.number().int().min(1).max(MAX_QUANTITY) }).strict())
       .min(1)
       .max(MAX_LINES)
-      .refine((items) => new Set(items.map((i) => i.productId)).size === items.length, {
-        message: 'each productId at most once',
-      }),
+      // A product named on several lines is one line of their total: a rule a
+      // JSON schema cannot state would refuse requests its document accepts.
+      .transform(mergeLines),
   })
   .strict();
 export type ReservationRequest = z.infer<typeof ReservationRequest>;
+
+/** One line per product, quantities summed, in the order products first appear. */
+export function mergeLines<L extends { productId: string; quantity: number }>(lines: readonly L[]): L[] {
+  const byId = new Map<string, L>();
+  for (const line of lines) {
+    const seen = byId.get(line.productId);
+    byId.set(line.productId, seen ? { ...seen, quantity: seen.quantity + line.quantity } : { ...line });
+  }
+  return [...byId.values()];
+}
 
 export interface ReservedLine {
   productId: string;

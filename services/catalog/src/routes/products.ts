@@ -67,7 +67,10 @@ export function mountProductRoutes(router: Router, deps: ProductRouteDeps): void
     if (q.cursor !== undefined) {
       after = decodeCursor(q.cursor);
       if (after === undefined)
-        throw new CatalogError('CATALOG_ERR_VALIDATION', 'query: cursor: not a cursor we issued');
+        throw new CatalogError(
+          'CATALOG_ERR_VALIDATION',
+          'query: cursor: not a product id (pass the nextCursor of a page)',
+        );
     }
     const key = `list:${limit}:${after ?? ''}`;
     const cached = await deps.cache
