@@ -45,6 +45,7 @@ const LABEL_VALUES: Record<string, readonly string[]> = {
   drill: ['payments-down'],
   fault: ['kill'],
   target: ['payments'],
+  endpoint: ['http://127.0.0.1:8081'],
 };
 
 function combinations(labels: readonly string[]): Record<string, string>[] {
