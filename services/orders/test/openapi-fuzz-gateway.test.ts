@@ -6,14 +6,15 @@
  * the run tests the routes, not the limiter) in front of the real shop.
  * Reports: .run/schemathesis/gateway-<service>/.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeGatewayVariant } from '@breakwater/local/gateway-variant';
 import { type PostgresHandle, type RedisHandle, startPostgres, startRedis } from '@breakwater/local/harness';
+import { ManagedProcess } from '@breakwater/local/managed-process';
 import { freePorts } from '@breakwater/local/ports';
+import { httpProbe } from '@breakwater/local/readiness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Document } from 'yaml';
 import { runSchemathesis } from './support/schemathesis.ts';
@@ -25,7 +26,7 @@ const ALICE = { apikey: 'dev-alice-key-0000-NOT-A-SECRET' };
 let pg: PostgresHandle;
 let redis: RedisHandle;
 let shop: Shop;
-let gateway: ChildProcess | undefined;
+let gateway: ManagedProcess | undefined;
 let gatewayUrl: string;
 
 /** Every rate limit far above what the run sends. */
@@ -39,16 +40,24 @@ function unlimited(doc: Document): void {
 beforeAll(async () => {
   [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
   shop = await Shop.start({ pg, redisUrl: redis.url });
-  const config = writeGatewayVariant(mkdtempSync(join(tmpdir(), 'bw-fuzz-gw-')), 'fuzz', unlimited);
   const [port, adminPort] = await freePorts(2);
   gatewayUrl = `http://127.0.0.1:${port}`;
-  let stderr = '';
-  gateway = spawn(process.execPath, ['gateway/src/main.ts'], {
+  const dir = mkdtempSync(join(tmpdir(), 'bw-fuzz-gw-'));
+  // Ready once a catalog read passes through it (auth, limit and forward all work).
+  gateway = new ManagedProcess({
+    name: 'gateway',
+    kind: 'gateway',
+    command: process.execPath,
+    args: ['gateway/src/main.ts'],
     cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'pipe'],
+    port,
+    logFile: join(dir, 'gateway.log'),
+    ready: httpProbe(`${gatewayUrl}/api/catalog/products?limit=1`, ALICE),
+    readyTimeoutMs: 20_000,
+    inheritEnv: false,
     env: {
       PATH: process.env.PATH ?? '',
-      GATEWAY_CONFIG: config,
+      GATEWAY_CONFIG: writeGatewayVariant(dir, 'fuzz', unlimited),
       HOST: '127.0.0.1',
       PORT: String(port),
       GATEWAY_ADMIN_PORT: String(adminPort),
@@ -61,26 +70,10 @@ beforeAll(async () => {
       LOG_LEVEL: 'warn',
     },
   });
-  gateway.stderr?.on('data', (c: Buffer) => {
-    stderr += c.toString();
-  });
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const ok = await fetch(`${gatewayUrl}/api/catalog/products?limit=1`, { headers: ALICE })
-      .then((r) => r.status === 200)
-      .catch(() => false);
-    if (ok) break;
-    if (Date.now() > deadline || gateway.exitCode !== null)
-      throw new Error(`the gateway did not answer within 20 s:\n${stderr}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await gateway.start();
 });
 afterAll(async () => {
-  if (gateway && gateway.exitCode === null) {
-    const exited = new Promise((r) => gateway?.once('exit', r));
-    gateway.kill('SIGTERM');
-    await exited;
-  }
+  await gateway?.stop();
   await shop?.stop();
   await Promise.all([pg?.stop(), redis?.stop()]);
 });
