@@ -162,10 +162,18 @@ ensure_kube_tools() {
 # in the system's Python. Skipped when the pinned version is there (a stamp
 # written only after pip succeeded). A lock directory keeps two worktrees that
 # share .tools from building the same venv at once.
+# The pinned version is installed in this venv, for this folder: a venv is not
+# relocatable (its scripts name the interpreter by absolute path), so a clone
+# that moved gets a new one.
+schemathesis_ready() {
+  [ -x "$1/bin/schemathesis" ] && [ "$(cat "$1/.bw-version" 2>/dev/null)" = "$2" ] &&
+    [ "$(head -n 1 "$1/bin/schemathesis")" = "#!$1/bin/python" ]
+}
+
 ensure_schemathesis() {
   local venv="$BW_TOOLS/venv-schemathesis"
   local want="$SCHEMATHESIS_VERSION"
-  if [ -x "$venv/bin/schemathesis" ] && [ "$(cat "$venv/.bw-version" 2>/dev/null)" = "$want" ]; then
+  if schemathesis_ready "$venv" "$want"; then
     return 0
   fi
   # schemathesis 4 needs Python >= 3.11 (Debian 12 and later ship it).
@@ -186,7 +194,7 @@ ensure_schemathesis() {
     sleep 2
     waited=$((waited + 2))
   done
-  if [ -x "$venv/bin/schemathesis" ] && [ "$(cat "$venv/.bw-version" 2>/dev/null)" = "$want" ]; then
+  if schemathesis_ready "$venv" "$want"; then
     rmdir "$lock"
     return 0
   fi
