@@ -14,10 +14,11 @@ import { findGrafana, GRAFANA_MISSING, grafanaSpec } from './grafana.ts';
 import type { ProcessKind, ProcessSpec } from './managed-process.ts';
 import { freePorts, isPortFree, LOOPBACK } from './ports.ts';
 import { type PostgresInstance, postgresInstance } from './postgres.ts';
-import { prometheusSpec, type ScrapeTarget } from './prometheus.ts';
+import { prometheusSpec } from './prometheus.ts';
 import { allProbes, httpProbe } from './readiness.ts';
 import { redisSpec, redisUrl } from './redis.ts';
 import { instanceName } from './replicas.ts';
+import { scrapeTargetsDir } from './scrape-targets.ts';
 import { unknownProcess } from './supervisor.ts';
 
 /**
@@ -302,7 +303,6 @@ interface Build {
   readonly entries: readonly PlatformEntry[];
   readonly layout: Layout;
   readonly postgres: ReadonlyMap<string, PostgresInstance>;
-  readonly targets: ScrapeTarget[];
   readonly notes: string[];
   readonly skipped: Platform['skipped'];
   readonly log: (line: string) => void;
@@ -389,18 +389,7 @@ function nodeEnv(e: PlatformEntry, b: Build): Record<string, string> {
 function nodeSpec(e: PlatformEntry, b: Build): ProcessSpec {
   const admin = b.layout.adminPort.get(e.name) as number;
   const url = b.urlOf(e.name);
-  // Each gateway process on its own admin port (loopback, /metrics needs no token):
-  // the shared public port would answer from a random process on every scrape.
   const service = e.service ?? e.name;
-  b.targets.push(
-    e.kind === 'service'
-      ? {
-          job: service,
-          port: b.layout.port.get(e.name) as number,
-          ...(service !== e.name ? { labels: { instance: e.name } } : {}),
-        }
-      : { job: 'gateway', port: admin, labels: { instance: e.name } },
-  );
   return {
     name: e.name,
     kind: e.kind,
@@ -428,6 +417,9 @@ function nodeSpec(e: PlatformEntry, b: Build): ProcessSpec {
           )
         : httpProbe(`${url}/health/ready`),
     adminPort: admin,
+    // Each gateway process on its own admin port (loopback, /metrics needs no token):
+    // the shared public port would answer from a random process on every scrape.
+    metricsPort: e.kind === 'gateway' ? admin : (b.layout.port.get(e.name) as number),
     readyTimeoutMs: 30_000,
     stopTimeoutMs: 10_000,
     tier: e.tier,
@@ -479,7 +471,7 @@ function specOf(e: PlatformEntry, b: Build): ProcessSpec | string {
         command,
         root: b.options.root,
         port: p,
-        targets: b.targets,
+        targetsDir: scrapeTargetsDir(b.options.runDir),
         ...common,
         portHint: portHintOf(e),
         warn: b.log,
@@ -515,7 +507,6 @@ export async function buildPlatform(options: PlatformOptions): Promise<Platform>
     options,
     entries,
     layout,
-    targets: [] as ScrapeTarget[],
     notes: [] as string[],
     skipped: [] as Platform['skipped'],
     log: options.log ?? (() => {}),
@@ -556,7 +547,7 @@ export async function buildPlatform(options: PlatformOptions): Promise<Platform>
     else layout.port.set(name, layout.port.get(shares.sharesPortWith) as number);
     layout.adminPort.set(name, admin as number);
     const { sharesPortWith: _s, notes: _n, ...rest } = model;
-    return nodeSpec({ ...rest, ...shares, name }, { ...b, targets: [] });
+    return nodeSpec({ ...rest, ...shares, name }, b);
   };
   return { specs, skipped: b.skipped, notes: b.notes, discovery: b.discovery, newInstance };
 }

@@ -12,6 +12,7 @@ import { EndpointsFiles } from './endpoints-files.ts';
 import { buildPlatform, type PlatformOptions } from './platform.ts';
 import { LOOPBACK } from './ports.ts';
 import { createScaler } from './scaling.ts';
+import { ScrapeTargetsFile } from './scrape-targets.ts';
 import { processCommandLine } from './stale.ts';
 import { type RunState, recoverStaleRun, writeState } from './state.ts';
 import { describeState, formatStatusTable } from './status-table.ts';
@@ -74,6 +75,8 @@ export async function up(options: UpOptions): Promise<number> {
   });
   // Discovery: callers balance over the instances listed in <run>/endpoints/<service>.json.
   const endpoints = platform.discovery ? new EndpointsFiles(options.runDir, supervisor) : undefined;
+  // Prometheus' targets: every instance, rewritten as `scale` adds and removes them.
+  const scrapeTargets = new ScrapeTargetsFile(options.runDir, supervisor);
   const scaler = createScaler(supervisor, platform, endpoints);
   api.route('POST', '/v1/services/:service/scale', ({ params, body }) => {
     const replicas = (body as { replicas?: unknown }).replicas;
@@ -124,6 +127,7 @@ export async function up(options: UpOptions): Promise<number> {
     if (leftovers.length) print(`killed processes left behind by ${leftovers.join(', ')}`);
     changes.dispose();
     endpoints?.close();
+    scrapeTargets.close();
     state.stoppedAt = new Date().toISOString();
     save();
     await api.close();
