@@ -18,7 +18,7 @@ import { prometheusSpec } from './prometheus.ts';
 import { allProbes, httpProbe } from './readiness.ts';
 import { redisSpec, redisUrl } from './redis.ts';
 import { instanceName } from './replicas.ts';
-import { scrapeTargetsDir } from './scrape-targets.ts';
+import { scrapeTargetsDir, writeInitialTargets } from './scrape-targets.ts';
 import { unknownProcess } from './supervisor.ts';
 
 /**
@@ -304,6 +304,8 @@ interface Build {
   readonly layout: Layout;
   readonly postgres: ReadonlyMap<string, PostgresInstance>;
   readonly notes: string[];
+  /** Every spec built so far (all of them once Prometheus' prepare runs). */
+  readonly specs: ProcessSpec[];
   readonly skipped: Platform['skipped'];
   readonly log: (line: string) => void;
   readonly discovery: boolean;
@@ -472,6 +474,7 @@ function specOf(e: PlatformEntry, b: Build): ProcessSpec | string {
         root: b.options.root,
         port: p,
         targetsDir: scrapeTargetsDir(b.options.runDir),
+        initialTargets: () => writeInitialTargets(b.options.runDir, b.specs),
         ...common,
         portHint: portHintOf(e),
         warn: b.log,
@@ -509,6 +512,7 @@ export async function buildPlatform(options: PlatformOptions): Promise<Platform>
     layout,
     notes: [] as string[],
     skipped: [] as Platform['skipped'],
+    specs: [] as ProcessSpec[],
     log: options.log ?? (() => {}),
     selected,
     discovery: options.discovery === true || Object.keys(options.replicas ?? {}).length > 0,
@@ -516,7 +520,7 @@ export async function buildPlatform(options: PlatformOptions): Promise<Platform>
     logFile: (name: string) => path.join(options.runDir, 'logs', `${name}.log`),
   };
   const b: Build = { ...partial, postgres: postgresInstances(partial) };
-  const specs: ProcessSpec[] = [];
+  const specs = b.specs;
   for (const e of selected) {
     // A service or gateway starts only once its main file exists: `up` grows as services land.
     if (e.main && !existsSync(path.join(options.root, e.main))) {

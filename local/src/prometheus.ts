@@ -23,6 +23,8 @@ export interface PrometheusOptions {
   logFile: string;
   /** The file_sd folder (scrape-targets.ts scrapeTargetsDir). */
   targetsDir: string;
+  /** Writes the initial target file when none is there yet (scrape-targets.ts writeInitialTargets). */
+  initialTargets?: () => void;
   tier?: number;
   portHint?: string;
   /** Told when the rule files fail `promtool check rules` and are left out. */
@@ -106,6 +108,7 @@ export function prometheusSpec(options: PrometheusOptions): ProcessSpec {
     stopSignal: 'SIGTERM',
     prepare: async () => {
       mkdirSync(dataDir, { recursive: true });
+      options.initialTargets?.();
       const rules = ruleFiles(options.root, options.warn ?? (() => {}));
       writeFileSync(configFile, prometheusConfig(rules, options.port, options.targetsDir));
     },

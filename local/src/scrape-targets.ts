@@ -10,9 +10,11 @@
  * restart or a reload. A process that is merely down stays listed: its
  * `up == 0` is what the InstanceDown alert is for.
  */
+
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from './atomic-write.ts';
-import type { ManagedProcess } from './managed-process.ts';
+import type { ProcessSpec } from './managed-process.ts';
 import { LOOPBACK } from './ports.ts';
 import type { Supervisor } from './supervisor.ts';
 
@@ -31,9 +33,9 @@ export interface TargetGroup {
   labels: Record<string, string>;
 }
 
-/** One group per process that exports metrics, in the supervisor's order. */
-export function targetGroups(processes: readonly ManagedProcess[]): TargetGroup[] {
-  return processes.flatMap(({ spec }) =>
+/** One group per process that exports metrics, in the given order. */
+export function targetGroups(specs: readonly ProcessSpec[]): TargetGroup[] {
+  return specs.flatMap((spec) =>
     spec.metricsPort === undefined
       ? []
       : [
@@ -43,6 +45,18 @@ export function targetGroups(processes: readonly ManagedProcess[]): TargetGroup[
           },
         ],
   );
+}
+
+const targetsText = (specs: readonly ProcessSpec[]) => `${JSON.stringify(targetGroups(specs), null, 2)}\n`;
+
+/**
+ * Writes the platform's initial targets unless the file is there already
+ * (a ScrapeTargetsFile keeps it current): Prometheus started by a bare
+ * Supervisor, as some tests do, still scrapes every process.
+ */
+export function writeInitialTargets(runDir: string, specs: readonly ProcessSpec[]): void {
+  const file = instancesTargetsFile(runDir);
+  if (!existsSync(file)) writeFileAtomic(file, targetsText(specs));
 }
 
 export class ScrapeTargetsFile {
@@ -60,7 +74,7 @@ export class ScrapeTargetsFile {
   }
 
   write(): void {
-    const text = `${JSON.stringify(targetGroups(this.#supervisor.processes), null, 2)}\n`;
+    const text = targetsText(this.#supervisor.processes.map((p) => p.spec));
     if (text === this.#written) return;
     writeFileAtomic(this.#file, text);
     this.#written = text;

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { writeGatewayVariant } from '@breakwater/local/gateway-variant';
 import { buildPlatform } from '@breakwater/local/platform';
 import { redisUrl } from '@breakwater/local/redis';
+import { keepRunFiles, type RunFiles } from '@breakwater/local/run-files';
 import { Supervisor } from '@breakwater/local/supervisor';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -45,6 +46,7 @@ const SQUEEZED = 'frontend';
 
 let runDir = '';
 let supervisor: Supervisor | undefined;
+let runFiles: RunFiles | undefined;
 let gatewayUrl = '';
 let prometheusUrl = '';
 /** Admin URLs of the catalog instances (catalog-1, catalog-2). */
@@ -109,6 +111,8 @@ beforeAll(async () => {
   // Grafana is optional (started only where one is installed); the queries here go to Prometheus.
   expect(platform.skipped.filter((s) => s.name !== 'grafana')).toEqual([]);
   supervisor = new Supervisor(platform.specs);
+  // As `up` does: the endpoints files callers balance over, Prometheus' targets.
+  runFiles = keepRunFiles(runDir, supervisor, platform);
   await supervisor.startAll();
   gatewayUrl = supervisor.get('gateway-1').status().url ?? '';
   prometheusUrl = supervisor.get('prometheus').status().url ?? '';
@@ -122,6 +126,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await supervisor?.stopAll();
+  runFiles?.close();
   process.env.OTEL_EXPORTER_OTLP_ENDPOINT = envBefore.OTEL_EXPORTER_OTLP_ENDPOINT;
   process.env.OTEL_BSP_SCHEDULE_DELAY = envBefore.OTEL_BSP_SCHEDULE_DELAY;
   if (envBefore.OTEL_EXPORTER_OTLP_ENDPOINT === undefined) delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
