@@ -16,7 +16,8 @@
  *   (prefix_rewrite would leave `//products`). Idempotent methods get the
  *   retry_policy (num_retries, per_try_timeout, retry_back_off, Retry-After
  *   honoured); other methods none, as the mesh retries them only with an
- *   Idempotency-Key. The route timeout is the overall deadline.
+ *   Idempotency-Key. The route timeout is the overall deadline. A retry goes
+ *   to another host than the failed try (previous_hosts), as the mesh client's.
  * - Rate limits: a local token bucket per route (envoy.filters.http.local_ratelimit)
  *   with filter_enabled and filter_enforced at 100 % (Envoy's default of 0 %
  *   enforces nothing). Envoy's local limiter is per instance and per route:
@@ -111,6 +112,14 @@ function routeEntries(
     num_retries: r.maxRetries,
     per_try_timeout: dur(timeoutMs),
     retriable_status_codes: [...r.statuses],
+    // As the mesh client: a retry goes to another host than the failed try where one exists.
+    retry_host_predicate: [
+      {
+        name: 'envoy.retry_host_predicates.previous_hosts',
+        typed_config: { '@type': `${T}.retry.host.previous_hosts.v3.PreviousHostsPredicate` },
+      },
+    ],
+    host_selection_retry_max_attempts: 3,
     retry_back_off: { base_interval: dur(r.backoff.baseMs), max_interval: dur(r.backoff.capMs) },
     ...(r.honorRetryAfter
       ? {

@@ -92,6 +92,10 @@ describe('rendered Kong and Envoy config', () => {
     const routes = hcm.route_config.virtual_hosts[0].routes as Record<string, any>[];
     const cat = routes.find((r) => r.name === 'catalog');
     expect(cat?.match.path_separated_prefix).toBe('/api/catalog');
+    // a retry goes to another host than the failed try, as the mesh client's
+    expect(cat?.route.retry_policy.retry_host_predicate[0].name).toBe(
+      'envoy.retry_host_predicates.previous_hosts',
+    );
     expect(cat?.route.retry_policy.retry_back_off).toEqual({
       base_interval: '0.025s',
       max_interval: '0.250s',
