@@ -97,6 +97,16 @@ describe('up --replicas (end to end)', { timeout: 120_000 }, () => {
     ]);
   });
 
+  it('reads BW_REPLICAS as --replicas (the flag wins), refusing a bad one the same way', async () => {
+    const res = await cli(['up', ...common], { BW_REPLICAS: 'catalog=0' });
+    expect(res.code).toBe(1);
+    expect(res.stderr.trim().split('\n')).toEqual([
+      'bw-local: error: bad replica count "0" for catalog: 1-9 instances of catalog, orders, payments, notifications, frontend, gateway',
+    ]);
+    const flag = await cli(['up', ...common, '--replicas', 'redis=2'], { BW_REPLICAS: 'catalog=0' });
+    expect(flag.stderr).toContain('cannot replicate "redis"');
+  });
+
   it('shows each instance in status and lists both, ready, in the endpoints file', async () => {
     const res = await cli(['status', ...common]);
     expect(res.stdout).toMatch(/^catalog-1\s+running/m);
