@@ -67,28 +67,35 @@ export function findJava(env: NodeJS.ProcessEnv = process.env): string | { missi
   return java;
 }
 
-const found = new Map<string, ZipkinBinaries | { missing: string }>();
+const found = new Map<string, ZipkinBinaries>();
 
 /**
  * Java and the pinned jar, or what is missing (a sentence for the status
- * notes). Cached per repository root: `java -version` takes a moment.
+ * notes). What was found is cached per root and Java search path (`java
+ * -version` takes a moment); what is missing is looked for again next time.
  */
-export function findZipkin(root: string): ZipkinBinaries | { missing: string } {
-  const cached = found.get(root);
+export function findZipkin(
+  root: string,
+  env: NodeJS.ProcessEnv = process.env,
+): ZipkinBinaries | { missing: string } {
+  const key = JSON.stringify([root, env.JAVA_HOME, env.PATH]);
+  const cached = found.get(key);
   if (cached) return cached;
   const version = pinned(root, 'ZIPKIN_VERSION');
-  let result: ZipkinBinaries | { missing: string };
   const jar = version && path.join(root, '.tools', 'zipkin', `zipkin-server-${version}-exec.jar`);
+  // Java first: without it the bootstrap does not download the jar either.
+  const java = jar ? findJava(env) : undefined;
+  let result: ZipkinBinaries | { missing: string };
   if (!jar) result = { missing: 'ZIPKIN_VERSION is not pinned in tools/versions.env' };
+  else if (typeof java !== 'string') result = java ?? { missing: JAVA_HINT };
   else if (!existsSync(jar)) {
     result = {
-      missing: `${path.relative(root, jar)} is missing: the bootstrap downloads it (npm start, npm test; needs Maven Central and Java >= ${JAVA_MIN_MAJOR})`,
+      missing: `${path.relative(root, jar)} is missing: the bootstrap downloads it from Maven Central (npm start, npm test)`,
     };
   } else {
-    const java = findJava();
-    result = typeof java === 'string' ? { java, jar, version: version as string } : java;
+    result = { java, jar, version: version as string };
+    found.set(key, result);
   }
-  found.set(root, result);
   return result;
 }
 
