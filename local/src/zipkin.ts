@@ -172,6 +172,8 @@ export function zipkinSpec(o: ZipkinOptions): ProcessSpec {
     readyTimeoutMs: o.readyTimeoutMs ?? 180_000,
     stopSignal: 'SIGTERM',
     stopTimeoutMs: 5_000,
+    // Traces help; they are not the platform: if the JVM fails to start, the rest runs without it.
+    optional: true,
     prepare: async () => {
       mkdirSync(tmp, { recursive: true });
     },
