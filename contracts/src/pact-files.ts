@@ -94,3 +94,26 @@ export function settlePact(dir: string, consumer: string, provider: string): Set
 export function stalePactHint(file: string, testFile: string): string {
   return `${file} differs from what the consumer test generates: if the consumer changed on purpose, run BW_PACT_WRITE=1 npx vitest run ${testFile} and commit the pact (its providers then verify the new version)`;
 }
+
+/**
+ * Awaits a Pact verification; when it fails, rethrows with the verifier's
+ * own report (which interaction, which field, expected and actual) instead
+ * of the native core's JSON blob.
+ */
+export async function explainVerification<T>(verification: Promise<T>): Promise<T> {
+  try {
+    return await verification;
+  } catch (err) {
+    let output: unknown;
+    try {
+      output = (JSON.parse((err as Error).message) as { output?: unknown }).output;
+    } catch {
+      throw err;
+    }
+    if (!Array.isArray(output)) throw err;
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the report's ANSI colours
+    const report = output.join('\n').replace(/\u001b\[[0-9;]*m/g, '');
+    const failures = report.indexOf('Failures:');
+    throw new Error(`pact verification failed\n${failures >= 0 ? report.slice(failures) : report}`);
+  }
+}

@@ -7,7 +7,7 @@
  * catalog's own ProductsStore.
  */
 import { randomUUID } from 'node:crypto';
-import { interactionsOf, PACTICIPANTS, pactFile } from '@breakwater/contracts/pact';
+import { explainVerification, interactionsOf, PACTICIPANTS, pactFile } from '@breakwater/contracts/pact';
 import { openTestStores } from '@breakwater/events/testing';
 import { createDatabase } from '@breakwater/local/harness';
 import { sharedPostgres, sharedRedisUrl } from '@breakwater/local/shared';
@@ -67,13 +67,15 @@ const stateHandlers = {
 describe('pact: orders → catalog (provider: catalog)', () => {
   it('the catalog honours every interaction orders expects', { timeout: 60_000 }, async () => {
     const file = pactFile(PACTICIPANTS.orders, PACTICIPANTS.catalog);
-    await new Verifier({
-      provider: PACTICIPANTS.catalog,
-      providerBaseUrl: url,
-      pactUrls: [file],
-      stateHandlers,
-      logLevel: 'error',
-    }).verifyProvider();
+    await explainVerification(
+      new Verifier({
+        provider: PACTICIPANTS.catalog,
+        providerBaseUrl: url,
+        pactUrls: [file],
+        stateHandlers,
+        logLevel: 'error',
+      }).verifyProvider(),
+    );
     expect(await stockOf('sku-0003')).toBe(0);
     const n = interactionsOf(file).length;
     expect(n).toBeGreaterThan(0);

@@ -10,7 +10,7 @@
  * pays it (its order.placed crosses the outbox to payments).
  */
 import { randomUUID } from 'node:crypto';
-import { interactionsOf, PACTICIPANTS, pactFile } from '@breakwater/contracts/pact';
+import { explainVerification, interactionsOf, PACTICIPANTS, pactFile } from '@breakwater/contracts/pact';
 import { until } from '@breakwater/events/testing';
 import { buildApp as buildFrontend, loadConfig as frontendConfig } from '@breakwater/frontend';
 import { type RedisHandle, startRedis } from '@breakwater/local/harness';
@@ -88,13 +88,15 @@ describe('pact: public contract (provider: gateway)', () => {
       timeout: 90_000,
     }, async () => {
       const file = pactFile(consumer, PACTICIPANTS.gateway);
-      await new Verifier({
-        provider: PACTICIPANTS.gateway,
-        providerBaseUrl: gateway.url,
-        pactUrls: [file],
-        stateHandlers,
-        logLevel: 'error',
-      }).verifyProvider();
+      await explainVerification(
+        new Verifier({
+          provider: PACTICIPANTS.gateway,
+          providerBaseUrl: gateway.url,
+          pactUrls: [file],
+          stateHandlers,
+          logLevel: 'error',
+        }).verifyProvider(),
+      );
       const n = interactionsOf(file).length;
       expect(n).toBeGreaterThan(0);
       console.log(`pact ${consumer} → gateway: ${n} interactions verified against the gateway and the shop`);

@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EVENT_TYPES } from '@breakwater/contracts';
-import { interactionsOf, PACTICIPANTS, pactFile } from '@breakwater/contracts/pact';
+import { explainVerification, interactionsOf, PACTICIPANTS, pactFile } from '@breakwater/contracts/pact';
 import { pactMessage } from '@breakwater/contracts/pact-events';
 import { createPgPool, runMigrations } from '@breakwater/events';
 import { outboxEvent } from '@breakwater/events/testing';
@@ -61,26 +61,28 @@ describe('pact: orders events (message provider: orders)', () => {
       pactFile(PACTICIPANTS.payments, PACTICIPANTS.orders),
       pactFile(PACTICIPANTS.notifications, PACTICIPANTS.orders),
     ];
-    await new MessageProviderPact({
-      provider: PACTICIPANTS.orders,
-      pactUrls: files,
-      logLevel: 'error',
-      stateHandlers: {
-        'an order was placed': placeOrder,
-        'an order was confirmed': () => finishOrder({ kind: 'succeeded', paymentId: randomUUID() }),
-        'an order was cancelled': () =>
-          finishOrder({
-            kind: 'declined',
-            paymentId: randomUUID(),
-            reason: 'card declined (customer marker)',
-          }),
-      },
-      messageProviders: {
-        'an order.placed event': fromOutbox(EVENT_TYPES.orderPlaced),
-        'an order.confirmed event': fromOutbox(EVENT_TYPES.orderConfirmed),
-        'an order.cancelled event': fromOutbox(EVENT_TYPES.orderCancelled),
-      },
-    }).verify();
+    await explainVerification(
+      new MessageProviderPact({
+        provider: PACTICIPANTS.orders,
+        pactUrls: files,
+        logLevel: 'error',
+        stateHandlers: {
+          'an order was placed': placeOrder,
+          'an order was confirmed': () => finishOrder({ kind: 'succeeded', paymentId: randomUUID() }),
+          'an order was cancelled': () =>
+            finishOrder({
+              kind: 'declined',
+              paymentId: randomUUID(),
+              reason: 'card declined (customer marker)',
+            }),
+        },
+        messageProviders: {
+          'an order.placed event': fromOutbox(EVENT_TYPES.orderPlaced),
+          'an order.confirmed event': fromOutbox(EVENT_TYPES.orderConfirmed),
+          'an order.cancelled event': fromOutbox(EVENT_TYPES.orderCancelled),
+        },
+      }).verify(),
+    );
     const n = files.reduce((sum, f) => sum + interactionsOf(f).length, 0);
     expect(n).toBe(3);
     console.log(

@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EVENT_TYPES } from '@breakwater/contracts';
-import { interactionsOf, PACTICIPANTS, pactFile } from '@breakwater/contracts/pact';
+import { explainVerification, interactionsOf, PACTICIPANTS, pactFile } from '@breakwater/contracts/pact';
 import { pactMessage } from '@breakwater/contracts/pact-events';
 import { createPgPool, runMigrations } from '@breakwater/events';
 import { outboxEvent } from '@breakwater/events/testing';
@@ -47,20 +47,22 @@ const fromOutbox = (type: string) => async () =>
 describe('pact: payments events (message provider: payments)', () => {
   it('payments writes every result orders expects', { timeout: 60_000 }, async () => {
     const file = pactFile(PACTICIPANTS.orders, PACTICIPANTS.payments);
-    await new MessageProviderPact({
-      provider: PACTICIPANTS.payments,
-      pactUrls: [file],
-      logLevel: 'error',
-      stateHandlers: {
-        'a payment was captured': () => pay({ status: 'CAPTURED', ref: `sim-${randomUUID().slice(0, 8)}` }),
-        'a payment was declined': () =>
-          pay({ status: 'DECLINED', reason: 'card declined (customer marker)' }),
-      },
-      messageProviders: {
-        'a payment.succeeded event': fromOutbox(EVENT_TYPES.paymentSucceeded),
-        'a payment.declined event': fromOutbox(EVENT_TYPES.paymentDeclined),
-      },
-    }).verify();
+    await explainVerification(
+      new MessageProviderPact({
+        provider: PACTICIPANTS.payments,
+        pactUrls: [file],
+        logLevel: 'error',
+        stateHandlers: {
+          'a payment was captured': () => pay({ status: 'CAPTURED', ref: `sim-${randomUUID().slice(0, 8)}` }),
+          'a payment was declined': () =>
+            pay({ status: 'DECLINED', reason: 'card declined (customer marker)' }),
+        },
+        messageProviders: {
+          'a payment.succeeded event': fromOutbox(EVENT_TYPES.paymentSucceeded),
+          'a payment.declined event': fromOutbox(EVENT_TYPES.paymentDeclined),
+        },
+      }).verify(),
+    );
     const n = interactionsOf(file).length;
     expect(n).toBe(2);
     console.log(`pact orders ← payments (messages): ${n} interactions verified against payments' outbox`);
