@@ -9,6 +9,7 @@
  * verifies what is in the repository. `BW_PACT_WRITE=1` makes a consumer test
  * write the committed file instead (then review the diff and commit it).
  */
+import { deepStrictEqual } from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,9 +91,30 @@ export function settlePact(dir: string, consumer: string, provider: string): Set
   };
 }
 
-/** The message a stale committed pact fails with. */
-export function stalePactHint(file: string, testFile: string): string {
-  return `${file} differs from what the consumer test generates: if the consumer changed on purpose, run BW_PACT_WRITE=1 npx vitest run ${testFile} and commit the pact (its providers then verify the new version)`;
+/**
+ * The last step of every consumer test: the pact it generated into `dir` is
+ * the committed one (or becomes it, with BW_PACT_WRITE=1). Throws, naming
+ * the file, the way to update it and the difference, when it is stale;
+ * prints the count line `npm test` shows and returns the count.
+ */
+export function assertPactCommitted(
+  dir: string,
+  consumer: string,
+  provider: string,
+  testFile: string,
+): number {
+  const p = settlePact(dir, consumer, provider);
+  try {
+    deepStrictEqual(p.generated, p.committed);
+  } catch (err) {
+    throw new Error(
+      `${p.file} differs from what the consumer test generates: if the consumer changed on purpose, run BW_PACT_WRITE=1 npx vitest run ${testFile} and commit the pact (its providers then verify the new version)\n${(err as Error).message}`,
+    );
+  }
+  console.log(
+    `pact ${consumer} → ${provider}: ${p.interactions} interactions written by the consumer, committed file current`,
+  );
+  return p.interactions;
 }
 
 /**

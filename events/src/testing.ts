@@ -197,3 +197,16 @@ export async function outboxEvent(
   const row = rows[0];
   return row ? { stream: row.stream, event: row.payload } : undefined;
 }
+
+/**
+ * A message pact's consumer callback (`{ contents, metadata }`, as Pact
+ * hands a message over): delivers the content to `group` on the stream the
+ * message's `stream` metadata names, with deliverAndSettle.
+ */
+export function deliverTo(redis: Redis, group: string) {
+  return (m: { contents: unknown; metadata?: Record<string, unknown> }): Promise<string> => {
+    const stream = m.metadata?.stream;
+    if (typeof stream !== 'string') throw new Error('the message names no stream in its metadata');
+    return deliverAndSettle(redis, m.contents as EventEnvelope, { stream, group });
+  };
+}

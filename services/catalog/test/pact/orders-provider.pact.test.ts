@@ -79,6 +79,6 @@ describe('pact: orders → catalog (provider: catalog)', () => {
     expect(await stockOf('sku-0003')).toBe(0);
     const n = interactionsOf(file).length;
     expect(n).toBeGreaterThan(0);
-    console.log(`pact orders → catalog: ${n} interactions verified against the catalog`);
+    console.log(`pact consumer orders, provider catalog: ${n} interactions verified against the catalog`);
   });
 });

@@ -6,10 +6,9 @@
  * front of the real services (the shop harness: catalog, orders, payments,
  * notifications on the run's shared PostgreSQL, a Redis of its own) and the
  * real frontend. Provider states go through the services' own code: an
- * order is written by orders' OrdersStore, and it is paid the way the shop
+ * order is written by orders' OrdersStore (support/pending-order.ts), and it is paid the way the shop
  * pays it (its order.placed crosses the outbox to payments).
  */
-import { randomUUID } from 'node:crypto';
 import { explainVerification, interactionsOf, PACTICIPANTS, pactFile } from '@breakwater/contracts/pact';
 import { until } from '@breakwater/events/testing';
 import { buildApp as buildFrontend, loadConfig as frontendConfig } from '@breakwater/frontend';
@@ -20,6 +19,7 @@ import { Verifier } from '@pact-foundation/pact';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OrdersStore } from '../../src/store/orders-store.ts';
 import { type RunningGateway, startGateway } from '../support/gateway.ts';
+import { ensurePendingOrder } from '../support/pending-order.ts';
 import { Shop } from '../support/shop.ts';
 
 let redis: RedisHandle;
@@ -50,29 +50,16 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-/** An order with this id, written by orders' store (once; a later state finds it). */
-const ensureOrder = async (orderId: string) => {
-  if (await orders.get(orderId)) return;
-  await orders.insertPending({
-    id: orderId,
-    idempotencyKey: randomUUID(),
-    requestHash: 'pact',
-    customerId: 'alice',
-    lines: [{ productId: 'sku-0001', quantity: 1, unitPriceCents: 1299 }],
-    reservationId: randomUUID(),
-  });
-};
-
 const stateHandlers = {
   'product sku-0001 is in stock': async () => {
     if (!((await shop.stock('sku-0001')) > 0)) throw new Error('sku-0001 is out of stock');
   },
   'an order was placed': async (params: unknown) => {
-    await ensureOrder((params as { orderId: string }).orderId);
+    await ensurePendingOrder(orders, (params as { orderId: string }).orderId);
   },
   'an order was paid': async (params: unknown) => {
     const { orderId } = params as { orderId: string };
-    await ensureOrder(orderId);
+    await ensurePendingOrder(orders, orderId);
     // Its order.placed goes through orders' outbox to payments, which charges it.
     await until(`order ${orderId} paid`, async () => {
       const res = await fetch(`${shop.payments?.url}/payments/${orderId}`);
@@ -99,7 +86,9 @@ describe('pact: public contract (provider: gateway)', () => {
       );
       const n = interactionsOf(file).length;
       expect(n).toBeGreaterThan(0);
-      console.log(`pact ${consumer} → gateway: ${n} interactions verified against the gateway and the shop`);
+      console.log(
+        `pact consumer ${consumer}, provider gateway: ${n} interactions verified against the gateway and the shop`,
+      );
     });
   }
 });

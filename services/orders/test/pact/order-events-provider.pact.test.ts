@@ -21,6 +21,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS_DIR } from '../../src/config.ts';
 import { OrdersStore, type PaymentOutcome } from '../../src/store/orders-store.ts';
+import { ensurePendingOrder } from '../support/pending-order.ts';
 
 let pool: pg.Pool;
 let store: OrdersStore;
@@ -37,14 +38,7 @@ afterAll(() => pool?.end());
 
 const placeOrder = async () => {
   orderId = randomUUID();
-  await store.insertPending({
-    id: orderId,
-    idempotencyKey: randomUUID(),
-    requestHash: 'pact',
-    customerId: 'alice',
-    lines: [{ productId: 'sku-0001', quantity: 2, unitPriceCents: 1299 }],
-    reservationId: randomUUID(),
-  });
+  await ensurePendingOrder(store, orderId);
 };
 const finishOrder = async (outcome: PaymentOutcome) => {
   await placeOrder();
@@ -86,7 +80,7 @@ describe('pact: orders events (message provider: orders)', () => {
     const n = files.reduce((sum, f) => sum + interactionsOf(f).length, 0);
     expect(n).toBe(3);
     console.log(
-      `pact payments, notifications ← orders (messages): ${n} interactions verified against orders' outbox`,
+      `pact consumers payments and notifications, provider orders: ${n} message interactions verified against orders' outbox`,
     );
   });
 });

@@ -8,18 +8,18 @@
  * order's new status. Verified by
  * services/payments/test/pact/payment-events-provider.pact.test.ts.
  */
-import { randomUUID } from 'node:crypto';
 import { EVENT_TYPES } from '@breakwater/contracts';
-import { PACTICIPANTS, scratchPactDir, settlePact, stalePactHint } from '@breakwater/contracts/pact';
+import { assertPactCommitted, PACTICIPANTS, scratchPactDir } from '@breakwater/contracts/pact';
 import { eventEnvelope, eventMetadata } from '@breakwater/contracts/pact-events';
-import { createStreamRedis, type EventEnvelope, waitReady } from '@breakwater/events';
-import { deliverAndSettle } from '@breakwater/events/testing';
+import { createStreamRedis, waitReady } from '@breakwater/events';
+import { deliverTo } from '@breakwater/events/testing';
 import { type RedisHandle, startRedis } from '@breakwater/local/harness';
 import { sharedPostgres } from '@breakwater/local/shared';
-import { MatchersV3, type MessageConsumer, MessageConsumerPact } from '@pact-foundation/pact';
+import { MatchersV3, MessageConsumerPact } from '@pact-foundation/pact';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ORDERS_GROUP } from '../../src/events/payment-results.ts';
 import { OrdersStore } from '../../src/store/orders-store.ts';
+import { ensurePendingOrder } from '../support/pending-order.ts';
 import { Shop } from '../support/shop.ts';
 
 const { integer, string, uuid } = MatchersV3;
@@ -52,27 +52,9 @@ afterAll(async () => {
   scratch.remove();
 });
 
-/** The consumer's own precondition: the order the result is about, placed through orders' store. */
-const pendingOrder = (id: string) =>
-  store.insertPending({
-    id,
-    idempotencyKey: randomUUID(),
-    requestHash: 'pact',
-    customerId: 'alice',
-    lines: [{ productId: 'sku-0001', quantity: 2, unitPriceCents: 1299 }],
-    reservationId: randomUUID(),
-  });
-
-/** Feeds the pact's message to the orders service through its stream. */
-const deliver: MessageConsumer = (m) =>
-  deliverAndSettle(feed, m.contents as unknown as EventEnvelope, {
-    stream: String(m.metadata?.stream),
-    group: ORDERS_GROUP,
-  });
-
 describe('pact: orders ← payments events (message consumer)', () => {
   it('confirms the order on payment.succeeded', async () => {
-    await pendingOrder(PAID);
+    await ensurePendingOrder(store, PAID); // the consumer's own precondition, through its store
     await pact
       .given('a payment was captured')
       .expectsToReceive('a payment.succeeded event')
@@ -89,7 +71,7 @@ describe('pact: orders ← payments events (message consumer)', () => {
         ),
       )
       .withMetadata(eventMetadata(EVENT_TYPES.paymentSucceeded))
-      .verify(deliver);
+      .verify((m) => deliverTo(feed, ORDERS_GROUP)(m));
     expect(await store.get(PAID)).toMatchObject({
       status: 'CONFIRMED',
       paymentId: '7c4e1b2a-3d5f-4a6b-8c9d-0e1f2a3b4c02',
@@ -97,7 +79,7 @@ describe('pact: orders ← payments events (message consumer)', () => {
   });
 
   it('releases the stock and cancels the order on payment.declined', async () => {
-    await pendingOrder(DECLINED);
+    await ensurePendingOrder(store, DECLINED);
     await pact
       .given('a payment was declined')
       .expectsToReceive('a payment.declined event')
@@ -114,21 +96,20 @@ describe('pact: orders ← payments events (message consumer)', () => {
         ),
       )
       .withMetadata(eventMetadata(EVENT_TYPES.paymentDeclined))
-      .verify(deliver);
+      .verify((m) => deliverTo(feed, ORDERS_GROUP)(m));
     const order = await store.get(DECLINED);
     expect(order?.status).toBe('CANCELLED');
     expect(order?.history.at(-1)?.reason).toBe('payment declined: card declined (customer marker)');
   });
 
   it('the generated pact is the committed contracts/pacts/orders-payments.json', () => {
-    const p = settlePact(scratch.dir, PACTICIPANTS.orders, PACTICIPANTS.payments);
     expect(
-      p.generated,
-      stalePactHint(p.file, 'services/orders/test/pact/payment-events-consumer.pact.test.ts'),
-    ).toEqual(p.committed);
-    console.log(
-      `pact orders ← payments (messages): ${p.interactions} interactions written by the consumer, committed file current`,
-    );
-    expect(p.interactions).toBe(2);
+      assertPactCommitted(
+        scratch.dir,
+        PACTICIPANTS.orders,
+        PACTICIPANTS.payments,
+        'services/orders/test/pact/payment-events-consumer.pact.test.ts',
+      ),
+    ).toBe(2);
   });
 });

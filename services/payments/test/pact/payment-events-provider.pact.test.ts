@@ -65,6 +65,8 @@ describe('pact: payments events (message provider: payments)', () => {
     );
     const n = interactionsOf(file).length;
     expect(n).toBe(2);
-    console.log(`pact orders ← payments (messages): ${n} interactions verified against payments' outbox`);
+    console.log(
+      `pact consumer orders, provider payments: ${n} message interactions verified against payments' outbox`,
+    );
   });
 });
