@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 /** contracts/pacts/, absolute. */
 export const PACT_DIR = fileURLToPath(new URL('../pacts/', import.meta.url));
 
-// pact-js and its native core send usage statistics unless told not to; the tests never should.
+// Pact's native core reports usage to Google Analytics unless this is set (vitest.config.ts sets it too).
 process.env.PACT_DO_NOT_TRACK = 'true';
 
 /** The participants' names as they appear in pact files (`<consumer>-<provider>.json`). */
