@@ -61,10 +61,11 @@ const stateHandlers = {
     const { orderId } = params as { orderId: string };
     await ensurePendingOrder(orders, orderId);
     // Its order.placed goes through orders' outbox to payments, which charges it.
-    await until(`order ${orderId} paid`, async () => {
-      const res = await fetch(`${shop.payments?.url}/payments/${orderId}`);
-      return res.status === 200;
-    });
+    await until(
+      `order ${orderId} paid`,
+      async () => (await fetch(`${shop.payments?.url}/payments/${orderId}`)).status === 200,
+      30_000, // relay, stream and charge: seconds on a busy two-core machine
+    );
   },
 };
 
