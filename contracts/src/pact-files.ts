@@ -112,7 +112,7 @@ export function assertPactCommitted(
     );
   }
   console.log(
-    `pact ${consumer} → ${provider}: ${p.interactions} interactions written by the consumer, committed file current`,
+    `pact consumer ${consumer}, provider ${provider}: ${p.interactions} interactions written by the consumer, committed file current`,
   );
   return p.interactions;
 }
