@@ -54,6 +54,20 @@ describe('nodeFlags', () => {
     expect(out.semi).toContain('--max-semi-space-size=1');
   });
 
+  it('runs a file the cache has not seen yet: that process strips it itself', () => {
+    warmStripCache(ROOT);
+    const fresh = path.join(dir, `fresh-${Date.now()}.ts`);
+    writeFileSync(
+      fresh,
+      'const n: number = 41;\nconsole.log(JSON.stringify({ n: n + 1, stripper: process.moduleLoadList.some((m) => m.includes("amaro")) }));\n',
+    );
+    const out = JSON.parse(
+      execFileSync(process.execPath, [...nodeFlags('gateway'), fresh], { encoding: 'utf8', cwd: ROOT }),
+    ) as { n: number; stripper: boolean };
+    expect(out).toEqual({ n: 42, stripper: true });
+    expect(strippedOf(readFileSync(fresh, 'utf8')).hit).toBe(true);
+  });
+
   it('gives scripts/bw the supervisor flags of nodeFlags', () => {
     const bw = readFileSync(path.join(ROOT, 'scripts', 'bw'), 'utf8');
     const flags = nodeFlags('supervisor')
