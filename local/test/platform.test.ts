@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { isLocalError } from '../src/errors.ts';
 import { findGrafana } from '../src/grafana.ts';
+import { nodeFlags } from '../src/node-flags.ts';
 import {
   buildPlatform,
   endpointsFile,
@@ -70,7 +71,7 @@ describe('buildPlatform', () => {
     const catalog = byName.get('catalog');
     const pgCatalog = byName.get('pg-catalog');
     expect(catalog?.command).toBe(process.execPath);
-    expect(catalog?.args).toEqual(['services/catalog/src/main.ts']);
+    expect(catalog?.args).toEqual([...nodeFlags('service'), 'services/catalog/src/main.ts']);
     expect(catalog?.cwd).toBe(root);
     expect(catalog?.env).toMatchObject({
       HOST: '127.0.0.1',
