@@ -13,6 +13,9 @@ import type { ProcessSpec } from './managed-process.ts';
 import { LOOPBACK } from './ports.ts';
 import { httpProbe } from './readiness.ts';
 
+/** How often Prometheus scrapes every process and evaluates its rules, s. */
+export const SCRAPE_INTERVAL_S = 5;
+
 export interface ScrapeTarget {
   job: string;
   port: number;
@@ -81,8 +84,8 @@ export function prometheusConfig(
   }
   const config = {
     global: {
-      scrape_interval: '5s',
-      evaluation_interval: '5s',
+      scrape_interval: `${SCRAPE_INTERVAL_S}s`,
+      evaluation_interval: `${SCRAPE_INTERVAL_S}s`,
       external_labels: { platform: 'breakwater-local' },
     },
     ...(rules.length ? { rule_files: [...rules] } : {}),
