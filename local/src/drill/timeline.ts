@@ -51,7 +51,10 @@ function quantile(sorted: number[], q: number): number | undefined {
 }
 
 export async function readTimeline(file: string): Promise<Timeline> {
-  const input = createReadStream(file).pipe(createGunzip());
+  const raw = createReadStream(file);
+  const input = raw.pipe(createGunzip());
+  // pipe() does not pass a read error on (k6 that never started wrote no file): end the lines with it.
+  raw.on('error', (err) => input.destroy(err));
   const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
   const buckets = new Map<
     number,
