@@ -17,7 +17,15 @@ import { assertPortFree } from './ports.ts';
 import type { ReadinessProbe } from './readiness.ts';
 import { groupMembers } from './stale.ts';
 
-export type ProcessKind = 'redis' | 'postgres' | 'service' | 'gateway' | 'prometheus' | 'grafana' | 'other';
+export type ProcessKind =
+  | 'redis'
+  | 'postgres'
+  | 'service'
+  | 'gateway'
+  | 'prometheus'
+  | 'grafana'
+  | 'zipkin'
+  | 'other';
 
 /** A process that exists, stopped, or has died ('down' keeps the exit code or signal). */
 export type ProcessState = 'stopped' | 'starting' | 'running' | 'paused' | 'stopping' | 'down';
