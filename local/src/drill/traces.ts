@@ -57,9 +57,22 @@ export interface PickOptions {
   readonly perKind?: number;
 }
 
+/** `list` grouped by route and reason (or status), in first-seen order. */
+function groups(list: readonly TracedRequest[]): TracedRequest[][] {
+  const by = new Map<string, TracedRequest[]>();
+  for (const r of list) {
+    const key = `${r.route}|${r.reason ?? r.status}`;
+    by.set(key, [...(by.get(key) ?? []), r]);
+  }
+  return [...by.values()];
+}
+
 /**
- * Per phase: up to `perKind` failed, degraded (one per route and reason
- * first) and slowest requests, each request once, in phase order.
+ * Per phase: up to `perKind` failed requests (the slowest of each route and
+ * status first), degraded ones (the typical answer — median duration — of
+ * each route and reason first: during a breaker-open fault that is the fast
+ * fallback, not the odd slow one) and the slowest; each request once, in
+ * phase order.
  */
 export function pickRequests(
   requests: readonly TracedRequest[],
@@ -71,20 +84,9 @@ export function pickRequests(
   for (const phase of phases) {
     const inPhase = requests.filter((r) => r.phase === phase).sort((a, b) => b.ms - a.ms);
     const taken = new Set<string>();
-    const take = (list: TracedRequest[], why: PickReason) => {
-      // Variety first: one per route and reason, then the rest by duration.
-      const seen = new Set<string>();
-      const varied = [
-        ...list.filter((r) => {
-          const key = `${r.route}|${r.reason ?? r.status}`;
-          if (seen.has(key)) return false;
-          seen.add(key);
-          return true;
-        }),
-        ...list,
-      ];
+    const take = (ordered: TracedRequest[], why: PickReason) => {
       let count = 0;
-      for (const r of varied) {
+      for (const r of ordered) {
         if (count >= n) break;
         if (taken.has(r.traceId)) continue;
         taken.add(r.traceId);
@@ -92,12 +94,11 @@ export function pickRequests(
         count++;
       }
     };
+    const failed = inPhase.filter((r) => r.outcome === 'failure');
+    take([...groups(failed).map((g) => g[0] as TracedRequest), ...failed], 'failed');
+    const degraded = inPhase.filter((r) => r.outcome === 'degraded');
     take(
-      inPhase.filter((r) => r.outcome === 'failure'),
-      'failed',
-    );
-    take(
-      inPhase.filter((r) => r.outcome === 'degraded'),
+      [...groups(degraded).map((g) => g[Math.floor(g.length / 2)] as TracedRequest), ...degraded],
       'degraded',
     );
     take(inPhase, 'slowest');
