@@ -71,12 +71,16 @@
           {
             scale: 'pct',
             label: 'served',
+            size: 60,
+            labelSize: 20,
             values: (_u, vals) => vals.map((v) => `${Math.round(v * 100)} %`),
           },
           {
             scale: 'ms',
             side: 1,
             label: 'latency',
+            size: 70,
+            labelSize: 20,
             grid: { show: false },
             values: (_u, vals) => vals.map((v) => `${v} ms`),
           },
@@ -169,6 +173,14 @@
                 size: 80,
               }
             : { values: (_u, vals) => vals.map((v) => fmt(v)), size: 80 },
+          // An empty right axis as wide as the timeline's latency axis, so every chart's x axis lines up.
+          {
+            side: 1,
+            size: 90,
+            grid: { show: false },
+            ticks: { show: false },
+            values: (_u, vals) => vals.map(() => ''),
+          },
         ],
         series: [
           { label: 't' },
