@@ -455,7 +455,7 @@ async function drillTraces(
     };
   try {
     // Spans are exported in batches: give the last ones a few seconds to arrive.
-    const waterfalls = await fetchWaterfalls(zipkinUrl, pickRequests(timeline.requests), { waitMs: 6_000 });
+    const waterfalls = await fetchWaterfalls(zipkinUrl, pickRequests(timeline.requests), { waitMs: 3_000 });
     return { state: 'ok', zipkinUrl, waterfalls };
   } catch (err) {
     log(`  ! could not read traces from Zipkin: ${(err as Error).message}`);
