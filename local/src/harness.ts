@@ -312,7 +312,7 @@ export interface StartZipkinOptions {
   root?: string;
   /** Default ZIPKIN_MAX_SPANS. */
   maxSpans?: number;
-  /** Default 90_000 (90 s). */
+  /** Default 180_000 (3 min; zipkin.ts says why). */
   readyTimeoutMs?: number;
 }
 

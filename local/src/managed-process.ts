@@ -66,6 +66,11 @@ export interface ProcessSpec {
   readonly prepare?: () => Promise<void>;
   /** Runs after every successful readiness (PostgreSQL: ensure role and database). */
   readonly afterReady?: () => Promise<void>;
+  /**
+   * A failure to start it leaves it down and the rest of the platform starts
+   * (Supervisor.startAll returns it among the failures): the trace backend.
+   */
+  readonly optional?: boolean;
   /** Lines printed under the status table (how to use this process). */
   readonly notes?: readonly string[];
 }

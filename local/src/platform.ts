@@ -382,8 +382,8 @@ function nodeEnv(e: PlatformEntry, b: Build): Record<string, string> {
     if (b.discovery && b.selected.some((x) => x.kind === 'service' && x.service === up && runs(x)))
       env[envName(up).replace(/_URL$/, '_ENDPOINTS_FILE')] = endpointsFile(options.runDir, up);
   }
-  const zipkin = zipkinOfRun(b);
-  if (zipkin) env[ZIPKIN_ENDPOINT_ENV] = zipkinSpansEndpoint(b.urlOf(zipkin.name));
+  const { zipkinUrl } = zipkinUrlOf(b);
+  if (zipkinUrl) env[ZIPKIN_ENDPOINT_ENV] = zipkinSpansEndpoint(zipkinUrl);
   if (e.gatewayConsumerKey) {
     const key = gatewayConsumerApiKey(options.root, e.gatewayConsumerKey.consumer, options.gatewayConfig);
     if (key !== undefined) env[e.gatewayConsumerKey.env] = key;
@@ -456,6 +456,7 @@ function grafanaOf(e: PlatformEntry, b: Build): ProcessSpec | string {
     dir: path.join(b.options.runDir, e.name),
     port: b.layout.port.get(e.name) as number,
     prometheusUrl,
+    ...zipkinUrlOf(b),
     logFile: b.logFile(e.name),
     tier: e.tier,
     portHint: portHintOf(e),
@@ -466,6 +467,12 @@ function grafanaOf(e: PlatformEntry, b: Build): ProcessSpec | string {
 function zipkinOfRun(b: Build): PlatformEntry | undefined {
   const e = b.selected.find((x) => x.kind === 'zipkin');
   return e && !('missing' in findZipkin(b.options.root)) ? e : undefined;
+}
+
+/** `{ zipkinUrl }` when this run starts Zipkin (Grafana's datasource), else nothing. */
+function zipkinUrlOf(b: Build): { zipkinUrl?: string } {
+  const zipkin = zipkinOfRun(b);
+  return zipkin ? { zipkinUrl: b.urlOf(zipkin.name) } : {};
 }
 
 function zipkinOf(e: PlatformEntry, b: Build): ProcessSpec | string {

@@ -51,7 +51,7 @@ beforeAll(async () => {
   await supervisor.startAll();
   gatewayUrl = supervisor.get('gateway').status().url ?? '';
   zipkinUrl = supervisor.get('zipkin').status().url ?? '';
-}, 180_000);
+}, 300_000);
 
 afterAll(async () => {
   await supervisor?.stopAll();

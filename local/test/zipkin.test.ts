@@ -1,8 +1,11 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { countedApart } from '../src/footprint.ts';
+import { startZipkin } from '../src/harness.ts';
 import { buildPlatform, type PlatformEntry } from '../src/platform.ts';
+import { pidRunning } from '../src/stale.ts';
 import { findJava, findZipkin, javaMajor, ZIPKIN_ENDPOINT_ENV, ZIPKIN_HEAP_MIB } from '../src/zipkin.ts';
 
 describe('finding Zipkin', () => {
@@ -107,5 +110,50 @@ describe('Zipkin in the platform', () => {
     expect(platform.notes).toContainEqual(
       `Zipkin (traces): ${zipkin?.url}/zipkin/  (a trace by the trace_id of an access-log line: ${zipkin?.url}/zipkin/traces/<trace_id>)`,
     );
+  });
+});
+
+describe('startZipkin (harness)', () => {
+  it('stores the spans posted to spansEndpoint and answers them by trace id; stop() leaves nothing', async () => {
+    const zipkin = await startZipkin();
+    const pid = zipkin.pid as number;
+    try {
+      expect(zipkin.spansEndpoint).toBe(`${zipkin.url}/api/v2/spans`);
+      const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+      const span = {
+        traceId,
+        id: '00f067aa0ba902b7',
+        name: 'post /orders',
+        kind: 'SERVER',
+        timestamp: Date.now() * 1000,
+        duration: 1500,
+        localEndpoint: { serviceName: 'orders' },
+      };
+      const posted = await fetch(zipkin.spansEndpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify([span]),
+      });
+      expect(posted.status).toBe(202);
+      // The collector stores asynchronously: poll with a deadline.
+      let stored: { id: string; localEndpoint: { serviceName: string } }[] = [];
+      for (const deadline = Date.now() + 10_000; stored.length === 0 && Date.now() < deadline; ) {
+        const res = await fetch(`${zipkin.url}/api/v2/trace/${traceId}`);
+        if (res.status === 200) stored = (await res.json()) as typeof stored;
+        else await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(stored).toEqual([
+        expect.objectContaining({ id: span.id, localEndpoint: { serviceName: 'orders' } }),
+      ]);
+    } finally {
+      await zipkin.stop();
+    }
+    expect(pidRunning(pid)).toBe(false);
+    expect(existsSync(zipkin.dir)).toBe(false);
+  }, 240_000);
+
+  it('is counted apart from the platform in the footprint', () => {
+    expect(countedApart({ kind: 'zipkin', group: 'traces' })).toBe(true);
+    expect(countedApart({ kind: 'service', group: 'catalog' })).toBe(false);
   });
 });
