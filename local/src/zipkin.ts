@@ -27,7 +27,7 @@ import { httpProbe } from './readiness.ts';
  * with spans shaped like ours (10 per trace, ~9 tags each: the exporter adds
  * the resource's attributes): ~2.3 KiB of heap per span, so 50 000 spans hold
  * ~135 MiB of the heap below and leave room for queries; 100 000 filled the
- * 256 MiB heap. A short drill makes a few thousand spans, a full one ~20 000.
+ * 256 MiB heap. The short catalog-latency drill made 2 035 spans (729 traces).
  */
 export const ZIPKIN_MAX_SPANS = 50_000;
 /** The JVM's maximum heap, MiB (the bound is 256). */

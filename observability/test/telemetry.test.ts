@@ -1,5 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { context, propagation, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { counter } from '../src/metrics.ts';
@@ -407,4 +409,41 @@ describe('startTelemetry', () => {
     expect(span.isRecording()).toBe(true);
     span.end();
   });
+});
+
+describe('exporter modules', () => {
+  // A fresh Node process records every module specifier it resolves: an
+  // exporter (and its transport) is imported only when its variable is set,
+  // so a process that exports nothing does not carry it in memory.
+  const PROBE = `
+    import { registerHooks } from 'node:module';
+    const seen = new Set();
+    registerHooks({ resolve(specifier, context, next) { seen.add(specifier); return next(specifier, context); } });
+    const { startTelemetry } = await import(process.argv[1]);
+    const stop = startTelemetry({ service: 'probe', env: JSON.parse(process.argv[2]), warn: () => {} });
+    const { trace } = await import('@opentelemetry/api');
+    trace.getTracer('probe').startSpan('probe').end();
+    await stop();
+    console.log(JSON.stringify([...seen].filter((s) => s.startsWith('@opentelemetry/exporter'))));
+  `;
+  const loaded = (env: Record<string, string>): string[] => {
+    const dir = path.resolve(import.meta.dirname, '..');
+    const out = spawnSync(
+      process.execPath,
+      ['--input-type=module', '-e', PROBE, path.join(dir, 'src', 'telemetry.ts'), JSON.stringify(env)],
+      { cwd: dir, encoding: 'utf8', timeout: 30_000 },
+    );
+    expect(out.status, out.stderr).toBe(0);
+    return JSON.parse(out.stdout.trim().split('\n').pop() ?? '[]') as string[];
+  };
+
+  it('loads no exporter when none is configured, and only the configured one otherwise', () => {
+    expect(loaded({})).toEqual([]);
+    expect(loaded({ OTEL_EXPORTER_ZIPKIN_ENDPOINT: 'http://127.0.0.1:9/api/v2/spans' })).toEqual([
+      '@opentelemetry/exporter-zipkin',
+    ]);
+    expect(loaded({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' })).toEqual([
+      '@opentelemetry/exporter-trace-otlp-http',
+    ]);
+  }, 60_000);
 });
