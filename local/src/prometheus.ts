@@ -14,6 +14,9 @@ import type { ProcessSpec } from './managed-process.ts';
 import { LOOPBACK } from './ports.ts';
 import { httpProbe } from './readiness.ts';
 
+/** How often Prometheus scrapes every process and evaluates its rules, s. */
+export const SCRAPE_INTERVAL_S = 5;
+
 export interface PrometheusOptions {
   command: string;
   root: string;
@@ -66,8 +69,8 @@ export function prometheusConfig(
 ): string {
   const config = {
     global: {
-      scrape_interval: '5s',
-      evaluation_interval: '5s',
+      scrape_interval: `${SCRAPE_INTERVAL_S}s`,
+      evaluation_interval: `${SCRAPE_INTERVAL_S}s`,
       external_labels: { platform: 'breakwater-local' },
     },
     ...(rules.length ? { rule_files: [...rules] } : {}),

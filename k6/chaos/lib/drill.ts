@@ -30,7 +30,7 @@ import type { Options, Scenario } from 'k6/options';
 import { env, envNumber } from '../../lib/config.ts';
 import { formatDuration, parseDuration } from '../../lib/duration.ts';
 import { installResponseCallback } from '../../lib/outcome.ts';
-import { currentPhase, usePhases } from '../../lib/phases.ts';
+import { currentPhase, scheduleElapsedMs, usePhases } from '../../lib/phases.ts';
 import type { Answer, RouteName, ShopApi } from '../../lib/shop-api.ts';
 
 /** Share of requests that got what they asked for: 2xx, a stale copy, or 202 pending. Tags: route, phase. */
@@ -317,9 +317,9 @@ export function processes(): ProcessInfo[] {
 
 // --- the schedule the chaos VU follows ---------------------------------------------
 
-/** ms since the test began, on the same clock the phase tags use. */
+/** ms since the scenarios began, on the same clock the phase tags use (k6/lib/phases.ts). */
 export function elapsedMs(): number {
-  return exec.instance.currentTestRunDuration;
+  return scheduleElapsedMs();
 }
 
 /** Sleeps until `atMs` on the test clock (bounded: at most `atMs` from now). */

@@ -1,8 +1,14 @@
 /**
  * The drills: each is a k6 script in k6/chaos/ (phases, fault schedule,
  * thresholds) plus what the runner checks around it (database invariants,
- * checks that need the whole run's numbers).
+ * checks that need the whole run's numbers) and the dashboard panels its
+ * report shows besides the default ones (panels.ts).
  */
+import type { PanelRef } from './panels.ts';
+
+const resilience = (title: string): PanelRef => ({ dashboard: 'resilience', title });
+const events = (title: string): PanelRef => ({ dashboard: 'events', title });
+const gateway = (title: string): PanelRef => ({ dashboard: 'gateway', title });
 
 export interface DrillSpec {
   readonly name: string;
@@ -16,6 +22,8 @@ export interface DrillSpec {
   readonly streams?: boolean;
   /** Checks computed from the summary after the run (see derived-checks.ts). */
   readonly derived?: readonly ('retry-budget' | 'victim-latency')[];
+  /** Dashboard panels the report shows after the default set (breaker state, retries and budget, outbox backlog, stream lag). */
+  readonly panels?: readonly PanelRef[];
 }
 
 export const DRILLS: readonly DrillSpec[] = [
@@ -26,6 +34,7 @@ export const DRILLS: readonly DrillSpec[] = [
       'payments killed; catalog reads ≥ 99.5 %, orders accepted ≥ 99 %; every accepted order final after restart',
     orders: true,
     settleMs: 60_000,
+    panels: [events('Events handled, by outcome')],
   },
   {
     name: 'catalog-latency',
@@ -33,12 +42,14 @@ export const DRILLS: readonly DrillSpec[] = [
     summary:
       '2 s added to catalog; answers within the route deadline, product reads served stale ≥ 95 %, breaker closed within 1 s after',
     orders: true,
+    panels: [resilience('Call outcomes'), resilience('Cache look-ups')],
   },
   {
     name: 'catalog-db-outage',
     script: 'k6/chaos/catalog-db-outage.ts',
     summary: "catalog's PostgreSQL stopped; product reads served from cache (stale) ≥ 99 %",
     orders: true,
+    panels: [resilience('Cache look-ups')],
   },
   {
     name: 'redis-outage',
@@ -47,6 +58,7 @@ export const DRILLS: readonly DrillSpec[] = [
       'Redis stopped; browsing and ordering ≥ 99 %, gateway fails open; outbox drains, every order completes',
     orders: true,
     settleMs: 60_000,
+    panels: [gateway('Fail-open and fail-closed decisions, by route and consumer')],
   },
   {
     name: 'worker-crash',
@@ -55,6 +67,7 @@ export const DRILLS: readonly DrillSpec[] = [
       'payments and notifications SIGKILLed mid-stream and restarted; no duplicate charge, no missing notification',
     orders: true,
     settleMs: 75_000,
+    panels: [events('Pending entries'), events('Reclaimed entries')],
   },
   {
     name: 'db-crash',
@@ -64,6 +77,7 @@ export const DRILLS: readonly DrillSpec[] = [
     orders: true,
     settleMs: 60_000,
     streams: true,
+    panels: [events('Pending entries')],
   },
   {
     name: 'redis-crash',
@@ -73,12 +87,14 @@ export const DRILLS: readonly DrillSpec[] = [
     orders: true,
     settleMs: 60_000,
     streams: true,
+    panels: [events('Pending entries')],
   },
   {
     name: 'catalog-pause',
     script: 'k6/chaos/catalog-pause.ts',
     summary: "catalog paused 6 s (SIGSTOP); the gateway's breaker closes within 1 s of the resume",
     orders: true,
+    panels: [resilience('Call outcomes')],
   },
   {
     name: 'noisy-neighbour',
@@ -87,6 +103,7 @@ export const DRILLS: readonly DrillSpec[] = [
       "one consumer floods at 10× its limit; the other's success ≥ 99.5 %, p95 within its baseline's margin",
     orders: false,
     derived: ['victim-latency'],
+    panels: [gateway('429 rate limited, by route and consumer')],
   },
   {
     name: 'retry-storm',
@@ -94,6 +111,7 @@ export const DRILLS: readonly DrillSpec[] = [
     summary: 'catalog fails 50 % of requests; the load catalog receives stays within the retry budget',
     orders: true,
     derived: ['retry-budget'],
+    panels: [resilience('Retry ratio'), resilience('Faults injected by the fault filter')],
   },
   {
     name: 'gateway-rolling-restart',

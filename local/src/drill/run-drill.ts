@@ -12,10 +12,13 @@
  * | `k6.log`            | k6's output                                                   |
  * | `verdict.json/.txt` | the verdict table, run-wide checks, invariants                |
  * | `faults.json`       | the faults the controller injected, with start and end times  |
- * | `index.html`        | the report: verdict and a timeline chart with the fault windows |
+ * | `index.html`        | the report: verdict, score beside the last runs, timeline, the drill's dashboard panels, trace waterfalls |
  *
- * When Prometheus runs, k6 also writes to it (experimental-prometheus-rw,
- * tagged `testid=<drill>-<timestamp>`).
+ * and appends the run to `reports/history.jsonl` (history.ts). When
+ * Prometheus runs, k6 also writes to it (experimental-prometheus-rw, tagged
+ * `testid=<drill>-<timestamp>`) and the report shows the drill's panels from
+ * it; when Zipkin runs, the report draws the traces of the slowest, failed
+ * and degraded requests.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -25,6 +28,7 @@ import type { ProcessStatus } from '../managed-process.ts';
 import type { RunState } from '../state.ts';
 import { type DerivedInput, derivedChecks } from './derived-checks.ts';
 import type { DrillSpec } from './drills.ts';
+import { appendHistory, historyEntry, lastRuns, readHistory } from './history.ts';
 import {
   checkInvariants,
   type InvariantReport,
@@ -32,9 +36,19 @@ import {
   type StreamSnapshot,
   streamSnapshot,
 } from './invariants.ts';
-import { type FaultWindow, reportHtml } from './report-html.ts';
+import { fetchPanels, panelsFor } from './panels.ts';
+import { type FaultWindow, type PanelSection, reportHtml, type TraceSection } from './report-html.ts';
 import { readTimeline, type Timeline } from './timeline.ts';
-import { type ExtraCheck, formatVerdict, type Summary, type Verdict, verdictFrom } from './verdict.ts';
+import { fetchWaterfalls, pickRequests, zipkinReachable } from './traces.ts';
+import {
+  type ExtraCheck,
+  formatVerdict,
+  type Outcome,
+  type Summary,
+  type Verdict,
+  verdictFrom,
+  withOutcome,
+} from './verdict.ts';
 
 /** gateway.yaml's development consumers (fake, checked-in secrets). */
 export const ALICE_KEY = 'dev-alice-key-0000-NOT-A-SECRET';
@@ -56,6 +70,8 @@ export interface RunOptions {
 export interface DrillResult {
   drill: string;
   pass: boolean;
+  outcome: Outcome;
+  score: number;
   exitCode: number | null;
   reportDir: string;
   verdict: Verdict;
@@ -124,6 +140,8 @@ export async function runDrill(spec: DrillSpec, options: RunOptions): Promise<Dr
   const gateway = processes.find((p) => p.name === 'gateway-1');
   const catalog = processes.find((p) => p.name === 'catalog');
   const prometheus = processes.find((p) => p.name === 'prometheus' && p.state === 'running');
+  const zipkinUrl =
+    process.env.BW_ZIPKIN_URL ?? processes.find((p) => p.name === 'zipkin' && p.state === 'running')?.url;
   if (!gateway?.url) throw new Error('gateway-1 is not part of the run');
 
   const env: Record<string, string> = {
@@ -306,10 +324,9 @@ export async function runDrill(spec: DrillSpec, options: RunOptions): Promise<Dr
   extra.push(...derivedChecks(spec.derived ?? [], derivedInput));
   for (const inv of invariants?.results ?? [])
     extra.push({ name: `invariant: ${inv.name}`, value: inv.detail, threshold: 'holds', pass: inv.ok });
-  const verdict = verdictFrom(summary, extra);
-  if (interrupted) verdict.pass = false;
+  const verdict = withOutcome(verdictFrom(summary, extra), interrupted);
 
-  let timeline: Timeline = { start: startedAt.toISOString(), points: [], phases: [] };
+  let timeline: Timeline = { start: startedAt.toISOString(), points: [], phases: [], requests: [] };
   try {
     timeline = await readTimeline(path.join(reportDir, 'metrics.json.gz'));
   } catch (err) {
@@ -332,11 +349,32 @@ export async function runDrill(spec: DrillSpec, options: RunOptions): Promise<Dr
     }));
   const ttr = summary.metrics.time_to_recover?.max;
 
-  const table = formatVerdict(spec.name, verdict);
+  const panels = await drillPanels(options.root, spec, prometheus?.url, t0, log);
+  const traces = await drillTraces(zipkinUrl, timeline, log);
+
+  const { entries, problems } = readHistory(options.reportsDir);
+  for (const p of problems) log(`  ! ${p}`);
+  const run = historyEntry({
+    drill: spec.name,
+    time: startedAt,
+    testId,
+    verdict,
+    short: options.short,
+    ...(ttr !== undefined ? { timeToRecoverMs: ttr } : {}),
+    summary,
+    report: path.relative(options.reportsDir, path.join(reportDir, 'index.html')),
+  });
+  try {
+    appendHistory(options.reportsDir, run);
+  } catch (err) {
+    log(`  ! could not append to the history: ${(err as Error).message}`);
+  }
+
+  const table = `${formatVerdict(spec.name, verdict)}\nscore ${run.score} (held ${run.held} of ${run.judged} weighted hypotheses)`;
   writeFileSync(path.join(reportDir, 'verdict.txt'), `${table}\n`);
   writeFileSync(
     path.join(reportDir, 'verdict.json'),
-    `${JSON.stringify({ drill: spec.name, testId, pass: verdict.pass, exitCode, timeToRecoverMs: ttr, verdict, invariants }, null, 2)}\n`,
+    `${JSON.stringify({ drill: spec.name, testId, pass: verdict.pass, outcome: verdict.outcome, score: run.score, exitCode, timeToRecoverMs: ttr, verdict, invariants }, null, 2)}\n`,
   );
   writeFileSync(path.join(reportDir, 'faults.json'), `${JSON.stringify(faults, null, 2)}\n`);
   writeFileSync(
@@ -346,17 +384,24 @@ export async function runDrill(spec: DrillSpec, options: RunOptions): Promise<Dr
       testId,
       pass: verdict.pass,
       startedAt: startedAt.toISOString(),
+      outcome: verdict.outcome,
       verdict,
       ...(invariants ? { invariants } : {}),
       timeline,
       faults: windows,
       phases: timeline.phases,
       exitCode,
+      run,
+      history: lastRuns(entries, spec.name, 5),
+      panels,
+      traces,
     }),
   );
   return {
     drill: spec.name,
     pass: verdict.pass,
+    outcome: verdict.outcome,
+    score: run.score,
     exitCode,
     reportDir,
     verdict,
@@ -365,4 +410,58 @@ export async function runDrill(spec: DrillSpec, options: RunOptions): Promise<Dr
     table,
     interrupted,
   };
+}
+
+/** The drill's dashboard panels over its window, or why there are none. */
+async function drillPanels(
+  root: string,
+  spec: DrillSpec,
+  prometheusUrl: string | undefined,
+  t0: number,
+  log: (line: string) => void,
+): Promise<PanelSection> {
+  if (!prometheusUrl) return { state: 'none', reason: 'Prometheus was not running during this drill.' };
+  if (!Number.isFinite(t0)) return { state: 'none', reason: 'k6 recorded no requests.' };
+  try {
+    return {
+      state: 'ok',
+      panels: await fetchPanels(root, prometheusUrl, panelsFor(spec.panels), {
+        startMs: t0,
+        endMs: Date.now(),
+      }),
+    };
+  } catch (err) {
+    log(`  ! could not read the panels from Prometheus: ${(err as Error).message}`);
+    return { state: 'none', reason: `Prometheus could not be read: ${(err as Error).message}` };
+  }
+}
+
+/** Waterfalls of the picked requests, or why there are none. */
+async function drillTraces(
+  zipkinUrl: string | undefined,
+  timeline: Timeline,
+  log: (line: string) => void,
+): Promise<TraceSection> {
+  if (!zipkinUrl)
+    return {
+      state: 'no-zipkin',
+      reason:
+        'no Zipkin was running during this drill (`npm start` runs one where Java 17 is installed; or set BW_ZIPKIN_URL).',
+    };
+  if (!(await zipkinReachable(zipkinUrl)))
+    return {
+      state: 'no-zipkin',
+      reason: `Zipkin at ${zipkinUrl} did not answer when the report was written.`,
+    };
+  try {
+    // Spans are exported in batches: give the last ones a few seconds to arrive.
+    const waterfalls = await fetchWaterfalls(zipkinUrl, pickRequests(timeline.requests), { waitMs: 3_000 });
+    return { state: 'ok', zipkinUrl, waterfalls };
+  } catch (err) {
+    log(`  ! could not read traces from Zipkin: ${(err as Error).message}`);
+    return {
+      state: 'no-zipkin',
+      reason: `Zipkin at ${zipkinUrl} could not be read: ${(err as Error).message}`,
+    };
+  }
 }
