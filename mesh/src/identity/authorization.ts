@@ -1,0 +1,122 @@
+/**
+ * Authorization from mesh/policy.yaml, the same data that renders the
+ * cluster's AuthorizationPolicies: a server allows a caller's SPIFFE id
+ * (from its verified certificate) only where the policy has an edge from
+ * that caller to this service.
+ *
+ * - `calls`: a workload that calls this service may use every route.
+ * - `external` callers with a ServiceAccount: their callees (or those of the
+ *   workload they stand in for) likewise; a scraper (`scrape`) only
+ *   `GET <scrape.path>` on every service and worker — Prometheus.
+ * - `/health/live` and `/health/ready`: any caller with a valid mesh
+ *   certificate, as on Istio, where the kubelet's probes are rewritten by
+ *   the sidecar and never meet the AuthorizationPolicy. Locally the
+ *   supervisor probes with its own certificate.
+ *
+ * Anything else: 403 problem+json `MESH_ERR_FORBIDDEN`, logged with the
+ * caller's identity and counted in bw_authz_denied_total{source,destination}.
+ * Plain-HTTP sockets (mTLS off) are not checked.
+ */
+import type { TLSSocket } from 'node:tls';
+import { counter, type Logger } from '@breakwater/observability';
+import type { NextFunction, Request, Response } from 'express';
+import { MeshError } from '../errors.ts';
+import { externalCallees, scrapeTargets } from '../policy/edges.ts';
+import type { MeshPolicy } from '../policy/schema.ts';
+import { identityLabel, type SpiffeId, spiffeId, spiffeIdOf } from './spiffe.ts';
+
+export const HEALTH_PATHS: ReadonlySet<string> = new Set(['/health/live', '/health/ready']);
+
+/** A caller allowed everything, or only some methods on one path (a scraper). */
+interface Grant {
+  readonly methods?: ReadonlySet<string>;
+  readonly path?: string;
+}
+
+export interface AuthorizationRules {
+  readonly destination: string;
+  /** The identities allowed something here (for messages and the live matrix test). */
+  readonly callers: readonly SpiffeId[];
+  /** Undefined when allowed, else the check that failed, in words. */
+  check(caller: SpiffeId | undefined, method: string, path: string): string | undefined;
+}
+
+/** The rules of `destination` from the policy. */
+export function authorizationFor(policy: MeshPolicy, destination: string): AuthorizationRules {
+  const grants = new Map<SpiffeId, Grant[]>();
+  const grant = (id: SpiffeId, g: Grant) => grants.set(id, [...(grants.get(id) ?? []), g]);
+  const own = (sa: string) => spiffeId(sa, policy.namespace, policy.trustDomain);
+  for (const [caller, callees] of Object.entries(policy.calls))
+    if (callees.includes(destination)) grant(own(caller), {});
+  for (const [name, e] of Object.entries(policy.external)) {
+    if (e.serviceAccount === undefined) continue; // not in the mesh: no identity to allow
+    const id = spiffeId(e.serviceAccount, e.namespace, policy.trustDomain);
+    if (externalCallees(policy, name).includes(destination)) grant(id, {});
+    if (e.scrape && scrapeTargets(policy).includes(destination))
+      grant(id, { methods: new Set(['GET', 'HEAD']), path: e.scrape.path });
+  }
+  const known = new Set<string>([
+    ...Object.keys(policy.workloads).map(own),
+    ...Object.values(policy.external).flatMap((e) =>
+      e.serviceAccount ? [spiffeId(e.serviceAccount, e.namespace, policy.trustDomain)] : [],
+    ),
+  ]);
+  return {
+    destination,
+    callers: [...grants.keys()].sort(),
+    check(caller, method, path) {
+      if (HEALTH_PATHS.has(path)) return undefined;
+      if (caller === undefined) return 'the client certificate carries no SPIFFE id';
+      const gs = grants.get(caller);
+      if (gs === undefined) {
+        return known.has(caller)
+          ? `mesh/policy.yaml has no edge ${identityLabel(caller)} -> ${destination}`
+          : `unknown identity: ${caller} is no workload of mesh/policy.yaml`;
+      }
+      if (
+        gs.some(
+          (g) =>
+            (g.methods === undefined || g.methods.has(method)) && (g.path === undefined || g.path === path),
+        )
+      )
+        return undefined;
+      return `mesh/policy.yaml allows ${identityLabel(caller)} only ${gs
+        .map((g) => `${[...(g.methods ?? ['*'])].join('|')} ${g.path ?? '*'}`)
+        .join(', ')} on ${destination}`;
+    },
+  };
+}
+
+const peerIds = new WeakMap<object, SpiffeId | undefined>();
+
+/** The verified SPIFFE id of a TLS socket's peer (read once per connection). */
+export function peerIdOf(socket: TLSSocket): SpiffeId | undefined {
+  if (peerIds.has(socket)) return peerIds.get(socket);
+  const id = socket.authorized ? spiffeIdOf(socket.getPeerCertificate()) : undefined;
+  peerIds.set(socket, id);
+  return id;
+}
+
+/** The express middleware enforcing `rules` on mTLS sockets. */
+export function authorize(rules: AuthorizationRules, logger: Logger) {
+  const denied = counter('authzDenied');
+  return (req: Request, _res: Response, next: NextFunction): void => {
+    const socket = req.socket as TLSSocket;
+    if (socket.encrypted !== true) {
+      next();
+      return;
+    }
+    const caller = peerIdOf(socket);
+    const why = rules.check(caller, req.method, req.path);
+    if (why === undefined) {
+      next();
+      return;
+    }
+    denied.labels(identityLabel(caller), rules.destination).inc();
+    logger.warn(
+      { caller: caller ?? 'none', method: req.method, path: req.path, check: why },
+      'authorization denied',
+    );
+    next(new MeshError('MESH_ERR_FORBIDDEN', `${req.method} ${req.path} refused: ${why}`));
+  };
+}
