@@ -17,6 +17,15 @@ export interface ScrapeTarget {
   job: string;
   port: number;
   labels?: Record<string, string>;
+  /** Scraped over mTLS with Prometheus's own certificate (PrometheusOptions.tls). */
+  https?: boolean;
+}
+
+/** Prometheus's client certificate for mTLS scrapes (a folder the CA renews; Prometheus re-reads changed files). */
+export interface ScrapeTls {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
 }
 
 export interface PrometheusOptions {
@@ -31,6 +40,8 @@ export interface PrometheusOptions {
   portHint?: string;
   /** Told when the rule files fail `promtool check rules` and are left out. */
   warn?: (message: string) => void;
+  /** mTLS scrapes of targets marked `https`. */
+  tls?: ScrapeTls;
 }
 
 /** Rule files under observability/prometheus/rules that promtool accepts (all or none). */
@@ -62,10 +73,12 @@ export function prometheusConfig(
   selfPort: number,
   /** Folder of file_sd target files (`*.json`) for targets that appear at run time (the fault controller). */
   fileSdDir?: string,
+  tls?: ScrapeTls,
 ): string {
   // One static config per distinct label set within a job (e.g. the gateway's
   // processes, each with its own `instance`); a target listed twice is scraped once.
   const jobs = new Map<string, { targets: string[]; labels: Record<string, string> }[]>();
+  const httpsJobs = new Set<string>();
   for (const t of targets) {
     const groups = jobs.get(t.job) ?? [];
     const labels = { ...t.labels };
@@ -78,6 +91,7 @@ export function prometheusConfig(
     const target = `${LOOPBACK}:${t.port}`;
     if (!groups.some((g) => g.targets.includes(target))) group.targets.push(target);
     jobs.set(t.job, groups);
+    if (t.https) httpsJobs.add(t.job);
   }
   const config = {
     global: {
@@ -91,6 +105,19 @@ export function prometheusConfig(
       ...[...jobs.entries()].map(([job, groups]) => ({
         job_name: job,
         metrics_path: '/metrics',
+        // mTLS as Istio documents for Prometheus: its own certificate, the mesh CA,
+        // and no host name check (mesh certificates carry a SPIFFE id, not a host).
+        ...(tls && httpsJobs.has(job)
+          ? {
+              scheme: 'https',
+              tls_config: {
+                ca_file: tls.caFile,
+                cert_file: tls.certFile,
+                key_file: tls.keyFile,
+                insecure_skip_verify: true,
+              },
+            }
+          : {}),
         // No `service` target label: every process already exports it as a
         // default label, and a second one would arrive as `exported_service`.
         static_configs: groups
@@ -139,7 +166,13 @@ export function prometheusSpec(options: PrometheusOptions): ProcessSpec {
       const rules = ruleFiles(options.root, options.warn ?? (() => {}));
       writeFileSync(
         configFile,
-        prometheusConfig(options.targets, rules, options.port, path.join(options.dir, 'targets')),
+        prometheusConfig(
+          options.targets,
+          rules,
+          options.port,
+          path.join(options.dir, 'targets'),
+          options.tls,
+        ),
       );
     },
     ...(options.tier !== undefined ? { tier: options.tier } : {}),

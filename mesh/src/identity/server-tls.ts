@@ -66,7 +66,12 @@ export function createMtlsServer(app: RequestListener, o: MtlsServerOptions): ht
     socket.destroy();
   });
   server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
-    refuse(`TLS handshake failed: ${err.message}`, 'untrusted', socket, err.code);
+    // An alert from the caller: it refused this server (e.g. `unknown ca` from a client without the mesh CA).
+    const alert = /alert (.+?):/.exec(err.message)?.[1];
+    const check = alert
+      ? `the caller aborted the handshake with alert "${alert}" (it does not trust this server's certificate)`
+      : `TLS handshake failed: ${err.message.trim()}`;
+    refuse(check, 'untrusted', socket, err.code);
   });
   return server;
 }
