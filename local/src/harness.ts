@@ -11,6 +11,8 @@
  *   await Promise.all([redis.stop(), pg.stop()]); // teardown: process gone, folder removed
  *
  *   const kube = await startKubeApiServer();    // etcd + kube-apiserver; kube.kubeconfig for kubectl
+ *   const ca = await startCertificateAuthority(); // the platform's CA in a temp folder
+ *   const dir = await ca.issue('orders', 'orders'); // BW_TLS_DIR of a process that is `orders`
  *
  * Every handle is also torn down when the test process exits, and a later
  * harness start reaps servers left by a test process that was killed.
@@ -19,6 +21,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { CertificateAuthority, type CertificateAuthorityOptions } from './certificate-authority.ts';
 import { isLocalError } from './errors.ts';
 import {
   etcdSpec,
@@ -457,4 +460,27 @@ export async function startKubeApiServer(): Promise<KubeApiServerHandle> {
     await stopAll();
     throw err;
   }
+}
+
+export interface CertificateAuthorityHandle extends CertificateAuthority {
+  /** Teardown: stops renewals and removes the folder. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The local platform's certificate authority (the same code `up` runs) with
+ * its root in a temporary folder: issue identities for processes a test
+ * starts with BW_TLS_DIR (mTLS on), or read `caFile` to call them.
+ */
+export async function startCertificateAuthority(
+  o: Omit<CertificateAuthorityOptions, 'dir'> = {},
+): Promise<CertificateAuthorityHandle> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bw-ca-'));
+  const ca = await CertificateAuthority.start({ ...o, dir });
+  return Object.assign(ca, {
+    stop: async () => {
+      ca.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  });
 }

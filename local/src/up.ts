@@ -5,7 +5,7 @@
  * forcefully, so nothing is left running.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { CertificateAuthority } from './certificate-authority.ts';
 import { ControlApi } from './control-api.ts';
@@ -56,6 +56,8 @@ export async function up(options: UpOptions): Promise<number> {
   const adminToken = randomBytes(24).toString('base64url');
   const controlToken = randomBytes(24).toString('base64url');
   // A fresh root per run in <run>/ca (never committed: .run/ is ignored).
+  // With --plaintext the previous run's CA goes too: nothing may take its certificates for this run's.
+  if (options.plaintext) rmSync(path.join(options.runDir, 'ca'), { recursive: true, force: true });
   const ca = options.plaintext
     ? undefined
     : await CertificateAuthority.start({

@@ -1,8 +1,9 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { CertificateAuthority } from '../src/certificate-authority.ts';
 import { isLocalError } from '../src/errors.ts';
 import { findGrafana } from '../src/grafana.ts';
 import {
@@ -161,6 +162,26 @@ describe('buildPlatform', () => {
     expect(fourth.env).toMatchObject({ BW_SERVICE: 'catalog', PORT: String(fourth.port) });
   });
 
+  it("with the run's CA: https service URLs, a certificate folder per process, mTLS probes and scrapes", async () => {
+    const ca = await CertificateAuthority.start({ dir: path.join(runDir, 'ca') });
+    try {
+      const { platform, byName } = await build({ ca });
+      const catalog = byName.get('catalog');
+      expect(catalog?.url).toBe(`https://127.0.0.1:${catalog?.port}`);
+      expect(catalog?.env?.BW_TLS_DIR).toBe(ca.identityDir('catalog'));
+      expect(byName.get('orders')?.env?.CATALOG_URL).toBe(`https://127.0.0.1:${catalog?.port}`);
+      expect(byName.get('gateway-1')?.env?.BW_TLS_DIR).toBe(ca.identityDir('gateway-1'));
+      expect(byName.get('gateway-1')?.url).toMatch(/^http:\/\//); // north-south stays plain HTTP
+      expect(catalog?.ready.describe).toBe(`GET https://127.0.0.1:${catalog?.port}/health/ready answers 200`);
+      await catalog?.prepare?.();
+      expect(existsSync(path.join(ca.identityDir('catalog'), 'cert.pem'))).toBe(true);
+      expect(existsSync(path.join(ca.identityDir('supervisor'), 'cert.pem'))).toBe(true);
+      expect(platform.notes.some((n) => n.includes(ca.caFile))).toBe(true);
+    } finally {
+      ca.close();
+    }
+  });
+
   it('keeps the default topology static: no endpoints files, the same names', async () => {
     const { platform, byName } = await build();
     expect(platform.discovery).toBe(false);
@@ -195,5 +216,29 @@ describe('prometheusConfig', () => {
       ['catalog', ['127.0.0.1:4001']],
       ['gateway', ['127.0.0.1:8080']],
     ]);
+  });
+});
+
+describe('prometheusConfig with mTLS', () => {
+  it("scrapes https targets with Prometheus's own certificate and the mesh CA, plain ones as before", () => {
+    const tls = { caFile: '/run/ca/ca.pem', certFile: '/run/p/cert.pem', keyFile: '/run/p/key.pem' };
+    const config = parse(
+      prometheusConfig(
+        [
+          { job: 'catalog', port: 4001, https: true },
+          { job: 'gateway', port: 8080 },
+        ],
+        [],
+        9090,
+        undefined,
+        tls,
+      ),
+    ) as { scrape_configs: { job_name: string; scheme?: string; tls_config?: Record<string, unknown> }[] };
+    const byJob = new Map(config.scrape_configs.map((c) => [c.job_name, c]));
+    expect(byJob.get('catalog')).toMatchObject({
+      scheme: 'https',
+      tls_config: { ca_file: tls.caFile, cert_file: tls.certFile, key_file: tls.keyFile },
+    });
+    expect(byJob.get('gateway')?.scheme).toBeUndefined();
   });
 });

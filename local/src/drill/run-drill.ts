@@ -139,6 +139,7 @@ export async function runDrill(spec: DrillSpec, options: RunOptions): Promise<Dr
     TEST_ID: testId,
     SHORT: options.short ? 'true' : 'false',
     ...(catalog?.url ? { CATALOG_URL: catalog.url } : {}),
+    ...meshClientEnv(options.state.runDir),
     ...options.env,
   };
   const args = [
@@ -365,4 +366,14 @@ export async function runDrill(spec: DrillSpec, options: RunOptions): Promise<Dr
     table,
     interrupted,
   };
+}
+
+/**
+ * With mTLS on (the run has a CA), the drill reads services' /metrics with
+ * Prometheus's certificate, the identity the policy lets scrape.
+ */
+function meshClientEnv(runDir: string): Record<string, string> {
+  const dir = path.join(runDir, 'ca', 'identities', 'prometheus');
+  if (!existsSync(path.join(dir, 'cert.pem'))) return {};
+  return { MESH_CLIENT_CERT: path.join(dir, 'cert.pem'), MESH_CLIENT_KEY: path.join(dir, 'key.pem') };
 }
