@@ -70,6 +70,12 @@ export const METRICS = {
     "When this process's workload certificate expires, Unix time in seconds (it rotates at half-life; an alert fires when one is close to expiry unrotated).",
     ['identity'],
   ),
+  certificateIssued: spec(
+    'bw_certificate_issued_timestamp_seconds',
+    'gauge',
+    "Start of validity (notBefore) of this process's workload certificate, Unix time in seconds: with the expiry, the certificate's lifetime.",
+    ['identity'],
+  ),
 
   // --- mesh client (one set per upstream) ----------------------------------
   upstreamDuration: spec(

@@ -31,6 +31,8 @@ export interface IdentityMaterial {
   readonly ca: Buffer;
   /** Expiry, ms since the epoch. */
   readonly notAfter: number;
+  /** Start of validity, ms since the epoch. */
+  readonly notBefore: number;
 }
 
 export interface Disposable {
@@ -63,7 +65,7 @@ export function readIdentity(dir: string): IdentityMaterial {
   const id = spiffeIdOf({ subjectaltname: x509.subjectAltName ?? '' });
   if (!id)
     throw new MeshError('MESH_ERR_IDENTITY', `${CERT_FILE} in ${dir} carries no (single) spiffe:// URI SAN`);
-  return { id, cert, key, ca, notAfter: Date.parse(x509.validTo) };
+  return { id, cert, key, ca, notAfter: Date.parse(x509.validTo), notBefore: Date.parse(x509.validFrom) };
 }
 
 const POLL_MS = 5_000; // a safety net under fs.watch (which can miss events on some file systems)
