@@ -21,7 +21,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CertificateAuthority, type CertificateAuthorityOptions } from './certificate-authority.ts';
+import type { SpiffeId } from '@breakwater/mesh/identity';
+import { loadRootCa } from '@breakwater/mesh/identity/issuer';
+import { Agent } from 'undici';
+import {
+  CertificateAuthority,
+  type CertificateAuthorityOptions,
+  PROMETHEUS_IDENTITY,
+} from './certificate-authority.ts';
 import { isLocalError } from './errors.ts';
 import {
   etcdSpec,
@@ -482,5 +489,24 @@ export async function startCertificateAuthority(
       ca.close();
       rmSync(dir, { recursive: true, force: true });
     },
+  });
+}
+
+/**
+ * An undici Agent holding a fresh certificate for `id` (a SPIFFE id; default
+ * Prometheus's, which may read every service's /metrics) from the CA of a
+ * run folder (`<run>/ca`, made by `up`), trusting only that CA. For a test
+ * that calls the platform's mTLS services directly. No host name check:
+ * mesh certificates carry a SPIFFE id, not a host.
+ */
+export async function runIdentityAgent(runDir: string, id: SpiffeId = PROMETHEUS_IDENTITY): Promise<Agent> {
+  const dir = path.join(runDir, 'ca');
+  const root = await loadRootCa(
+    readFileSync(path.join(dir, 'ca.pem'), 'utf8'),
+    readFileSync(path.join(dir, 'ca-key.pem'), 'utf8'),
+  );
+  const leaf = await root.issue(id, 3_600_000);
+  return new Agent({
+    connect: { ca: root.cert, cert: leaf.cert, key: leaf.key, checkServerIdentity: () => undefined },
   });
 }
