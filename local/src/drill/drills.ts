@@ -16,7 +16,24 @@ export interface DrillSpec {
   readonly streams?: boolean;
   /** Checks computed from the summary after the run (see derived-checks.ts). */
   readonly derived?: readonly ('retry-budget' | 'victim-latency')[];
+  /**
+   * The mesh identity (ServiceAccount) whose certificate k6 presents to
+   * 127.0.0.1 when the run has mTLS (default prometheus, which may read /metrics).
+   */
+  readonly clientIdentity?: string;
 }
+
+/** mTLS drills (the run must have its CA: not with --plaintext). */
+export const MTLS_DRILLS: readonly DrillSpec[] = [
+  {
+    name: 'intruder',
+    script: 'k6/chaos/intruder.ts',
+    summary:
+      "notifications' valid certificate and no certificate call payments and catalog: 100 % refused and counted; shop served ≥ 99.5 %",
+    orders: true,
+    clientIdentity: 'notifications',
+  },
+];
 
 export const DRILLS: readonly DrillSpec[] = [
   {
@@ -101,6 +118,7 @@ export const DRILLS: readonly DrillSpec[] = [
     summary: 'the two gateway processes restarted one at a time under load, each draining; no request fails',
     orders: true,
   },
+  ...MTLS_DRILLS,
 ];
 
 export function drillByName(name: string): DrillSpec | undefined {

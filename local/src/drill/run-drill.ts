@@ -123,6 +123,7 @@ export async function runDrill(spec: DrillSpec, options: RunOptions): Promise<Dr
   ).processes;
   const gateway = processes.find((p) => p.name === 'gateway-1');
   const catalog = processes.find((p) => p.name === 'catalog');
+  const payments = processes.find((p) => p.name === 'payments');
   const prometheus = processes.find((p) => p.name === 'prometheus' && p.state === 'running');
   if (!gateway?.url) throw new Error('gateway-1 is not part of the run');
 
@@ -139,7 +140,8 @@ export async function runDrill(spec: DrillSpec, options: RunOptions): Promise<Dr
     TEST_ID: testId,
     SHORT: options.short ? 'true' : 'false',
     ...(catalog?.url ? { CATALOG_URL: catalog.url } : {}),
-    ...meshClientEnv(options.state.runDir),
+    ...(payments?.url ? { PAYMENTS_URL: payments.url } : {}),
+    ...meshClientEnv(options.state.runDir, spec.clientIdentity ?? 'prometheus'),
     ...options.env,
   };
   const args = [
@@ -369,11 +371,12 @@ export async function runDrill(spec: DrillSpec, options: RunOptions): Promise<Dr
 }
 
 /**
- * With mTLS on (the run has a CA), the drill reads services' /metrics with
- * Prometheus's certificate, the identity the policy lets scrape.
+ * With mTLS on (the run has a CA), k6 presents the certificate of one
+ * process of the run to 127.0.0.1: Prometheus's (the policy lets it read
+ * /metrics) unless the drill names another (intruder: notifications').
  */
-function meshClientEnv(runDir: string): Record<string, string> {
-  const dir = path.join(runDir, 'ca', 'identities', 'prometheus');
+function meshClientEnv(runDir: string, identity: string): Record<string, string> {
+  const dir = path.join(runDir, 'ca', 'identities', identity);
   if (!existsSync(path.join(dir, 'cert.pem'))) return {};
   return { MESH_CLIENT_CERT: path.join(dir, 'cert.pem'), MESH_CLIENT_KEY: path.join(dir, 'key.pem') };
 }
