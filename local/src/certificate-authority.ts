@@ -49,11 +49,21 @@ export interface IdentityStatus {
   readonly refused: boolean;
 }
 
+function checkLifetime(lifetimeMs: number): number {
+  if (!Number.isInteger(lifetimeMs) || lifetimeMs < MIN_LIFETIME_MS) {
+    throw new LocalError(
+      'LOCAL_ERR_BAD_INPUT',
+      `certificate lifetime must be a whole number of ms ≥ ${MIN_LIFETIME_MS}, got ${lifetimeMs}`,
+    );
+  }
+  return lifetimeMs;
+}
+
 export class CertificateAuthority {
   readonly dir: string;
   /** The root certificate (PEM): what curl needs as --cacert. */
   readonly caFile: string;
-  readonly lifetimeMs: number;
+  #lifetimeMs: number;
   readonly #root: RootCa;
   readonly #log: (line: string) => void;
   readonly #issued = new Map<string, Issued>();
@@ -64,19 +74,13 @@ export class CertificateAuthority {
     this.dir = dir;
     this.caFile = path.join(dir, 'ca.pem');
     this.#root = root;
-    this.lifetimeMs = lifetimeMs;
+    this.#lifetimeMs = lifetimeMs;
     this.#log = log;
   }
 
   /** Makes a fresh root in `dir` (the previous run's is removed). */
   static async start(o: CertificateAuthorityOptions): Promise<CertificateAuthority> {
-    const lifetimeMs = o.lifetimeMs ?? DEFAULT_CERT_LIFETIME_MS;
-    if (!Number.isInteger(lifetimeMs) || lifetimeMs < MIN_LIFETIME_MS) {
-      throw new LocalError(
-        'LOCAL_ERR_BAD_INPUT',
-        `certificate lifetime must be a whole number of ms ≥ ${MIN_LIFETIME_MS}, got ${lifetimeMs}`,
-      );
-    }
+    const lifetimeMs = checkLifetime(o.lifetimeMs ?? DEFAULT_CERT_LIFETIME_MS);
     rmSync(o.dir, { recursive: true, force: true });
     mkdirSync(o.dir, { recursive: true, mode: 0o700 });
     const root = await createRootCa({ name: 'breakwater local mesh root' });
@@ -84,6 +88,28 @@ export class CertificateAuthority {
     writeFileSync(ca.caFile, root.cert, { mode: 0o644 });
     writeFileSync(path.join(o.dir, 'ca-key.pem'), root.key, { mode: 0o600 });
     return ca;
+  }
+
+  /** Workload certificate lifetime, ms. */
+  get lifetimeMs(): number {
+    return this.#lifetimeMs;
+  }
+
+  /**
+   * Changes the lifetime and re-issues every certificate not refused now (the
+   * cert-expiry drill: a minute under load, then back). Resolves with the names re-issued.
+   */
+  async setLifetime(lifetimeMs: number): Promise<string[]> {
+    this.#lifetimeMs = checkLifetime(lifetimeMs);
+    const names: string[] = [];
+    for (const [name, e] of this.#issued) {
+      if (this.#refused.has(e.id)) continue;
+      clearTimeout(e.timer);
+      await this.#write(name, e);
+      names.push(name);
+    }
+    this.#log(`ca: certificate lifetime now ${lifetimeMs / 1000} s; re-issued ${names.length}`);
+    return names;
   }
 
   /** The folder of a process's identity (its BW_TLS_DIR). */
@@ -155,10 +181,10 @@ export class CertificateAuthority {
   }
 
   async #write(name: string, e: Issued): Promise<void> {
-    const leaf = await this.#root.issue(e.id, this.lifetimeMs);
+    const leaf = await this.#root.issue(e.id, this.#lifetimeMs);
     writeIdentityFiles(this.identityDir(name), { cert: leaf.cert, key: leaf.key, ca: this.#root.cert });
     e.notAfter = leaf.notAfter.getTime();
-    this.#schedule(name, e, this.lifetimeMs / 2);
+    this.#schedule(name, e, this.#lifetimeMs / 2);
   }
 
   #schedule(name: string, e: Issued, inMs: number): void {

@@ -112,6 +112,15 @@ export async function up(options: UpOptions): Promise<number> {
         );
       return { processes: ca.refuse(b.identity, b.refuse !== false), refused: b.refuse !== false };
     });
+    api.route('POST', '/v1/ca/lifetime', async ({ body }) => {
+      const seconds = (body as { seconds?: unknown }).seconds;
+      if (typeof seconds !== 'number' || !Number.isInteger(seconds))
+        throw new LocalError(
+          'LOCAL_ERR_BAD_INPUT',
+          'body.seconds: a whole number of seconds ≥ 10 is required',
+        );
+      return { lifetimeSeconds: seconds, reissued: await ca.setLifetime(seconds * 1000) };
+    });
   }
   const controlPort = await api.listen(0);
   const state: RunState = {

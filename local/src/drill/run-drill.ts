@@ -32,6 +32,7 @@ import {
   type StreamSnapshot,
   streamSnapshot,
 } from './invariants.ts';
+import { startNoCertificateIntruder } from './no-certificate-intruder.ts';
 import { type FaultWindow, reportHtml } from './report-html.ts';
 import { readTimeline, type Timeline } from './timeline.ts';
 import { type ExtraCheck, formatVerdict, type Summary, type Verdict, verdictFrom } from './verdict.ts';
@@ -176,6 +177,16 @@ export async function runDrill(spec: DrillSpec, options: RunOptions): Promise<Dr
 
   log(`▶ ${spec.name}: ${spec.summary}`);
   log(`  report: ${reportDir}`);
+  const noCert = spec.noCertificateIntruder?.length
+    ? startNoCertificateIntruder(
+        spec.noCertificateIntruder.map((t) => ({
+          method: t.method,
+          url: `${processes.find((p) => p.name === t.service)?.url ?? ''}${t.path}`,
+          ...(t.body !== undefined ? { body: t.body } : {}),
+        })),
+        prometheus?.url,
+      )
+    : undefined;
   const k6log = createWriteStream(path.join(reportDir, 'k6.log'));
   const exitCode = await new Promise<number | null>((resolve, reject) => {
     const child = spawn(k6Binary(options.root), args, {
@@ -305,6 +316,7 @@ export async function runDrill(spec: DrillSpec, options: RunOptions): Promise<Dr
       pass: false,
     });
   }
+  if (noCert) extra.push(...(await noCert.finish()));
   const derivedInput: DerivedInput = { summary, root: options.root };
   extra.push(...derivedChecks(spec.derived ?? [], derivedInput));
   for (const inv of invariants?.results ?? [])
