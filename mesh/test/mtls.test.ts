@@ -45,8 +45,11 @@ async function identityFor(
   return id;
 }
 
-async function startService(sa: string): Promise<{ url: string; identity: WorkloadIdentity }> {
-  const identity = await identityFor(sa);
+async function startService(
+  sa: string,
+  lifetimeMs = HOUR,
+): Promise<{ url: string; identity: WorkloadIdentity }> {
+  const identity = await identityFor(sa, { lifetimeMs });
   const kit = createServiceApp({
     service: sa,
     signals: [],
@@ -198,6 +201,29 @@ describe('mTLS between mesh client and server kit', () => {
     expect(`${err.message} ${String((err.cause as Error | undefined)?.message)}`).toContain(
       `server identity check failed: expected ${spiffeId('catalog')}, the server presented ${spiffeId('payments')}`,
     );
+    await up.close();
+  });
+});
+
+describe('expiry on a connection that outlives a certificate', () => {
+  it("a server whose certificate expired unrenewed answers 503 MESH_ERR_IDENTITY and closes; the caller's next handshake refuses it", async () => {
+    const { url, identity } = await startService('catalog', 2_500);
+    const up = createUpstream({
+      name: 'catalog',
+      baseUrl: url,
+      identity: await identityFor('orders'),
+      policy: { retry: { maxRetries: 0 }, breaker: { enabled: false } },
+    });
+    expect((await up.request({ path: '/products' })).status).toBe(200); // a keep-alive connection now exists
+    await until(() => identity.current.notAfter <= Date.now(), 5_000, 50);
+    const onOld = await up.request({ path: '/products', throwOnStatus: false });
+    expect(onOld.status).toBe(503);
+    expect((onOld.json() as { code: string; detail: string }).detail).toContain(
+      "this server's certificate expired",
+    );
+    const err = await rejection(up.request({ path: '/products' }));
+    expect(err.code).toBe('MESH_ERR_CONNECT');
+    expect(`${err.message} ${String((err.cause as Error | undefined)?.message)}`).toMatch(/expired/i);
     await up.close();
   });
 });

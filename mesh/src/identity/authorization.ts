@@ -87,34 +87,74 @@ export function authorizationFor(policy: MeshPolicy, destination: string): Autho
   };
 }
 
-const peerIds = new WeakMap<object, SpiffeId | undefined>();
+interface Peer {
+  readonly id: SpiffeId | undefined;
+  /** The peer certificate's expiry, ms since the epoch. */
+  readonly notAfter: number;
+}
+
+const peers = new WeakMap<object, Peer>();
+
+/** The verified peer of a TLS socket (read once per connection). */
+function peerOf(socket: TLSSocket): Peer {
+  let p = peers.get(socket);
+  if (p === undefined) {
+    const cert = socket.authorized ? socket.getPeerCertificate() : undefined;
+    p = { id: spiffeIdOf(cert), notAfter: cert?.valid_to ? Date.parse(cert.valid_to) : 0 };
+    peers.set(socket, p);
+  }
+  return p;
+}
 
 /** The verified SPIFFE id of a TLS socket's peer (read once per connection). */
 export function peerIdOf(socket: TLSSocket): SpiffeId | undefined {
-  if (peerIds.has(socket)) return peerIds.get(socket);
-  const id = socket.authorized ? spiffeIdOf(socket.getPeerCertificate()) : undefined;
-  peerIds.set(socket, id);
-  return id;
+  return peerOf(socket).id;
 }
 
-/** The express middleware enforcing `rules` on mTLS sockets. */
-export function authorize(rules: AuthorizationRules, logger: Logger) {
+/**
+ * The express middleware enforcing `rules` on mTLS sockets. It also ends
+ * keep-alive connections that outlived a certificate — TLS checks expiry
+ * only at the handshake, so without this an expired identity would keep
+ * working on an old connection:
+ * - the caller's certificate expired: 403 MESH_ERR_FORBIDDEN naming it;
+ * - this server's own certificate expired (its CA did not renew it): 503
+ *   MESH_ERR_IDENTITY, so the caller reconnects and its handshake refuses
+ *   the expired certificate — it fails closed.
+ * Either answer closes the connection.
+ */
+export function authorize(
+  rules: AuthorizationRules,
+  logger: Logger,
+  own?: { readonly current: { readonly notAfter: number } },
+) {
   const denied = counter('authzDenied');
-  return (req: Request, _res: Response, next: NextFunction): void => {
+  return (req: Request, res: Response, next: NextFunction): void => {
     const socket = req.socket as TLSSocket;
     if (socket.encrypted !== true) {
       next();
       return;
     }
-    const caller = peerIdOf(socket);
-    const why = rules.check(caller, req.method, req.path);
+    const peer = peerOf(socket);
+    const now = Date.now();
+    if (own !== undefined && own.current.notAfter <= now && !HEALTH_PATHS.has(req.path)) {
+      res.setHeader('connection', 'close');
+      const why = `this server's certificate expired at ${new Date(own.current.notAfter).toISOString()} and was not renewed`;
+      logger.error({ caller: peer.id ?? 'none', check: why }, 'refusing to serve on an expired identity');
+      next(new MeshError('MESH_ERR_IDENTITY', why, { status: 503 }));
+      return;
+    }
+    const why =
+      peer.notAfter <= now
+        ? `client certificate expired at ${new Date(peer.notAfter).toISOString()}`
+        : rules.check(peer.id, req.method, req.path);
     if (why === undefined) {
       next();
       return;
     }
-    denied.labels(identityLabel(caller), rules.destination).inc();
+    if (peer.notAfter <= now) res.setHeader('connection', 'close');
+    denied.labels(identityLabel(peer.id), rules.destination).inc();
     logger.warn(
-      { caller: caller ?? 'none', method: req.method, path: req.path, check: why },
+      { caller: peer.id ?? 'none', method: req.method, path: req.path, check: why },
       'authorization denied',
     );
     next(new MeshError('MESH_ERR_FORBIDDEN', `${req.method} ${req.path} refused: ${why}`));

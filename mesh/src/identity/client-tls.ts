@@ -46,6 +46,9 @@ export function meshConnector(tls: ClientTls, timeoutMs: number): buildConnector
         ca: m.ca,
         rejectUnauthorized: true,
         timeout: timeoutMs,
+        // No TLS session resumption: a resumed session skips the certificate checks, so a
+        // server whose certificate expired (or changed identity) would still be accepted.
+        maxCachedSessions: 0,
         // The SPIFFE id replaces the host name check: mesh certificates name no host.
         checkServerIdentity: (_host, cert) => checkPeerIdentity(tls.expect, cert),
       });

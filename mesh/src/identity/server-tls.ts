@@ -12,6 +12,7 @@
  * failed. Here every connection that is not `authorized` is logged with
  * OpenSSL's verdict, counted, and destroyed before a byte of HTTP is read.
  */
+import { constants } from 'node:crypto';
 import type { RequestListener } from 'node:http';
 import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
@@ -20,7 +21,15 @@ import type { IdentityMaterial, WorkloadIdentity } from './workload-identity.ts'
 
 /** The TLS options of a mesh server for one set of identity files. */
 export function serverTlsOptions(m: IdentityMaterial): https.ServerOptions {
-  return { cert: m.cert, key: m.key, ca: m.ca, requestCert: true, rejectUnauthorized: false };
+  return {
+    cert: m.cert,
+    key: m.key,
+    ca: m.ca,
+    requestCert: true,
+    rejectUnauthorized: false,
+    // No session tickets: a resumed session would carry a client certificate verified once, maybe long expired.
+    secureOptions: constants.SSL_OP_NO_TICKET,
+  };
 }
 
 /** Why a caller's certificate was refused, in words, and its `source` label on bw_authz_denied_total. */

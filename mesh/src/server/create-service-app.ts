@@ -53,7 +53,7 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
   const destination = identity
     ? (parseSpiffeId(identity.id)?.serviceAccount ?? settings.service)
     : settings.service;
-  if (identity) app.use(authorize(authorizationFor(policy ?? loadPolicy(), destination), logger));
+  if (identity) app.use(authorize(authorizationFor(policy ?? loadPolicy(), destination), logger, identity));
   life.mountHealth(app);
   app.use(telemetry({ logger, accessLog: settings.accessLog, onInFlight: life.onInFlight }));
   app.use(deadline);
