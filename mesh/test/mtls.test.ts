@@ -206,7 +206,7 @@ describe('mTLS between mesh client and server kit', () => {
 });
 
 describe('expiry on a connection that outlives a certificate', () => {
-  it("a server whose certificate expired unrenewed answers 503 MESH_ERR_IDENTITY and closes; the caller's next handshake refuses it", async () => {
+  it('a caller refuses a server whose certificate expired unrenewed, also after a keep-alive connection (fails closed)', async () => {
     const { url, identity } = await startService('catalog', 2_500);
     const up = createUpstream({
       name: 'catalog',
@@ -214,17 +214,36 @@ describe('expiry on a connection that outlives a certificate', () => {
       identity: await identityFor('orders'),
       policy: { retry: { maxRetries: 0 }, breaker: { enabled: false } },
     });
-    expect((await up.request({ path: '/products' })).status).toBe(200); // a keep-alive connection now exists
+    expect((await up.request({ path: '/products' })).status).toBe(200);
     await until(() => identity.current.notAfter <= Date.now(), 5_000, 50);
-    const onOld = await up.request({ path: '/products', throwOnStatus: false });
-    expect(onOld.status).toBe(503);
-    expect((onOld.json() as { code: string; detail: string }).detail).toContain(
-      "this server's certificate expired",
-    );
+    // The first connection was asked to close (its certificate was past three quarters of its
+    // life); the new handshake meets the expired certificate. (An open connection that outlived
+    // it would get 503 MESH_ERR_IDENTITY and be closed: the same end.)
     const err = await rejection(up.request({ path: '/products' }));
     expect(err.code).toBe('MESH_ERR_CONNECT');
-    expect(`${err.message} ${String((err.cause as Error | undefined)?.message)}`).toMatch(/expired/i);
+    expect(err.message).toContain('CERT_HAS_EXPIRED');
     await up.close();
+  });
+});
+
+describe('retiring connections before their certificates expire', () => {
+  it('asks a connection to close once the caller’s certificate is three quarters through its lifetime', async () => {
+    const { url } = await startService('catalog');
+    const connectionHeader = async (leaf: { cert: string; key: string }) => {
+      const agent = new Agent({ connect: { ca: ca.cert, ...leaf, checkServerIdentity: () => undefined } });
+      try {
+        const res = await request(`${url}/products`, { dispatcher: agent });
+        await res.body.dump();
+        return { status: res.statusCode, connection: res.headers.connection };
+      } finally {
+        await agent.close();
+      }
+    };
+    const fresh = await ca.issue(spiffeId('orders'), HOUR);
+    // Valid for 10 s more of a 2-minute life (issued 50 s ago with the CA's minute of clock skew).
+    const old = await ca.issue(spiffeId('orders'), 60_000, Date.now() - 50_000);
+    expect(await connectionHeader(fresh)).toEqual({ status: 200, connection: 'keep-alive' });
+    expect(await connectionHeader(old)).toEqual({ status: 200, connection: 'close' });
   });
 });
 

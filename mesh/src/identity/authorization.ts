@@ -91,16 +91,37 @@ interface Peer {
   readonly id: SpiffeId | undefined;
   /** The peer certificate's expiry, ms since the epoch. */
   readonly notAfter: number;
+  /** From then on (three quarters of its lifetime) the connection is asked to close. */
+  readonly retireAt: number;
+  /** This server's certificate on the connection (the one current at its first request): expiry and retirement. */
+  readonly ownNotAfter: number;
+  readonly ownRetireAt: number;
+}
+
+type OwnIdentity = { readonly current: { readonly notAfter: number; readonly notBefore: number } };
+
+/** Three quarters into a certificate's lifetime: renewed at half-life, so its holder has a newer one. */
+function retireAt(notBefore: number, notAfter: number): number {
+  return notAfter - (notAfter - notBefore) / 4;
 }
 
 const peers = new WeakMap<object, Peer>();
 
 /** The verified peer of a TLS socket (read once per connection). */
-function peerOf(socket: TLSSocket): Peer {
+function peerOf(socket: TLSSocket, own?: OwnIdentity): Peer {
   let p = peers.get(socket);
   if (p === undefined) {
     const cert = socket.authorized ? socket.getPeerCertificate() : undefined;
-    p = { id: spiffeIdOf(cert), notAfter: cert?.valid_to ? Date.parse(cert.valid_to) : 0 };
+    const notAfter = cert?.valid_to ? Date.parse(cert.valid_to) : 0;
+    const notBefore = cert?.valid_from ? Date.parse(cert.valid_from) : 0;
+    const mine = own?.current;
+    p = {
+      id: spiffeIdOf(cert),
+      notAfter,
+      retireAt: retireAt(notBefore, notAfter),
+      ownNotAfter: mine?.notAfter ?? Number.POSITIVE_INFINITY,
+      ownRetireAt: mine ? retireAt(mine.notBefore, mine.notAfter) : Number.POSITIVE_INFINITY,
+    };
     peers.set(socket, p);
   }
   return p;
@@ -120,13 +141,14 @@ export function peerIdOf(socket: TLSSocket): SpiffeId | undefined {
  * - this server's own certificate expired (its CA did not renew it): 503
  *   MESH_ERR_IDENTITY, so the caller reconnects and its handshake refuses
  *   the expired certificate — it fails closed.
- * Either answer closes the connection.
+ * Either answer closes the connection. Before it comes to that, a
+ * connection whose certificates (the caller's or this server's) are past
+ * three quarters of their lifetime — both sides hold renewed ones by then —
+ * gets `connection: close` on its next response: the caller finishes the
+ * request and reconnects with its current certificate, so rotation never
+ * fails a request.
  */
-export function authorize(
-  rules: AuthorizationRules,
-  logger: Logger,
-  own?: { readonly current: { readonly notAfter: number } },
-) {
+export function authorize(rules: AuthorizationRules, logger: Logger, own?: OwnIdentity) {
   const denied = counter('authzDenied');
   return (req: Request, res: Response, next: NextFunction): void => {
     const socket = req.socket as TLSSocket;
@@ -134,11 +156,11 @@ export function authorize(
       next();
       return;
     }
-    const peer = peerOf(socket);
+    const peer = peerOf(socket, own);
     const now = Date.now();
-    if (own !== undefined && own.current.notAfter <= now && !HEALTH_PATHS.has(req.path)) {
-      res.setHeader('connection', 'close');
-      const why = `this server's certificate expired at ${new Date(own.current.notAfter).toISOString()} and was not renewed`;
+    if (now >= peer.retireAt || now >= peer.ownRetireAt) res.setHeader('connection', 'close');
+    if (peer.ownNotAfter <= now && !HEALTH_PATHS.has(req.path)) {
+      const why = `this server's certificate expired at ${new Date(peer.ownNotAfter).toISOString()}${own && own.current.notAfter > now ? '' : ' and was not renewed'}`;
       logger.error({ caller: peer.id ?? 'none', check: why }, 'refusing to serve on an expired identity');
       next(new MeshError('MESH_ERR_IDENTITY', why, { status: 503 }));
       return;
@@ -151,7 +173,6 @@ export function authorize(
       next();
       return;
     }
-    if (peer.notAfter <= now) res.setHeader('connection', 'close');
     denied.labels(identityLabel(peer.id), rules.destination).inc();
     logger.warn(
       { caller: peer.id ?? 'none', method: req.method, path: req.path, check: why },
