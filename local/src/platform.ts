@@ -19,11 +19,13 @@ import { findGrafana, GRAFANA_MISSING, grafanaSpec } from './grafana.ts';
 import type { ProcessKind, ProcessSpec } from './managed-process.ts';
 import { freePorts, isPortFree, LOOPBACK } from './ports.ts';
 import { type PostgresInstance, postgresInstance } from './postgres.ts';
-import { prometheusSpec, type ScrapeTarget } from './prometheus.ts';
+import { prometheusSpec } from './prometheus.ts';
 import { allProbes, httpProbe, httpsProbe } from './readiness.ts';
 import { redisSpec, redisUrl } from './redis.ts';
 import { instanceName } from './replicas.ts';
+import { scrapeTargetsDir, writeInitialTargets } from './scrape-targets.ts';
 import { unknownProcess } from './supervisor.ts';
+import { findZipkin, ZIPKIN_ENDPOINT_ENV, zipkinSpansEndpoint, zipkinSpec } from './zipkin.ts';
 
 /**
  * One process of the platform: an instance of a PlatformService (its name is
@@ -155,6 +157,8 @@ export const SERVICES: readonly PlatformService[] = [
   { name: 'prometheus', kind: 'prometheus', tier: 0 },
   // Only where a Grafana is installed; otherwise `up` says how to get one.
   { name: 'grafana', kind: 'grafana', tier: 1 },
+  // The trace backend, where Java and the pinned jar are; otherwise `up` says what is missing.
+  { name: 'zipkin', kind: 'zipkin', tier: 0 },
 ];
 
 /** Every process of the local platform, in start-list order. */
@@ -313,8 +317,9 @@ interface Build {
   readonly entries: readonly PlatformEntry[];
   readonly layout: Layout;
   readonly postgres: ReadonlyMap<string, PostgresInstance>;
-  readonly targets: ScrapeTarget[];
   readonly notes: string[];
+  /** Every spec built so far (all of them once Prometheus' prepare runs). */
+  readonly specs: ProcessSpec[];
   readonly skipped: Platform['skipped'];
   readonly log: (line: string) => void;
   readonly discovery: boolean;
@@ -402,6 +407,8 @@ function nodeEnv(e: PlatformEntry, b: Build): Record<string, string> {
     if (b.discovery && b.selected.some((x) => x.kind === 'service' && x.service === up && runs(x)))
       env[envName(up).replace(/_URL$/, '_ENDPOINTS_FILE')] = endpointsFile(options.runDir, up);
   }
+  const { zipkinUrl } = zipkinUrlOf(b);
+  if (zipkinUrl) env[ZIPKIN_ENDPOINT_ENV] = zipkinSpansEndpoint(zipkinUrl);
   if (e.gatewayConsumerKey) {
     const key = gatewayConsumerApiKey(options.root, e.gatewayConsumerKey.consumer, options.gatewayConfig);
     if (key !== undefined) env[e.gatewayConsumerKey.env] = key;
@@ -413,19 +420,7 @@ function nodeSpec(e: PlatformEntry, b: Build): ProcessSpec {
   const admin = b.layout.adminPort.get(e.name) as number;
   const url = urlOfEntry(e, b);
   const ca = b.options.ca;
-  // Each gateway process on its own admin port (loopback, /metrics needs no token):
-  // the shared public port would answer from a random process on every scrape.
   const service = e.service ?? e.name;
-  b.targets.push(
-    e.kind === 'service'
-      ? {
-          job: service,
-          port: b.layout.port.get(e.name) as number,
-          ...(service !== e.name ? { labels: { instance: e.name } } : {}),
-          ...(ca ? { https: true } : {}),
-        }
-      : { job: 'gateway', port: admin, labels: { instance: e.name } },
-  );
   return {
     name: e.name,
     kind: e.kind,
@@ -464,6 +459,9 @@ function nodeSpec(e: PlatformEntry, b: Build): ProcessSpec {
       ? { prepare: async () => void (await ca.issue(e.name, e.kind === 'gateway' ? 'gateway' : service)) }
       : {}),
     adminPort: admin,
+    // Each gateway process on its own admin port (loopback, /metrics needs no token):
+    // the shared public port would answer from a random process on every scrape.
+    metricsPort: e.kind === 'gateway' ? admin : (b.layout.port.get(e.name) as number),
     readyTimeoutMs: 30_000,
     stopTimeoutMs: 10_000,
     tier: e.tier,
@@ -487,6 +485,40 @@ function grafanaOf(e: PlatformEntry, b: Build): ProcessSpec | string {
     dir: path.join(b.options.runDir, e.name),
     port: b.layout.port.get(e.name) as number,
     prometheusUrl,
+    ...zipkinUrlOf(b),
+    logFile: b.logFile(e.name),
+    tier: e.tier,
+    portHint: portHintOf(e),
+  });
+}
+
+/** The run's Zipkin entry when this run starts it and it can run (Java and the jar are there). */
+function zipkinOfRun(b: Build): PlatformEntry | undefined {
+  const e = b.selected.find((x) => x.kind === 'zipkin');
+  return e && !('missing' in findZipkin(b.options.root)) ? e : undefined;
+}
+
+/** `{ zipkinUrl }` when this run starts Zipkin (Grafana's datasource), else nothing. */
+function zipkinUrlOf(b: Build): { zipkinUrl?: string } {
+  const zipkin = zipkinOfRun(b);
+  return zipkin ? { zipkinUrl: b.urlOf(zipkin.name) } : {};
+}
+
+function zipkinOf(e: PlatformEntry, b: Build): ProcessSpec | string {
+  const binaries = findZipkin(b.options.root);
+  if ('missing' in binaries) {
+    b.notes.push(`Zipkin: not started, spans are not exported: ${binaries.missing}`);
+    return 'no Java 17 or Zipkin jar (see the note below the table)';
+  }
+  const url = b.urlOf(e.name);
+  b.notes.push(
+    `Zipkin (traces): ${url}/zipkin/  (a trace by the trace_id of an access-log line: ${url}/zipkin/traces/<trace_id>)`,
+  );
+  return zipkinSpec({
+    binaries,
+    name: e.name,
+    dir: path.join(b.options.runDir, e.name),
+    port: b.layout.port.get(e.name) as number,
     logFile: b.logFile(e.name),
     tier: e.tier,
     portHint: portHintOf(e),
@@ -517,7 +549,8 @@ function specOf(e: PlatformEntry, b: Build): ProcessSpec | string {
         command,
         root: b.options.root,
         port: p,
-        targets: b.targets,
+        targetsDir: scrapeTargetsDir(b.options.runDir),
+        initialTargets: () => writeInitialTargets(b.options.runDir, b.specs),
         ...common,
         portHint: portHintOf(e),
         warn: b.log,
@@ -542,6 +575,8 @@ function specOf(e: PlatformEntry, b: Build): ProcessSpec | string {
     }
     case 'grafana':
       return grafanaOf(e, b);
+    case 'zipkin':
+      return zipkinOf(e, b);
   }
 }
 
@@ -579,9 +614,9 @@ export async function buildPlatform(options: PlatformOptions): Promise<Platform>
     options,
     entries,
     layout,
-    targets: [] as ScrapeTarget[],
     notes: [] as string[],
     skipped: [] as Platform['skipped'],
+    specs: [] as ProcessSpec[],
     log: options.log ?? (() => {}),
     selected,
     discovery: options.discovery === true || Object.keys(options.replicas ?? {}).length > 0,
@@ -594,7 +629,7 @@ export async function buildPlatform(options: PlatformOptions): Promise<Platform>
     await options.ca.issue('supervisor', SUPERVISOR_IDENTITY);
     b.notes.push(...mtlsNotes(options.ca));
   }
-  const specs: ProcessSpec[] = [];
+  const specs = b.specs;
   for (const e of selected) {
     // A service or gateway starts only once its main file exists: `up` grows as services land.
     if (e.main && !existsSync(path.join(options.root, e.main))) {
@@ -625,7 +660,7 @@ export async function buildPlatform(options: PlatformOptions): Promise<Platform>
     else layout.port.set(name, layout.port.get(shares.sharesPortWith) as number);
     layout.adminPort.set(name, admin as number);
     const { sharesPortWith: _s, notes: _n, ...rest } = model;
-    return nodeSpec({ ...rest, ...shares, name }, { ...b, targets: [] });
+    return nodeSpec({ ...rest, ...shares, name }, b);
   };
   return { specs, skipped: b.skipped, notes: b.notes, discovery: b.discovery, newInstance };
 }

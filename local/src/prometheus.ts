@@ -1,6 +1,7 @@
 /**
- * The local Prometheus: a config generated from the process list (scrape
- * every service's /metrics, and each gateway process's on its own admin port) plus the repo's rule files,
+ * The local Prometheus: a config that scrapes what the file_sd target files
+ * list (every service and gateway instance, scrape-targets.ts; the fault
+ * controller) plus the repo's rule files,
  * and the prometheus process itself with the remote-write receiver (k6
  * pushes its metrics there) and exemplar storage on.
  */
@@ -12,14 +13,6 @@ import { which } from './binaries.ts';
 import type { ProcessSpec } from './managed-process.ts';
 import { LOOPBACK } from './ports.ts';
 import { httpProbe } from './readiness.ts';
-
-export interface ScrapeTarget {
-  job: string;
-  port: number;
-  labels?: Record<string, string>;
-  /** Scraped over mTLS with Prometheus's own certificate (PrometheusOptions.tls). */
-  https?: boolean;
-}
 
 /** Prometheus's client certificate for mTLS scrapes (a folder the CA renews; Prometheus re-reads changed files). */
 export interface ScrapeTls {
@@ -35,12 +28,15 @@ export interface PrometheusOptions {
   dir: string;
   port: number;
   logFile: string;
-  targets: readonly ScrapeTarget[];
+  /** The file_sd folder (scrape-targets.ts scrapeTargetsDir). */
+  targetsDir: string;
+  /** Writes the initial target file when none is there yet (scrape-targets.ts writeInitialTargets). */
+  initialTargets?: () => void;
   tier?: number;
   portHint?: string;
   /** Told when the rule files fail `promtool check rules` and are left out. */
   warn?: (message: string) => void;
-  /** mTLS scrapes of targets marked `https`. */
+  /** mTLS scrapes of the targets labelled `__scheme__: https` (scrape-targets.ts). */
   tls?: ScrapeTls;
 }
 
@@ -68,31 +64,16 @@ function ruleFiles(root: string, warn: (m: string) => void): string[] {
 }
 
 export function prometheusConfig(
-  targets: readonly ScrapeTarget[],
   rules: readonly string[],
   selfPort: number,
-  /** Folder of file_sd target files (`*.json`) for targets that appear at run time (the fault controller). */
-  fileSdDir?: string,
+  /**
+   * Folder of file_sd target files (`*.json`): the supervisor's instances
+   * (scrape-targets.ts) and the fault controller. Each target group names its
+   * own `job`, which Prometheus keeps over the scrape config's.
+   */
+  fileSdDir: string,
   tls?: ScrapeTls,
 ): string {
-  // One static config per distinct label set within a job (e.g. the gateway's
-  // processes, each with its own `instance`); a target listed twice is scraped once.
-  const jobs = new Map<string, { targets: string[]; labels: Record<string, string> }[]>();
-  const httpsJobs = new Set<string>();
-  for (const t of targets) {
-    const groups = jobs.get(t.job) ?? [];
-    const labels = { ...t.labels };
-    const key = JSON.stringify(labels);
-    let group = groups.find((g) => JSON.stringify(g.labels) === key);
-    if (!group) {
-      group = { targets: [], labels };
-      groups.push(group);
-    }
-    const target = `${LOOPBACK}:${t.port}`;
-    if (!groups.some((g) => g.targets.includes(target))) group.targets.push(target);
-    jobs.set(t.job, groups);
-    if (t.https) httpsJobs.add(t.job);
-  }
   const config = {
     global: {
       scrape_interval: '5s',
@@ -102,14 +83,16 @@ export function prometheusConfig(
     ...(rules.length ? { rule_files: [...rules] } : {}),
     scrape_configs: [
       { job_name: 'prometheus', static_configs: [{ targets: [`${LOOPBACK}:${selfPort}`] }] },
-      ...[...jobs.entries()].map(([job, groups]) => ({
-        job_name: job,
+      {
+        // No `service` target label: every process already exports it as a
+        // default label, and a second one would arrive as `exported_service`.
+        job_name: 'file-sd',
         metrics_path: '/metrics',
-        // mTLS as Istio documents for Prometheus: its own certificate, the mesh CA,
-        // and no host name check (mesh certificates carry a SPIFFE id, not a host).
-        ...(tls && httpsJobs.has(job)
+        // mTLS as Istio documents for Prometheus: its own certificate, the mesh CA, and
+        // no host name check (mesh certificates carry a SPIFFE id, not a host). Used
+        // only for the targets whose group sets `__scheme__: https`.
+        ...(tls
           ? {
-              scheme: 'https',
               tls_config: {
                 ca_file: tls.caFile,
                 cert_file: tls.certFile,
@@ -118,26 +101,11 @@ export function prometheusConfig(
               },
             }
           : {}),
-        // No `service` target label: every process already exports it as a
-        // default label, and a second one would arrive as `exported_service`.
-        static_configs: groups
-          .filter((g) => g.targets.length > 0)
-          .map(({ targets: ts, labels }) => ({
-            targets: ts,
-            ...(Object.keys(labels).length ? { labels } : {}),
-          })),
-      })),
-      ...(fileSdDir
-        ? [
-            {
-              job_name: 'run-time',
-              file_sd_configs: [{ files: [path.join(fileSdDir, '*.json')], refresh_interval: '5s' }],
-            },
-          ]
-        : []),
+        file_sd_configs: [{ files: [path.join(fileSdDir, '*.json')], refresh_interval: '5s' }],
+      },
     ],
   };
-  return `# Generated by local/src/prometheus.ts from the process list; rewritten on every start.\n${stringify(config)}`;
+  return `# Generated by local/src/prometheus.ts; rewritten on every start. Targets: ${fileSdDir}/*.json (re-read on change).\n${stringify(config)}`;
 }
 
 export function prometheusSpec(options: PrometheusOptions): ProcessSpec {
@@ -163,17 +131,9 @@ export function prometheusSpec(options: PrometheusOptions): ProcessSpec {
     stopSignal: 'SIGTERM',
     prepare: async () => {
       mkdirSync(dataDir, { recursive: true });
+      options.initialTargets?.();
       const rules = ruleFiles(options.root, options.warn ?? (() => {}));
-      writeFileSync(
-        configFile,
-        prometheusConfig(
-          options.targets,
-          rules,
-          options.port,
-          path.join(options.dir, 'targets'),
-          options.tls,
-        ),
-      );
+      writeFileSync(configFile, prometheusConfig(rules, options.port, options.targetsDir, options.tls));
     },
     ...(options.tier !== undefined ? { tier: options.tier } : {}),
     ...(options.portHint !== undefined ? { portHint: options.portHint } : {}),

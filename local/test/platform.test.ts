@@ -6,6 +6,7 @@ import { parse } from 'yaml';
 import { CertificateAuthority } from '../src/certificate-authority.ts';
 import { isLocalError } from '../src/errors.ts';
 import { findGrafana } from '../src/grafana.ts';
+import type { ProcessSpec } from '../src/managed-process.ts';
 import {
   buildPlatform,
   endpointsFile,
@@ -16,6 +17,7 @@ import {
   SERVICES,
 } from '../src/platform.ts';
 import { prometheusConfig } from '../src/prometheus.ts';
+import { targetGroups } from '../src/scrape-targets.ts';
 
 const TOKEN = 'admin-token-for-platform-tests';
 
@@ -62,6 +64,7 @@ describe('buildPlatform', () => {
       'payments',
       'notifications',
       ...(findGrafana() ? [] : ['grafana']), // Grafana only where one is installed
+      'zipkin', // this temporary root pins no Zipkin jar
     ]);
     expect(platform.skipped[0]?.reason).toBe('services/payments/src/main.ts does not exist yet');
     const skipped = new Set(platform.skipped.map((s) => s.name));
@@ -195,26 +198,17 @@ describe('buildPlatform', () => {
 });
 
 describe('prometheusConfig', () => {
-  it('scrapes every target once per job and loads the rule files', () => {
+  it('scrapes itself and whatever the file_sd folder lists, and loads the rule files', () => {
     const config = parse(
-      prometheusConfig(
-        [
-          { job: 'catalog', port: 4001 },
-          { job: 'gateway', port: 8080 },
-          { job: 'gateway', port: 8080 },
-        ],
-        ['/repo/observability/prometheus/rules/red.yml'],
-        9090,
-      ),
+      prometheusConfig(['/repo/observability/prometheus/rules/red.yml'], 9090, '/run/prometheus/targets'),
     ) as {
       rule_files: string[];
-      scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[];
+      scrape_configs: { job_name: string; file_sd_configs?: { files: string[] }[] }[];
     };
     expect(config.rule_files).toEqual(['/repo/observability/prometheus/rules/red.yml']);
-    expect(config.scrape_configs.map((c) => [c.job_name, c.static_configs[0]?.targets])).toEqual([
-      ['prometheus', ['127.0.0.1:9090']],
-      ['catalog', ['127.0.0.1:4001']],
-      ['gateway', ['127.0.0.1:8080']],
+    expect(config.scrape_configs.map((c) => [c.job_name, c.file_sd_configs?.[0]?.files])).toEqual([
+      ['prometheus', undefined],
+      ['file-sd', ['/run/prometheus/targets/*.json']],
     ]);
   });
 });
@@ -222,23 +216,21 @@ describe('prometheusConfig', () => {
 describe('prometheusConfig with mTLS', () => {
   it("scrapes https targets with Prometheus's own certificate and the mesh CA, plain ones as before", () => {
     const tls = { caFile: '/run/ca/ca.pem', certFile: '/run/p/cert.pem', keyFile: '/run/p/key.pem' };
-    const config = parse(
-      prometheusConfig(
-        [
-          { job: 'catalog', port: 4001, https: true },
-          { job: 'gateway', port: 8080 },
-        ],
-        [],
-        9090,
-        undefined,
-        tls,
-      ),
-    ) as { scrape_configs: { job_name: string; scheme?: string; tls_config?: Record<string, unknown> }[] };
-    const byJob = new Map(config.scrape_configs.map((c) => [c.job_name, c]));
-    expect(byJob.get('catalog')).toMatchObject({
-      scheme: 'https',
-      tls_config: { ca_file: tls.caFile, cert_file: tls.certFile, key_file: tls.keyFile },
+    const config = parse(prometheusConfig([], 9090, '/run/prometheus/targets', tls)) as {
+      scrape_configs: { job_name: string; tls_config?: Record<string, unknown> }[];
+    };
+    expect(config.scrape_configs.find((c) => c.job_name === 'file-sd')?.tls_config).toMatchObject({
+      ca_file: tls.caFile,
+      cert_file: tls.certFile,
+      key_file: tls.keyFile,
     });
-    expect(byJob.get('gateway')?.scheme).toBeUndefined();
+    const spec = (name: string, url: string, port: number, metricsPort: number) =>
+      ({ name, service: name, url, port, metricsPort }) as unknown as ProcessSpec;
+    const groups = targetGroups([
+      spec('catalog', 'https://127.0.0.1:4001', 4001, 4001),
+      spec('gateway-1', 'http://127.0.0.1:8080', 8080, 4100),
+    ]);
+    expect(groups[0]?.labels.__scheme__).toBe('https');
+    expect(groups[1]?.labels.__scheme__).toBeUndefined();
   });
 });
