@@ -7,6 +7,7 @@ import { CertificateAuthority } from '../src/certificate-authority.ts';
 import { isLocalError } from '../src/errors.ts';
 import { findGrafana } from '../src/grafana.ts';
 import type { ProcessSpec } from '../src/managed-process.ts';
+import { nodeFlags } from '../src/node-flags.ts';
 import {
   buildPlatform,
   endpointsFile,
@@ -73,7 +74,7 @@ describe('buildPlatform', () => {
     const catalog = byName.get('catalog');
     const pgCatalog = byName.get('pg-catalog');
     expect(catalog?.command).toBe(process.execPath);
-    expect(catalog?.args).toEqual(['services/catalog/src/main.ts']);
+    expect(catalog?.args).toEqual([...nodeFlags('service'), 'services/catalog/src/main.ts']);
     expect(catalog?.cwd).toBe(root);
     expect(catalog?.env).toMatchObject({
       HOST: '127.0.0.1',
