@@ -24,7 +24,48 @@ export interface DrillSpec {
   readonly derived?: readonly ('retry-budget' | 'victim-latency')[];
   /** Dashboard panels the report shows after the default set (breaker state, retries and budget, outbox backlog, stream lag). */
   readonly panels?: readonly PanelRef[];
+  /**
+   * The mesh identity (ServiceAccount) whose certificate k6 presents to
+   * 127.0.0.1 when the run has mTLS (default prometheus, which may read /metrics).
+   */
+  readonly clientIdentity?: string;
+  /** Beside k6, a process without a certificate calls these services' routes (no-certificate-intruder.ts). */
+  readonly noCertificateIntruder?: readonly {
+    service: string;
+    method: string;
+    path: string;
+    body?: string;
+  }[];
 }
+
+/** mTLS drills (the run must have its CA: not with --plaintext). */
+export const MTLS_DRILLS: readonly DrillSpec[] = [
+  {
+    name: 'intruder',
+    script: 'k6/chaos/intruder.ts',
+    summary:
+      "notifications' valid certificate and no certificate call payments and catalog: 100 % refused and counted; shop served ≥ 99.5 %",
+    orders: true,
+    clientIdentity: 'notifications',
+    noCertificateIntruder: [
+      { service: 'payments', method: 'GET', path: '/payments/00000000-0000-4000-8000-000000000000' },
+      {
+        service: 'catalog',
+        method: 'POST',
+        path: '/reservations',
+        body: '{"orderId":"00000000-0000-4000-8000-000000000000","items":[{"productId":"sku-0001","quantity":1}]}',
+      },
+    ],
+  },
+  {
+    name: 'cert-expiry',
+    script: 'k6/chaos/cert-expiry.ts',
+    summary:
+      "certificates live 60 s under load (rotation: served 100 %); the CA refuses catalog's renewal until it expires; recovery after renewal < 20 s",
+    orders: true,
+    settleMs: 60_000,
+  },
+];
 
 export const DRILLS: readonly DrillSpec[] = [
   {
@@ -119,6 +160,7 @@ export const DRILLS: readonly DrillSpec[] = [
     summary: 'the two gateway processes restarted one at a time under load, each draining; no request fails',
     orders: true,
   },
+  ...MTLS_DRILLS,
 ];
 
 export function drillByName(name: string): DrillSpec | undefined {

@@ -36,6 +36,7 @@ import {
   type StreamSnapshot,
   streamSnapshot,
 } from './invariants.ts';
+import { startNoCertificateIntruder } from './no-certificate-intruder.ts';
 import { fetchPanels, panelsFor } from './panels.ts';
 import { type FaultWindow, type PanelSection, reportHtml, type TraceSection } from './report-html.ts';
 import { readTimeline, type Timeline } from './timeline.ts';
@@ -139,6 +140,7 @@ export async function runDrill(spec: DrillSpec, options: RunOptions): Promise<Dr
   ).processes;
   const gateway = processes.find((p) => p.name === 'gateway-1');
   const catalog = processes.find((p) => p.name === 'catalog');
+  const payments = processes.find((p) => p.name === 'payments');
   const prometheus = processes.find((p) => p.name === 'prometheus' && p.state === 'running');
   const zipkinUrl =
     process.env.BW_ZIPKIN_URL ?? processes.find((p) => p.name === 'zipkin' && p.state === 'running')?.url;
@@ -157,6 +159,8 @@ export async function runDrill(spec: DrillSpec, options: RunOptions): Promise<Dr
     TEST_ID: testId,
     SHORT: options.short ? 'true' : 'false',
     ...(catalog?.url ? { CATALOG_URL: catalog.url } : {}),
+    ...(payments?.url ? { PAYMENTS_URL: payments.url } : {}),
+    ...meshClientEnv(options.state.runDir, spec.clientIdentity ?? 'prometheus'),
     ...options.env,
   };
   const args = [
@@ -191,6 +195,16 @@ export async function runDrill(spec: DrillSpec, options: RunOptions): Promise<Dr
 
   log(`▶ ${spec.name}: ${spec.summary}`);
   log(`  report: ${reportDir}`);
+  const noCert = spec.noCertificateIntruder?.length
+    ? startNoCertificateIntruder(
+        spec.noCertificateIntruder.map((t) => ({
+          method: t.method,
+          url: `${processes.find((p) => p.name === t.service)?.url ?? ''}${t.path}`,
+          ...(t.body !== undefined ? { body: t.body } : {}),
+        })),
+        prometheus?.url,
+      )
+    : undefined;
   const k6log = createWriteStream(path.join(reportDir, 'k6.log'));
   const exitCode = await new Promise<number | null>((resolve, reject) => {
     const child = spawn(k6Binary(options.root), args, {
@@ -320,6 +334,7 @@ export async function runDrill(spec: DrillSpec, options: RunOptions): Promise<Dr
       pass: false,
     });
   }
+  if (noCert) extra.push(...(await noCert.finish()));
   const derivedInput: DerivedInput = { summary, root: options.root };
   extra.push(...derivedChecks(spec.derived ?? [], derivedInput));
   for (const inv of invariants?.results ?? [])
@@ -464,4 +479,15 @@ async function drillTraces(
       reason: `Zipkin at ${zipkinUrl} could not be read: ${(err as Error).message}`,
     };
   }
+}
+
+/**
+ * With mTLS on (the run has a CA), k6 presents the certificate of one
+ * process of the run to 127.0.0.1: Prometheus's (the policy lets it read
+ * /metrics) unless the drill names another (intruder: notifications').
+ */
+function meshClientEnv(runDir: string, identity: string): Record<string, string> {
+  const dir = path.join(runDir, 'ca', 'identities', identity);
+  if (!existsSync(path.join(dir, 'cert.pem'))) return {};
+  return { MESH_CLIENT_CERT: path.join(dir, 'cert.pem'), MESH_CLIENT_KEY: path.join(dir, 'key.pem') };
 }
