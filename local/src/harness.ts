@@ -523,13 +523,14 @@ export interface CertificateAuthorityHandle extends CertificateAuthority {
 
 /**
  * The local platform's certificate authority (the same code `up` runs) with
- * its root in a temporary folder: issue identities for processes a test
+ * its root in a temporary folder (or `dir`: `<run>/ca`, where `up` keeps it
+ * and runIdentityAgent looks): issue identities for processes a test
  * starts with BW_TLS_DIR (mTLS on), or read `caFile` to call them.
  */
 export async function startCertificateAuthority(
-  o: Omit<CertificateAuthorityOptions, 'dir'> = {},
+  o: Omit<CertificateAuthorityOptions, 'dir'> & { dir?: string } = {},
 ): Promise<CertificateAuthorityHandle> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'bw-ca-'));
+  const dir = o.dir ?? mkdtempSync(path.join(os.tmpdir(), 'bw-ca-'));
   const ca = await CertificateAuthority.start({ ...o, dir });
   return Object.assign(ca, {
     stop: async () => {

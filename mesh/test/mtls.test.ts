@@ -240,7 +240,7 @@ describe('retiring connections before their certificates expire', () => {
       }
     };
     const fresh = await ca.issue(spiffeId('orders'), HOUR);
-    // Valid for 10 s more of a 2-minute life (issued 50 s ago with the CA's minute of clock skew).
+    // Valid for 10 s more of a 75 s validity (issued 50 s ago for a minute, back-dated a quarter of that).
     const old = await ca.issue(spiffeId('orders'), 60_000, Date.now() - 50_000);
     expect(await connectionHeader(fresh)).toEqual({ status: 200, connection: 'keep-alive' });
     expect(await connectionHeader(old)).toEqual({ status: 200, connection: 'close' });

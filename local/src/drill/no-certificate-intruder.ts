@@ -5,7 +5,7 @@
  * whole drill, then checks that every attempt got no HTTP answer (the
  * server drops a connection without a mesh certificate before reading a
  * request) and that each was counted in bw_authz_denied_total{source="none"}
- * (Prometheus, read before and after).
+ * (Prometheus, read before and then until the count is in, or two scrapes later).
  */
 import https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,7 +18,8 @@ export interface NoCertificateTarget {
 }
 
 const EVERY_MS = 250;
-const SCRAPE_WAIT_MS = 12_000; // Prometheus scrapes every 5 s: two scrapes after the last attempt
+const SCRAPE_WAIT_MS = 12_000; // Prometheus scrapes every 5 s: two scrapes after the last attempt, at most
+const POLL_MS = 500;
 
 /** One request without a client certificate: 'refused' when no HTTP status came back. */
 function attempt(t: NoCertificateTarget): Promise<'refused' | number> {
@@ -99,8 +100,16 @@ export function startNoCertificateIntruder(
         });
         return checks;
       }
-      await sleep(SCRAPE_WAIT_MS);
-      const delta = (await deniedWithoutCertificate(prometheusUrl).catch(() => Number.NaN)) - (await before);
+      // Polled: the count is usually in after the next scrape, well before the deadline
+      // (the drill's short form has at most 60 s, runner included).
+      const start = await before;
+      const deadline = Date.now() + SCRAPE_WAIT_MS;
+      let delta = Number.NaN;
+      for (let i = 0; i < SCRAPE_WAIT_MS / POLL_MS + 1; i++) {
+        delta = (await deniedWithoutCertificate(prometheusUrl).catch(() => Number.NaN)) - start;
+        if (delta >= counts.attempts || Date.now() >= deadline) break;
+        await sleep(POLL_MS);
+      }
       checks.push({
         name: 'refusals without a certificate counted',
         value: `bw_authz_denied_total{source="none"} +${delta} for ${counts.attempts} attempts`,

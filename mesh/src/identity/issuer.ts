@@ -6,8 +6,8 @@
  *
  * A leaf is what Istio's CA issues: no subject name worth reading, exactly
  * one URI SAN (the SPIFFE id), digitalSignature + keyEncipherment, usable
- * as client and server (mTLS), valid from a minute ago (clock skew) for
- * `lifetimeMs`. Only the run-time side (files, renewal, refusal) lives in
+ * as client and server (mTLS), valid from a minute ago (clock skew; a
+ * quarter of the lifetime when that is shorter) for `lifetimeMs`. Only the run-time side (files, renewal, refusal) lives in
  * local/ (the supervisor's certificate authority).
  */
 import { webcrypto } from 'node:crypto';
@@ -24,6 +24,14 @@ x509.cryptoProvider.set(webcrypto as unknown as DomCrypto);
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const SKEW_MS = 60_000; // valid from a minute ago: clocks of two processes on one host agree, on a cluster they may not
+
+/**
+ * The back-dating of a leaf. Capped at a quarter of its lifetime: servers retire
+ * a connection three quarters into its certificate's validity (authorization.ts),
+ * which must fall after the renewal at half-life — with a full minute before a
+ * 10 s certificate (the short cert-expiry drill) every connection would be retired at once.
+ */
+const skewFor = (lifetimeMs: number): number => Math.min(SKEW_MS, lifetimeMs / 4);
 
 export interface IssuedPem {
   /** PEM certificate. */
@@ -58,7 +66,7 @@ async function rootFrom(cert: x509.X509Certificate, keys: KeyPair, keyPem: strin
       serialNumber: serial(),
       subject: 'O=breakwater',
       issuer: cert.subject,
-      notBefore: new Date(now - SKEW_MS),
+      notBefore: new Date(now - skewFor(lifetimeMs)),
       notAfter,
       signingAlgorithm: ALG,
       publicKey: leafKeys.publicKey,

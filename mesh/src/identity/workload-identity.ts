@@ -136,9 +136,14 @@ export class WorkloadIdentity {
   }
 
   #export(): void {
+    // Both ends of the validity: the BwCertificateNotRotated alert reads the lifetime from them.
+    const identity = identityLabel(this.#current.id);
     gauge('certificateExpiry')
-      .labels(identityLabel(this.#current.id))
+      .labels(identity)
       .set(this.#current.notAfter / 1000);
+    gauge('certificateIssued')
+      .labels(identity)
+      .set(this.#current.notBefore / 1000);
   }
 }
 

@@ -1,8 +1,9 @@
 /**
  * Resilience: what the mesh client does per upstream — breaker state over
  * time, endpoints healthy and ejected and the requests each instance serves,
- * retries and the retry budget, bulkhead and timeout outcomes — and what the
- * fault filter injected.
+ * retries and the retry budget, bulkhead and timeout outcomes, the calls
+ * mTLS authorization denied and how long each identity's certificate has
+ * left — and what the fault filter injected.
  */
 import { RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import { byVar, dashboard, labelVariable, stateTimeline, timeseries, valueText } from './common.ts';
@@ -32,7 +33,7 @@ export function resilienceDashboard() {
   return dashboard(
     'bw-resilience',
     'Breakwater / Resilience',
-    'Per upstream: circuit breaker state, call outcomes, endpoints and outlier ejections, requests per instance, retries and the retry budget, bulkheads, timeouts, injected faults.',
+    'Per upstream: circuit breaker state, call outcomes, endpoints and outlier ejections, requests per instance, retries and the retry budget, bulkheads, timeouts, denied calls and certificate expiry (mTLS), injected faults.',
     ['resilience', 'mesh'],
   )
     .withVariable(labelVariable('service', 'service', CALLS, { title: 'caller' }))
@@ -268,6 +269,36 @@ export function resilienceDashboard() {
         ],
         unit: 'reqps',
         stacked: true,
+      }),
+    )
+    .withRow(new RowBuilder('Identity and authorization (mTLS)'))
+    .withPanel(
+      timeseries({
+        title: 'Denied calls, by source and destination',
+        description:
+          "Inbound calls a server refused per second, by the caller's identity (its ServiceAccount; none: no certificate, untrusted: another CA's or an expired one) and the destination service. mesh/policy.yaml decides; anything here is an intruder, a missing edge or an expired certificate.",
+        queries: [
+          {
+            expr: 'sum by (source, destination) (rate(bw_authz_denied_total[$__rate_interval]))',
+            legend: '{{source}} → {{destination}}',
+          },
+        ],
+        unit: 'reqps',
+        min: 0,
+      }),
+    )
+    .withPanel(
+      timeseries({
+        title: 'Certificate expiry, per identity',
+        description:
+          "Time left on each identity's workload certificate (the soonest among its processes). It renews at half-life, so this saws between the lifetime and half of it; a line falling towards 0 is a certificate the CA did not renew (BwCertificateNotRotated fires at a quarter left).",
+        queries: [
+          {
+            expr: 'min by (identity) (bw_certificate_expiry_timestamp_seconds - time())',
+            legend: '{{identity}}',
+          },
+        ],
+        unit: 's',
       }),
     )
     .withRow(new RowBuilder('Injected faults'))

@@ -6,10 +6,16 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeGatewayVariant } from '@breakwater/local/gateway-variant';
+import {
+  type CertificateAuthorityHandle,
+  runIdentityAgent,
+  startCertificateAuthority,
+} from '@breakwater/local/harness';
 import { buildPlatform } from '@breakwater/local/platform';
 import { redisUrl } from '@breakwater/local/redis';
 import { keepRunFiles, type RunFiles } from '@breakwater/local/run-files';
 import { Supervisor } from '@breakwater/local/supervisor';
+import { spiffeId } from '@breakwater/mesh/identity';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dataReport, emptyPanels, ruleErrors } from '../../src/dashboards/prove.ts';
@@ -32,6 +38,10 @@ import { REPO_ROOT } from '../../src/root.ts';
 // Every process exports its spans to an OTLP receiver in this test (they
 // inherit OTEL_EXPORTER_OTLP_ENDPOINT), so one order's trace can be followed
 // from the gateway through every service it touches.
+// mTLS is on, as `npm start` runs it (the run's CA in <run>/ca): every process
+// exports its certificate's expiry, and one call with notifications'
+// certificate — an identity mesh/policy.yaml lets call nothing — is denied,
+// so the identity panels have data.
 
 const ROOT = REPO_ROOT;
 const ADMIN_TOKEN = 'observability-platform-test-admin-token';
@@ -45,6 +55,7 @@ const CLAIM_IDLE_MS = '1500';
 const SQUEEZED = 'frontend';
 
 let runDir = '';
+let ca: CertificateAuthorityHandle | undefined;
 let supervisor: Supervisor | undefined;
 let runFiles: RunFiles | undefined;
 let gatewayUrl = '';
@@ -54,6 +65,7 @@ let catalogAdmins: string[] = [];
 let gatewayAdmin = '';
 let frontendAdmin = '';
 let redisAddress = '';
+let paymentsUrl = '';
 
 /** Spans received over OTLP/HTTP JSON: trace id → service → span names. */
 const traces = new Map<string, Map<string, string[]>>();
@@ -99,6 +111,7 @@ beforeAll(async () => {
   process.env.OTEL_EXPORTER_OTLP_ENDPOINT = await startOtlpReceiver();
   process.env.OTEL_BSP_SCHEDULE_DELAY = '500';
   for (const p of CONSUMER_PREFIXES) process.env[`${p}_CLAIM_IDLE_MS`] = CLAIM_IDLE_MS;
+  ca = await startCertificateAuthority({ dir: join(runDir, 'ca') });
   const platform = await buildPlatform({
     root: ROOT,
     runDir,
@@ -107,6 +120,7 @@ beforeAll(async () => {
     adminToken: ADMIN_TOKEN,
     gatewayConfig: writeSqueezedGateway(runDir),
     replicas: { catalog: 2 },
+    ca,
   });
   // Grafana is optional (started only where one is installed); the queries here go to Prometheus.
   expect(platform.skipped.filter((s) => s.name !== 'grafana')).toEqual([]);
@@ -122,11 +136,13 @@ beforeAll(async () => {
   gatewayAdmin = `http://127.0.0.1:${platform.specs.find((s) => s.name === 'gateway-1')?.adminPort}`;
   frontendAdmin = `http://127.0.0.1:${platform.specs.find((s) => s.name === SQUEEZED)?.adminPort}`;
   redisAddress = redisUrl(platform.specs.find((s) => s.name === 'redis')?.port ?? 0);
+  paymentsUrl = supervisor.get('payments').status().url ?? '';
 }, 120_000);
 
 afterAll(async () => {
   await supervisor?.stopAll();
   runFiles?.close();
+  await ca?.stop();
   process.env.OTEL_EXPORTER_OTLP_ENDPOINT = envBefore.OTEL_EXPORTER_OTLP_ENDPOINT;
   process.env.OTEL_BSP_SCHEDULE_DELAY = envBefore.OTEL_BSP_SCHEDULE_DELAY;
   if (envBefore.OTEL_EXPORTER_OTLP_ENDPOINT === undefined) delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
@@ -295,7 +311,24 @@ const CAUSED: Record<string, string> = {
   'dead letters of bw:orders': 'sum(bw_stream_dead_letters_total{stream="bw:orders"})',
   'entries reclaimed from bw:orders': 'sum(bw_stream_reclaimed_total{stream="bw:orders"})',
   'a catalog instance ejected by outlier detection': 'sum(bw_upstream_ejections_total{upstream="catalog"})',
+  "a call with notifications' certificate denied by payments":
+    'sum(bw_authz_denied_total{source="notifications", destination="payments"})',
 };
+
+/** One call to payments with notifications' certificate: mesh/policy.yaml has no such edge (403). */
+async function intruderCall(): Promise<{ status: number; body: string }> {
+  const agent = await runIdentityAgent(runDir, spiffeId('notifications'));
+  try {
+    const res = await agent.request({
+      origin: paymentsUrl,
+      path: '/payments/00000000-0000-4000-8000-000000000000',
+      method: 'GET',
+    });
+    return { status: res.statusCode, body: await res.body.text() };
+  } finally {
+    await agent.close();
+  }
+}
 
 /** The same faults on every catalog instance. */
 const setCatalogFaults = async (faults: unknown[]) => {
@@ -436,6 +469,11 @@ describe('dashboards on the running platform', () => {
     await sup.act('payments', 'kill');
     await shop(6_000);
     await sup.act('payments', 'start');
+
+    // An intruder: a valid certificate for an identity the policy lets call nothing.
+    const denied = await intruderCall();
+    expect(denied.status, denied.body).toBe(403);
+    expect(denied.body).toContain('MESH_ERR_FORBIDDEN');
 
     // Redis pauses: the rate limiter fails open, the outbox waits.
     await sup.act('redis', 'pause');
