@@ -61,7 +61,7 @@ export const MTLS_DRILLS: readonly DrillSpec[] = [
     name: 'cert-expiry',
     script: 'k6/chaos/cert-expiry.ts',
     summary:
-      "certificates live 60 s under load (rotation: served 100 %); the CA refuses catalog's renewal until it expires; recovery after renewal < 20 s",
+      "certificates live 60 s under load (short form: 10 s; rotation: served 100 %); the CA refuses catalog's renewal until it expires; recovery after renewal < 20 s (short: 10 s)",
     orders: true,
     settleMs: 60_000,
   },

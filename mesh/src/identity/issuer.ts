@@ -7,8 +7,9 @@
  * A leaf is what Istio's CA issues: no subject name worth reading, exactly
  * one URI SAN (the SPIFFE id), digitalSignature + keyEncipherment, usable
  * as client and server (mTLS), valid from a minute ago (clock skew; a
- * quarter of the lifetime when that is shorter) for `lifetimeMs`. Only the run-time side (files, renewal, refusal) lives in
- * local/ (the supervisor's certificate authority).
+ * quarter of the lifetime when that is shorter) for `lifetimeMs`. Only the
+ * run-time side (files, renewal, refusal) lives in local/ (the supervisor's
+ * certificate authority).
  */
 import { webcrypto } from 'node:crypto';
 // @peculiar/x509 resolves its algorithms through tsyringe, which needs the Reflect metadata API first.
