@@ -12,6 +12,7 @@ import { createLogger, renderMetrics } from '@breakwater/observability';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUpstream } from '../src/client/index.ts';
+import type { MeshError } from '../src/errors.ts';
 import { createRootCa, type RootCa } from '../src/identity/issuer.ts';
 import { spiffeId } from '../src/identity/spiffe.ts';
 import { WorkloadIdentity, writeIdentityFiles } from '../src/identity/workload-identity.ts';
@@ -216,9 +217,13 @@ describe('expiry on a connection that outlives a certificate', () => {
     });
     expect((await up.request({ path: '/products' })).status).toBe(200);
     await until(() => identity.current.notAfter <= Date.now(), 5_000, 50);
-    // The first connection was asked to close (its certificate was past three quarters of its
-    // life); the new handshake meets the expired certificate. (An open connection that outlived
-    // it would get 503 MESH_ERR_IDENTITY and be closed: the same end.)
+    // The keep-alive connection outlived the certificate (it was fresh at the first request, so
+    // not asked to close): the server refuses to serve on it (503 MESH_ERR_IDENTITY) and closes
+    // it; the caller's next handshake meets the expired certificate and fails.
+    const onOpen = await rejection(up.request({ path: '/products' }));
+    expect(onOpen.code).toBe('MESH_ERR_UPSTREAM_STATUS');
+    expect(onOpen.message).toContain('upstream answered 503');
+    expect(String((onOpen as MeshError).extensions?.upstreamBody)).toContain('MESH_ERR_IDENTITY');
     const err = await rejection(up.request({ path: '/products' }));
     expect(err.code).toBe('MESH_ERR_CONNECT');
     expect(err.message).toContain('CERT_HAS_EXPIRED');
