@@ -46,6 +46,9 @@ const LABEL_VALUES: Record<string, readonly string[]> = {
   fault: ['kill'],
   target: ['payments'],
   endpoint: ['http://127.0.0.1:8081'],
+  source: ['notifications', 'none'],
+  destination: ['payments'],
+  identity: ['catalog'],
 };
 
 function combinations(labels: readonly string[]): Record<string, string>[] {
