@@ -8,9 +8,9 @@
  * starts, becomes ready, then one old one drains — one at a time); if both
  * come to 0, maxUnavailable becomes 1 (Kubernetes' ResolveFenceposts).
  *
- * Each round, like the Deployment controller's reconcile: start as many new
- * instances as the surge allows and remove as many old ones as the ready
- * count allows, then wait for those starts (ready = the readiness probe
+ * Each round, like the Deployment controller's reconcile: remove as many old
+ * instances as the ready count allows and start as many new ones as the
+ * surge allows, then wait for those starts (ready = the readiness probe
  * passed, then listed ready in the endpoints file) and drains. An old
  * instance leaves by the same drain as `scale` (scaling.ts): out of the
  * endpoints file first — callers stop picking it within milliseconds — a
@@ -106,10 +106,12 @@ export async function rollOut(
   const { replicas, maxSurge, maxUnavailable } = plan;
   // Each round starts or removes at least one instance, so 2 × replicas + 2 rounds always suffice.
   for (let round = 0; round < 2 * replicas + 2 && old.length > 0; round++) {
-    const total = old.length + fresh.length;
-    const toStart = Math.max(0, Math.min(replicas + maxSurge - total, replicas - fresh.length));
     // Every instance counted here is ready: new ones count once their start resolved.
-    const toRemove = Math.max(0, Math.min(old.length, total - (replicas - maxUnavailable)));
+    const ready = old.length + fresh.length;
+    const toRemove = Math.max(0, Math.min(old.length, ready - (replicas - maxUnavailable)));
+    // As the Deployment controller lowers the old ReplicaSet at once, a leaving instance no
+    // longer counts against the surge: its replacement starts while it drains.
+    const toStart = Math.max(0, Math.min(replicas + maxSurge - (ready - toRemove), replicas - fresh.length));
     const leaving = old.splice(0, toRemove);
     const results = await Promise.allSettled([
       ...Array.from({ length: toStart }, () => deps.startNew()),

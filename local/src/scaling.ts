@@ -67,7 +67,7 @@ export function createScaler(
     endpoints?.forget(name);
   }
 
-  /** The next free instance name; a number is never reused within a run (as a Pod's name). */
+  /** The next instance name: above every instance running now and every one this scaler started (as a new Pod's name). */
   const highest = new Map<string, number>();
   function nextName(service: string): string {
     const current = instances(service).map((p) => instanceIndex(service, p.name) ?? 1);
