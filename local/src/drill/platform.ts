@@ -29,6 +29,10 @@ export interface EnsureOptions {
   timeoutMs?: number;
   /** How often to look whether it is up yet (default 250 ms; the footprint bench times the start with 50). */
   pollMs?: number;
+  /** Instances per service for a platform this runner starts (`--replicas`, discovery on). */
+  replicas?: Readonly<Record<string, number>>;
+  /** Discovery on for a platform this runner starts, so drills can scale it (`--discovery`). */
+  discovery?: boolean;
 }
 
 async function hasFaultController(state: RunState): Promise<boolean> {
@@ -81,7 +85,20 @@ export async function ensurePlatform(options: EnsureOptions): Promise<PlatformHa
   log(`starting the platform with the fault controller (log: ${logFile}) …`);
   const child = spawn(process.execPath, [path.join(options.root, 'local/src/drill/platform-up.ts')], {
     cwd: options.root,
-    env: { ...process.env, BW_RUN_DIR: options.runDir, ...options.env },
+    env: {
+      ...process.env,
+      BW_RUN_DIR: options.runDir,
+      // platform-up.ts turns these into `up --replicas … --discovery`.
+      ...(options.replicas && Object.keys(options.replicas).length
+        ? {
+            BW_DRILL_REPLICAS: Object.entries(options.replicas)
+              .map(([s, n]) => `${s}=${n}`)
+              .join(','),
+          }
+        : {}),
+      ...(options.discovery ? { BW_DRILL_DISCOVERY: 'true' } : {}),
+      ...options.env,
+    },
     stdio: ['ignore', out, out],
     // Its own process group: a Ctrl-C in the terminal reaches the runner, which undoes the
     // drill's faults before it stops the platform (and --keep-up leaves it running).

@@ -23,7 +23,7 @@ import path from 'node:path';
 import { controlCall } from '../control-client.ts';
 import type { ProcessStatus } from '../managed-process.ts';
 import type { RunState } from '../state.ts';
-import { type DerivedInput, derivedChecks } from './derived-checks.ts';
+import { type DerivedInput, derivedChecks, steadyLatencyChecks } from './derived-checks.ts';
 import type { DrillSpec } from './drills.ts';
 import {
   checkInvariants,
@@ -32,6 +32,7 @@ import {
   type StreamSnapshot,
   streamSnapshot,
 } from './invariants.ts';
+import { ensureReplicas, instancesByService } from './replicas.ts';
 import { type FaultWindow, reportHtml } from './report-html.ts';
 import { readTimeline, type Timeline } from './timeline.ts';
 import { type ExtraCheck, formatVerdict, type Summary, type Verdict, verdictFrom } from './verdict.ts';
@@ -118,11 +119,15 @@ export async function runDrill(spec: DrillSpec, options: RunOptions): Promise<Dr
   const testId = `${spec.name}-${stamp(startedAt)}`;
   const reportDir = path.join(options.reportsDir, testId);
   mkdirSync(reportDir, { recursive: true });
+  // The instances the drill declares, before anything is measured (a scale-up waits until they are ready).
+  const scaled = await ensureReplicas(options.state, spec.replicas ?? {});
+  if (scaled.length) log(`  scaled the run for the drill: ${scaled.join(', ')}`);
   const processes = (
     (await controlCall(options.state, 'GET', '/v1/status')) as { processes: ProcessStatus[] }
   ).processes;
+  const instances = instancesByService(processes);
   const gateway = processes.find((p) => p.name === 'gateway-1');
-  const catalog = processes.find((p) => p.name === 'catalog');
+  const catalog = processes.find((p) => p.name === instances.catalog?.[0]);
   const prometheus = processes.find((p) => p.name === 'prometheus' && p.state === 'running');
   if (!gateway?.url) throw new Error('gateway-1 is not part of the run');
 
@@ -139,6 +144,15 @@ export async function runDrill(spec: DrillSpec, options: RunOptions): Promise<Dr
     TEST_ID: testId,
     SHORT: options.short ? 'true' : 'false',
     ...(catalog?.url ? { CATALOG_URL: catalog.url } : {}),
+    // INSTANCES_CATALOG=catalog-1,catalog-2,… : the replica drills pick their victim by position.
+    ...Object.fromEntries(
+      Object.entries(instances).map(([service, names]) => [
+        `INSTANCES_${service.toUpperCase()}`,
+        names.join(','),
+      ]),
+    ),
+    // The rolling-deploy drill's broken variant (no drain: old instances SIGKILLed).
+    ...(process.env.ROLLOUT_DRAIN ? { ROLLOUT_DRAIN: process.env.ROLLOUT_DRAIN } : {}),
     ...options.env,
   };
   const args = [
@@ -304,6 +318,7 @@ export async function runDrill(spec: DrillSpec, options: RunOptions): Promise<Dr
   }
   const derivedInput: DerivedInput = { summary, root: options.root };
   extra.push(...derivedChecks(spec.derived ?? [], derivedInput));
+  if (spec.steadyLatency) extra.push(...steadyLatencyChecks(summary, spec.steadyLatency));
   for (const inv of invariants?.results ?? [])
     extra.push({ name: `invariant: ${inv.name}`, value: inv.detail, threshold: 'holds', pass: inv.ok });
   const verdict = verdictFrom(summary, extra);

@@ -1,0 +1,56 @@
+/**
+ * rolling-deploy: catalog (three instances) and then orders (two) are rolled
+ * out under load through the supervisor (`npm run local -- rollout`): new
+ * instances start and become ready, old ones drain — out of the endpoints
+ * file first, in-flight requests finish, then SIGTERM. The full form uses a
+ * Deployment's defaults (maxSurge 25 %, maxUnavailable 25 %: one at a time);
+ * the short form surges 100 % (every new instance first, then every old one
+ * drains) to fit the fault phase. `ROLLOUT_DRAIN=false` SIGKILLs each old
+ * instance instead of draining it (the broken variant).
+ *
+ * Hypothesis: zero failed requests — every request in every phase is served,
+ * none from a stale copy (a stale answer hides a failed upstream request) —
+ * and the runner's invariants hold.
+ */
+
+import { env } from '../lib/config.ts';
+import { defineDrill, everyPhase, JOURNEY_ROUTES } from './lib/define-drill.ts';
+import { readsHold, shopTraffic } from './lib/traffic.ts';
+
+const short = env('SHORT') === 'true';
+const rollout = (service: string) => ({
+  name: `rollout-${service}`,
+  // The rollout runs to its end inside the inject call; its lease only has to outlive it.
+  spec: {
+    kind: 'rollout',
+    service,
+    ...(short ? { maxSurge: '100%', maxUnavailable: 0 } : {}),
+    ...(env('ROLLOUT_DRAIN') === 'false' ? { drain: false } : {}),
+  },
+});
+
+const drill = defineDrill({
+  phases: {
+    full: { steady: '15s', fault: '60s', recovery: '15s' },
+    short: { steady: '8s', fault: '28s', recovery: '8s' },
+  },
+  traffic: { shop: 6 },
+  routes: JOURNEY_ROUTES,
+  hypotheses: [
+    ...everyPhase(JOURNEY_ROUTES, { metric: 'served', threshold: 'rate==1' }),
+    ...everyPhase(JOURNEY_ROUTES, { metric: 'failures', threshold: 'rate==0' }),
+    ...everyPhase(['catalog_list', 'catalog_product'], {
+      metric: 'degraded',
+      tags: { reason: 'stale' },
+      threshold: 'count==0',
+    }),
+  ],
+  maxTimeToRecoverMs: 10_000,
+  needs: ['catalog', 'orders', 'gateway-1', 'gateway-2'],
+  steadyState: () => readsHold(5, 1_000),
+  faults: [{ fault: rollout('catalog') }, { fault: rollout('orders') }],
+  recovered: () => readsHold(5, 1_000),
+});
+
+export const { options, setup, chaos, teardown } = drill;
+export const shop = shopTraffic();
