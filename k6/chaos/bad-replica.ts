@@ -3,7 +3,7 @@
  * half its product requests — a fault rule in that instance's mesh fault
  * filter only; the other two are healthy.
  *
- * Hypothesis: every gateway process's outlier detector (gateway.yaml,
+ * Hypothesis: the gateways' outlier detector (each process has its own; gateway.yaml,
  * upstreams.catalog.outlierDetection: failure percentage ≥ 30 % over ≥ 4
  * requests, swept every 2 s, enforced) ejects it within two intervals
  * (ejection_ms < 4 s: the first sweep may see only part of an interval);

@@ -14,9 +14,9 @@ import { Rate, Trend } from 'k6/metrics';
 import { env } from '../../lib/config.ts';
 import { drillName, elapsedMs, processes } from './drill.ts';
 
-/** ms from the fault's inject until every gateway had ejected the bad endpoint. */
+/** ms from the fault's inject until a gateway process ejected the bad endpoint. */
 export const ejectionMs = new Trend('ejection_ms', true);
-/** 1 when every gateway ejected the bad endpoint before the fault ended. */
+/** 1 when a gateway process ejected the bad endpoint before the fault ended. */
 export const ejected = new Rate('ejected');
 
 /** The `n`th (1-based) instance of `service` in this run; fails the drill's start when there is none. */
@@ -68,9 +68,12 @@ export function activeEjections(upstream: string): number[] {
 }
 
 /**
- * From the fault's inject: polls every 100 ms until every gateway ejected
+ * From the fault's inject: polls every 100 ms until a gateway process ejected
  * `endpoint` once more than at `before`, then records ejection_ms; gives up
- * (ejected 0) at `deadlineMs` on the test clock.
+ * (ejected 0) at `deadlineMs` on the test clock. Any gateway, not every one:
+ * k6 keeps its connections, so the kernel's SO_REUSEPORT spread can leave one
+ * gateway process with too few requests in an interval to judge (Envoy's
+ * request volume), and that one has then also seen few of the failures.
  */
 export function watchEjection(
   upstream: string,
@@ -81,12 +84,12 @@ export function watchEjection(
   const t0 = Date.now();
   for (let i = 0; i < 100_000; i++) {
     const now = ejectionsOf(upstream, endpoint);
-    if (now.length > 0 && now.every((n, k) => n > (before[k] ?? 0))) {
+    if (now.some((n, k) => n > (before[k] ?? 0))) {
       const took = Date.now() - t0;
       ejectionMs.add(took);
       ejected.add(true);
       console.info(
-        `[${drillName()}] ${endpoint} ejected from ${upstream} by every gateway ${took} ms after the fault`,
+        `[${drillName()}] ${endpoint} ejected from ${upstream} ${took} ms after the fault (ejections per gateway: ${now.join(', ')})`,
       );
       return;
     }
@@ -95,7 +98,25 @@ export function watchEjection(
   }
   ejectionMs.add(Date.now() - t0);
   ejected.add(false);
-  console.error(
-    `[${drillName()}] ${endpoint} was not ejected from ${upstream} by every gateway during the fault`,
-  );
+  console.error(`[${drillName()}] ${endpoint} was not ejected from ${upstream} during the fault`);
+}
+
+/** Requests each instance (by URL) counted for `method` `route` on its own /metrics (the server kit's histogram). */
+export function instanceCounts(urls: readonly string[], method: string, route: string): number[] {
+  return urls.map((url) => {
+    const res = http.get(`${url}/metrics`, {
+      tags: { route: 'probe', name: 'probe' },
+      timeout: '2s',
+      responseCallback: http.expectedStatuses(200),
+    });
+    return String(res.body ?? '')
+      .split('\n')
+      .filter(
+        (l) =>
+          l.startsWith('bw_http_server_request_duration_seconds_count{') &&
+          l.includes(`method="${method}"`) &&
+          l.includes(`route="${route}"`),
+      )
+      .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+  });
 }

@@ -121,7 +121,7 @@ export const DRILLS: readonly DrillSpec[] = [
     name: 'bad-replica',
     script: 'k6/chaos/bad-replica.ts',
     summary:
-      'one of three catalog instances answers 500 to half its requests; every gateway ejects it within two outlier intervals, product reads ≥ 99.5 %, p99 within 1.5× steady; back in rotation after',
+      'one of three catalog instances answers 500 to half its requests; the gateway ejects it within two outlier intervals, product reads ≥ 99.5 %, p99 within 1.5× steady; back in rotation after',
     orders: false,
     replicas: { catalog: 3 },
     steadyLatency: { stat: 'p(99)', factor: 1.5, plusMs: 0, routes: ['catalog_list', 'catalog_product'] },
@@ -130,10 +130,9 @@ export const DRILLS: readonly DrillSpec[] = [
     name: 'slow-replica',
     script: 'k6/chaos/slow-replica.ts',
     summary:
-      'one of three catalog instances adds 1 s; least_request steers away from it, product reads p95 within 2× steady',
-    orders: false,
-    replicas: { catalog: 3 },
-    steadyLatency: { stat: 'p(95)', factor: 2, plusMs: 0, routes: ['catalog_list', 'catalog_product'] },
+      'one of three orders instances adds 1 s to every order; least_request steers away (it serves < 25 % of the orders, round_robin a third), orders served ≥ 99.5 %',
+    orders: true,
+    replicas: { orders: 3 },
   },
   {
     name: 'replica-crash',

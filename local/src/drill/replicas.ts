@@ -1,8 +1,8 @@
 /**
  * The instances a drill declares (`DrillSpec.replicas`): a live run is
- * scaled up to them through the supervisor's control API before the drill
- * (never down: a run with more instances serves the drill as well), and the
- * k6 script learns each service's instance names in order.
+ * scaled to exactly them through the supervisor's control API before the
+ * drill ("one of two orders instances" means two; a scale-down drains), and
+ * the k6 script learns each service's instance names in order.
  */
 import { controlCall } from '../control-client.ts';
 import type { ProcessStatus } from '../managed-process.ts';
@@ -23,7 +23,7 @@ export function instancesByService(processes: readonly ProcessStatus[]): Record<
   return out;
 }
 
-/** Scales every service below its wanted count up to it; returns what changed (`catalog 1 → 3`). */
+/** Scales every service to its wanted count; returns what changed (`catalog 1 → 3`). */
 export async function ensureReplicas(
   state: RunState,
   wanted: Readonly<Record<string, number>>,
@@ -32,7 +32,7 @@ export async function ensureReplicas(
   for (const [service, n] of Object.entries(wanted)) {
     const { processes } = (await controlCall(state, 'GET', '/v1/status')) as { processes: ProcessStatus[] };
     const have = instancesByService(processes)[service]?.length ?? 0;
-    if (have >= n) continue;
+    if (have === n) continue;
     try {
       await controlCall(state, 'POST', `/v1/services/${encodeURIComponent(service)}/scale`, { replicas: n });
     } catch (err) {
