@@ -42,7 +42,7 @@ const drill = defineDrill({
   ],
   thresholds: { ejected: ['rate==1'], ejection_ms: [`max<${EJECTION_LIMIT_MS}`] },
   maxTimeToRecoverMs: 15_000,
-  needs: ['catalog', 'gateway-1', 'gateway-2'],
+  needs: ['catalog', 'gateway'],
   steadyState: () => readsHold(5, 500) && activeEjections('catalog').every((n) => n === 0),
   faults: [
     {

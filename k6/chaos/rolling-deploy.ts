@@ -46,7 +46,7 @@ const drill = defineDrill({
     }),
   ],
   maxTimeToRecoverMs: 10_000,
-  needs: ['catalog', 'orders', 'gateway-1', 'gateway-2'],
+  needs: ['catalog', 'orders', 'gateway'],
   steadyState: () => readsHold(5, 1_000),
   faults: [{ fault: rollout('catalog') }, { fault: rollout('orders') }],
   recovered: () => readsHold(5, 1_000),

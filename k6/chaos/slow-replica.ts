@@ -40,7 +40,7 @@ const drill = defineDrill({
   hypotheses: [...everyPhase(['orders_create'], { metric: 'served', threshold: 'rate>=0.995' })],
   thresholds: { slow_share: [`max<${SLOW_SHARE_LIMIT}`] },
   maxTimeToRecoverMs: 10_000,
-  needs: ['orders', 'catalog', 'payments', 'gateway-1', 'gateway-2'],
+  needs: ['orders', 'catalog', 'payments', 'gateway'],
   steadyState: () => readsHold(3) && orderCompletes(5_000),
   headroomMs: 180_000,
   faults: [

@@ -126,10 +126,11 @@ export async function runDrill(spec: DrillSpec, options: RunOptions): Promise<Dr
     (await controlCall(options.state, 'GET', '/v1/status')) as { processes: ProcessStatus[] }
   ).processes;
   const instances = instancesByService(processes);
-  const gateway = processes.find((p) => p.name === 'gateway-1');
+  // gateway-1 until the gateways are rolled out (gateway-3, …): the public port is the same.
+  const gateway = processes.find((p) => p.name === instances.gateway?.[0]);
   const catalog = processes.find((p) => p.name === instances.catalog?.[0]);
   const prometheus = processes.find((p) => p.name === 'prometheus' && p.state === 'running');
-  if (!gateway?.url) throw new Error('gateway-1 is not part of the run');
+  if (!gateway?.url) throw new Error('no gateway is part of the run');
 
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
