@@ -1,6 +1,6 @@
 /**
- * rolling-deploy: catalog (three instances) and then orders (two) are rolled
- * out under load through the supervisor (`npm run local -- rollout`): new
+ * rolling-deploy: catalog (three instances) and orders (two) are rolled out
+ * side by side under load through the supervisor (`npm run local -- rollout`): new
  * instances start and become ready, old ones drain — out of the endpoints
  * file first, in-flight requests finish, then SIGTERM. The full form uses a
  * Deployment's defaults (maxSurge 25 %, maxUnavailable 25 %: one at a time);
@@ -18,21 +18,21 @@ import { defineDrill, everyPhase, JOURNEY_ROUTES } from './lib/define-drill.ts';
 import { readsHold, shopTraffic } from './lib/traffic.ts';
 
 const short = env('SHORT') === 'true';
-const rollout = (service: string) => ({
-  name: `rollout-${service}`,
-  // The rollout runs to its end inside the inject call; its lease only has to outlive it.
+const rollout = {
+  name: env('ROLLOUT_DRAIN') === 'false' ? 'rollout-no-drain' : 'rollout',
+  // Both services side by side; the inject call returns when both rollouts are done.
   spec: {
     kind: 'rollout',
-    service,
+    services: ['catalog', 'orders'],
     ...(short ? { maxSurge: '100%', maxUnavailable: 0 } : {}),
     ...(env('ROLLOUT_DRAIN') === 'false' ? { drain: false } : {}),
   },
-});
+};
 
 const drill = defineDrill({
   phases: {
-    full: { steady: '15s', fault: '60s', recovery: '15s' },
-    short: { steady: '8s', fault: '28s', recovery: '8s' },
+    full: { steady: '15s', fault: '45s', recovery: '15s' },
+    short: { steady: '8s', fault: '25s', recovery: '8s' },
   },
   traffic: { shop: 6 },
   routes: JOURNEY_ROUTES,
@@ -48,7 +48,7 @@ const drill = defineDrill({
   maxTimeToRecoverMs: 10_000,
   needs: ['catalog', 'orders', 'gateway'],
   steadyState: () => readsHold(5, 1_000),
-  faults: [{ fault: rollout('catalog') }, { fault: rollout('orders') }],
+  faults: [{ fault: rollout }],
   recovered: () => readsHold(5, 1_000),
 });
 

@@ -46,8 +46,9 @@ export function createScaler(
   endpoints: EndpointsFiles | undefined,
   drainGraceMs = DRAIN_GRACE_MS,
 ): Scaler {
-  // One scale at a time: two overlapping ones would pick the same new names.
-  let queue: Promise<unknown> = Promise.resolve();
+  // One change per service at a time (two overlapping ones would pick the same new names);
+  // different services change side by side, as two Deployments roll out at once.
+  const queues = new Map<string, Promise<unknown>>();
 
   const instances = (service: string) =>
     supervisor.processes
@@ -147,14 +148,17 @@ export function createScaler(
     };
   }
 
-  function queued<T>(work: () => Promise<T>): Promise<T> {
-    const run = queue.then(work);
-    queue = run.catch(() => {});
+  function queued<T>(service: string, work: () => Promise<T>): Promise<T> {
+    const run = (queues.get(service) ?? Promise.resolve()).then(work);
+    queues.set(
+      service,
+      run.catch(() => {}),
+    );
     return run;
   }
 
   return {
-    scale: (service, replicas) => queued(() => scaleNow(service, replicas)),
-    rollout: (service, options = {}) => queued(() => rolloutNow(service, options)),
+    scale: (service, replicas) => queued(service, () => scaleNow(service, replicas)),
+    rollout: (service, options = {}) => queued(service, () => rolloutNow(service, options)),
   };
 }

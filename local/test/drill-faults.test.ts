@@ -296,7 +296,7 @@ describe('faults on one instance or on every instance of a service', { timeout: 
   });
 
   it('a rollout is refused where the controller has no scaler', async () => {
-    await expect(faults.inject({ spec: { kind: 'rollout', service: 'web' } })).rejects.toThrow(
+    await expect(faults.inject({ spec: { kind: 'rollout', services: ['web'] } })).rejects.toThrow(
       'this run cannot roll out services',
     );
   });

@@ -8,7 +8,7 @@
  * |-----------|----------------------------------------------------|------------------------------------|
  * | `process` | `kill` / `pause` / `stop` a process by name        | `start` / `resume` / `start`       |
  * | `restart` | restart processes one at a time (rolling)          | `start` any left down              |
-| `rollout` | a service's instances replaced (rollout.ts)        | nothing: the new instances stay    |
+| `rollout` | services' instances replaced, side by side (rollout.ts) | nothing: the new instances stay |
  * | `mesh`    | delay/abort rules in a service's fault filter      | the service's remaining rules (PUT) or DELETE |
  * | `limit`   | a live rate-limit override on the gateway          | DELETE the override                |
  *
@@ -44,7 +44,7 @@ export type FaultSpec =
   | { kind: 'restart'; targets: string[] }
   | {
       kind: 'rollout';
-      service: string;
+      services: string[];
       maxSurge?: string | number;
       maxUnavailable?: string | number;
       drain?: boolean;
@@ -101,7 +101,7 @@ export interface FaultControllerOptions {
   processes: ProcessControl;
   /** BW_ADMIN_TOKEN / GATEWAY_ADMIN_TOKEN of the run. */
   adminToken: string;
-  /** Rolls a service out (the supervisor's scaler); without it the `rollout` kind is refused. */
+  /** Rolls one service out (the supervisor's scaler); without it the `rollout` kind is refused. */
   rollout?: (
     service: string,
     options: { maxSurge?: string | number; maxUnavailable?: string | number; drain?: boolean },
@@ -118,7 +118,7 @@ function targetOf(spec: FaultSpec): string {
     case 'restart':
       return spec.targets.join(',');
     case 'rollout':
-      return spec.service;
+      return spec.services.join(',');
     case 'limit':
       return `gateway:${spec.policy}`;
   }
@@ -320,10 +320,12 @@ export class FaultController {
       }
       case 'rollout': {
         if (!this.#rollout) throw new FaultError('this run cannot roll out services', 409);
-        const { kind: _k, service, ...options } = spec;
-        await this.#resolve(service);
-        // Runs to the end before the inject answers: the fault window is the rollout.
-        await this.#rollout(service, options);
+        const { kind: _k, services, ...options } = spec;
+        for (const service of services) await this.#resolve(service);
+        const rollout = this.#rollout;
+        // Side by side, as two Deployments applied at once; the inject answers when all are
+        // done, so the fault window is the rollout.
+        await Promise.all(services.map((service) => rollout(service, options)));
         return async () => {};
       }
       case 'limit': {
@@ -409,7 +411,17 @@ export function validate(input: unknown): FaultSpec {
       return { kind: 'mesh', target: name('target'), rules: rules as MeshFaultRule[] };
     }
     case 'rollout': {
-      const out: FaultSpec = { kind: 'rollout', service: name('service') };
+      const services = spec.services;
+      if (
+        !Array.isArray(services) ||
+        services.length === 0 ||
+        services.some((t) => typeof t !== 'string' || !NAME.test(t))
+      )
+        throw new FaultError('spec.services: a non-empty list of service names');
+      const out: Extract<FaultSpec, { kind: 'rollout' }> = {
+        kind: 'rollout',
+        services: services as string[],
+      };
       for (const field of ['maxSurge', 'maxUnavailable'] as const) {
         const v = spec[field];
         if (v === undefined) continue;
