@@ -17,13 +17,11 @@
 import { Counter } from 'k6/metrics';
 import { defineDrill, everyPhase, JOURNEY_ROUTES } from './lib/define-drill.ts';
 import { meshFault, processFault } from './lib/drill.ts';
-import { gatewaySums, instance } from './lib/replicas.ts';
+import { gatewayRetries, instance } from './lib/replicas.ts';
 
 /** Retries the gateways sent to orders during the fault (bw_upstream_tries_total{kind="retry"}). */
 const ordersRetries = new Counter('orders_retries');
 const VICTIM = instance('orders', 2);
-const retries = () => gatewaySums('bw_upstream_tries_total', { upstream: 'orders', kind: 'retry' });
-const sum = (xs: number[]) => xs.reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
 
 import { orderCompletes, readsHold, shopTraffic } from './lib/traffic.ts';
 
@@ -58,10 +56,10 @@ const drill = defineDrill({
     let before = 0;
     return {
       afterInject: () => {
-        before = sum(retries());
+        before = gatewayRetries(['orders']);
       },
       beforeUndo: () => {
-        const n = sum(retries()) - before;
+        const n = gatewayRetries(['orders']) - before;
         ordersRetries.add(n);
         console.info(`[replica-crash] the gateways retried ${n} orders tries during the fault`);
       },

@@ -10,13 +10,19 @@
  *
  * Hypothesis: zero failed requests — every request in every phase is served,
  * none from a stale copy (a stale answer hides a failed upstream request) —
- * and the runner's invariants hold.
+ * no request was sent to a leaving instance (no gateway try to catalog or
+ * orders failed and was retried from the drill's start to the rollout's end:
+ * `rollout_retries` 0), and the runner's invariants hold.
  */
 
+import { Counter } from 'k6/metrics';
 import { env } from '../lib/config.ts';
 import { defineDrill, everyPhase, JOURNEY_ROUTES } from './lib/define-drill.ts';
+import { gatewayRetries } from './lib/replicas.ts';
 import { readsHold, shopTraffic } from './lib/traffic.ts';
 
+/** Gateway retries to catalog and orders from the chaos VU's start until the rollout ended. */
+const rolloutRetries = new Counter('rollout_retries');
 const short = env('SHORT') === 'true';
 const rollout = {
   name: env('ROLLOUT_DRAIN') === 'false' ? 'rollout-no-drain' : 'rollout',
@@ -34,7 +40,7 @@ const drill = defineDrill({
     full: { steady: '15s', fault: '45s', recovery: '15s' },
     short: { steady: '8s', fault: '25s', recovery: '8s' },
   },
-  traffic: { shop: 6 },
+  traffic: { shop: 10 },
   routes: JOURNEY_ROUTES,
   hypotheses: [
     ...everyPhase(JOURNEY_ROUTES, { metric: 'served', threshold: 'rate==1' }),
@@ -48,7 +54,19 @@ const drill = defineDrill({
   maxTimeToRecoverMs: 10_000,
   needs: ['catalog', 'orders', 'gateway'],
   steadyState: () => readsHold(5, 1_000),
+  thresholds: { rollout_retries: ['count==0'] },
   faults: [{ fault: rollout }],
+  hooks: () => {
+    // Before the steady phase (the inject returns only when the rollout is done).
+    const before = gatewayRetries(['catalog', 'orders']);
+    return {
+      afterInject: () => {
+        const n = gatewayRetries(['catalog', 'orders']) - before;
+        rolloutRetries.add(n);
+        console.info(`[rolling-deploy] gateway retries to catalog and orders until the rollout ended: ${n}`);
+      },
+    };
+  },
   recovered: () => readsHold(5, 1_000),
 });
 

@@ -120,3 +120,10 @@ export function instanceCounts(urls: readonly string[], method: string, route: s
       .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
   });
 }
+
+/** Retries every gateway sent to `upstreams` so far (bw_upstream_tries_total{kind="retry"}), summed. */
+export function gatewayRetries(upstreams: readonly string[]): number {
+  return upstreams
+    .flatMap((upstream) => gatewaySums('bw_upstream_tries_total', { upstream, kind: 'retry' }))
+    .reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
+}
