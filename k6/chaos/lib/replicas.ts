@@ -127,3 +127,10 @@ export function gatewayRetries(upstreams: readonly string[]): number {
     .flatMap((upstream) => gatewaySums('bw_upstream_tries_total', { upstream, kind: 'retry' }))
     .reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
 }
+
+/** Per-try timeouts every gateway counted for `upstreams` so far (bw_upstream_timeouts_total{kind="try"}), summed. */
+export function gatewayTryTimeouts(upstreams: readonly string[]): number {
+  return upstreams
+    .flatMap((upstream) => gatewaySums('bw_upstream_timeouts_total', { upstream, kind: 'try' }))
+    .reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
+}
