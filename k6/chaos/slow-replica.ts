@@ -32,7 +32,7 @@ const ORDERS = [1, 2, 3].map((n) => instance('orders', n));
 const drill = defineDrill({
   phases: {
     full: { steady: '20s', fault: '30s', recovery: '20s' },
-    short: { steady: '10s', fault: '20s', recovery: '10s' },
+    short: { steady: '8s', fault: '18s', recovery: '8s' },
   },
   // Every visit orders: about 8 orders/s, so several are in flight at once.
   traffic: { shop: 8 },
