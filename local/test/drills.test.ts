@@ -33,25 +33,32 @@ let reportsDir: string;
 let platform: PlatformHandle;
 const results = new Map<string, DrillResult>();
 
-beforeAll(async () => {
-  runDir = mkdtempSync(path.join(tmpdir(), 'bw-drills-run-'));
+beforeAll(() => {
   reportsDir = mkdtempSync(path.join(tmpdir(), 'bw-drills-reports-'));
-  platform = await ensurePlatform({
-    root: ROOT,
-    runDir,
-    env: { BW_GATEWAY_PORT: '0', BW_PROMETHEUS_PORT: '0' },
-  });
-  expect(platform.started).toBe(true);
-}, 240_000);
+});
 
-afterAll(async () => {
-  await platform?.stop();
-  if (runDir) rmSync(runDir, { recursive: true, force: true });
+afterAll(() => {
   if (reportsDir && process.env.BW_KEEP_REPORTS !== 'true')
     rmSync(reportsDir, { recursive: true, force: true });
-}, 120_000);
+});
 
 describe('chaos drills, short form, on one platform', () => {
+  // Started here, not for the whole file: one platform at a time on a small machine.
+  beforeAll(async () => {
+    runDir = mkdtempSync(path.join(tmpdir(), 'bw-drills-run-'));
+    platform = await ensurePlatform({
+      root: ROOT,
+      runDir,
+      env: { BW_GATEWAY_PORT: '0', BW_PROMETHEUS_PORT: '0' },
+    });
+    expect(platform.started).toBe(true);
+  }, 240_000);
+
+  afterAll(async () => {
+    await platform?.stop();
+    if (runDir) rmSync(runDir, { recursive: true, force: true });
+  }, 120_000);
+
   for (const drill of DRILLS.filter((d) => !d.replicas)) {
     it(
       `${drill.name} passes: ${drill.summary}`,
