@@ -146,7 +146,7 @@ export const DRILLS: readonly DrillSpec[] = [
     name: 'rolling-deploy',
     script: 'k6/chaos/rolling-deploy.ts',
     summary:
-      'catalog (3) and orders (2) rolled out under load, one instance at a time with drain; no request fails, invariants hold',
+      'catalog (3) and orders (2) rolled out side by side under load, old instances drained; no request fails or reaches a leaving instance, invariants hold',
     orders: true,
     replicas: { catalog: 3, orders: 2 },
   },
