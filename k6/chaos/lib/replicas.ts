@@ -12,7 +12,7 @@ import { sleep } from 'k6';
 import http from 'k6/http';
 import { Rate, Trend } from 'k6/metrics';
 import { env } from '../../lib/config.ts';
-import { drillName, elapsedMs, processes } from './drill.ts';
+import { drillName, elapsedMs, gatewayMetricsTexts, processes } from './drill.ts';
 
 /** ms from the fault's inject until a gateway process ejected the bad endpoint. */
 export const ejectionMs = new Trend('ejection_ms', true);
@@ -41,20 +41,14 @@ export function endpointOf(name: string): string {
 /** `metric{…}` values matching every label in `labels`, summed per running gateway process. */
 export function gatewaySums(metric: string, labels: Record<string, string>): number[] {
   const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  return processes()
-    .filter((p) => p.name.startsWith('gateway') && p.state === 'running' && p.adminPort !== undefined)
-    .map((p) => {
-      const res = http.get(`http://127.0.0.1:${p.adminPort}/metrics`, {
-        tags: { route: 'probe', name: 'probe' },
-        timeout: '2s',
-        responseCallback: http.expectedStatuses(200),
-      });
-      if (res.status !== 200) return Number.NaN;
-      return String(res.body ?? '')
-        .split('\n')
-        .filter((l) => l.startsWith(`${metric}{`) && wanted.every((w) => l.includes(w)))
-        .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
-    });
+  return gatewayMetricsTexts().map((text) =>
+    text === undefined
+      ? Number.NaN
+      : text
+          .split('\n')
+          .filter((l) => l.startsWith(`${metric}{`) && wanted.every((w) => l.includes(w)))
+          .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0),
+  );
 }
 
 /** Ejections of `endpoint` from `upstream` so far, per gateway process. */
