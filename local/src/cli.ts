@@ -38,7 +38,7 @@ commands:
     --prometheus-port N  Prometheus's port (default 9090 when free, env BW_PROMETHEUS_PORT)
     --keep-going       a process that fails to start stays down; the others start anyway
     --replicas S=N,…   instances per service, e.g. catalog=3,orders=2 (catalog, orders, payments,
-                       notifications, frontend, gateway; 1-9); implies --discovery
+                       notifications, frontend, gateway; 1-9; env BW_REPLICAS); implies --discovery
     --discovery        callers read <run-dir>/endpoints/<service>.json (every instance, ready or
                        not) instead of one URL, so scale works at run time
   status [--json]    every process with state, pid, port and URL
@@ -261,6 +261,7 @@ const envSchema = z.object({
   BW_GATEWAY_PORT: z.string().regex(/^\d+$/, 'must be a port number 0-65535').optional(),
   BW_PROMETHEUS_PORT: z.string().regex(/^\d+$/, 'must be a port number 0-65535').optional(),
   BW_GATEWAY_CONFIG: z.string().min(1).optional(),
+  BW_REPLICAS: z.string().optional(),
 });
 
 function readEnv(): z.infer<typeof envSchema> {
@@ -313,7 +314,9 @@ export async function main(argv: string[]): Promise<number> {
         ?.split(',')
         .map((s) => s.trim())
         .filter(Boolean);
-      const replicas = values.replicas !== undefined ? parseReplicas(values.replicas) : undefined;
+      // The flag, else BW_REPLICAS (what a drill or the footprint bench starts with); empty is none.
+      const replicasText = values.replicas ?? (env.BW_REPLICAS || undefined);
+      const replicas = replicasText !== undefined ? parseReplicas(replicasText) : undefined;
       const gatewayConfig = values['gateway-config'] ?? env.BW_GATEWAY_CONFIG;
       if (gatewayConfig !== undefined && !existsSync(path.resolve(ROOT, gatewayConfig))) {
         fail(`gateway config ${gatewayConfig} does not exist: pass an existing file to --gateway-config`);

@@ -8,8 +8,7 @@
  * Kubernetes readiness probe's failureThreshold does) and it is not draining. Files are written whole to a temp file and renamed, and only
  * when their content changes.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { writeFileAtomic } from './atomic-write.ts';
 import type { ManagedProcess } from './managed-process.ts';
 import { endpointsFile } from './platform.ts';
 import type { Supervisor } from './supervisor.ts';
@@ -68,11 +67,7 @@ export class EndpointsFiles {
         2,
       )}\n`;
       if (this.#written.get(service) === text) continue;
-      const file = endpointsFile(this.#runDir, service);
-      mkdirSync(path.dirname(file), { recursive: true });
-      const tmp = `${file}.${process.pid}.tmp`;
-      writeFileSync(tmp, text);
-      renameSync(tmp, file);
+      writeFileAtomic(endpointsFile(this.#runDir, service), text);
       this.#written.set(service, text);
     }
   }

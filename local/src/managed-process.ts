@@ -43,6 +43,8 @@ export interface ProcessSpec {
   readonly url?: string;
   /** Its loopback admin endpoint's port (BW_ADMIN_PORT / GATEWAY_ADMIN_PORT), for the fault controller. */
   readonly adminPort?: number;
+  /** The port Prometheus scrapes its /metrics on (scrape-targets.ts); none when it exports none. */
+  readonly metricsPort?: number;
   readonly logFile: string;
   readonly runAs?: RunAs;
   readonly ready: ReadinessProbe;

@@ -14,10 +14,11 @@ import { findGrafana, GRAFANA_MISSING, grafanaSpec } from './grafana.ts';
 import type { ProcessKind, ProcessSpec } from './managed-process.ts';
 import { freePorts, isPortFree, LOOPBACK } from './ports.ts';
 import { type PostgresInstance, postgresInstance } from './postgres.ts';
-import { prometheusSpec, type ScrapeTarget } from './prometheus.ts';
+import { prometheusSpec } from './prometheus.ts';
 import { allProbes, httpProbe } from './readiness.ts';
 import { redisSpec, redisUrl } from './redis.ts';
 import { instanceName } from './replicas.ts';
+import { scrapeTargetsDir, writeInitialTargets } from './scrape-targets.ts';
 import { unknownProcess } from './supervisor.ts';
 
 /**
@@ -302,8 +303,9 @@ interface Build {
   readonly entries: readonly PlatformEntry[];
   readonly layout: Layout;
   readonly postgres: ReadonlyMap<string, PostgresInstance>;
-  readonly targets: ScrapeTarget[];
   readonly notes: string[];
+  /** Every spec built so far (all of them once Prometheus' prepare runs). */
+  readonly specs: ProcessSpec[];
   readonly skipped: Platform['skipped'];
   readonly log: (line: string) => void;
   readonly discovery: boolean;
@@ -389,18 +391,7 @@ function nodeEnv(e: PlatformEntry, b: Build): Record<string, string> {
 function nodeSpec(e: PlatformEntry, b: Build): ProcessSpec {
   const admin = b.layout.adminPort.get(e.name) as number;
   const url = b.urlOf(e.name);
-  // Each gateway process on its own admin port (loopback, /metrics needs no token):
-  // the shared public port would answer from a random process on every scrape.
   const service = e.service ?? e.name;
-  b.targets.push(
-    e.kind === 'service'
-      ? {
-          job: service,
-          port: b.layout.port.get(e.name) as number,
-          ...(service !== e.name ? { labels: { instance: e.name } } : {}),
-        }
-      : { job: 'gateway', port: admin, labels: { instance: e.name } },
-  );
   return {
     name: e.name,
     kind: e.kind,
@@ -428,6 +419,9 @@ function nodeSpec(e: PlatformEntry, b: Build): ProcessSpec {
           )
         : httpProbe(`${url}/health/ready`),
     adminPort: admin,
+    // Each gateway process on its own admin port (loopback, /metrics needs no token):
+    // the shared public port would answer from a random process on every scrape.
+    metricsPort: e.kind === 'gateway' ? admin : (b.layout.port.get(e.name) as number),
     readyTimeoutMs: 30_000,
     stopTimeoutMs: 10_000,
     tier: e.tier,
@@ -479,7 +473,8 @@ function specOf(e: PlatformEntry, b: Build): ProcessSpec | string {
         command,
         root: b.options.root,
         port: p,
-        targets: b.targets,
+        targetsDir: scrapeTargetsDir(b.options.runDir),
+        initialTargets: () => writeInitialTargets(b.options.runDir, b.specs),
         ...common,
         portHint: portHintOf(e),
         warn: b.log,
@@ -515,9 +510,9 @@ export async function buildPlatform(options: PlatformOptions): Promise<Platform>
     options,
     entries,
     layout,
-    targets: [] as ScrapeTarget[],
     notes: [] as string[],
     skipped: [] as Platform['skipped'],
+    specs: [] as ProcessSpec[],
     log: options.log ?? (() => {}),
     selected,
     discovery: options.discovery === true || Object.keys(options.replicas ?? {}).length > 0,
@@ -525,7 +520,7 @@ export async function buildPlatform(options: PlatformOptions): Promise<Platform>
     logFile: (name: string) => path.join(options.runDir, 'logs', `${name}.log`),
   };
   const b: Build = { ...partial, postgres: postgresInstances(partial) };
-  const specs: ProcessSpec[] = [];
+  const specs = b.specs;
   for (const e of selected) {
     // A service or gateway starts only once its main file exists: `up` grows as services land.
     if (e.main && !existsSync(path.join(options.root, e.main))) {
@@ -556,7 +551,7 @@ export async function buildPlatform(options: PlatformOptions): Promise<Platform>
     else layout.port.set(name, layout.port.get(shares.sharesPortWith) as number);
     layout.adminPort.set(name, admin as number);
     const { sharesPortWith: _s, notes: _n, ...rest } = model;
-    return nodeSpec({ ...rest, ...shares, name }, { ...b, targets: [] });
+    return nodeSpec({ ...rest, ...shares, name }, b);
   };
   return { specs, skipped: b.skipped, notes: b.notes, discovery: b.discovery, newInstance };
 }

@@ -8,11 +8,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { ControlApi } from './control-api.ts';
-import { EndpointsFiles } from './endpoints-files.ts';
 import { LocalError } from './errors.ts';
 import { buildPlatform, type PlatformOptions } from './platform.ts';
 import { LOOPBACK } from './ports.ts';
 import type { RolloutOptions } from './rollout.ts';
+import { keepRunFiles } from './run-files.ts';
 import { createScaler, type Scaler } from './scaling.ts';
 import { processCommandLine } from './stale.ts';
 import { type RunState, recoverStaleRun, writeState } from './state.ts';
@@ -104,8 +104,9 @@ export async function up(options: UpOptions): Promise<number> {
     onShutdown: () => void shutdown('shutdown request'),
   });
   // Discovery: callers balance over the instances listed in <run>/endpoints/<service>.json.
-  const endpoints = platform.discovery ? new EndpointsFiles(options.runDir, supervisor) : undefined;
-  const scaler = createScaler(supervisor, platform, endpoints);
+  // Prometheus' targets too: every instance, rewritten as `scale` adds and removes them.
+  const runFiles = keepRunFiles(options.runDir, supervisor, platform);
+  const scaler = createScaler(supervisor, platform, runFiles.endpoints);
   api.route('POST', '/v1/services/:service/scale', ({ params, body }) => {
     const replicas = (body as { replicas?: unknown }).replicas;
     return scaler.scale(params.service ?? '', typeof replicas === 'number' ? replicas : String(replicas));
@@ -157,7 +158,7 @@ export async function up(options: UpOptions): Promise<number> {
     const leftovers = await supervisor.reapLeftovers();
     if (leftovers.length) print(`killed processes left behind by ${leftovers.join(', ')}`);
     changes.dispose();
-    endpoints?.close();
+    runFiles.close();
     state.stoppedAt = new Date().toISOString();
     save();
     await api.close();

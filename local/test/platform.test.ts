@@ -174,26 +174,17 @@ describe('buildPlatform', () => {
 });
 
 describe('prometheusConfig', () => {
-  it('scrapes every target once per job and loads the rule files', () => {
+  it('scrapes itself and whatever the file_sd folder lists, and loads the rule files', () => {
     const config = parse(
-      prometheusConfig(
-        [
-          { job: 'catalog', port: 4001 },
-          { job: 'gateway', port: 8080 },
-          { job: 'gateway', port: 8080 },
-        ],
-        ['/repo/observability/prometheus/rules/red.yml'],
-        9090,
-      ),
+      prometheusConfig(['/repo/observability/prometheus/rules/red.yml'], 9090, '/run/prometheus/targets'),
     ) as {
       rule_files: string[];
-      scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[];
+      scrape_configs: { job_name: string; file_sd_configs?: { files: string[] }[] }[];
     };
     expect(config.rule_files).toEqual(['/repo/observability/prometheus/rules/red.yml']);
-    expect(config.scrape_configs.map((c) => [c.job_name, c.static_configs[0]?.targets])).toEqual([
-      ['prometheus', ['127.0.0.1:9090']],
-      ['catalog', ['127.0.0.1:4001']],
-      ['gateway', ['127.0.0.1:8080']],
+    expect(config.scrape_configs.map((c) => [c.job_name, c.file_sd_configs?.[0]?.files])).toEqual([
+      ['prometheus', undefined],
+      ['file-sd', ['/run/prometheus/targets/*.json']],
     ]);
   });
 });

@@ -6,7 +6,7 @@
  * keep flowing without a failure, and `rollout catalog` replaces both
  * instances one at a time under load without a failed request.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,47 +16,9 @@ import { endpointsFile } from '../src/platform.ts';
 import { parseReplicas } from '../src/replicas.ts';
 import { resolvePlan } from '../src/rollout.ts';
 import type { RunState } from '../src/state.ts';
+import { cli, startUp } from './fixtures/up-process.ts';
 
-const ROOT = path.join(import.meta.dirname, '..', '..');
-const CLI = path.join(ROOT, 'local', 'src', 'cli.ts');
 const API_KEY = 'dev-alice-key-0000-NOT-A-SECRET';
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[]): Promise<Result> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-/** Starts `up` and waits (deadline 60 s) until it prints its table. */
-async function startUp(args: string[]): Promise<{ child: ChildProcess; output: () => string }> {
-  const child = spawn(process.execPath, [CLI, 'up', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let text = '';
-  for (const stream of [child.stdout, child.stderr])
-    stream?.on('data', (c: Buffer) => (text += c.toString()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`up did not get ready in 60 s:\n${text}`)), 60_000);
-    child.stdout?.on('data', () => {
-      if (text.includes('Ctrl-C stops everything.')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`up exited with ${code} before it was ready:\n${text}`));
-    });
-  });
-  return { child, output: () => text };
-}
 
 /** Requests the catalog's instance counted for GET /products (its own metrics). */
 async function productRequests(url: string): Promise<number> {
@@ -162,6 +124,16 @@ describe('up --replicas (end to end)', { timeout: 120_000 }, () => {
     expect(res.stderr.trim().split('\n')).toEqual([
       'bw-local: error: cannot replicate "redis": 1-9 instances of catalog, orders, payments, notifications, frontend, gateway',
     ]);
+  });
+
+  it('reads BW_REPLICAS as --replicas (the flag wins), refusing a bad one the same way', async () => {
+    const res = await cli(['up', ...common], { BW_REPLICAS: 'catalog=0' });
+    expect(res.code).toBe(1);
+    expect(res.stderr.trim().split('\n')).toEqual([
+      'bw-local: error: bad replica count "0" for catalog: 1-9 instances of catalog, orders, payments, notifications, frontend, gateway',
+    ]);
+    const flag = await cli(['up', ...common, '--replicas', 'redis=2'], { BW_REPLICAS: 'catalog=0' });
+    expect(flag.stderr).toContain('cannot replicate "redis"');
   });
 
   it('shows each instance in status and lists both, ready, in the endpoints file', async () => {

@@ -88,10 +88,10 @@ export async function ensurePlatform(options: EnsureOptions): Promise<PlatformHa
     env: {
       ...process.env,
       BW_RUN_DIR: options.runDir,
-      // platform-up.ts turns these into `up --replicas … --discovery`.
+      // `up` reads BW_REPLICAS as --replicas; platform-up.ts turns BW_DRILL_DISCOVERY into --discovery.
       ...(options.replicas && Object.keys(options.replicas).length
         ? {
-            BW_DRILL_REPLICAS: Object.entries(options.replicas)
+            BW_REPLICAS: Object.entries(options.replicas)
               .map(([s, n]) => `${s}=${n}`)
               .join(','),
           }

@@ -1,7 +1,8 @@
 /**
  * Resilience: what the mesh client does per upstream — breaker state over
- * time, retries and the retry budget, bulkhead and timeout outcomes — and
- * what the fault filter injected.
+ * time, endpoints healthy and ejected and the requests each instance serves,
+ * retries and the retry budget, bulkhead and timeout outcomes — and what the
+ * fault filter injected.
  */
 import { RowBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
 import { byVar, dashboard, labelVariable, stateTimeline, timeseries, valueText } from './common.ts';
@@ -31,7 +32,7 @@ export function resilienceDashboard() {
   return dashboard(
     'bw-resilience',
     'Breakwater / Resilience',
-    'Per upstream: circuit breaker state, call outcomes, retries and the retry budget, bulkheads, timeouts, injected faults.',
+    'Per upstream: circuit breaker state, call outcomes, endpoints and outlier ejections, requests per instance, retries and the retry budget, bulkheads, timeouts, injected faults.',
     ['resilience', 'mesh'],
   )
     .withVariable(labelVariable('service', 'service', CALLS, { title: 'caller' }))
@@ -87,6 +88,82 @@ export function resilienceDashboard() {
         ],
         unit: 'reqps',
         stacked: true,
+      }),
+    )
+    .withRow(new RowBuilder('Endpoints and outlier detection'))
+    .withPanel(
+      timeseries({
+        title: 'Endpoints healthy',
+        description:
+          "Endpoints of each upstream that are ready and not ejected, as its callers see them (the lowest view among a caller's instances). Below loadBalancer.healthyPanicThreshold % of the ready ones, the client ignores ejections (panic). Only upstreams with several endpoints (replicas, discovery) have one.",
+        queries: [
+          {
+            expr: `min by (service, upstream) (bw_upstream_endpoints_healthy{${sel}})`,
+            legend: '{{service}} → {{upstream}}',
+          },
+        ],
+        min: 0,
+        w: 8,
+      }),
+    )
+    .withPanel(
+      timeseries({
+        title: 'Endpoints ejected',
+        description:
+          "Endpoints ejected now by outlier detection (Envoy's ejections_active), the highest view among a caller's instances.",
+        queries: [
+          {
+            expr: `max by (service, upstream) (bw_upstream_ejections_active{${sel}})`,
+            legend: '{{service}} → {{upstream}}',
+          },
+        ],
+        min: 0,
+        w: 8,
+      }),
+    )
+    .withPanel(
+      timeseries({
+        title: 'Ejections by endpoint',
+        description:
+          'Ejections per interval, by the endpoint ejected and the detector that ejected it (consecutive_5xx, consecutive_gateway_failure, failure_percentage).',
+        queries: [
+          {
+            expr: `sum by (service, upstream, endpoint, type) (increase(bw_upstream_ejections_total{${sel}}[$__rate_interval]))`,
+            legend: '{{service}} → {{endpoint}}: {{type}}',
+          },
+        ],
+        min: 0,
+        w: 8,
+      }),
+    )
+    .withPanel(
+      timeseries({
+        title: 'Requests per instance',
+        description:
+          "Requests each instance of the selected upstreams served per second (its own server metrics, told apart by Prometheus' instance label): balancing spreads them, an ejected or draining instance drops out.",
+        queries: [
+          {
+            expr: `sum by (service, instance) (rate(bw_http_server_request_duration_seconds_count{${byVar('service', 'upstream')}}[$__rate_interval]))`,
+            legend: '{{instance}}',
+          },
+        ],
+        unit: 'reqps',
+        min: 0,
+      }),
+    )
+    .withPanel(
+      timeseries({
+        title: 'Errors per instance',
+        description:
+          'Server errors (5xx) each instance of the selected upstreams answered per second: one bad instance among several stands out here before its ejection.',
+        queries: [
+          {
+            expr: `sum by (service, instance) (rate(bw_http_server_request_duration_seconds_count{${byVar('service', 'upstream')}, status_class="5xx"}[$__rate_interval]))`,
+            legend: '{{instance}}',
+          },
+        ],
+        unit: 'reqps',
+        min: 0,
       }),
     )
     .withRow(new RowBuilder('Retries'))

@@ -5,14 +5,19 @@
  *   mesh vocabulary mapped as mesh/src/policy.ts POLICY_MAPPING says:
  *   bulkhead → circuit_breakers max_requests / max_pending_requests, pool →
  *   max_connections, connect_timeout and idle_timeout, retry budget →
- *   retry_budget, breaker → outlier_detection (failure percentage, enforced
- *   100 %, minimum hosts 1 so a one-endpoint service is covered).
+ *   retry_budget, loadBalancer → lb_policy (+ choice_count, panic threshold),
+ *   outlierDetection → outlier_detection (policy/balancing.ts, the numbers
+ *   the mesh client ejects with). The mesh's per-upstream breaker has no
+ *   Envoy equivalent (outlier detection is per host) and is not rendered.
+ *   The address is the Service name: per-host balancing and ejection act
+ *   on the pods only when it resolves to them (a headless Service).
  * - Routes per gateway route, matched on whole path segments
  *   (path_separated_prefix) and method; the prefix strip is a regex_rewrite
  *   (prefix_rewrite would leave `//products`). Idempotent methods get the
  *   retry_policy (num_retries, per_try_timeout, retry_back_off, Retry-After
  *   honoured); other methods none, as the mesh retries them only with an
- *   Idempotency-Key. The route timeout is the overall deadline.
+ *   Idempotency-Key. The route timeout is the overall deadline. A retry goes
+ *   to another host than the failed try (previous_hosts), as the mesh client's.
  * - Rate limits: a local token bucket per route (envoy.filters.http.local_ratelimit)
  *   with filter_enabled and filter_enforced at 100 % (Envoy's default of 0 %
  *   enforces nothing). Envoy's local limiter is per instance and per route:
@@ -28,12 +33,13 @@
  */
 import type { GatewayConfig, RouteConfig, UpstreamConfig } from '@breakwater/gateway/config';
 import { WINDOW_SECONDS, WINDOWS } from '@breakwater/gateway/config';
+import { envoyClusterBalancing, envoyDuration } from '../policy/balancing.ts';
 import type { RenderResult } from './render-kong.ts';
 
 const IDEMPOTENT = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'];
 const T = 'type.googleapis.com/envoy.extensions';
 
-const dur = (ms: number): string => (ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(3)}s`);
+const dur = envoyDuration;
 const percent100 = (key: string) => ({
   runtime_key: key,
   default_value: { numerator: 100, denominator: 'HUNDRED' },
@@ -41,12 +47,10 @@ const percent100 = (key: string) => ({
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 function cluster(name: string, up: UpstreamConfig, ns: string): Record<string, unknown> {
-  const b = up.breaker;
   return {
     name,
     type: 'STRICT_DNS',
     connect_timeout: dur(up.pool.connectTimeoutMs),
-    lb_policy: 'ROUND_ROBIN',
     load_assignment: {
       cluster_name: name,
       endpoints: [
@@ -78,22 +82,7 @@ function cluster(name: string, up: UpstreamConfig, ns: string): Record<string, u
         },
       ],
     },
-    ...(b.enabled
-      ? {
-          outlier_detection: {
-            interval: dur(b.rollingWindowMs),
-            // The mesh's growing open interval: base openBaseMs, capped at resetTimeoutMs.
-            base_ejection_time: dur(b.openBaseMs),
-            max_ejection_time: dur(b.resetTimeoutMs),
-            max_ejection_percent: 100,
-            failure_percentage_threshold: Math.round(b.errorThresholdPct),
-            failure_percentage_request_volume: b.volumeThreshold,
-            failure_percentage_minimum_hosts: 1,
-            enforcing_failure_percentage: 100,
-            enforcing_consecutive_5xx: 100,
-          },
-        }
-      : {}),
+    ...envoyClusterBalancing(up),
   };
 }
 
@@ -123,6 +112,14 @@ function routeEntries(
     num_retries: r.maxRetries,
     per_try_timeout: dur(timeoutMs),
     retriable_status_codes: [...r.statuses],
+    // As the mesh client: a retry goes to another host than the failed try where one exists.
+    retry_host_predicate: [
+      {
+        name: 'envoy.retry_host_predicates.previous_hosts',
+        typed_config: { '@type': `${T}.retry.host.previous_hosts.v3.PreviousHostsPredicate` },
+      },
+    ],
+    host_selection_retry_max_attempts: 3,
     retry_back_off: { base_interval: dur(r.backoff.baseMs), max_interval: dur(r.backoff.capMs) },
     ...(r.honorRetryAfter
       ? {
@@ -211,6 +208,9 @@ export function renderEnvoy(config: GatewayConfig): RenderResult {
         `envoy: route "${r.name}" narrows methods by position (methodsAt); rendered with ${r.methods.join(', ')} under the whole prefix, and Envoy answers a method no route takes with 404, not 405`,
       );
   }
+  approximations.push(
+    "envoy: the gateway's per-upstream breaker is not rendered (Envoy's outlier detection is per host; the cluster's comes from outlierDetection); the clusters address each Service by name (STRICT_DNS), so lb_policy and outlier_detection act per pod only when the name resolves to the pods (a headless Service) — a ClusterIP is one host, which max_ejection_percent < 100 never ejects",
+  );
   if (config.routes.some((r) => r.auth === 'required'))
     approximations.push(
       'envoy: authentication (API keys, JWT) is not rendered; Envoy here is the resilient proxy only',

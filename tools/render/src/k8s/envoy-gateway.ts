@@ -1,8 +1,8 @@
 /**
  * gateway.yaml → Envoy Gateway: a Gateway API Gateway, HTTPRoutes, and
  * Envoy Gateway BackendTrafficPolicies carrying each upstream's call policy
- * (retries, per-try timeout and backoff, circuit breaker, passive health
- * check) and the global rate limits, plus a SecurityPolicy for API keys.
+ * (retries, per-try timeout and backoff, circuit breaker, load balancer,
+ * passive health check) and the global rate limits, plus a SecurityPolicy for API keys.
  * gateway.yaml is read with the gateway's own config loader, so it is
  * validated exactly as the gateway validates it.
  *
@@ -23,7 +23,7 @@ import type {
   IHTTPRoute,
 } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1';
 import type { ISecret } from 'kubernetes-models/v1';
-import { consecutiveErrors } from '../policy/istio.ts';
+import { balancingApproximations, envoyGatewayBalancing } from '../policy/balancing.ts';
 import { HTTP_SERVICE_PORT } from './platform.ts';
 
 export const GATEWAY_NAME = 'breakwater';
@@ -112,19 +112,8 @@ function trafficPolicy(
         maxPendingRequests: Math.max(1, u.bulkhead.maxQueue),
         maxParallelRetries: Math.max(1, Math.ceil((u.bulkhead.maxConcurrent * u.retry.budget.percent) / 100)),
       },
-      ...(u.breaker.enabled
-        ? {
-            healthCheck: {
-              passive: {
-                consecutive5XxErrors: consecutiveErrors(u),
-                failurePercentageThreshold: Math.round(u.breaker.errorThresholdPct),
-                interval: duration(u.breaker.rollingWindowMs),
-                baseEjectionTime: duration(u.breaker.openBaseMs),
-                maxEjectionPercent: 100,
-              },
-            },
-          }
-        : {}),
+      // the caller's balancing and per-host outlier detection (policy/balancing.ts)
+      ...envoyGatewayBalancing(u, duration),
       timeout: {
         tcp: { connectTimeout: duration(u.pool.connectTimeoutMs) },
         http: { connectionIdleTimeout: duration(u.pool.keepAliveTimeoutMs) },
@@ -247,6 +236,8 @@ export function renderEnvoyGateway(policy: MeshPolicy, gw: GatewayConfig): Envoy
   approximations.push(
     'rate limits: every matching rule counts (Envoy), where gateway.yaml applies only the most specific policy (Kong precedence)',
   );
+  for (const [name, u] of Object.entries(gw.upstreams))
+    approximations.push(...balancingApproximations('envoy-gateway', `upstream ${name}`, u));
   for (const route of gw.routes) {
     const u = gw.upstreams[route.upstream];
     if (u === undefined) throw new Error(`route ${route.name}: unknown upstream ${route.upstream}`);

@@ -14,6 +14,7 @@ const stringify = (value: unknown, opts: { lineWidth?: number } = {}) =>
 
 import type { MeshPolicy } from '@breakwater/mesh/policy/schema';
 import {
+  destinationRuleApproximations,
   type EdgePolicies,
   renderAuthorizationPolicies,
   renderDestinationRules,
@@ -29,8 +30,13 @@ import {
 const HEADER =
   '# Generated from mesh/policy.yaml by `npm run render` (tools/render/src/policy). Do not edit.\n';
 
-export function toYamlDocuments(objects: readonly object[]): string {
-  return HEADER + objects.map((o) => `---\n${stringify(o)}`).join('');
+/** The YAML documents, after the header and, when there are any, what the target cannot express. */
+export function toYamlDocuments(objects: readonly object[], approximations: readonly string[] = []): string {
+  const approx =
+    approximations.length === 0
+      ? ''
+      : `#\n# Approximations (what this target cannot express exactly):\n${approximations.map((a) => `#  - ${a}\n`).join('')}`;
+  return HEADER + approx + objects.map((o) => `---\n${stringify(o)}`).join('');
 }
 
 export function renderPolicyFiles(policy: MeshPolicy, edges: EdgePolicies): Record<string, string> {
@@ -39,7 +45,10 @@ export function renderPolicyFiles(policy: MeshPolicy, edges: EdgePolicies): Reco
     'k8s/components/istio/network-policies.yaml': toYamlDocuments(renderIstioNetworkPolicies(policy)),
     'k8s/components/istio/peer-authentications.yaml': toYamlDocuments(renderPeerAuthentications(policy)),
     'k8s/components/istio/authorization-policies.yaml': toYamlDocuments(renderAuthorizationPolicies(policy)),
-    'k8s/components/istio/destination-rules.yaml': toYamlDocuments(renderDestinationRules(policy, edges)),
+    'k8s/components/istio/destination-rules.yaml': toYamlDocuments(
+      renderDestinationRules(policy, edges),
+      destinationRuleApproximations(edges),
+    ),
     'k8s/components/istio/virtual-services.yaml': toYamlDocuments(renderVirtualServices(policy, edges)),
     'k8s/components/envoy-gateway/network-policies.yaml': toYamlDocuments(
       renderComponentNetworkPolicies(policy, 'envoy-gateway'),

@@ -3,7 +3,7 @@
  * public workload's port, where clients outside the mesh arrive), an
  * allow-nothing AuthorizationPolicy plus one ALLOW policy per workload naming
  * its callers by principal, and per edge a DestinationRule (pool, bulkhead,
- * outlier detection) and a VirtualService route (per-try timeout, no retries:
+ * load balancer, outlier detection) and a VirtualService route (per-try timeout, no retries:
  * the caller's mesh client retries).
  */
 
@@ -14,6 +14,11 @@ import type {
   IAuthorizationPolicy,
   IPeerAuthentication,
 } from '@kubernetes-models/istio/security.istio.io/v1';
+import {
+  balancingApproximations,
+  istioTrafficPolicyBalancing,
+  istioDuration as seconds,
+} from './balancing.ts';
 import { NAME_LABEL } from './network-policies.ts';
 
 type AuthzRule = NonNullable<NonNullable<IAuthorizationPolicy['spec']>['rules']>[number];
@@ -24,7 +29,6 @@ const meta = (policy: MeshPolicy, name: string) => ({
   labels: { 'app.kubernetes.io/part-of': 'breakwater', 'app.kubernetes.io/managed-by': 'mesh-policy' },
 });
 const selector = (w: string) => ({ matchLabels: { [NAME_LABEL]: w } });
-const seconds = (ms: number) => `${ms / 1000}s`;
 
 export function renderPeerAuthentications(policy: MeshPolicy): IPeerAuthentication[] {
   const out: IPeerAuthentication[] = [
@@ -111,15 +115,6 @@ export function renderAuthorizationPolicies(policy: MeshPolicy): IAuthorizationP
 export const host = (policy: MeshPolicy, service: string) =>
   `${service}.${policy.namespace}.svc.cluster.local`;
 
-/**
- * Istio's outlier detection has no failure-percentage trigger, so the
- * breaker's "errorThresholdPct of at least volumeThreshold tries" becomes
- * that many consecutive 5xx: ceil(volume × pct / 100), as POLICY_MAPPING says.
- */
-export function consecutiveErrors(u: UpstreamPolicy): number {
-  return Math.max(1, Math.ceil((u.breaker.volumeThreshold * u.breaker.errorThresholdPct) / 100));
-}
-
 /** caller → upstream → the caller's call policy for that upstream. */
 export type EdgePolicies = Readonly<Record<string, Readonly<Record<string, UpstreamPolicy>>>>;
 
@@ -159,7 +154,12 @@ const edgesByUpstream = (edges: EdgePolicies) => {
   return new Map([...by.entries()].sort(([a], [b]) => a.localeCompare(b)));
 };
 
-/** One DestinationRule per edge, bound to the caller's sidecars by workloadSelector. */
+/**
+ * One DestinationRule per edge, bound to the caller's sidecars by
+ * workloadSelector: the pool and bulkhead, and the caller's load balancer and
+ * outlier detection (balancing.ts). The mesh's per-upstream breaker has no
+ * Istio equivalent and is not rendered (POLICY_MAPPING).
+ */
 export function renderDestinationRules(policy: MeshPolicy, edges: EdgePolicies): IDestinationRule[] {
   const out: IDestinationRule[] = [];
   for (const [up, callers] of edgesByUpstream(edges))
@@ -181,16 +181,7 @@ export function renderDestinationRules(policy: MeshPolicy, edges: EdgePolicies):
                 idleTimeout: seconds(u.pool.keepAliveTimeoutMs),
               },
             },
-            ...(u.breaker.enabled
-              ? {
-                  outlierDetection: {
-                    consecutive5xxErrors: consecutiveErrors(u),
-                    interval: seconds(u.breaker.rollingWindowMs),
-                    baseEjectionTime: seconds(u.breaker.openBaseMs),
-                    maxEjectionPercent: 100, // the mesh breaker opens for the whole upstream
-                  },
-                }
-              : {}),
+            ...istioTrafficPolicyBalancing(u),
           },
         },
       });
@@ -226,4 +217,11 @@ export function renderVirtualServices(policy: MeshPolicy, edges: EdgePolicies): 
     });
   }
   return out;
+}
+
+/** What the DestinationRules cannot say of the edges' balancing (balancing.ts), one line each. */
+export function destinationRuleApproximations(edges: EdgePolicies): string[] {
+  return [...edgesByUpstream(edges)].flatMap(([up, callers]) =>
+    callers.flatMap(([caller, u]) => balancingApproximations('istio', `${caller} -> ${up}`, u)),
+  );
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { writeGatewayVariant } from '@breakwater/local/gateway-variant';
 import { buildPlatform } from '@breakwater/local/platform';
 import { redisUrl } from '@breakwater/local/redis';
+import { keepRunFiles, type RunFiles } from '@breakwater/local/run-files';
 import { Supervisor } from '@breakwater/local/supervisor';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,6 +26,9 @@ import { REPO_ROOT } from '../../src/root.ts';
 // one-slot bulkhead, then 503 faults under concurrent requests), its
 // consumers reclaim after CLAIM_IDLE_MS, and poison events are put on
 // bw:orders, one of them left pending on a consumer that never comes back.
+// Catalog runs two instances (discovery on, as `--replicas catalog=2`), and
+// one of them fails for a while, so its callers' outlier detection ejects
+// it: the endpoint panels and the per-instance ones have data.
 // Every process exports its spans to an OTLP receiver in this test (they
 // inherit OTEL_EXPORTER_OTLP_ENDPOINT), so one order's trace can be followed
 // from the gateway through every service it touches.
@@ -42,9 +46,11 @@ const SQUEEZED = 'frontend';
 
 let runDir = '';
 let supervisor: Supervisor | undefined;
+let runFiles: RunFiles | undefined;
 let gatewayUrl = '';
 let prometheusUrl = '';
-let catalogAdmin = '';
+/** Admin URLs of the catalog instances (catalog-1, catalog-2). */
+let catalogAdmins: string[] = [];
 let gatewayAdmin = '';
 let frontendAdmin = '';
 let redisAddress = '';
@@ -100,14 +106,19 @@ beforeAll(async () => {
     prometheusPort: 0,
     adminToken: ADMIN_TOKEN,
     gatewayConfig: writeSqueezedGateway(runDir),
+    replicas: { catalog: 2 },
   });
   // Grafana is optional (started only where one is installed); the queries here go to Prometheus.
   expect(platform.skipped.filter((s) => s.name !== 'grafana')).toEqual([]);
   supervisor = new Supervisor(platform.specs);
+  // As `up` does: the endpoints files callers balance over, Prometheus' targets.
+  runFiles = keepRunFiles(runDir, supervisor, platform);
   await supervisor.startAll();
   gatewayUrl = supervisor.get('gateway-1').status().url ?? '';
   prometheusUrl = supervisor.get('prometheus').status().url ?? '';
-  catalogAdmin = `http://127.0.0.1:${platform.specs.find((s) => s.name === 'catalog')?.adminPort}`;
+  catalogAdmins = ['catalog-1', 'catalog-2'].map(
+    (n) => `http://127.0.0.1:${platform.specs.find((s) => s.name === n)?.adminPort}`,
+  );
   gatewayAdmin = `http://127.0.0.1:${platform.specs.find((s) => s.name === 'gateway-1')?.adminPort}`;
   frontendAdmin = `http://127.0.0.1:${platform.specs.find((s) => s.name === SQUEEZED)?.adminPort}`;
   redisAddress = redisUrl(platform.specs.find((s) => s.name === 'redis')?.port ?? 0);
@@ -115,6 +126,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await supervisor?.stopAll();
+  runFiles?.close();
   process.env.OTEL_EXPORTER_OTLP_ENDPOINT = envBefore.OTEL_EXPORTER_OTLP_ENDPOINT;
   process.env.OTEL_BSP_SCHEDULE_DELAY = envBefore.OTEL_BSP_SCHEDULE_DELAY;
   if (envBefore.OTEL_EXPORTER_OTLP_ENDPOINT === undefined) delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
@@ -282,9 +294,13 @@ const CAUSED: Record<string, string> = {
   'bulkhead rejections': `sum(bw_upstream_bulkhead_rejected_total{upstream="${SQUEEZED}"})`,
   'dead letters of bw:orders': 'sum(bw_stream_dead_letters_total{stream="bw:orders"})',
   'entries reclaimed from bw:orders': 'sum(bw_stream_reclaimed_total{stream="bw:orders"})',
+  'a catalog instance ejected by outlier detection': 'sum(bw_upstream_ejections_total{upstream="catalog"})',
 };
 
-const setCatalogFaults = (faults: unknown[]) => setFaults(catalogAdmin, faults);
+/** The same faults on every catalog instance. */
+const setCatalogFaults = async (faults: unknown[]) => {
+  for (const admin of catalogAdmins) await setFaults(admin, faults);
+};
 
 /**
  * Poison events on bw:orders, read by every group of the stream: one the
@@ -391,6 +407,16 @@ describe('dashboards on the running platform', () => {
     // The squeezed upstream: bulkhead rejections and retries the budget refuses.
     const squeezed = await squeezeDrill();
     expect(squeezed['503'] ?? 0, JSON.stringify(squeezed)).toBeGreaterThan(0);
+
+    // One bad replica: catalog-1 answers every product read with 503. The
+    // gateways retry those on catalog-2 and their outlier detection ejects
+    // catalog-1 after 5 in a row (consecutive5xx; one of two is within
+    // maxEjectionPercent 50).
+    await setFaults(catalogAdmins[0] as string, [
+      { id: 'bad-replica', match: { pathPrefix: '/products' }, abort: { percent: 100, status: 503 } },
+    ]);
+    await shop(4_000);
+    await setFaults(catalogAdmins[0] as string, []);
 
     // Catalog's reservations hang: orders' tries time out (800 ms each)
     // and its breaker to catalog opens under bursts of orders.

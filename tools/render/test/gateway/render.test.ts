@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig, parseConfigText } from '@breakwater/gateway/config';
+import { POLICY_MAPPING } from '@breakwater/mesh/policy';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { validateEnvoyBootstrap } from '../../src/gateway/envoy-validate.ts';
@@ -71,14 +72,30 @@ describe('rendered Kong and Envoy config', () => {
       max_requests: 256,
       retry_budget: { budget_percent: { value: 20 } },
     });
+    // the numbers the gateway's own mesh client balances and ejects with
+    const od = loaded.config.upstreams.catalog?.outlierDetection;
+    expect(catalog.lb_policy).toBe('LEAST_REQUEST');
+    expect(catalog.least_request_lb_config).toEqual({ choice_count: 2 });
+    expect(catalog.common_lb_config).toEqual({ healthy_panic_threshold: { value: 50 } });
     expect(catalog.outlier_detection).toMatchObject({
-      failure_percentage_threshold: 50,
-      enforcing_failure_percentage: 100,
+      consecutive_5xx: od?.consecutive5xx,
+      enforcing_consecutive_5xx: 100,
+      enforcing_consecutive_gateway_failure: 0,
+      enforcing_failure_percentage: 0,
+      enforcing_success_rate: 0, // Envoy's default is 100; the mesh has no success-rate detection
+      interval: '10s',
+      base_ejection_time: '30s',
+      max_ejection_time: '300s',
+      max_ejection_percent: od?.maxEjectionPercent,
     });
     const hcm = (envoy.static_resources as any).listeners[0].filter_chains[0].filters[0].typed_config;
     const routes = hcm.route_config.virtual_hosts[0].routes as Record<string, any>[];
     const cat = routes.find((r) => r.name === 'catalog');
     expect(cat?.match.path_separated_prefix).toBe('/api/catalog');
+    // a retry goes to another host than the failed try, as the mesh client's
+    expect(cat?.route.retry_policy.retry_host_predicate[0].name).toBe(
+      'envoy.retry_host_predicates.previous_hosts',
+    );
     expect(cat?.route.retry_policy.retry_back_off).toEqual({
       base_interval: '0.025s',
       max_interval: '0.250s',
@@ -88,6 +105,42 @@ describe('rendered Kong and Envoy config', () => {
     expect(lrl.filter_enforced.default_value).toEqual({ numerator: 100, denominator: 'HUNDRED' });
     // POST /api/orders is a separate route without retries.
     expect(routes.find((r) => r.name === 'orders-unsafe')?.route.retry_policy).toBeUndefined();
+  });
+
+  it('renders every cluster field POLICY_MAPPING names for Envoy, from the policy it names', () => {
+    const clusters = (envoy.static_resources as { clusters: Record<string, any>[] }).clusters;
+    const rows = POLICY_MAPPING.filter((r) => r.envoy?.startsWith('cluster.'));
+    expect(rows.length).toBeGreaterThan(10);
+    for (const row of rows) {
+      // `cluster.a.b[].c (note)` → the path a, b[], c
+      const path = (row.envoy as string).split(/[ …]/)[0]?.split('.').slice(1) ?? [];
+      if (path.some((p) => p === '')) continue; // `…` elides a long path
+      const reach = (o: any, [head, ...rest]: string[]): unknown =>
+        head === undefined
+          ? o
+          : o === undefined
+            ? undefined
+            : head.endsWith('[]')
+              ? reach(o[head.slice(0, -2)]?.[0], rest)
+              : reach(o[head], rest);
+      const needs = row.field === 'loadBalancer.choiceCount' ? 'LEAST_REQUEST' : undefined;
+      for (const c of clusters) {
+        if (needs !== undefined && c.lb_policy !== needs) continue;
+        expect(reach(c, path), `${c.name}: ${row.field} → ${row.envoy}`).toBeDefined();
+      }
+    }
+    const doc = parse(readFileSync(join(GATEWAY_DIR, 'gateway.yaml'), 'utf8')) as {
+      upstreams: Record<string, Record<string, unknown>>;
+    };
+    Object.assign(doc.upstreams.catalog ?? {}, {
+      loadBalancer: { policy: 'round_robin' },
+      outlierDetection: { enabled: false },
+    });
+    const other = renderEnvoy(parseConfigText(stringify(doc))).doc as any;
+    const cat = (other.static_resources.clusters as Record<string, any>[]).find((c) => c.name === 'catalog');
+    expect(cat?.lb_policy).toBe('ROUND_ROBIN');
+    expect(cat?.least_request_lb_config).toBeUndefined();
+    expect(cat?.outlier_detection).toBeUndefined();
   });
 
   it('the Envoy validator uses Envoy’s protos: it rejects unknown fields, bad enums and unknown @types, in typed configs too', () => {

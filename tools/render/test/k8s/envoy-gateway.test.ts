@@ -62,6 +62,23 @@ describe('Envoy Gateway rendering of gateway.yaml', () => {
     if (gw.consumers.some((c) => c.jwt.length > 0)) expect(approximations.join('\n')).toMatch(/JWT/);
   });
 
+  it("balances and ejects per host with the upstream's loadBalancer and outlierDetection, not its breaker", () => {
+    const u = gw.upstreams.catalog;
+    const spec = named('BackendTrafficPolicy', 'catalog')?.spec;
+    expect(spec.loadBalancer).toEqual({ type: 'LeastRequest' });
+    expect(spec.healthCheck).toEqual({
+      panicThreshold: u?.loadBalancer.healthyPanicThreshold,
+      passive: {
+        consecutive5XxErrors: u?.outlierDetection.consecutive5xx,
+        interval: duration(u?.outlierDetection.intervalMs ?? 0),
+        baseEjectionTime: duration(u?.outlierDetection.baseEjectionTimeMs ?? 0),
+        maxEjectionPercent: u?.outlierDetection.maxEjectionPercent,
+      },
+    });
+    // the defaults are expressible: nothing about balancing is approximated
+    expect(approximations.join('\n')).not.toMatch(/loadBalancer|outlierDetection/);
+  });
+
   it('writes Gateway API durations (no fractions)', () => {
     expect(duration(800)).toBe('800ms');
     expect(duration(2000)).toBe('2s');

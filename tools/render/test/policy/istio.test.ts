@@ -1,10 +1,17 @@
 import { POLICY_MAPPING, parsePolicy } from '@breakwater/mesh/policy';
 import { describe, expect, it } from 'vitest';
-import { consecutiveErrors, renderDestinationRules, renderVirtualServices } from '../../src/policy/istio.ts';
+import {
+  destinationRuleApproximations,
+  renderDestinationRules,
+  renderVirtualServices,
+} from '../../src/policy/istio.ts';
 import { loadPolicySources } from '../../src/policy/sources.ts';
 
 const { policy, edges } = loadPolicySources();
 const drs = renderDestinationRules(policy, edges);
+// Fields Istio writes only when a detection is enforced (off by default, as in Envoy).
+const enforcing = parsePolicy({ outlierDetection: { enforcingConsecutiveGatewayFailure: 100 } });
+const enforcingDrs = renderDestinationRules(policy, { orders: { catalog: enforcing } });
 const vss = renderVirtualServices(policy, edges);
 
 /** Follows `DestinationRule.trafficPolicy.connectionPool.http.http2MaxRequests` (`[]` = every element). */
@@ -23,8 +30,8 @@ describe('Istio rendering follows POLICY_MAPPING (mesh/src/policy.ts)', () => {
 
   it.each(rows.map((r) => [r.field, r.istio as string]))('%s → %s is rendered', (_field, istio) => {
     const [kind, ...path] = (istio.split(/[ :(]/)[0] as string).split('.');
-    const objs = kind === 'DestinationRule' ? drs : vss;
-    // breaker.enabled maps onto the presence of outlierDetection itself
+    const objs = kind === 'DestinationRule' ? [...drs, ...enforcingDrs] : vss;
+    // outlierDetection.enabled maps onto the presence of outlierDetection itself
     const found = objs.flatMap((o) => reach(o.spec, path as string[]));
     expect(found.length).toBeGreaterThan(0);
   });
@@ -36,7 +43,15 @@ describe('Istio rendering follows POLICY_MAPPING (mesh/src/policy.ts)', () => {
     const dr = drs.find((d) => d.metadata?.name === 'catalog-from-gateway');
     expect(dr?.spec?.workloadSelector).toEqual({ matchLabels: { 'app.kubernetes.io/name': 'gateway' } });
     expect(dr?.spec?.trafficPolicy?.connectionPool?.http?.http2MaxRequests).toBe(u.bulkhead.maxConcurrent);
-    expect(dr?.spec?.trafficPolicy?.outlierDetection?.consecutive5xxErrors).toBe(consecutiveErrors(u));
+    // the same numbers the gateway's mesh client balances and ejects with
+    expect(dr?.spec?.trafficPolicy?.loadBalancer).toEqual({ simple: 'LEAST_REQUEST' });
+    expect(dr?.spec?.trafficPolicy?.outlierDetection).toEqual({
+      consecutive5xxErrors: u.outlierDetection.consecutive5xx,
+      interval: `${u.outlierDetection.intervalMs / 1000}s`,
+      baseEjectionTime: `${u.outlierDetection.baseEjectionTimeMs / 1000}s`,
+      maxEjectionPercent: u.outlierDetection.maxEjectionPercent,
+      minHealthPercent: u.loadBalancer.healthyPanicThreshold,
+    });
     const route = vss
       .find((v) => v.metadata?.name === 'catalog')
       ?.spec?.http?.find((h) => h.name === 'gateway');
@@ -47,9 +62,45 @@ describe('Istio rendering follows POLICY_MAPPING (mesh/src/policy.ts)', () => {
     for (const vs of vss) for (const h of vs.spec?.http ?? []) expect(h.retries).toEqual({ attempts: 0 });
   });
 
-  it('turns a breaker off by leaving outlierDetection out', () => {
-    const off = parsePolicy({ breaker: { enabled: false } });
-    const rendered = renderDestinationRules(policy, { orders: { catalog: off } });
-    expect(rendered[0]?.spec?.trafficPolicy?.outlierDetection).toBeUndefined();
+  it('renders outlierDetection from the outlierDetection fields, not from the breaker', () => {
+    const off = parsePolicy({ outlierDetection: { enabled: false }, loadBalancer: { policy: 'random' } });
+    const [offDr] = renderDestinationRules(policy, { orders: { catalog: off } });
+    expect(offDr?.spec?.trafficPolicy?.outlierDetection).toBeUndefined();
+    expect(offDr?.spec?.trafficPolicy?.loadBalancer).toEqual({ simple: 'RANDOM' });
+    const noBreaker = parsePolicy({
+      breaker: { enabled: false },
+      outlierDetection: { consecutive5xx: 3, intervalMs: 1_000, baseEjectionTimeMs: 500 },
+    });
+    const [dr] = renderDestinationRules(policy, { orders: { catalog: noBreaker } });
+    expect(dr?.spec?.trafficPolicy?.outlierDetection).toMatchObject({
+      consecutive5xxErrors: 3,
+      interval: '1s',
+      baseEjectionTime: '0.5s',
+    });
+    // an unenforced consecutive-5xx detection is Istio's 0 (off); a gateway-failure one appears when enforced
+    const gw = parsePolicy({
+      outlierDetection: { enforcingConsecutive5xx: 0, enforcingConsecutiveGatewayFailure: 100 },
+    });
+    expect(
+      renderDestinationRules(policy, { orders: { catalog: gw } })[0]?.spec?.trafficPolicy?.outlierDetection,
+    ).toMatchObject({ consecutive5xxErrors: 0, consecutiveGatewayErrors: 5 });
+  });
+
+  it('lists what Istio cannot express, and nothing for the defaults', () => {
+    expect(destinationRuleApproximations(edges)).toEqual([]);
+    const odd = parsePolicy({
+      loadBalancer: { choiceCount: 3 },
+      outlierDetection: {
+        enforcingConsecutive5xx: 50,
+        enforcingFailurePercentage: 100,
+        maxEjectionTimeMs: 60_000,
+      },
+    });
+    const lines = destinationRuleApproximations({ orders: { catalog: odd } });
+    expect(lines).toHaveLength(4);
+    for (const l of lines) expect(l).toMatch(/^orders -> catalog: /);
+    expect(lines.join('\n')).toMatch(
+      /choiceCount 3.*enforcingConsecutive5xx 50.*failure percentage.*maxEjectionTimeMs 60000/s,
+    );
   });
 });
