@@ -16,7 +16,7 @@ import { endpointsFile } from '../src/platform.ts';
 import { parseReplicas } from '../src/replicas.ts';
 import { resolvePlan } from '../src/rollout.ts';
 import type { RunState } from '../src/state.ts';
-import { cli, startUp } from './fixtures/up-process.ts';
+import { cli, type Result, startUp } from './fixtures/up-process.ts';
 
 const API_KEY = 'dev-alice-key-0000-NOT-A-SECRET';
 
@@ -118,6 +118,24 @@ describe('up --replicas (end to end)', { timeout: 120_000 }, () => {
     rmSync(runDir, { recursive: true, force: true });
   });
 
+  /** Runs `command` while product reads go through the gateway one after another; their statuses. */
+  async function underLoad(command: () => Promise<Result>): Promise<{ res: Result; statuses: number[] }> {
+    const statuses: number[] = [];
+    let running = true;
+    const load = (async () => {
+      // Bounded: stops when the command returns, or after 4000 requests.
+      for (let i = 0; i < 4000 && running; i++) {
+        const r = await fetch(`${gatewayUrl}/api/catalog/products?limit=1`, { headers: { apikey: API_KEY } });
+        statuses.push(r.status);
+        await r.arrayBuffer();
+      }
+    })();
+    const res = await command();
+    running = false;
+    await load;
+    return { res, statuses };
+  }
+
   it('refuses a bad --replicas with one line naming the valid services', async () => {
     const res = await cli(['up', ...common, '--replicas', 'redis=2']);
     expect(res.code).toBe(1);
@@ -175,21 +193,7 @@ describe('up --replicas (end to end)', { timeout: 120_000 }, () => {
   });
 
   it('scale catalog 1 drains one instance while no request fails', async () => {
-    const statuses: number[] = [];
-    let scaling = true;
-    const load = (async () => {
-      // Bounded: stops when the scale returns, or after 2000 requests.
-      for (let i = 0; i < 2000 && scaling; i++) {
-        const res = await fetch(`${gatewayUrl}/api/catalog/products?limit=1`, {
-          headers: { apikey: API_KEY },
-        });
-        statuses.push(res.status);
-        await res.arrayBuffer();
-      }
-    })();
-    const res = await cli(['scale', 'catalog', '1', ...common]);
-    scaling = false;
-    await load;
+    const { res, statuses } = await underLoad(() => cli(['scale', 'catalog', '1', ...common]));
     expect(res.code, res.stderr).toBe(0);
     expect(res.stdout).toContain('catalog: 1 instance (drained and removed catalog-2)');
     expect(statuses.length).toBeGreaterThan(20);
@@ -226,21 +230,7 @@ describe('up --replicas (end to end)', { timeout: 120_000 }, () => {
     const before = JSON.parse(readFileSync(endpointsFile(runDir, 'catalog'), 'utf8')) as {
       endpoints: { url: string }[];
     };
-    const statuses: number[] = [];
-    let rolling = true;
-    const load = (async () => {
-      // Bounded: stops when the rollout returns, or after 4000 requests.
-      for (let i = 0; i < 4000 && rolling; i++) {
-        const res = await fetch(`${gatewayUrl}/api/catalog/products?limit=1`, {
-          headers: { apikey: API_KEY },
-        });
-        statuses.push(res.status);
-        await res.arrayBuffer();
-      }
-    })();
-    const res = await cli(['rollout', 'catalog', ...common]);
-    rolling = false;
-    await load;
+    const { res, statuses } = await underLoad(() => cli(['rollout', 'catalog', ...common]));
     expect(res.code, res.stderr).toBe(0);
     expect(res.stdout).toContain('catalog: rolled out 2 instances (maxSurge 1, maxUnavailable 0)');
     // One new instance ready, then one old one drained, twice: the surge never exceeds one.
