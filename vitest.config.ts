@@ -15,5 +15,8 @@ export default defineConfig({
     // sharedRedisUrl() / sharedPostgres() from @breakwater/local/shared.
     // See docs/conventions.md, "Test harness".
     globalSetup: ['local/src/vitest-global-setup.ts'],
+    // Pact's native core reports usage to Google Analytics unless this is set
+    // (contracts/README.md, "Pact"); no test should phone home.
+    env: { PACT_DO_NOT_TRACK: 'true' },
   },
 });

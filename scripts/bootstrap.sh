@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # Breakwater's bootstrap: makes a fresh clone runnable on a machine that has
 # only bash, npm and (for k6 and the k8s tools) Go. Sourced by scripts/bw.
-# Every version comes from tools.versions; every download comes from the npm
-# registry, Debian's archive or the Go module proxy, and lands in .tools/.
+# Every version comes from tools/versions.env; every download comes from the npm
+# registry, Debian's archive, the Go module proxy or Maven Central (Zipkin's
+# jar, checked against its pinned SHA-512), and lands in .tools/.
 
 BW_ROOT=${BW_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 BW_TOOLS="$BW_ROOT/.tools"
@@ -155,6 +156,72 @@ ensure_kube_tools() {
   for t in etcd kube-apiserver kube-controller-manager kubectl; do
     ensure_go_tool "$t" || return 1
   done
+}
+
+# A Java runtime >= JAVA_MIN_MAJOR for Zipkin: $JAVA_HOME/bin/java, else java
+# on PATH; where we are root on Debian/Ubuntu, apt-get installs
+# default-jre-headless (OpenJDK 17 on Debian 12, 21 on Debian 13), or
+# openjdk-17-jre-headless where the default is older (Ubuntu 22.04: 11).
+java_bin() {
+  if [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then echo "$JAVA_HOME/bin/java"; else command -v java; fi
+}
+# `java -version` says `version "17.0.15"` (or `"1.8.0_…"` before Java 9).
+java_major() { "$1" -version 2>&1 | sed -nE '1s/.*version "(1\.)?([0-9]+).*/\2/p'; }
+java_ok() {
+  local j
+  j=$(java_bin) || return 1
+  [ "$(java_major "$j")" -ge "$JAVA_MIN_MAJOR" ] 2>/dev/null
+}
+
+ensure_java() {
+  java_ok && return 0
+  apt_install default-jre-headless || true
+  java_ok && return 0
+  apt_install openjdk-17-jre-headless || true
+  java_ok && return 0
+  local found
+  found=$( (j=$(java_bin) && "$j" -version 2>&1 | head -n 1) || echo "no java")
+  bw_log "Zipkin (the local trace backend) needs Java >= $JAVA_MIN_MAJOR (found: $found): install it (Debian/Ubuntu: apt-get install default-jre-headless; macOS: brew install openjdk@17), then run this again"
+  return 1
+}
+
+sha512_of() {
+  node -e 'const h = require("node:crypto").createHash("sha512");
+    require("node:fs").createReadStream(process.argv[1]).on("data", (d) => h.update(d)).on("end", () => console.log(h.digest("hex")));' "$1"
+}
+
+# Zipkin's server (io.zipkin:zipkin-server exec jar, ZIPKIN_VERSION) from Maven
+# Central into .tools/zipkin, kept only when its SHA-512 is the pinned one
+# (written under a temporary name, renamed once checked: the jar's presence is
+# the stamp). Needs Java first: without it the 135 MB jar is not fetched.
+# local/src/zipkin.ts finds the jar by the same name.
+ensure_zipkin() {
+  ensure_java || return 1
+  local dir="$BW_TOOLS/zipkin"
+  local jar="$dir/zipkin-server-$ZIPKIN_VERSION-exec.jar"
+  [ -f "$jar" ] && return 0
+  local url="https://repo1.maven.org/maven2/io/zipkin/zipkin-server/$ZIPKIN_VERSION/zipkin-server-$ZIPKIN_VERSION-exec.jar"
+  mkdir -p "$dir"
+  local part="$jar.part.$$"
+  bw_log "downloading Zipkin $ZIPKIN_VERSION (135 MB) from Maven Central into .tools/zipkin"
+  if command -v curl >/dev/null; then
+    curl -fsSL --retry 2 -o "$part" "$url" >&2
+  else
+    node -e 'fetch(process.argv[1]).then(async (r) => { if (!r.ok) throw new Error(`HTTP ${r.status}`);
+      require("node:fs").writeFileSync(process.argv[2], Buffer.from(await r.arrayBuffer())); })
+      .catch((e) => { console.error(e.message); process.exit(1); })' "$url" "$part" >&2
+  fi || { rm -f "$part"; bw_log "downloading $url failed"; return 1; }
+  local got
+  got=$(sha512_of "$part")
+  if [ "$got" != "$ZIPKIN_SHA512" ]; then
+    rm -f "$part"
+    bw_log "the Zipkin jar's SHA-512 is $got, not the pinned $ZIPKIN_SHA512 (tools/versions.env): not installed"
+    return 1
+  fi
+  mv "$part" "$jar"
+  # Older pinned versions go.
+  find "$dir" -maxdepth 1 -name 'zipkin-server-*-exec.jar' ! -name "$(basename "$jar")" -delete
+  bw_log "Zipkin $ZIPKIN_VERSION in .tools/zipkin"
 }
 
 # schemathesis (the OpenAPI fuzzer of contracts/test/fuzz.test.ts) from PyPI

@@ -66,6 +66,11 @@ export async function enqueueEvent(client: Queryable, stream: string, event: Eve
   );
 }
 
+/** The fields of an event's stream entry: `type` (for people reading the stream) and `event`, the envelope as JSON. */
+export function streamEntryFields(event: EventEnvelope): [string, string, string, string] {
+  return ['type', event.type, 'event', JSON.stringify(event)];
+}
+
 export interface OutboxRelayOptions {
   pool: pg.Pool;
   redis: Redis;
@@ -187,17 +192,7 @@ export class OutboxRelay {
           const pipe = this.#redis.pipeline();
           for (const r of rows) {
             const ev = r.payload as EventEnvelope;
-            pipe.xadd(
-              r.stream,
-              'MAXLEN',
-              '~',
-              this.#maxLen,
-              '*',
-              'type',
-              ev.type,
-              'event',
-              JSON.stringify(ev),
-            );
+            pipe.xadd(r.stream, 'MAXLEN', '~', this.#maxLen, '*', ...streamEntryFields(ev));
           }
           const results = await pipe.exec();
           if (!results) throw new Error('redis pipeline returned no results');

@@ -8,9 +8,19 @@
  *   paused where the test wants to kill it;
  * - `killHard` SIGKILLs it and waits for the exit;
  * - `openTestStores` opens a (migrated) database's pool and a ready Redis
- *   client, as a service's main.ts would.
+ *   client, as a service's main.ts would;
+ * - `deliverAndSettle` puts an event on its stream as the outbox relay does
+ *   and waits until a consumer group acknowledged it (the message pacts'
+ *   consumer side feeds a service's real consumer this way);
+ * - `outboxEvent` reads the event a producer's store wrote to its outbox
+ *   (what the message pacts' provider side verifies).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
+import { listDeadLetters } from './dead-letters.ts';
+import type { EventEnvelope } from './envelope.ts';
+import { streamEntryFields } from './outbox.ts';
 import { createPgPool, type PgPoolOptions, runMigrations } from './postgres.ts';
 import { createStreamRedis, type StreamRedisOptions, waitReady } from './redis.ts';
 import type { ServiceStores } from './service-stores.ts';
@@ -106,4 +116,97 @@ export async function openTestStores(o: OpenTestStoresOptions): Promise<ServiceS
     () => redis.disconnect(),
   );
   return { pool, redis };
+}
+
+export interface DeliverOptions {
+  stream: string;
+  /** The consumer group whose handling is awaited. */
+  group: string;
+  /** Default 15 s. */
+  timeoutMs?: number;
+}
+
+/**
+ * Puts `event` on its stream as the outbox relay does and waits until
+ * `group` has handled and acknowledged it. Rejects with the dead letter's
+ * reason and detail when the consumer refused it (an envelope or `data` it
+ * cannot read, a permanent handler error), or when it is still pending at the
+ * deadline (the handler keeps failing: the service's log says why).
+ */
+export async function deliverAndSettle(
+  redis: Redis,
+  event: EventEnvelope,
+  o: DeliverOptions,
+): Promise<string> {
+  const entryId = (await redis.xadd(o.stream, '*', ...streamEntryFields(event))) as string;
+  const dlq = `${o.stream}:dlq:${o.group}`;
+  const settled = async (): Promise<string | false> => {
+    const dead = (await listDeadLetters(redis, dlq)).find((d) => d.entryId === entryId);
+    if (dead)
+      throw new DeadLetterError(`${o.group} dead-lettered ${event.type}: ${dead.reason}: ${dead.detail}`);
+    const groups = (await redis.xinfo('GROUPS', o.stream)) as unknown[][];
+    const info = groups.map((g) => toMap(g)).find((g) => g.get('name') === o.group);
+    const lastDelivered = String(info?.get('last-delivered-id') ?? '0-0');
+    if (compareEntryIds(lastDelivered, entryId) < 0) return false;
+    const pending = (await redis.xpending(o.stream, o.group, entryId, entryId, 1)) as unknown[];
+    return pending.length === 0 ? entryId : false;
+  };
+  const deadline = Date.now() + (o.timeoutMs ?? 15_000);
+  for (;;) {
+    try {
+      const done = await settled();
+      if (done) return done;
+    } catch (err) {
+      if (err instanceof DeadLetterError) throw err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`${o.group} did not acknowledge ${event.type} ${event.id} (entry ${entryId}) in time`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+class DeadLetterError extends Error {}
+
+const toMap = (flat: unknown[]) => {
+  const m = new Map<string, unknown>();
+  for (let i = 0; i + 1 < flat.length; i += 2) m.set(String(flat[i]), flat[i + 1]);
+  return m;
+};
+
+/** Orders two stream entry ids (`<ms>-<seq>`). */
+function compareEntryIds(a: string, b: string): number {
+  const [am = 0n, as = 0n] = a.split('-').map(BigInt);
+  const [bm = 0n, bs = 0n] = b.split('-').map(BigInt);
+  return am === bm ? Number(as - bs) : am < bm ? -1 : 1;
+}
+
+/**
+ * The outbox row of the event of `type` about `orderId` (its `data.orderId`),
+ * as the relay would publish it: the stream and the envelope. Undefined when
+ * there is none. The message pacts' provider side reads what a producer wrote.
+ */
+export async function outboxEvent(
+  pool: pg.Pool,
+  type: string,
+  orderId: string,
+): Promise<{ stream: string; event: EventEnvelope } | undefined> {
+  const { rows } = await pool.query<{ stream: string; payload: EventEnvelope }>(
+    `SELECT stream, payload FROM outbox WHERE type = $1 AND payload->'data'->>'orderId' = $2 ORDER BY id DESC LIMIT 1`,
+    [type, orderId],
+  );
+  const row = rows[0];
+  return row ? { stream: row.stream, event: row.payload } : undefined;
+}
+
+/**
+ * A message pact's consumer callback (`{ contents, metadata }`, as Pact
+ * hands a message over): delivers the content to `group` on the stream the
+ * message's `stream` metadata names, with deliverAndSettle.
+ */
+export function deliverTo(redis: Redis, group: string) {
+  return (m: { contents: unknown; metadata?: Record<string, unknown> }): Promise<string> => {
+    const stream = m.metadata?.stream;
+    if (typeof stream !== 'string') throw new Error('the message names no stream in its metadata');
+    return deliverAndSettle(redis, m.contents as EventEnvelope, { stream, group });
+  };
 }

@@ -15,8 +15,9 @@
  * 2. Idle: after BENCH_SETTLE_S (20) s, the PSS of every process below the
  *    supervisor (local/src/footprint.ts): services, gateways, Redis, each
  *    PostgreSQL with its backends and helpers, Prometheus, the supervisor
- *    (which serves the control API and the fault controller); Grafana or a
- *    trace backend, when one runs, counted apart.
+ *    (which serves the control API and the fault controller); Grafana and
+ *    the trace backend (Zipkin), when they run, counted apart and printed
+ *    each on its own line.
  * 3. Load: the runner behind `npm run load -- average` with the average
  *    profile squeezed into BENCH_LOAD_S (60) s (ramp 1/6, hold, ramp-down
  *    1/12; RATE journeys/s, 20 by default); PSS sampled every 5 s for the
@@ -38,6 +39,7 @@ import type { ProcessStatus } from '../src/managed-process.ts';
 import { isPortFree } from '../src/ports.ts';
 import { pidRunning } from '../src/stale.ts';
 import { formatTable } from '../src/status-table.ts';
+import { ZIPKIN_HEAP_MIB, ZIPKIN_MAX_SPANS } from '../src/zipkin.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const SETTLE_S = Number(process.env.BENCH_SETTLE_S ?? 20);
@@ -252,6 +254,12 @@ async function main(): Promise<number> {
         ['  PostgreSQL', part(i.postgres), part(a.postgres)],
         ['  Redis, Prometheus, other', part(i.other), part(a.other)],
         ['counted apart (Grafana, traces)', part(i.apart), part(a.apart)],
+        // Each apart, by name: Zipkin's memory is bounded on its own terms (heap cap, span limit).
+        ...[...new Set([...i.apart, ...a.apart].map((m) => m.group))].map((g) => [
+          `  ${g}`,
+          part(i.apart.filter((m) => m.group === g)),
+          part(a.apart.filter((m) => m.group === g)),
+        ]),
         ['load peak (platform)', '', `${mib(peakTotal)} MiB`],
       ],
     ),
@@ -266,6 +274,12 @@ async function main(): Promise<number> {
     `  largest Node idle        ${verdict((biggestNode?.pssKiB ?? 0) / 1024, TARGET_NODE_IDLE_MIB, 'MiB')} (${biggestNode?.group ?? '-'}; ${i.node.filter((m) => (m.pssKiB ?? 0) / 1024 > TARGET_NODE_IDLE_MIB).length} of ${i.node.length} Node processes above)`,
   );
   out(`  cold start to ready      ${verdict(cold.seconds, TARGET_COLD_START_S, 's', true)}`);
+  const zipkin = (list: ProcessMemory[]) => totalKiB(list.filter((m) => m.kind === 'zipkin'));
+  out(
+    i.apart.some((m) => m.kind === 'zipkin')
+      ? `  trace backend (Zipkin, counted apart): ${mib(zipkin(i.apart))} MiB idle, ${mib(zipkin(a.apart))} MiB after load (heap capped at ${ZIPKIN_HEAP_MIB} MiB, at most ${ZIPKIN_MAX_SPANS} spans kept)`
+      : '  trace backend: not running (npm start says why)',
+  );
   out(`  (first start, with initdb: ${first.seconds.toFixed(2)} s; not a target)`);
   out(
     `load average now ${loadavg()

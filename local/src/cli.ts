@@ -30,7 +30,8 @@ const USAGE = `usage: npm run local -- <command> [options]   (npm start = npm ru
 
 commands:
   up                 start Redis, PostgreSQL (one per service), every service that exists,
-                     the gateway and Prometheus; print the status table; stay up until Ctrl-C
+                     the gateway, Prometheus and Zipkin (where Java 17 is); print the status
+                     table; stay up until Ctrl-C
     --only a,b         only these processes
     --port-base N      ports from N on instead of free ports chosen by the kernel
     --gateway-port N   the gateway's port (default 8080, env BW_GATEWAY_PORT; 0 = any free)

@@ -40,7 +40,7 @@ export interface ProcessMemory {
 
 /** Grafana and a trace backend are reported apart from the platform's total (the footprint target leaves them out). */
 export function countedApart(m: Pick<ProcessMemory, 'kind' | 'group'>): boolean {
-  return m.kind === 'grafana' || /zipkin|jaeger|tempo/.test(m.group);
+  return m.kind === 'grafana' || m.kind === 'zipkin' || /zipkin|jaeger|tempo/.test(m.group);
 }
 
 function commandLine(pid: number): string {

@@ -1,7 +1,8 @@
 /**
  * Grafana for the local platform, when one is installed: started against the
  * generated provisioning in observability/grafana/provisioning (the
- * Prometheus data source and the Breakwater dashboards), anonymous viewer
+ * Prometheus and Zipkin data sources, exemplars linking the one to the other,
+ * and the Breakwater dashboards), anonymous viewer
  * access, bound to loopback. Grafana is not in Debian's archive, so where it
  * is missing `up` says how to get one instead.
  */
@@ -43,6 +44,8 @@ export interface GrafanaOptions {
   dir: string;
   port: number;
   prometheusUrl: string;
+  /** The Zipkin datasource's URL (exemplars open traces there); default Zipkin's usual http://127.0.0.1:9411. */
+  zipkinUrl?: string;
   logFile: string;
   tier?: number;
   portHint?: string;
@@ -60,6 +63,7 @@ export function grafanaSpec(o: GrafanaOptions): ProcessSpec {
       // read by the provisioning files
       BW_ROOT: o.root,
       PROMETHEUS_URL: o.prometheusUrl,
+      ZIPKIN_URL: o.zipkinUrl ?? `http://${LOOPBACK}:9411`,
       GF_PATHS_PROVISIONING: path.join(o.root, 'observability', 'grafana', 'provisioning'),
       GF_PATHS_DATA: data,
       GF_PATHS_LOGS: path.join(o.dir, 'logs'),

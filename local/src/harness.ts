@@ -11,6 +11,7 @@
  *   await Promise.all([redis.stop(), pg.stop()]); // teardown: process gone, folder removed
  *
  *   const kube = await startKubeApiServer();    // etcd + kube-apiserver; kube.kubeconfig for kubectl
+ *   const zipkin = await startZipkin();         // zipkin.url; zipkin.spansEndpoint for OTEL_EXPORTER_ZIPKIN_ENDPOINT
  *
  * Every handle is also torn down when the test process exits, and a later
  * harness start reaps servers left by a test process that was killed.
@@ -19,7 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { isLocalError } from './errors.ts';
+import { isLocalError, LocalError } from './errors.ts';
 import {
   etcdSpec,
   kubeApiServerCaFile,
@@ -34,6 +35,7 @@ import { freePort } from './ports.ts';
 import { ensureDatabase, type PostgresDurability, postgresInstance, postgresUrl } from './postgres.ts';
 import { redisSpec } from './redis.ts';
 import { killLeftoverGroup, pidRunning } from './stale.ts';
+import { findZipkin, zipkinSpansEndpoint, zipkinSpec, zipkinUrl } from './zipkin.ts';
 
 export interface ServerHandle {
   readonly name: string;
@@ -294,6 +296,51 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
         return url;
       },
     });
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+export interface ZipkinHandle extends ServerHandle {
+  /** `<url>/api/v2/spans`: what OTEL_EXPORTER_ZIPKIN_ENDPOINT takes. */
+  readonly spansEndpoint: string;
+}
+
+export interface StartZipkinOptions {
+  /** Repository root (finds the pinned jar in .tools/zipkin); default this checkout's. */
+  root?: string;
+  /** Default ZIPKIN_MAX_SPANS. */
+  maxSpans?: number;
+  /** Default 180_000 (3 min; zipkin.ts says why). */
+  readyTimeoutMs?: number;
+}
+
+const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..');
+
+/**
+ * Zipkin's server (in-memory store, bounded heap) on a free loopback port.
+ * Throws LOCAL_ERR_MISSING_BINARY naming what is missing (Java >= 17, or the
+ * jar the bootstrap downloads: `npm test` installs both).
+ */
+export async function startZipkin(options: StartZipkinOptions = {}): Promise<ZipkinHandle> {
+  const binaries = findZipkin(options.root ?? REPO_ROOT);
+  if ('missing' in binaries) throw new LocalError('LOCAL_ERR_MISSING_BINARY', binaries.missing);
+  reapOrphans();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bw-zipkin-'));
+  try {
+    const { process: managed, port } = await startOnPort(undefined, (p) =>
+      zipkinSpec({
+        binaries,
+        port: p,
+        dir,
+        logFile: path.join(dir, 'server.log'),
+        ...(options.maxSpans !== undefined ? { maxSpans: options.maxSpans } : {}),
+        ...(options.readyTimeoutMs !== undefined ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
+      }),
+    );
+    const url = zipkinUrl(port);
+    return handleFor('zipkin', url, port, dir, managed, { spansEndpoint: zipkinSpansEndpoint(url) });
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
     throw err;

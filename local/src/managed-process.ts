@@ -17,7 +17,15 @@ import { assertPortFree } from './ports.ts';
 import type { ReadinessProbe } from './readiness.ts';
 import { groupMembers } from './stale.ts';
 
-export type ProcessKind = 'redis' | 'postgres' | 'service' | 'gateway' | 'prometheus' | 'grafana' | 'other';
+export type ProcessKind =
+  | 'redis'
+  | 'postgres'
+  | 'service'
+  | 'gateway'
+  | 'prometheus'
+  | 'grafana'
+  | 'zipkin'
+  | 'other';
 
 /** A process that exists, stopped, or has died ('down' keeps the exit code or signal). */
 export type ProcessState = 'stopped' | 'starting' | 'running' | 'paused' | 'stopping' | 'down';
@@ -60,6 +68,11 @@ export interface ProcessSpec {
   readonly prepare?: () => Promise<void>;
   /** Runs after every successful readiness (PostgreSQL: ensure role and database). */
   readonly afterReady?: () => Promise<void>;
+  /**
+   * A failure to start it leaves it down and the rest of the platform starts
+   * (Supervisor.startAll returns it among the failures): the trace backend.
+   */
+  readonly optional?: boolean;
   /** Lines printed under the status table (how to use this process). */
   readonly notes?: readonly string[];
 }

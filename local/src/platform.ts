@@ -20,6 +20,7 @@ import { redisSpec, redisUrl } from './redis.ts';
 import { instanceName } from './replicas.ts';
 import { scrapeTargetsDir, writeInitialTargets } from './scrape-targets.ts';
 import { unknownProcess } from './supervisor.ts';
+import { findZipkin, ZIPKIN_ENDPOINT_ENV, zipkinSpansEndpoint, zipkinSpec } from './zipkin.ts';
 
 /**
  * One process of the platform: an instance of a PlatformService (its name is
@@ -151,6 +152,8 @@ export const SERVICES: readonly PlatformService[] = [
   { name: 'prometheus', kind: 'prometheus', tier: 0 },
   // Only where a Grafana is installed; otherwise `up` says how to get one.
   { name: 'grafana', kind: 'grafana', tier: 1 },
+  // The trace backend, where Java and the pinned jar are; otherwise `up` says what is missing.
+  { name: 'zipkin', kind: 'zipkin', tier: 0 },
 ];
 
 /** Every process of the local platform, in start-list order. */
@@ -381,6 +384,8 @@ function nodeEnv(e: PlatformEntry, b: Build): Record<string, string> {
     if (b.discovery && b.selected.some((x) => x.kind === 'service' && x.service === up && runs(x)))
       env[envName(up).replace(/_URL$/, '_ENDPOINTS_FILE')] = endpointsFile(options.runDir, up);
   }
+  const { zipkinUrl } = zipkinUrlOf(b);
+  if (zipkinUrl) env[ZIPKIN_ENDPOINT_ENV] = zipkinSpansEndpoint(zipkinUrl);
   if (e.gatewayConsumerKey) {
     const key = gatewayConsumerApiKey(options.root, e.gatewayConsumerKey.consumer, options.gatewayConfig);
     if (key !== undefined) env[e.gatewayConsumerKey.env] = key;
@@ -445,6 +450,40 @@ function grafanaOf(e: PlatformEntry, b: Build): ProcessSpec | string {
     dir: path.join(b.options.runDir, e.name),
     port: b.layout.port.get(e.name) as number,
     prometheusUrl,
+    ...zipkinUrlOf(b),
+    logFile: b.logFile(e.name),
+    tier: e.tier,
+    portHint: portHintOf(e),
+  });
+}
+
+/** The run's Zipkin entry when this run starts it and it can run (Java and the jar are there). */
+function zipkinOfRun(b: Build): PlatformEntry | undefined {
+  const e = b.selected.find((x) => x.kind === 'zipkin');
+  return e && !('missing' in findZipkin(b.options.root)) ? e : undefined;
+}
+
+/** `{ zipkinUrl }` when this run starts Zipkin (Grafana's datasource), else nothing. */
+function zipkinUrlOf(b: Build): { zipkinUrl?: string } {
+  const zipkin = zipkinOfRun(b);
+  return zipkin ? { zipkinUrl: b.urlOf(zipkin.name) } : {};
+}
+
+function zipkinOf(e: PlatformEntry, b: Build): ProcessSpec | string {
+  const binaries = findZipkin(b.options.root);
+  if ('missing' in binaries) {
+    b.notes.push(`Zipkin: not started, spans are not exported: ${binaries.missing}`);
+    return 'no Java 17 or Zipkin jar (see the note below the table)';
+  }
+  const url = b.urlOf(e.name);
+  b.notes.push(
+    `Zipkin (traces): ${url}/zipkin/  (a trace by the trace_id of an access-log line: ${url}/zipkin/traces/<trace_id>)`,
+  );
+  return zipkinSpec({
+    binaries,
+    name: e.name,
+    dir: path.join(b.options.runDir, e.name),
+    port: b.layout.port.get(e.name) as number,
     logFile: b.logFile(e.name),
     tier: e.tier,
     portHint: portHintOf(e),
@@ -482,6 +521,8 @@ function specOf(e: PlatformEntry, b: Build): ProcessSpec | string {
     }
     case 'grafana':
       return grafanaOf(e, b);
+    case 'zipkin':
+      return zipkinOf(e, b);
   }
 }
 

@@ -155,8 +155,8 @@ export class Supervisor {
   /**
    * Starts tier by tier. On the first failure the tier finishes settling,
    * everything already started is stopped, and the failure is thrown — unless
-   * `keepGoing`: then a process that failed stays down, the rest start, and
-   * the failures are returned.
+   * `keepGoing`, or the process is `optional`: then a process that failed
+   * stays down, the rest start, and the failures are returned.
    */
   async startAll(options: { keepGoing?: boolean } = {}): Promise<unknown[]> {
     await this.preflight();
@@ -167,9 +167,11 @@ export class Supervisor {
       const results = await Promise.allSettled(tier.map((p) => this.#startOne(p)));
       const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
       failures.push(...failed.map((f) => f.reason));
-      if (failed[0] && !options.keepGoing) {
+      // An optional process (the trace backend) that fails stays down; the rest goes on.
+      const fatal = results.find((r, i) => r.status === 'rejected' && !tier[i]?.spec.optional);
+      if (fatal?.status === 'rejected' && !options.keepGoing) {
         await this.stopAll();
-        throw failed[0].reason;
+        throw fatal.reason;
       }
     }
     return failures;

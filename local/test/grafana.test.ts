@@ -42,6 +42,7 @@ describe('grafana', () => {
       dir: '/tmp/run/grafana',
       port: 3123,
       prometheusUrl: 'http://127.0.0.1:9090',
+      zipkinUrl: 'http://127.0.0.1:9411',
       logFile: '/tmp/run/logs/grafana.log',
     });
     expect(spec.args).toEqual(['server', '--homepath=/usr/share/grafana']);
@@ -49,6 +50,7 @@ describe('grafana', () => {
       GF_PATHS_PROVISIONING: path.join(ROOT, 'observability/grafana/provisioning'),
       BW_ROOT: ROOT,
       PROMETHEUS_URL: 'http://127.0.0.1:9090',
+      ZIPKIN_URL: 'http://127.0.0.1:9411',
       GF_SERVER_HTTP_ADDR: '127.0.0.1',
       GF_SERVER_HTTP_PORT: '3123',
       GF_AUTH_ANONYMOUS_ENABLED: 'true',

@@ -223,6 +223,29 @@ describe('Supervisor start-up failures', { timeout: 60_000 }, () => {
     expect(await isPortFree(p1)).toBe(true);
   });
 
+  it('starts the rest when an optional process fails, leaving it down and returning its failure', async () => {
+    const [p1, p2, p3] = (await freePorts(3)) as [number, number, number];
+    const traces = { ...fixtureSpec(dir, 'traces', p2, 'crash'), tier: 0, optional: true };
+    const supervisor = new Supervisor([
+      { ...fixtureSpec(dir, 'first', p1), tier: 0 },
+      traces,
+      fixtureSpec(dir, 'later', p3),
+    ]);
+    try {
+      const failures = await supervisor.startAll();
+      expect(failures.map((f) => (f as Error).message)).toEqual([
+        expect.stringMatching(/^traces exited with code 3/),
+      ]);
+      expect(supervisor.status().map((s) => [s.name, s.state])).toEqual([
+        ['first', 'running'],
+        ['traces', 'down'],
+        ['later', 'running'],
+      ]);
+    } finally {
+      await supervisor.stopAll();
+    }
+  });
+
   it('gives up at the readiness deadline and kills the process', async () => {
     const [port] = (await freePorts(1)) as [number];
     const supervisor = new Supervisor([fixtureSpec(dir, 'slow', port, 'never-ready', 1_500)]);

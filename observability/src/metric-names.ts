@@ -211,6 +211,14 @@ export const METRICS = {
     ['stream', 'group'],
   ),
 
+  // --- telemetry itself -------------------------------------------------------
+  traceSpansDropped: spec(
+    'bw_trace_spans_dropped_total',
+    'counter',
+    'Sampled spans that never reached the trace backend: queue_full (the export queue was full), export_failed (the backend refused, hung or was down).',
+    ['reason'],
+  ),
+
   // --- drills ------------------------------------------------------------------
   drillFaultActive: spec(
     'bw_drill_fault_active',

@@ -8,17 +8,21 @@
  * ```
  *
  * What it registers, globally, through @opentelemetry/api:
- * - a tracer provider that always records (parent-based, always-on
- *   sampling), so trace ids exist for log lines and metric exemplars even
- *   when nothing exports spans;
+ * - a tracer provider with a parent-based ratio sampler (`sampling.ts`:
+ *   every trace by default, `OTEL_TRACES_SAMPLER_ARG` sets the share), so
+ *   trace ids exist for log lines and metric exemplars even when nothing
+ *   exports spans;
  * - the AsyncLocalStorage context manager, so the active span follows
  *   `await` and callbacks;
  * - the W3C trace-context and baggage propagators (`traceparent`,
  *   `tracestate`, `baggage`), used over HTTP and inside stream messages by
  *   the facade in `tracing.ts`;
- * - an OTLP/HTTP span exporter behind a batch processor, only when
- *   `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or `OTEL_EXPORTER_OTLP_ENDPOINT` is
- *   set (the latter gets `/v1/traces` appended, as the OTLP spec says).
+ * - span exporters behind a batch processor each (`span-export.ts`): Zipkin
+ *   when `OTEL_EXPORTER_ZIPKIN_ENDPOINT` is set (the local supervisor sets it
+ *   to its Zipkin), OTLP/HTTP when `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or
+ *   `OTEL_EXPORTER_OTLP_ENDPOINT` is; each exporter module is loaded only
+ *   then, the queue is bounded (`OTEL_BSP_MAX_QUEUE_SIZE`), and spans that
+ *   never reach the backend count in `bw_trace_spans_dropped_total`.
  *
  * Telemetry never breaks the service: a bad setting or a failing collector
  * produces a warning (at most one per minute for the same message) and the
@@ -34,10 +38,11 @@ import {
   W3CBaggagePropagator,
   W3CTraceContextPropagator,
 } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, type SpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import { sampleRatio, traceSampler } from './sampling.ts';
+import { droppedSpansMeterProvider, exportTargets, lazyExporter } from './span-export.ts';
 
 /** Stops telemetry: flushes pending spans (bounded by the export timeout) and unregisters the SDK. */
 export type StopTelemetry = () => Promise<void>;
@@ -62,6 +67,12 @@ export interface TelemetryOptions {
 /** Batch processor defaults: export every second, give up on an export after 3 s (so stopping never hangs on a dead collector). */
 const DEFAULT_SCHEDULE_DELAY_MS = 1_000; // 1 s
 const DEFAULT_EXPORT_TIMEOUT_MS = 3_000; // 3 s
+/**
+ * Spans waiting for export, at most (the SDK's default): ~2 s of a busy
+ * gateway's spans; beyond it spans are dropped and counted, never waited for.
+ */
+const DEFAULT_MAX_QUEUE_SIZE = 2_048;
+const DEFAULT_MAX_EXPORT_BATCH_SIZE = 512;
 /** The same warning is written at most once per this period. */
 const WARN_EVERY_MS = 60_000; // 1 min
 
@@ -102,27 +113,32 @@ function start(
   diag.setLogger(diagToWarn(warn), { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
 
   const spanProcessors: SpanProcessor[] = [];
-  const endpoint = otlpTracesEndpoint(env);
-  if ('warning' in endpoint) warn(endpoint.warning, { variable: endpoint.variable });
-  if ('url' in endpoint) {
-    try {
-      const exportTimeoutMillis = positiveInt(
-        env,
-        'OTEL_BSP_EXPORT_TIMEOUT',
-        DEFAULT_EXPORT_TIMEOUT_MS,
-        warn,
-      );
+  const { targets, warnings } = exportTargets(env);
+  for (const w of warnings) warn(w.message, { variable: w.variable });
+  if (targets.length > 0) {
+    const exportTimeoutMillis = positiveInt(env, 'OTEL_BSP_EXPORT_TIMEOUT', DEFAULT_EXPORT_TIMEOUT_MS, warn);
+    const scheduledDelayMillis = positiveInt(env, 'OTEL_BSP_SCHEDULE_DELAY', DEFAULT_SCHEDULE_DELAY_MS, warn);
+    const maxQueueSize = positiveInt(env, 'OTEL_BSP_MAX_QUEUE_SIZE', DEFAULT_MAX_QUEUE_SIZE, warn);
+    const maxExportBatchSize = Math.min(
+      maxQueueSize,
+      positiveInt(env, 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE', DEFAULT_MAX_EXPORT_BATCH_SIZE, warn),
+    );
+    const selfObsMeterProvider = droppedSpansMeterProvider();
+    for (const target of targets) {
       spanProcessors.push(
         new BatchSpanProcessor({
-          exporter: new OTLPTraceExporter({ url: endpoint.url, timeoutMillis: exportTimeoutMillis }),
-          scheduledDelayMillis: positiveInt(env, 'OTEL_BSP_SCHEDULE_DELAY', DEFAULT_SCHEDULE_DELAY_MS, warn),
+          exporter: lazyExporter(target, exportTimeoutMillis),
+          scheduledDelayMillis,
           exportTimeoutMillis,
+          maxQueueSize,
+          maxExportBatchSize,
+          selfObsMeterProvider,
         }),
       );
-    } catch (err) {
-      warn('OTLP exporter could not be created; spans are not exported', { err: describe(err) });
     }
   }
+  const sampling = sampleRatio(env);
+  for (const w of sampling.warnings) warn(w);
 
   const provider = new TracerProvider({
     resource: defaultResource().merge(
@@ -133,6 +149,7 @@ function start(
         ...(options.version ? { [ATTR_SERVICE_VERSION]: options.version } : {}),
       }),
     ),
+    sampler: traceSampler(sampling.ratio),
     spanProcessors,
   });
 
@@ -172,38 +189,6 @@ function start(
   return stop;
 }
 
-/**
- * The OTLP/HTTP traces URL from the environment, following the OTLP exporter
- * spec: the signal-specific variable is used as is, the general one gets
- * `/v1/traces` appended. Unset means "do not export"; an unusable value is a
- * warning, never an error.
- */
-export function otlpTracesEndpoint(
-  env: Readonly<Record<string, string | undefined>>,
-): { url: string } | { none: true } | { warning: string; variable: string } {
-  const specific = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim();
-  const general = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
-  const [variable, raw] = specific
-    ? ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', specific]
-    : general
-      ? ['OTEL_EXPORTER_OTLP_ENDPOINT', general]
-      : [undefined, undefined];
-  if (!variable || !raw) return { none: true };
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    return { warning: `${variable} is not a URL; spans are not exported`, variable };
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    return { warning: `${variable} must be an http(s) URL; spans are not exported`, variable };
-  }
-  if (variable === 'OTEL_EXPORTER_OTLP_ENDPOINT') {
-    url.pathname = `${url.pathname.replace(/\/+$/, '')}/v1/traces`;
-  }
-  return { url: url.toString() };
-}
-
 function positiveInt(
   env: Readonly<Record<string, string | undefined>>,
   name: string,
@@ -214,7 +199,8 @@ function positiveInt(
   if (raw === undefined || raw.trim() === '') return fallback;
   const n = Number(raw);
   if (Number.isInteger(n) && n > 0) return n;
-  warn(`${name} must be a positive integer (ms); using the default`, { value: raw, default: fallback });
+  const unit = name.endsWith('_SIZE') ? 'spans' : 'ms';
+  warn(`${name} must be a positive integer (${unit}); using the default`, { value: raw, default: fallback });
   return fallback;
 }
 

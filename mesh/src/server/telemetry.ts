@@ -12,7 +12,14 @@ import {
   type Logger,
   statusClass,
 } from '@breakwater/observability';
-import { context as otelContext, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import {
+  context as otelContext,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  TraceFlags,
+  trace,
+} from '@opentelemetry/api';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { Deadline, remainingFromHeaders } from '../deadline.ts';
 import { RequestContext } from './request-context.ts';
@@ -80,7 +87,9 @@ export function telemetry(o: TelemetryOptions): RequestHandler {
       const route = routeOf(req);
       const status = res.headersSent ? res.statusCode : 499;
       const seconds = (performance.now() - start) / 1000;
-      observe({ method: req.method, route, status_class: statusClass(status) }, seconds, traceId);
+      // An exemplar links a latency to its trace in Zipkin: only a sampled one is there.
+      const exemplar = sc.traceFlags & TraceFlags.SAMPLED ? traceId : undefined;
+      observe({ method: req.method, route, status_class: statusClass(status) }, seconds, exemplar);
       endSpan(span, req.method, route, status);
       if (o.accessLog) {
         const line = {

@@ -6,27 +6,20 @@
  * the run tests the routes, not the limiter) in front of the real shop.
  * Reports: .run/schemathesis/gateway-<service>/.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeGatewayVariant } from '@breakwater/local/gateway-variant';
 import { type PostgresHandle, type RedisHandle, startPostgres, startRedis } from '@breakwater/local/harness';
-import { ManagedProcess } from '@breakwater/local/managed-process';
-import { freePorts } from '@breakwater/local/ports';
-import { httpProbe } from '@breakwater/local/readiness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Document } from 'yaml';
+import { ALICE, type RunningGateway, startGateway } from './support/gateway.ts';
 import { runSchemathesis } from './support/schemathesis.ts';
 import { Shop } from './support/shop.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const ALICE = { apikey: 'dev-alice-key-0000-NOT-A-SECRET' };
 
 let pg: PostgresHandle;
 let redis: RedisHandle;
 let shop: Shop;
-let gateway: ManagedProcess | undefined;
+let gateway: RunningGateway | undefined;
 let gatewayUrl: string;
 
 /** Every rate limit far above what the run sends. */
@@ -40,37 +33,8 @@ function unlimited(doc: Document): void {
 beforeAll(async () => {
   [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
   shop = await Shop.start({ pg, redisUrl: redis.url });
-  const [port, adminPort] = await freePorts(2);
-  gatewayUrl = `http://127.0.0.1:${port}`;
-  const dir = mkdtempSync(join(tmpdir(), 'bw-fuzz-gw-'));
-  // Ready once a catalog read passes through it (auth, limit and forward all work).
-  gateway = new ManagedProcess({
-    name: 'gateway',
-    kind: 'gateway',
-    command: process.execPath,
-    args: ['gateway/src/main.ts'],
-    cwd: ROOT,
-    port,
-    logFile: join(dir, 'gateway.log'),
-    ready: httpProbe(`${gatewayUrl}/api/catalog/products?limit=1`, ALICE),
-    readyTimeoutMs: 20_000,
-    inheritEnv: false,
-    env: {
-      PATH: process.env.PATH ?? '',
-      GATEWAY_CONFIG: writeGatewayVariant(dir, 'fuzz', unlimited),
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      GATEWAY_ADMIN_PORT: String(adminPort),
-      GATEWAY_ADMIN_TOKEN: 'fuzz-admin-token-0123456789',
-      REDIS_URL: redis.url,
-      CATALOG_URL: shop.catalog.url,
-      ORDERS_URL: shop.orders.url,
-      PAYMENTS_URL: shop.payments?.url ?? '',
-      FRONTEND_URL: 'http://127.0.0.1:1',
-      LOG_LEVEL: 'warn',
-    },
-  });
-  await gateway.start();
+  gateway = await startGateway({ shop, redisUrl: redis.url, edit: unlimited, name: 'fuzz' });
+  gatewayUrl = gateway.url;
 });
 afterAll(async () => {
   await gateway?.stop();

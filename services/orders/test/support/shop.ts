@@ -18,7 +18,7 @@ import {
   type ServiceStores,
   waitReady,
 } from '@breakwater/events';
-import { createDatabase, type PostgresHandle } from '@breakwater/local/harness';
+import { createDatabase, type PostgresTarget } from '@breakwater/local/harness';
 import type { ServiceApp } from '@breakwater/mesh/server';
 import {
   buildApp as buildNotifications,
@@ -59,7 +59,8 @@ export interface Running<A> {
 }
 
 export interface ShopOptions {
-  pg: PostgresHandle;
+  /** Any PostgreSQL the harness can create databases on: a server of the test's own or the run's shared one. */
+  pg: PostgresTarget;
   /** `redis://127.0.0.1:<port>/<db>` */
   redisUrl: string;
   /** Extra environment per service. */

@@ -14,7 +14,7 @@ import { eventsDashboard } from './events.ts';
 import { gatewayDashboard } from './gateway.ts';
 import { loadTestDashboard } from './load-test.ts';
 import { overviewDashboard } from './overview.ts';
-import { dashboardsYaml, datasourcesYaml } from './provisioning.ts';
+import { dashboardsYaml, datasourcesYaml, zipkinDatasourceYaml } from './provisioning.ts';
 import { resilienceDashboard } from './resilience.ts';
 
 export { DASHBOARDS_DIR } from './provisioning.ts';
@@ -51,6 +51,7 @@ export function renderedFiles(dashboards: BuiltDashboard[] = buildDashboards()):
   const files = new Map<string, string>();
   for (const d of dashboards) files.set(`dashboards/${d.file}`, `${JSON.stringify(d.model, null, 2)}\n`);
   files.set('provisioning/datasources/breakwater.yaml', datasourcesYaml());
+  files.set('provisioning/datasources/zipkin.yaml', zipkinDatasourceYaml());
   files.set('provisioning/dashboards/breakwater.yaml', dashboardsYaml());
   return files;
 }

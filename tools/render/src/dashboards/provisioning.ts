@@ -1,16 +1,23 @@
 /**
- * Grafana provisioning: a Prometheus datasource and a file dashboard
- * provider, so a Grafana started with `paths.provisioning` (or
+ * Grafana provisioning: a Prometheus datasource, a Zipkin datasource and a
+ * file dashboard provider, so a Grafana started with `paths.provisioning` (or
  * GF_PATHS_PROVISIONING) at observability/grafana/provisioning shows every
- * Breakwater dashboard with no clicks.
+ * Breakwater dashboard with no clicks, and a latency exemplar's `trace_id`
+ * opens that trace in Zipkin.
  *
  * Grafana expands environment variables in provisioning files:
  * - PROMETHEUS_URL: where Prometheus answers (local: http://127.0.0.1:<port>);
+ * - ZIPKIN_URL: where Zipkin answers (local: the one `npm start` runs). Its
+ *   datasource has a file of its own (`zipkin.yaml`): the cluster's
+ *   monitoring overlay ships `breakwater.yaml` only, and has no Zipkin;
  * - BW_ROOT: the checkout (or the directory the dashboards are mounted
  *   under), so the provider reads $BW_ROOT/observability/grafana/dashboards.
  */
 import { stringify } from 'yaml';
 import { DATASOURCE_UID } from './common.ts';
+
+/** The Zipkin datasource's uid: Prometheus' exemplars link to it. */
+export const ZIPKIN_DATASOURCE_UID = 'bw-zipkin';
 
 /** The dashboards folder, relative to the repository root (and to BW_ROOT). */
 export const DASHBOARDS_DIR = 'observability/grafana/dashboards';
@@ -40,7 +47,29 @@ export function datasourcesYaml(): string {
             // The scrape interval of the local and cluster Prometheus; Grafana
             // derives $__rate_interval from it.
             timeInterval: '5s',
+            // An exemplar's trace_id label (the server kit's request
+            // durations) opens that trace in the Zipkin datasource.
+            exemplarTraceIdDestinations: [{ name: 'trace_id', datasourceUid: ZIPKIN_DATASOURCE_UID }],
           },
+        },
+      ],
+    })
+  );
+}
+
+export function zipkinDatasourceYaml(): string {
+  return (
+    header('Grafana datasource: the Zipkin every Breakwater process sends its spans to (ZIPKIN_URL).') +
+    stringify({
+      apiVersion: 1,
+      datasources: [
+        {
+          name: 'Zipkin',
+          uid: ZIPKIN_DATASOURCE_UID,
+          type: 'zipkin',
+          access: 'proxy',
+          url: env('ZIPKIN_URL'),
+          editable: false,
         },
       ],
     })

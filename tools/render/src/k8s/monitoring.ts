@@ -90,8 +90,14 @@ export function renderDatasource(policy: MeshPolicy, provisioningFile: string): 
   if (!existsSync(provisioningFile)) return undefined;
   const text = readFileSync(provisioningFile, 'utf8').replaceAll(`\${PROMETHEUS_URL}`, PROMETHEUS_URL);
   // the dashboards name their datasource by uid; kube-prometheus-stack has its own default
-  const doc = parse(text) as { datasources?: { isDefault?: boolean }[] };
-  for (const d of doc.datasources ?? []) d.isDefault = false;
+  const doc = parse(text) as {
+    datasources?: { isDefault?: boolean; jsonData?: { exemplarTraceIdDestinations?: unknown } }[];
+  };
+  for (const d of doc.datasources ?? []) {
+    d.isDefault = false;
+    // Exemplars link to the local Zipkin's datasource (zipkin.yaml), which the cluster does not have.
+    delete d.jsonData?.exemplarTraceIdDestinations;
+  }
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',

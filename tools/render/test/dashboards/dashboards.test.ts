@@ -132,6 +132,21 @@ describe('provisioning files', () => {
     });
   });
 
+  it('define the Zipkin datasource from ZIPKIN_URL, and link exemplars to it by trace_id', () => {
+    const doc = read('datasources/zipkin.yaml') as {
+      datasources: { uid: string; type: string; url: string }[];
+    };
+    expect(doc.datasources).toEqual([
+      expect.objectContaining({ uid: 'bw-zipkin', type: 'zipkin', url: ref('ZIPKIN_URL') }),
+    ]);
+    const prometheus = read('datasources/breakwater.yaml') as {
+      datasources: { jsonData: { exemplarTraceIdDestinations: unknown } }[];
+    };
+    expect(prometheus.datasources[0]?.jsonData.exemplarTraceIdDestinations).toEqual([
+      { name: 'trace_id', datasourceUid: 'bw-zipkin' },
+    ]);
+  });
+
   it('point the dashboard provider at the real dashboards folder', () => {
     const doc = read('dashboards/breakwater.yaml') as {
       apiVersion: number;
