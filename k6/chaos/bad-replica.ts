@@ -9,7 +9,7 @@
  * (ejection_ms < 4 s: the first sweep may see only part of an interval);
  * product reads are served ≥ 99.5 % (the 500s before the ejection are
  * answered from the gateway's last good copy); p99 in the fault stays within
- * 1.5× the steady p99 (the runner's check); after the fault the instance is
+ * 1.5× the steady p99 + 50 ms (the runner's check); after the fault the instance is
  * back in rotation (no active ejection on any gateway: time to recover).
  */
 
