@@ -32,7 +32,10 @@
  * and the machine's load average (the numbers mean little on a busy machine).
  *
  * Targets: gateway ≥ 50 % of nginx's peak throughput, and < 2 ms of added p99
- * (gateway minus direct) at half its peak rate. Not a test: it reports.
+ * (gateway minus direct) at half its peak rate; issue 16's, against the floor
+ * of the same run: peak ≥ 65 % of node-floor's, CPU per request ≤ 1.5× and
+ * added p99 at half peak ≤ 1.5× node-floor's. The gateway runs with the flags
+ * `npm start` gives it (local/src/node-flags.ts). Not a test: it reports.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,6 +43,7 @@ import { createServer } from 'node:net';
 import { cpus as cpuList, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nodeFlags } from '@breakwater/local/node-flags';
 import { stringify } from 'yaml';
 
 const GATEWAY_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -298,7 +302,8 @@ async function main(): Promise<void> {
     }),
   );
   const startGateway = (port: number, admin: number, name: string): ChildProcess => {
-    const child = spawn(process.execPath, [join(GATEWAY_DIR, 'src/main.ts')], {
+    // The flags `npm start` gives a gateway (local/src/node-flags.ts), so the row is the deployed process.
+    const child = spawn(process.execPath, [...nodeFlags('gateway'), join(GATEWAY_DIR, 'src/main.ts')], {
       env: {
         PATH: process.env.PATH ?? '',
         GATEWAY_CONFIG: configFile,
@@ -433,6 +438,23 @@ async function main(): Promise<void> {
   const addedP99Floor = (paced['node-floor'] as Result).p99 - (paced.direct as Result).p99;
   console.log(
     `  added p99 at ${half} req/s: gateway ${addedP99.toFixed(3)} ms (target < 2 ms) ${addedP99 < 2 ? 'MET' : 'NOT MET'}; node-floor ${addedP99Floor.toFixed(3)} ms; nginx ${addedP99Nginx.toFixed(3)} ms`,
+  );
+  // Issue 16: what Breakwater's features cost, against the floor measured in the same run.
+  const met = (ok: boolean) => (ok ? 'MET' : 'NOT MET');
+  const floorShare = g.rps / f.rps;
+  console.log('\nissue 16 targets (gateway, every feature on, against node-floor in the same run):');
+  console.log(
+    `  peak throughput: ${(floorShare * 100).toFixed(1)} % of node-floor (target ≥ 65 %) ${met(floorShare >= 0.65)}`,
+  );
+  if (g.cpuUs !== undefined && f.cpuUs !== undefined) {
+    const cpuRatio = g.cpuUs / f.cpuUs;
+    console.log(
+      `  CPU per request at peak: ${g.cpuUs.toFixed(1)} µs vs ${f.cpuUs.toFixed(1)} µs = ${cpuRatio.toFixed(2)}× node-floor's (target ≤ 1.5×) ${met(cpuRatio <= 1.5)}`,
+    );
+  }
+  const p99Ratio = addedP99 / Math.max(addedP99Floor, 0.001);
+  console.log(
+    `  added p99 at ${half} req/s: ${addedP99.toFixed(3)} ms vs ${addedP99Floor.toFixed(3)} ms = ${p99Ratio.toFixed(2)}× node-floor's (target ≤ 1.5×) ${met(p99Ratio <= 1.5)}`,
   );
 }
 

@@ -14,24 +14,61 @@ import type { Decision, WindowDecision } from './rate-limit.ts';
 const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 const seconds = (ms: number) => Math.max(0, Math.ceil(ms / 1000));
 
-export function rateLimitHeaders(d: Decision): Record<string, string> {
-  const h: Record<string, string> = {
-    'ratelimit-policy': d.windows.map((w) => `"per-${w.name}";q=${w.limit};w=${w.seconds}`).join(', '),
-    ratelimit: d.windows.map((w) => `"per-${w.name}";r=${w.remaining};t=${seconds(w.resetMs)}`).join(', '),
+/**
+ * What stays the same from one decision to the next under a policy while its
+ * limits do: the RateLimit-Policy value and Kong's field names. Built once per
+ * policy and set of limits, not per request (this runs on every answer).
+ */
+interface FixedFields {
+  limits: number[];
+  policy: string;
+  limitNames: string[];
+  remainingNames: string[];
+}
+const fixedFields = new WeakMap<Decision['policy'], FixedFields>();
+
+function fixedOf(d: Decision): FixedFields {
+  const cached = fixedFields.get(d.policy);
+  if (cached !== undefined && sameLimits(cached.limits, d.windows)) return cached;
+  const fields: FixedFields = {
+    limits: d.windows.map((w) => w.limit),
+    policy: d.windows.map((w) => `"per-${w.name}";q=${w.limit};w=${w.seconds}`).join(', '),
+    limitNames: d.windows.map((w) => `X-RateLimit-Limit-${cap(w.name)}`),
+    remainingNames: d.windows.map((w) => `X-RateLimit-Remaining-${cap(w.name)}`),
   };
+  fixedFields.set(d.policy, fields);
+  return fields;
+}
+
+function sameLimits(limits: readonly number[], windows: readonly WindowDecision[]): boolean {
+  if (limits.length !== windows.length) return false;
+  for (let i = 0; i < limits.length; i++) if (limits[i] !== windows[i]?.limit) return false;
+  return true;
+}
+
+export function rateLimitHeaders(d: Decision): Record<string, string> {
+  const fixed = fixedOf(d);
+  const { windows } = d;
+  let current = '';
+  for (let i = 0; i < windows.length; i++) {
+    const w = windows[i] as WindowDecision;
+    current += `${i === 0 ? '' : ', '}"per-${w.name}";r=${w.remaining};t=${seconds(w.resetMs)}`;
+  }
+  const h: Record<string, string> = { 'ratelimit-policy': fixed.policy, ratelimit: current };
   if (!d.policy.hideClientHeaders) {
-    const tightest = mostRestrictive(d.windows);
+    const tightest = mostRestrictive(windows);
     if (tightest) {
       h['ratelimit-limit'] = String(tightest.limit);
       h['ratelimit-remaining'] = String(tightest.remaining);
       h['ratelimit-reset'] = String(seconds(tightest.resetMs));
     }
-    for (const w of d.windows) {
-      h[`X-RateLimit-Limit-${cap(w.name)}`] = String(w.limit);
-      h[`X-RateLimit-Remaining-${cap(w.name)}`] = String(w.remaining);
+    for (let i = 0; i < windows.length; i++) {
+      const w = windows[i] as WindowDecision;
+      h[fixed.limitNames[i] as string] = String(w.limit);
+      h[fixed.remainingNames[i] as string] = String(w.remaining);
     }
   }
-  if (!d.allowed) h['retry-after'] = String(retryAfterSeconds(d.windows));
+  if (!d.allowed) h['retry-after'] = String(retryAfterSeconds(windows));
   return h;
 }
 

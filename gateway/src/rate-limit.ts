@@ -1,8 +1,9 @@
 /**
  * Rate limiting shared across gateway processes through one Redis: policy
  * selection (Kong's precedence), identity (consumer, IP, header or path), one
- * atomic script call per decision, live overrides, and the local fallback
- * when Redis is unreachable.
+ * atomic script call per batch of decisions (the requests of one event-loop
+ * turn: rate-limit-script.ts says why), live overrides, and the local
+ * fallback when Redis is unreachable.
  */
 import { hash } from 'node:crypto';
 import { counter, gauge } from '@breakwater/observability';
@@ -61,9 +62,26 @@ const IDENTITY_CACHE = 10_000;
 interface ScriptCall {
   /** The window keys (also the local fallback's keys). */
   keys: string[];
-  /** numkeys, overrides key, window keys, ARGV: the script call's arguments. */
-  argv: (string | number)[];
+  /** This request's KEYS in the script call: the overrides key, then the window keys. */
+  scriptKeys: string[];
 }
+
+/** A decision waiting for its batch's script call. */
+interface Pending {
+  policy: RateLimitPolicy;
+  plan: Plan;
+  call: ScriptCall;
+  route: string;
+  consumer: string;
+  resolve: (d: Decision) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * At most this many decisions per script call: Redis runs a script alone, so
+ * one call must stay short (~1 µs of Lua per window per request).
+ */
+const MAX_BATCH = 256;
 
 interface Plan {
   windows: WindowName[];
@@ -114,7 +132,7 @@ export class RateLimiter {
     let c = plan.calls.get(identity);
     if (!c) {
       const keys = plan.windows.map((w) => `${plan.base}${w}:${identity}`);
-      c = { keys, argv: [1 + keys.length, this.overridesKey(policy.name), ...keys, ...plan.args] };
+      c = { keys, scriptKeys: [this.overridesKey(policy.name), ...keys] };
       if (plan.calls.size >= IDENTITY_CACHE) plan.calls.clear();
       plan.calls.set(identity, c);
     }
@@ -199,54 +217,99 @@ export class RateLimiter {
     return this.#overrides.get(policy);
   }
 
-  async decide(policy: RateLimitPolicy, req: RequestIdentity): Promise<Decision> {
-    const identity = identityOf(policy, req);
+  /** Decisions collected in this turn of the event loop, sent in one script call by #flush. */
+  #batch: Pending[] = [];
+
+  /**
+   * The decision for one request. It joins the batch of this event-loop turn
+   * (flushed by setImmediate, after every request that arrived together has
+   * been read), so the Redis round trip is shared; the count stays exact.
+   */
+  decide(policy: RateLimitPolicy, req: RequestIdentity): Promise<Decision> {
     const plan = this.#plan(policy);
-    const { windows } = plan;
-    const { keys, argv } = this.#callOf(policy, plan, identity);
-    const consumer = req.consumer ?? 'anonymous';
-    try {
-      const reply = await this.#redis.bwRateLimit(...argv);
+    const call = this.#callOf(policy, plan, identityOf(policy, req));
+    return new Promise<Decision>((resolve, reject) => {
+      const n = this.#batch.push({
+        policy,
+        plan,
+        call,
+        route: req.route,
+        consumer: req.consumer ?? 'anonymous',
+        resolve,
+        reject,
+      });
+      if (n === 1) setImmediate(this.#flush);
+      else if (n >= MAX_BATCH) this.#flush();
+    });
+  }
+
+  /** Sends the batch: one script call for every decision in it. */
+  readonly #flush = (): void => {
+    const batch = this.#batch;
+    if (batch.length === 0) return;
+    this.#batch = [];
+    const args: (string | number)[] = [0];
+    for (const p of batch) for (const k of p.call.scriptKeys) args.push(k);
+    args[0] = args.length - 1;
+    args.push(batch.length);
+    for (const p of batch) for (const a of p.plan.args) args.push(a);
+    this.#redis.bwRateLimit(...args).then(
+      (reply) => this.#settle(batch, reply),
+      (err: unknown) => {
+        for (const p of batch) this.#fallback(p, err);
+      },
+    );
+  };
+
+  /** Each decision of a batch from the script's reply (in batch order). */
+  #settle(batch: readonly Pending[], reply: readonly number[]): void {
+    let at = 0;
+    for (const p of batch) {
+      const { windows, windowSeconds } = p.plan;
+      const allowed = Number(reply[at]) === 1;
       const out: WindowDecision[] = new Array(windows.length);
       for (let i = 0; i < windows.length; i++) {
         out[i] = {
           name: windows[i] as WindowName,
-          seconds: plan.windowSeconds[i] as number,
-          limit: Number(reply[1 + i * 4]),
-          remaining: Number(reply[2 + i * 4]),
-          resetMs: Number(reply[3 + i * 4]),
-          blocking: Number(reply[4 + i * 4]) === 1,
+          seconds: windowSeconds[i] as number,
+          limit: Number(reply[at + 1 + i * 4]),
+          remaining: Number(reply[at + 2 + i * 4]),
+          resetMs: Number(reply[at + 3 + i * 4]),
+          blocking: Number(reply[at + 4 + i * 4]) === 1,
         };
       }
-      const allowed = Number(reply[0]) === 1;
-      this.#noticeLimits(policy, out);
-      this.#countDecision(req.route, consumer, allowed ? 'allowed' : 'limited');
-      return { allowed, policy, windows: out, source: 'redis' };
-    } catch (err) {
-      if (policy.onRedisDown === 'fail-closed') {
-        this.#countDecision(req.route, consumer, 'fail_closed');
-        throw new GatewayError(
-          'GW_ERR_RATE_LIMIT_UNAVAILABLE',
-          'Rate limiting is unavailable; try again shortly',
-          {
-            cause: err,
-            headers: { 'retry-after': '1' },
-          },
-        );
-      }
-      const eff = this.effectiveLimits(policy);
-      const local = this.#local.decide(
-        policy.window,
-        windows.map((w, i) => ({
-          name: w,
-          seconds: WINDOW_SECONDS[w],
-          limit: eff[w] as number,
-          key: keys[i] as string,
-        })),
-      );
-      this.#countDecision(req.route, consumer, local.allowed ? 'fail_open' : 'limited');
-      return { allowed: local.allowed, policy, windows: local.windows, source: 'local' };
+      at += 1 + windows.length * 4;
+      this.#noticeLimits(p.policy, out);
+      this.#countDecision(p.route, p.consumer, allowed ? 'allowed' : 'limited');
+      p.resolve({ allowed, policy: p.policy, windows: out, source: 'redis' });
     }
+  }
+
+  /** Redis failed the batch: each decision fails closed or falls back to this process's count, as its policy says. */
+  #fallback(p: Pending, err: unknown): void {
+    const { policy, route, consumer } = p;
+    if (policy.onRedisDown === 'fail-closed') {
+      this.#countDecision(route, consumer, 'fail_closed');
+      p.reject(
+        new GatewayError('GW_ERR_RATE_LIMIT_UNAVAILABLE', 'Rate limiting is unavailable; try again shortly', {
+          cause: err,
+          headers: { 'retry-after': '1' },
+        }),
+      );
+      return;
+    }
+    const eff = this.effectiveLimits(policy);
+    const local = this.#local.decide(
+      policy.window,
+      p.plan.windows.map((w, i) => ({
+        name: w,
+        seconds: WINDOW_SECONDS[w],
+        limit: eff[w] as number,
+        key: p.call.keys[i] as string,
+      })),
+    );
+    this.#countDecision(route, consumer, local.allowed ? 'fail_open' : 'limited');
+    p.resolve({ allowed: local.allowed, policy, windows: local.windows, source: 'local' });
   }
 
   /**

@@ -215,17 +215,23 @@ export async function spawnGateway(env: Record<string, string>, port: number): P
     out += c.toString();
   });
   const adminUrl = `http://127.0.0.1:${adminPort}`;
-  await pollUntil(
-    async () => {
-      if (child.exitCode !== null) throw new Error(`gateway exited ${child.exitCode}: ${err}`);
-      const r = await fetch(`${adminUrl}/admin/limits`, {
-        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
-      }).catch(() => undefined);
-      return r?.status === 200;
-    },
-    15_000,
-    'gateway process ready',
-  );
+  try {
+    await pollUntil(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`gateway exited ${child.exitCode}: ${err}`);
+        const r = await fetch(`${adminUrl}/admin/limits`, {
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+        }).catch(() => undefined);
+        return r?.status === 200;
+      },
+      15_000,
+      'gateway process ready',
+    );
+  } catch (e) {
+    // Not ready in time (a busy machine): no test will stop it, so it must not outlive this one.
+    child.kill('SIGKILL');
+    throw e;
+  }
   return {
     child,
     adminUrl,
@@ -308,11 +314,16 @@ export async function startBackends(): Promise<Backends> {
 }
 
 /** The local deployment's gateway-1 and gateway-2: two processes on one port (SO_REUSEPORT). */
-export function spawnGatewayPair(env: Record<string, string>, port: number): Promise<GatewayProcess[]> {
-  return Promise.all([
+export async function spawnGatewayPair(env: Record<string, string>, port: number): Promise<GatewayProcess[]> {
+  const started = await Promise.allSettled([
     spawnGateway({ ...env, BW_SERVICE: 'gateway-1' }, port),
     spawnGateway({ ...env, BW_SERVICE: 'gateway-2' }, port),
   ]);
+  const failed = started.find((r) => r.status === 'rejected');
+  if (failed === undefined) return started.map((r) => (r as PromiseFulfilledResult<GatewayProcess>).value);
+  // One came up and the other did not: the caller gets no handle to stop the first.
+  for (const r of started) if (r.status === 'fulfilled') await r.value.stop();
+  throw failed.reason;
 }
 
 export interface FreshAnswer {

@@ -8,9 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { buildPlatform } from '@breakwater/local';
 import { freePort } from '@breakwater/local/ports';
+import { instancesTargetsFile } from '@breakwater/local/scrape-targets';
 import { sharedRedisUrl } from '@breakwater/local/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import {
   type GatewayProcess,
   getFresh,
@@ -98,17 +98,22 @@ describe('per-process metrics', () => {
       const prom = platform.specs.find((s) => s.name === 'prometheus');
       if (!prom) return expect(platform.skipped.map((s) => s.name)).toContain('prometheus');
       await prom.prepare?.();
-      const config = parse(readFileSync(path.join(runDir, 'prometheus', 'prometheus.yml'), 'utf8')) as {
-        scrape_configs: {
-          job_name: string;
-          static_configs: { targets: string[]; labels?: Record<string, string> }[];
-        }[];
-      };
-      const gw = config.scrape_configs.find((c) => c.job_name === 'gateway');
+      // Scrape targets come from the file_sd file the supervisor keeps (scrape-targets.ts).
+      const groups = JSON.parse(readFileSync(instancesTargetsFile(runDir), 'utf8')) as {
+        targets: string[];
+        labels: Record<string, string>;
+      }[];
+      const gw = groups.filter((g) => g.labels.job === 'gateway');
       const spec = (name: string) => platform.specs.find((s) => s.name === name);
-      expect(gw?.static_configs).toEqual([
-        { targets: [`127.0.0.1:${spec('gateway-1')?.adminPort}`], labels: { instance: 'gateway-1' } },
-        { targets: [`127.0.0.1:${spec('gateway-2')?.adminPort}`], labels: { instance: 'gateway-2' } },
+      expect(gw).toEqual([
+        {
+          targets: [`127.0.0.1:${spec('gateway-1')?.adminPort}`],
+          labels: { job: 'gateway', instance: 'gateway-1', pod: 'gateway-1' },
+        },
+        {
+          targets: [`127.0.0.1:${spec('gateway-2')?.adminPort}`],
+          labels: { job: 'gateway', instance: 'gateway-2', pod: 'gateway-2' },
+        },
       ]);
       // Not the shared public port.
       expect(JSON.stringify(gw)).not.toContain(`:${spec('gateway-1')?.port}"`);

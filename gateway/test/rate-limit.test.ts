@@ -147,6 +147,33 @@ describe('RateLimiter against a real Redis', () => {
     expect((await rl.decide(p, at('/r/2'))).allowed).toBe(true);
   });
 
+  it('decides the requests of one event-loop turn in one script call, each seeing the counts before it', async () => {
+    const [fixed, limiter] = await limitersFor('t-batch', aliceHourly('batch', 10), 1);
+    const sliding = validateConfig(
+      baseDoc([{ name: 'batch-gcra', route: 'r', window: 'sliding', limits: { minute: 5 }, limitBy: 'ip' }]),
+    ).rateLimits[0];
+    if (!sliding) throw new Error('no policy');
+    const stats = client();
+    await ready(stats);
+    const calls = async () => {
+      const info = await stats.info('commandstats');
+      return Number(/cmdstat_evalsha:calls=(\d+)/.exec(info)?.[1] ?? 0);
+    };
+    await limiter.decide(fixed, who('alice')); // loads the script (EVAL once, then EVALSHA)
+    const before = await calls();
+    // Issued together: two policies, several identities, one batch.
+    const results = await Promise.all([
+      ...Array.from({ length: 12 }, () => limiter.decide(fixed, who('alice'))),
+      ...Array.from({ length: 7 }, () => limiter.decide(sliding, who())),
+    ]);
+    expect((await calls()) - before).toBe(1);
+    const fixedResults = results.slice(0, 12);
+    expect(fixedResults.map((d) => d.allowed)).toEqual([...Array(9).fill(true), false, false, false]);
+    expect(fixedResults.map((d) => d.windows[0]?.remaining)).toEqual([8, 7, 6, 5, 4, 3, 2, 1, 0, 0, 0, 0]);
+    expect(results.slice(12).filter((d) => d.allowed)).toHaveLength(5);
+    expect(results.map((d) => d.source)).not.toContain('local');
+  });
+
   it('picks the most specific policy: route and consumer, then consumer, then route', () => {
     const cfg = validateConfig(
       baseDoc([

@@ -12,7 +12,7 @@
 
 import { catalogWithinDeadline, defineDrill, JOURNEY_ROUTES } from './lib/define-drill.ts';
 import { processFault } from './lib/drill.ts';
-import { readsHold, shopTraffic } from './lib/traffic.ts';
+import { isShort, readsHold, shopTraffic } from './lib/traffic.ts';
 
 const drill = defineDrill({
   phases: {
@@ -32,4 +32,4 @@ const drill = defineDrill({
 });
 
 export const { options, setup, chaos, teardown } = drill;
-export const shop = shopTraffic({ orderShare: 0.1 });
+export const shop = shopTraffic({ orderShare: isShort() ? 0.25 : 0.1 }); // short: ≥ 50 orders in recovery;

@@ -17,7 +17,7 @@
 
 import { defineDrill, everyPhase, JOURNEY_ROUTES } from './lib/define-drill.ts';
 import { processFault } from './lib/drill.ts';
-import { orderCompletes, readsHold, shopTraffic } from './lib/traffic.ts';
+import { isShort, orderCompletes, readsHold, shopTraffic } from './lib/traffic.ts';
 
 const RESTART_AFTER_MS = 3_000;
 
@@ -50,4 +50,4 @@ const drill = defineDrill({
 });
 
 export const { options, setup, chaos, teardown } = drill;
-export const shop = shopTraffic({ orderShare: 0.5, readBack: true });
+export const shop = shopTraffic({ orderShare: isShort() ? 0.7 : 0.5, readBack: true }); // short: ≥ 100 orders in the fault;

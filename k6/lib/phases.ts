@@ -51,8 +51,28 @@ export function usePhases(spec: string): void {
   schedule = phasesFromEnv(spec);
 }
 
+/**
+ * ms on the schedule's clock: since the scenarios began, after `setup()`.
+ * k6's `currentTestRunDuration` counts `setup()` too (a drill's steady-state
+ * gate and cache warming, 2–3 s), which took that much traffic off a short
+ * drill's 8–10 s steady phase. A scenario that starts later adds its
+ * `startTime`; outside any scenario (setup, teardown) the test's clock is
+ * all there is.
+ */
+export function scheduleElapsedMs(): number {
+  let scenario: { name: string; startTime: number } | undefined;
+  try {
+    scenario = exec.scenario;
+  } catch {
+    scenario = undefined; // setup() and teardown() run in no scenario
+  }
+  if (!scenario?.name) return exec.instance.currentTestRunDuration;
+  const offset = exec.test.options.scenarios?.[scenario.name]?.startTime;
+  return Date.now() - scenario.startTime + (offset ? parseDuration(String(offset), 'startTime') : 0);
+}
+
 /** The current phase, for tagging; reads the schedule on first use. */
 export function currentPhase(): string {
   schedule ??= phasesFromEnv();
-  return phaseAt(schedule, exec.instance.currentTestRunDuration);
+  return phaseAt(schedule, scheduleElapsedMs());
 }

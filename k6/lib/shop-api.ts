@@ -4,6 +4,13 @@
  * `name` tag so ids don't explode the metric series) and `phase` (from the
  * drill schedule, see phases.ts), classified into ok / degraded / failure
  * (outcome.ts) and checked against the contract (checks.ts).
+ *
+ * Every request also starts its own W3C trace: k6 sends a `traceparent`
+ * with a fresh trace id (the gateway continues the client's trace) and puts
+ * that id on the request's samples as metadata (`trace_id`, in `--out json`
+ * only: metadata is not a tag, so it adds no metric series). The drill
+ * report picks the slowest and failed requests from those samples and
+ * fetches their traces from Zipkin.
  */
 
 import exec from 'k6/execution';
@@ -68,8 +75,15 @@ export function shopApi(options: ClientOptions = {}): ShopApi {
   ): Answer => {
     const spec: { method: string; normal?: readonly number[] } = ROUTES[route];
     const tags = { ...options.tags, route, name: route, phase: currentPhase() };
+    const traceId = randomHex(32);
+    exec.vu.metrics.metadata.trace_id = traceId;
     const params = {
-      headers: { ...auth, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }), ...headers },
+      headers: {
+        ...auth,
+        ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        traceparent: `00-${traceId}-${randomHex(16)}-01`,
+        ...headers,
+      },
       tags,
       timeout,
     };
@@ -82,6 +96,7 @@ export function shopApi(options: ClientOptions = {}): ShopApi {
     const metricTags = { ...options.tags, route, phase: tags.phase };
     const outcome = record(res, metricTags, spec.normal);
     checkContract(res, metricTags);
+    delete exec.vu.metrics.metadata.trace_id;
     return { res, outcome };
   };
 
@@ -137,6 +152,13 @@ export function orderIdFrom(answer: Answer): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** `length` lowercase hex digits from Math.random — enough for trace and span ids in a load test. */
+export function randomHex(length: number): string {
+  let out = '';
+  while (out.length < length) out += ((Math.random() * 0x100000000) >>> 0).toString(16).padStart(8, '0');
+  return out.slice(0, length);
 }
 
 /** RFC 4122 v4 from Math.random — enough for idempotency keys in a load test. */

@@ -42,6 +42,9 @@ commands:
                        notifications, frontend, gateway; 1-9; env BW_REPLICAS); implies --discovery
     --discovery        callers read <run-dir>/endpoints/<service>.json (every instance, ready or
                        not) instead of one URL, so scale works at run time
+    --plaintext        no mTLS: no CA, services speak plain HTTP (env BW_MTLS=off)
+    --cert-lifetime S  workload certificate lifetime in seconds (default 3600, at least 10;
+                       renewed at half-life; env BW_CERT_LIFETIME)
   status [--json]    every process with state, pid, port and URL
   scale <service> <n>  run n instances: new ones start and join when ready; removed ones drain
                      (out of the endpoints file, in-flight requests finish, then SIGTERM)
@@ -93,6 +96,8 @@ function parse(argv: string[]) {
         discovery: { type: 'boolean' },
         'max-surge': { type: 'string' },
         'max-unavailable': { type: 'string' },
+        plaintext: { type: 'boolean' },
+        'cert-lifetime': { type: 'string' },
         lines: { type: 'string', short: 'n' },
         follow: { type: 'boolean', short: 'f' },
       },
@@ -262,6 +267,8 @@ const envSchema = z.object({
   BW_GATEWAY_PORT: z.string().regex(/^\d+$/, 'must be a port number 0-65535').optional(),
   BW_PROMETHEUS_PORT: z.string().regex(/^\d+$/, 'must be a port number 0-65535').optional(),
   BW_GATEWAY_CONFIG: z.string().min(1).optional(),
+  BW_MTLS: z.enum(['on', 'off']).optional(),
+  BW_CERT_LIFETIME: z.string().regex(/^\d+$/, 'must be whole seconds').optional(),
   BW_REPLICAS: z.string().optional(),
 });
 
@@ -322,8 +329,13 @@ export async function main(argv: string[]): Promise<number> {
       if (gatewayConfig !== undefined && !existsSync(path.resolve(ROOT, gatewayConfig))) {
         fail(`gateway config ${gatewayConfig} does not exist: pass an existing file to --gateway-config`);
       }
+      const lifetime = values['cert-lifetime'] ?? env.BW_CERT_LIFETIME;
+      if (lifetime !== undefined && (!/^\d+$/.test(lifetime) || Number(lifetime) < 10))
+        fail(`--cert-lifetime must be whole seconds ≥ 10, got "${lifetime}"`);
       return up({
         root: ROOT,
+        plaintext: values.plaintext === true || env.BW_MTLS === 'off',
+        ...(lifetime !== undefined ? { certLifetimeMs: Number(lifetime) * 1000 } : {}),
         runDir,
         ...(gatewayConfig !== undefined ? { gatewayConfig: path.resolve(ROOT, gatewayConfig) } : {}),
         // The fault controller rides on the control API, so drills can use this run.

@@ -12,6 +12,8 @@
  *
  *   const kube = await startKubeApiServer();    // etcd + kube-apiserver; kube.kubeconfig for kubectl
  *   const zipkin = await startZipkin();         // zipkin.url; zipkin.spansEndpoint for OTEL_EXPORTER_ZIPKIN_ENDPOINT
+ *   const ca = await startCertificateAuthority(); // the platform's CA in a temp folder
+ *   const dir = await ca.issue('orders', 'orders'); // BW_TLS_DIR of a process that is `orders`
  *
  * Every handle is also torn down when the test process exits, and a later
  * harness start reaps servers left by a test process that was killed.
@@ -20,6 +22,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { SpiffeId } from '@breakwater/mesh/identity';
+import { loadRootCa } from '@breakwater/mesh/identity/issuer';
+import { Agent } from 'undici';
+import {
+  CertificateAuthority,
+  type CertificateAuthorityOptions,
+  PROMETHEUS_IDENTITY,
+} from './certificate-authority.ts';
 import { isLocalError, LocalError } from './errors.ts';
 import {
   etcdSpec,
@@ -504,4 +514,46 @@ export async function startKubeApiServer(): Promise<KubeApiServerHandle> {
     await stopAll();
     throw err;
   }
+}
+
+export interface CertificateAuthorityHandle extends CertificateAuthority {
+  /** Teardown: stops renewals and removes the folder. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The local platform's certificate authority (the same code `up` runs) with
+ * its root in a temporary folder: issue identities for processes a test
+ * starts with BW_TLS_DIR (mTLS on), or read `caFile` to call them.
+ */
+export async function startCertificateAuthority(
+  o: Omit<CertificateAuthorityOptions, 'dir'> = {},
+): Promise<CertificateAuthorityHandle> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bw-ca-'));
+  const ca = await CertificateAuthority.start({ ...o, dir });
+  return Object.assign(ca, {
+    stop: async () => {
+      ca.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  });
+}
+
+/**
+ * An undici Agent holding a fresh certificate for `id` (a SPIFFE id; default
+ * Prometheus's, which may read every service's /metrics) from the CA of a
+ * run folder (`<run>/ca`, made by `up`), trusting only that CA. For a test
+ * that calls the platform's mTLS services directly. No host name check:
+ * mesh certificates carry a SPIFFE id, not a host.
+ */
+export async function runIdentityAgent(runDir: string, id: SpiffeId = PROMETHEUS_IDENTITY): Promise<Agent> {
+  const dir = path.join(runDir, 'ca');
+  const root = await loadRootCa(
+    readFileSync(path.join(dir, 'ca.pem'), 'utf8'),
+    readFileSync(path.join(dir, 'ca-key.pem'), 'utf8'),
+  );
+  const leaf = await root.issue(id, 3_600_000);
+  return new Agent({
+    connect: { ca: root.cert, cert: leaf.cert, key: leaf.key, checkServerIdentity: () => undefined },
+  });
 }

@@ -9,13 +9,19 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { findPostgres, findPrometheus, findRedisServer, PROMETHEUS_MISSING } from './binaries.ts';
+import {
+  type CertificateAuthority,
+  PROMETHEUS_IDENTITY,
+  SUPERVISOR_IDENTITY,
+} from './certificate-authority.ts';
 import { LocalError } from './errors.ts';
 import { findGrafana, GRAFANA_MISSING, grafanaSpec } from './grafana.ts';
 import type { ProcessKind, ProcessSpec } from './managed-process.ts';
+import { nodeFlags } from './node-flags.ts';
 import { freePorts, isPortFree, LOOPBACK } from './ports.ts';
 import { type PostgresInstance, postgresInstance } from './postgres.ts';
 import { prometheusSpec } from './prometheus.ts';
-import { allProbes, httpProbe } from './readiness.ts';
+import { allProbes, httpProbe, httpsProbe } from './readiness.ts';
 import { redisSpec, redisUrl } from './redis.ts';
 import { instanceName } from './replicas.ts';
 import { scrapeTargetsDir, writeInitialTargets } from './scrape-targets.ts';
@@ -203,6 +209,12 @@ export interface PlatformOptions {
   discovery?: boolean;
   /** One-line notices (stale postmaster.pid removed, rules left out). */
   log?: (line: string) => void;
+  /**
+   * The run's certificate authority: with it every service serves mTLS
+   * (https:// URLs, BW_TLS_DIR per process, Prometheus scrapes with its own
+   * certificate); without it, plain HTTP (`--plaintext`).
+   */
+  ca?: CertificateAuthority;
 }
 
 export interface Platform {
@@ -346,6 +358,17 @@ function postgresInstances(b: Omit<Build, 'postgres'>): Map<string, PostgresInst
   return out;
 }
 
+/** A process's URL: https:// for an HTTP service when the run has a CA (mTLS), else http://. */
+function urlOfEntry(e: Pick<PlatformEntry, 'name' | 'kind'>, b: Build): string {
+  const url = b.urlOf(e.name);
+  return e.kind === 'service' && b.options.ca ? url.replace(/^http:/, 'https:') : url;
+}
+
+/** The process's certificate folder, which the CA writes before each start and renews. */
+function identityEnv(e: PlatformEntry, b: Build): Record<string, string> {
+  return b.options.ca ? { BW_TLS_DIR: b.options.ca.identityDir(e.name) } : {};
+}
+
 /** The environment of a service or gateway process (docs/conventions.md). */
 function nodeEnv(e: PlatformEntry, b: Build): Record<string, string> {
   const { options, layout } = b;
@@ -357,6 +380,7 @@ function nodeEnv(e: PlatformEntry, b: Build): Record<string, string> {
     // consumer group); Prometheus tells them apart by `instance`. The gateway
     // labels its instance with it (gateway-1, gateway-2).
     BW_SERVICE: e.kind === 'gateway' ? e.name : (e.service ?? e.name),
+    ...identityEnv(e, b),
   };
   if (e.kind === 'gateway') {
     env.GATEWAY_CONFIG = options.gatewayConfig ?? GATEWAY_CONFIG;
@@ -378,7 +402,7 @@ function nodeEnv(e: PlatformEntry, b: Build): Record<string, string> {
     // the file listing every instance, which callers then balance over.
     const first = b.entries.find((x) => (x.service ?? x.name) === up);
     if (!first || !layout.port.has(first.name)) continue;
-    env[envName(up)] = b.urlOf(first.name);
+    env[envName(up)] = urlOfEntry(first, b);
     // Only for an upstream this run starts: the supervisor writes files for its own processes.
     const runs = (x: PlatformEntry) => !x.main || existsSync(path.join(options.root, x.main));
     if (b.discovery && b.selected.some((x) => x.kind === 'service' && x.service === up && runs(x)))
@@ -395,14 +419,15 @@ function nodeEnv(e: PlatformEntry, b: Build): Record<string, string> {
 
 function nodeSpec(e: PlatformEntry, b: Build): ProcessSpec {
   const admin = b.layout.adminPort.get(e.name) as number;
-  const url = b.urlOf(e.name);
+  const url = urlOfEntry(e, b);
+  const ca = b.options.ca;
   const service = e.service ?? e.name;
   return {
     name: e.name,
     kind: e.kind,
     service,
     command: process.execPath,
-    args: [e.main as string],
+    args: [...nodeFlags(e.kind === 'gateway' ? 'gateway' : 'service'), e.main as string],
     cwd: b.options.root,
     env: nodeEnv(e, b),
     port: b.layout.port.get(e.name) as number,
@@ -422,7 +447,18 @@ function nodeSpec(e: PlatformEntry, b: Build): ProcessSpec {
               authorization: `Bearer ${b.options.adminToken}`,
             }),
           )
-        : httpProbe(`${url}/health/ready`),
+        : ca
+          ? httpsProbe(`${url}/health/ready`, {
+              caFile: ca.caFile,
+              certFile: path.join(ca.identityDir('supervisor'), 'cert.pem'),
+              keyFile: path.join(ca.identityDir('supervisor'), 'key.pem'),
+              anyName: true,
+            })
+          : httpProbe(`${url}/health/ready`),
+    // A fresh certificate before every start (a restarted process gets a new one).
+    ...(ca
+      ? { prepare: async () => void (await ca.issue(e.name, e.kind === 'gateway' ? 'gateway' : service)) }
+      : {}),
     adminPort: admin,
     // Each gateway process on its own admin port (loopback, /metrics needs no token):
     // the shared public port would answer from a random process on every scrape.
@@ -508,7 +544,9 @@ function specOf(e: PlatformEntry, b: Build): ProcessSpec | string {
     case 'prometheus': {
       const command = findPrometheus();
       if (!command) return PROMETHEUS_MISSING;
-      return prometheusSpec({
+      const ca = b.options.ca;
+      const dir = ca?.identityDir(e.name);
+      const spec = prometheusSpec({
         command,
         root: b.options.root,
         port: p,
@@ -517,7 +555,24 @@ function specOf(e: PlatformEntry, b: Build): ProcessSpec | string {
         ...common,
         portHint: portHintOf(e),
         warn: b.log,
+        ...(ca && dir
+          ? {
+              tls: {
+                caFile: ca.caFile,
+                certFile: path.join(dir, 'cert.pem'),
+                keyFile: path.join(dir, 'key.pem'),
+              },
+            }
+          : {}),
       });
+      if (!ca) return spec;
+      return {
+        ...spec,
+        prepare: async () => {
+          await ca.issue(e.name, PROMETHEUS_IDENTITY);
+          await spec.prepare?.();
+        },
+      };
     }
     case 'grafana':
       return grafanaOf(e, b);
@@ -535,6 +590,15 @@ function notesOf(e: PlatformEntry, b: Build): string[] {
       .replaceAll('{adminUrl}', `http://${LOOPBACK}:${b.layout.adminPort.get(e.name)}`)
       .replaceAll('{adminToken}', b.options.adminToken),
   );
+}
+
+/** What `up` prints about mTLS: where the CA and the identities are. */
+export function mtlsNotes(ca: CertificateAuthority): string[] {
+  const ids = path.dirname(ca.identityDir('x'));
+  return [
+    `mTLS: services answer only callers holding a certificate from this run's CA: ${ca.caFile}`,
+    `identities (cert.pem, key.pem, ca.pem per process, SPIFFE ids spiffe://cluster.local/ns/breakwater/sa/<service>): ${ids}/<process>, renewed every ${Math.round(ca.lifetimeMs / 2_000)} s`,
+  ];
 }
 
 export async function buildPlatform(options: PlatformOptions): Promise<Platform> {
@@ -561,6 +625,11 @@ export async function buildPlatform(options: PlatformOptions): Promise<Platform>
     logFile: (name: string) => path.join(options.runDir, 'logs', `${name}.log`),
   };
   const b: Build = { ...partial, postgres: postgresInstances(partial) };
+  if (options.ca) {
+    // The supervisor's own certificate: its readiness probes of /health/ready are mTLS too.
+    await options.ca.issue('supervisor', SUPERVISOR_IDENTITY);
+    b.notes.push(...mtlsNotes(options.ca));
+  }
   const specs = b.specs;
   for (const e of selected) {
     // A service or gateway starts only once its main file exists: `up` grows as services land.

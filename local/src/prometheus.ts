@@ -14,6 +14,16 @@ import type { ProcessSpec } from './managed-process.ts';
 import { LOOPBACK } from './ports.ts';
 import { httpProbe } from './readiness.ts';
 
+/** How often Prometheus scrapes every process and evaluates its rules, s. */
+export const SCRAPE_INTERVAL_S = 5;
+
+/** Prometheus's client certificate for mTLS scrapes (a folder the CA renews; Prometheus re-reads changed files). */
+export interface ScrapeTls {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+}
+
 export interface PrometheusOptions {
   command: string;
   root: string;
@@ -29,6 +39,8 @@ export interface PrometheusOptions {
   portHint?: string;
   /** Told when the rule files fail `promtool check rules` and are left out. */
   warn?: (message: string) => void;
+  /** mTLS scrapes of the targets labelled `__scheme__: https` (scrape-targets.ts). */
+  tls?: ScrapeTls;
 }
 
 /** Rule files under observability/prometheus/rules that promtool accepts (all or none). */
@@ -63,11 +75,12 @@ export function prometheusConfig(
    * own `job`, which Prometheus keeps over the scrape config's.
    */
   fileSdDir: string,
+  tls?: ScrapeTls,
 ): string {
   const config = {
     global: {
-      scrape_interval: '5s',
-      evaluation_interval: '5s',
+      scrape_interval: `${SCRAPE_INTERVAL_S}s`,
+      evaluation_interval: `${SCRAPE_INTERVAL_S}s`,
       external_labels: { platform: 'breakwater-local' },
     },
     ...(rules.length ? { rule_files: [...rules] } : {}),
@@ -78,6 +91,19 @@ export function prometheusConfig(
         // default label, and a second one would arrive as `exported_service`.
         job_name: 'file-sd',
         metrics_path: '/metrics',
+        // mTLS as Istio documents for Prometheus: its own certificate, the mesh CA, and
+        // no host name check (mesh certificates carry a SPIFFE id, not a host). Used
+        // only for the targets whose group sets `__scheme__: https`.
+        ...(tls
+          ? {
+              tls_config: {
+                ca_file: tls.caFile,
+                cert_file: tls.certFile,
+                key_file: tls.keyFile,
+                insecure_skip_verify: true,
+              },
+            }
+          : {}),
         file_sd_configs: [{ files: [path.join(fileSdDir, '*.json')], refresh_interval: '5s' }],
       },
     ],
@@ -110,7 +136,7 @@ export function prometheusSpec(options: PrometheusOptions): ProcessSpec {
       mkdirSync(dataDir, { recursive: true });
       options.initialTargets?.();
       const rules = ruleFiles(options.root, options.warn ?? (() => {}));
-      writeFileSync(configFile, prometheusConfig(rules, options.port, options.targetsDir));
+      writeFileSync(configFile, prometheusConfig(rules, options.port, options.targetsDir, options.tls));
     },
     ...(options.tier !== undefined ? { tier: options.tier } : {}),
     ...(options.portHint !== undefined ? { portHint: options.portHint } : {}),

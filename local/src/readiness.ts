@@ -38,6 +38,11 @@ export interface HttpsProbeOptions {
   caFile?: string;
   /** Skip verification: only for loopback health endpoints whose certificate is made on the spot. */
   insecure?: boolean;
+  /** A client certificate and key (mTLS servers), read at each check: the CA rotates them. */
+  certFile?: string;
+  keyFile?: string;
+  /** Accept the server's certificate whatever name it carries (mesh certificates name no host, only a SPIFFE id). */
+  anyName?: boolean;
   headers?: Record<string, string>;
 }
 
@@ -48,13 +53,14 @@ export function httpsProbe(url: string, options: HttpsProbeOptions = {}): Readin
     check: (signal) =>
       new Promise((resolve) => {
         let ca: Buffer | undefined;
-        if (options.caFile !== undefined) {
-          try {
-            ca = readFileSync(options.caFile);
-          } catch {
-            resolve(false); // not written yet
-            return;
-          }
+        let client: { cert: Buffer; key: Buffer } | undefined;
+        try {
+          if (options.caFile !== undefined) ca = readFileSync(options.caFile);
+          if (options.certFile !== undefined && options.keyFile !== undefined)
+            client = { cert: readFileSync(options.certFile), key: readFileSync(options.keyFile) };
+        } catch {
+          resolve(false); // not written yet
+          return;
         }
         const req = https.get(
           url,
@@ -64,6 +70,8 @@ export function httpsProbe(url: string, options: HttpsProbeOptions = {}): Readin
             signal,
             headers: options.headers ?? {},
             ...(ca ? { ca } : {}),
+            ...(client ?? {}),
+            ...(options.anyName ? { checkServerIdentity: () => undefined } : {}),
             rejectUnauthorized: options.insecure !== true,
           },
           (res) => {

@@ -41,7 +41,16 @@ export function targetGroups(specs: readonly ProcessSpec[]): TargetGroup[] {
       : [
           {
             targets: [`${LOOPBACK}:${spec.metricsPort}`],
-            labels: { job: spec.service ?? spec.name, instance: spec.name, pod: spec.name },
+            labels: {
+              job: spec.service ?? spec.name,
+              instance: spec.name,
+              pod: spec.name,
+              // A service under mTLS serves /metrics on its https port: Prometheus scrapes it
+              // with its own certificate (prometheus.ts tls_config).
+              ...(spec.url?.startsWith('https:') && spec.metricsPort === spec.port
+                ? { __scheme__: 'https' }
+                : {}),
+            },
           },
         ],
   );

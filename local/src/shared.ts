@@ -8,6 +8,9 @@
  *   const url = await createDatabase(pg);   // own database + role: no test sees another's data
  *   const redisUrl = sharedRedisUrl();      // share it: prefix keys per test
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadRootCa, type RootCa } from '@breakwater/mesh/identity/issuer';
 import { inject } from 'vitest';
 import type { PostgresTarget } from './harness.ts';
 
@@ -33,4 +36,19 @@ export function sharedPostgres(): PostgresTarget & { databaseUrls: Record<string
   const { postgres, error } = shared();
   if (!postgres) throw new Error(`the shared PostgreSQL did not start: ${error ?? 'unknown reason'}`);
   return { ...postgres, databaseUrls: {} };
+}
+
+/**
+ * The run's shared certificate authority (the platform's, started by the
+ * globalSetup): `issue(spiffeId, lifetimeMs)` makes a certificate the
+ * platform's servers trust; `caFile` is its root.
+ */
+export async function sharedCertificateAuthority(): Promise<RootCa & { caFile: string }> {
+  const { ca, error } = shared();
+  if (!ca) throw new Error(`the shared certificate authority did not start: ${error ?? 'unknown reason'}`);
+  const root = await loadRootCa(
+    readFileSync(ca.caFile, 'utf8'),
+    readFileSync(path.join(ca.dir, 'ca-key.pem'), 'utf8'),
+  );
+  return Object.assign(root, { caFile: ca.caFile });
 }

@@ -5,8 +5,9 @@
  * forcefully, so nothing is left running.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { CertificateAuthority } from './certificate-authority.ts';
 import { ControlApi } from './control-api.ts';
 import { LocalError } from './errors.ts';
 import { buildPlatform, type PlatformOptions } from './platform.ts';
@@ -19,7 +20,11 @@ import { type RunState, recoverStaleRun, writeState } from './state.ts';
 import { describeState, formatStatusTable } from './status-table.ts';
 import { Supervisor } from './supervisor.ts';
 
-export interface UpOptions extends Omit<PlatformOptions, 'adminToken' | 'log'> {
+export interface UpOptions extends Omit<PlatformOptions, 'adminToken' | 'log' | 'ca'> {
+  /** No CA, no mTLS: every service speaks plain HTTP (`--plaintext`, BW_MTLS=off). */
+  plaintext?: boolean;
+  /** Workload certificate lifetime, ms (default 1 h; renewed at half-life). */
+  certLifetimeMs?: number;
   print?: (line: string) => void;
   /** A process that fails to start stays down and the rest start anyway (default: stop everything). */
   keepGoing?: boolean;
@@ -33,6 +38,8 @@ export interface UpOptions extends Omit<PlatformOptions, 'adminToken' | 'log'> {
 
 export interface UpContext {
   api: ControlApi;
+  /** The run's certificate authority (undefined with --plaintext). */
+  ca?: CertificateAuthority | undefined;
   supervisor: Supervisor;
   /** Scale and roll out services (one change at a time); the fault controller's `rollout` kind uses it. */
   scaler?: Scaler;
@@ -78,7 +85,20 @@ export async function up(options: UpOptions): Promise<number> {
 
   const adminToken = randomBytes(24).toString('base64url');
   const controlToken = randomBytes(24).toString('base64url');
-  const platform = await buildPlatform({ ...options, adminToken, log: print });
+  // A fresh root per run in <run>/ca (never committed: .run/ is ignored).
+  // With --plaintext the previous run's CA goes too: nothing may take its certificates for this run's.
+  if (options.plaintext) rmSync(path.join(options.runDir, 'ca'), { recursive: true, force: true });
+  const ca = options.plaintext
+    ? undefined
+    : await CertificateAuthority.start({
+        dir: path.join(options.runDir, 'ca'),
+        ...(options.certLifetimeMs !== undefined ? { lifetimeMs: options.certLifetimeMs } : {}),
+        log: (line) => print(`[${new Date().toISOString().slice(11, 19)}] ${line}`),
+      });
+  print(
+    ca ? `mTLS on: certificate authority ${ca.caFile}` : 'mTLS off (--plaintext): services speak plain HTTP',
+  );
+  const platform = await buildPlatform({ ...options, adminToken, log: print, ...(ca ? { ca } : {}) });
   for (const s of platform.skipped) print(`  - ${s.name}: not started (${s.reason})`);
 
   const supervisor = new Supervisor(platform.specs, {
@@ -114,6 +134,28 @@ export async function up(options: UpOptions): Promise<number> {
   api.route('POST', '/v1/services/:service/rollout', ({ params, body }) =>
     scaler.rollout(params.service ?? '', rolloutOptions(body)),
   );
+  if (ca) {
+    // The cert-expiry drill: the CA refuses (or again allows) renewals of one identity.
+    api.route('GET', '/v1/ca', () => ({ caFile: ca.caFile, dir: ca.dir, identities: ca.status() }));
+    api.route('POST', '/v1/ca/refuse', ({ body }) => {
+      const b = body as { identity?: unknown; refuse?: unknown };
+      if (typeof b.identity !== 'string' || b.identity === '')
+        throw new LocalError(
+          'LOCAL_ERR_BAD_INPUT',
+          'body.identity: a ServiceAccount or SPIFFE id is required',
+        );
+      return { processes: ca.refuse(b.identity, b.refuse !== false), refused: b.refuse !== false };
+    });
+    api.route('POST', '/v1/ca/lifetime', async ({ body }) => {
+      const seconds = (body as { seconds?: unknown }).seconds;
+      if (typeof seconds !== 'number' || !Number.isInteger(seconds))
+        throw new LocalError(
+          'LOCAL_ERR_BAD_INPUT',
+          'body.seconds: a whole number of seconds ≥ 10 is required',
+        );
+      return { lifetimeSeconds: seconds, reissued: await ca.setLifetime(seconds * 1000) };
+    });
+  }
   const controlPort = await api.listen(0);
   const state: RunState = {
     version: 1,
@@ -141,7 +183,7 @@ export async function up(options: UpOptions): Promise<number> {
       print(`[${time}] ${status.name}: ${describeState(status)}${status.pid ? ` (pid ${status.pid})` : ''}`);
     }
   });
-  for (const plugin of options.plugins ?? []) await plugin({ api, supervisor, scaler, state, print });
+  for (const plugin of options.plugins ?? []) await plugin({ api, ca, supervisor, scaler, state, print });
 
   // Last resort: whatever way this process ends, its children go with it.
   const onExit = () => supervisor.killAllNow();
@@ -159,6 +201,7 @@ export async function up(options: UpOptions): Promise<number> {
     if (leftovers.length) print(`killed processes left behind by ${leftovers.join(', ')}`);
     changes.dispose();
     runFiles.close();
+    ca?.close();
     state.stoppedAt = new Date().toISOString();
     save();
     await api.close();

@@ -2,9 +2,12 @@
  * Every chaos drill in its short form against one real platform (Redis,
  * PostgreSQL per service, every service, both gateways, Prometheus when
  * installed, the fault controller) on free ports: each verdict must pass,
- * each drill must finish within 60 s (runner included), and one report opens
- * in headless Chromium with its timeline chart drawn and no console error
- * (screenshot saved next to it). Then a platform with the stale copies
+ * conclusive (not INCONCLUSIVE), each drill must finish within 60 s (runner
+ * included), and catalog-latency's report opens in headless Chromium, offline:
+ * its uPlot timeline drawn, the Breaker state panel showing the gateway's
+ * catalog breaker open and closed again, and — when Zipkin runs — waterfalls
+ * of breaker-open answers in the fault phase; no console error (screenshot
+ * kept in reports/test-artifacts/). Then a platform with the stale copies
  * switched off — catalog's cache (CATALOG_STALE_TTL_MS=1: they expire at
  * once) and the gateway's stale-if-error (a gateway.yaml variant) — makes
  * catalog-db-outage fail, and the runner exit non-zero. Last, the replica
@@ -15,18 +18,22 @@
  * --short` is the same from the command line.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser } from '../src/chromium.ts';
+import { controlCall } from '../src/control-client.ts';
 import { DRILLS, drillByName } from '../src/drill/drills.ts';
 import { ensurePlatform, type PlatformHandle } from '../src/drill/platform.ts';
 import { type DrillResult, runDrill } from '../src/drill/run-drill.ts';
 import { withoutStaleIfError, writeGatewayVariant } from '../src/gateway-variant.ts';
+import type { ProcessStatus } from '../src/managed-process.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const SHORT_DRILL_LIMIT_MS = 60_000; // a short drill takes at most 60 s, runner included
+/** Where the report screenshot is kept after the run (git-ignored). */
+const ARTIFACTS = path.join(ROOT, 'reports', 'test-artifacts');
 
 let runDir: string;
 let reportsDir: string;
@@ -67,7 +74,7 @@ describe('chaos drills, short form, on one platform', () => {
         const result = await runDrill(drill, { root: ROOT, state: platform.state, short: true, reportsDir });
         results.set(drill.name, result);
         const took = Date.now() - started;
-        expect(result.pass, `\n${result.table}\nreport: ${result.reportDir}`).toBe(true);
+        expect(result.outcome, `\n${result.table}\nreport: ${result.reportDir}`).toBe('PASS');
         expect(result.exitCode).toBe(0);
         expect(took, `${drill.name} took ${took} ms`).toBeLessThan(SHORT_DRILL_LIMIT_MS);
       },
@@ -75,9 +82,12 @@ describe('chaos drills, short form, on one platform', () => {
     );
   }
 
-  it('a report opens in headless Chromium with its timeline drawn and no console error', async () => {
-    const result = results.get('payments-outage') ?? [...results.values()][0];
-    expect(result, 'no drill ran').toBeDefined();
+  it('the catalog-latency report opens in headless Chromium: uPlot timeline, the breaker opening and closing, breaker-open waterfalls, no console error', async () => {
+    const result = results.get('catalog-latency');
+    expect(result, 'catalog-latency did not run').toBeDefined();
+    const zipkin = (
+      (await controlCall(platform.state, 'GET', '/v1/status')) as { processes: ProcessStatus[] }
+    ).processes.find((p) => p.name === 'zipkin' && p.state === 'running');
     const browser = await launchBrowser();
     try {
       const page = await browser.context.newPage();
@@ -86,14 +96,45 @@ describe('chaos drills, short form, on one platform', () => {
         if (m.type() === 'error') errors.push(m.text());
       });
       page.on('pageerror', (e) => errors.push(e.message));
+      // Offline: the page must need nothing but itself.
+      await page.route(/^(?!file:)/, (route) => route.abort());
       await page.goto(`file://${path.join(result?.reportDir ?? '', 'index.html')}`);
       await page.waitForSelector('#chart[data-rendered="yes"]', { timeout: 10_000 });
-      expect(await page.locator('#chart svg path.success').count()).toBe(1);
-      expect(await page.locator('#chart svg path.latency-p95').count()).toBe(1);
-      expect(await page.locator('#chart svg rect.fault').count()).toBeGreaterThan(0);
-      expect(await page.locator('#chart svg rect.phase').count()).toBe(4); // steady, fault, grace (the second after the fault, not judged), recovery
+      expect(await page.locator('#verdict').textContent()).toBe('PASS');
+      expect(await page.locator('#chart canvas').count()).toBeGreaterThan(0); // drawn by uPlot
+      expect(await page.locator('#chart').getAttribute('data-series')).toBe('4');
+      expect(Number(await page.locator('#chart').getAttribute('data-faults'))).toBeGreaterThan(0);
+      expect(await page.locator('#chart').getAttribute('data-phases')).toBe('4'); // steady, fault, grace, recovery
+      expect(await page.locator('#history tr.this-run').count()).toBe(1);
+
+      // The breaker panel: gateway → catalog open (2) during the fault, closed (0) at the end.
+      const breaker = page.locator('.panel[data-title="Breaker state"]');
+      expect(await breaker.locator('.chart[data-rendered="yes"] canvas').count()).toBeGreaterThan(0);
+      const data = JSON.parse((await page.locator('#data').textContent()) ?? '{}') as {
+        panels: { title: string; series: { label: string; values: (number | null)[] }[] }[];
+      };
+      const series = data.panels
+        .find((p) => p.title === 'Breaker state')
+        ?.series.find((s) => s.label === 'gateway → catalog');
+      const states = (series?.values ?? []).filter((v): v is number => v !== null);
+      expect(states, 'the breaker opened').toContain(2);
+      expect(states.at(-1), 'and closed again').toBe(0);
+
+      if (zipkin) {
+        // Breaker-open answers in the fault phase: the marked span is the mesh call the breaker refused.
+        const fault = page.locator('.wf-phase[data-phase="fault"]');
+        expect(await fault.locator('.waterfall[data-why="degraded"]').count()).toBeGreaterThan(0);
+        expect(
+          await fault.locator('.wf-row.marked[data-error="MESH_ERR_BREAKER_OPEN"]').count(),
+          'a waterfall marks the breaker-open span',
+        ).toBeGreaterThan(0);
+      } else {
+        expect(await page.locator('#no-traces').textContent()).toMatch(/no Zipkin was running/);
+      }
       expect(errors).toEqual([]);
-      const shot = path.join(result?.reportDir ?? '', 'report.png');
+      // Kept as a test artifact (reports/ is git-ignored).
+      mkdirSync(ARTIFACTS, { recursive: true });
+      const shot = path.join(ARTIFACTS, 'catalog-latency-report.png');
       await page.screenshot({ path: shot, fullPage: true });
       expect(statSync(shot).size).toBeGreaterThan(10_000);
     } finally {

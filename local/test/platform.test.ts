@@ -1,10 +1,13 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { CertificateAuthority } from '../src/certificate-authority.ts';
 import { isLocalError } from '../src/errors.ts';
 import { findGrafana } from '../src/grafana.ts';
+import type { ProcessSpec } from '../src/managed-process.ts';
+import { nodeFlags } from '../src/node-flags.ts';
 import {
   buildPlatform,
   endpointsFile,
@@ -15,6 +18,7 @@ import {
   SERVICES,
 } from '../src/platform.ts';
 import { prometheusConfig } from '../src/prometheus.ts';
+import { targetGroups } from '../src/scrape-targets.ts';
 
 const TOKEN = 'admin-token-for-platform-tests';
 
@@ -70,7 +74,7 @@ describe('buildPlatform', () => {
     const catalog = byName.get('catalog');
     const pgCatalog = byName.get('pg-catalog');
     expect(catalog?.command).toBe(process.execPath);
-    expect(catalog?.args).toEqual(['services/catalog/src/main.ts']);
+    expect(catalog?.args).toEqual([...nodeFlags('service'), 'services/catalog/src/main.ts']);
     expect(catalog?.cwd).toBe(root);
     expect(catalog?.env).toMatchObject({
       HOST: '127.0.0.1',
@@ -162,6 +166,26 @@ describe('buildPlatform', () => {
     expect(fourth.env).toMatchObject({ BW_SERVICE: 'catalog', PORT: String(fourth.port) });
   });
 
+  it("with the run's CA: https service URLs, a certificate folder per process, mTLS probes and scrapes", async () => {
+    const ca = await CertificateAuthority.start({ dir: path.join(runDir, 'ca') });
+    try {
+      const { platform, byName } = await build({ ca });
+      const catalog = byName.get('catalog');
+      expect(catalog?.url).toBe(`https://127.0.0.1:${catalog?.port}`);
+      expect(catalog?.env?.BW_TLS_DIR).toBe(ca.identityDir('catalog'));
+      expect(byName.get('orders')?.env?.CATALOG_URL).toBe(`https://127.0.0.1:${catalog?.port}`);
+      expect(byName.get('gateway-1')?.env?.BW_TLS_DIR).toBe(ca.identityDir('gateway-1'));
+      expect(byName.get('gateway-1')?.url).toMatch(/^http:\/\//); // north-south stays plain HTTP
+      expect(catalog?.ready.describe).toBe(`GET https://127.0.0.1:${catalog?.port}/health/ready answers 200`);
+      await catalog?.prepare?.();
+      expect(existsSync(path.join(ca.identityDir('catalog'), 'cert.pem'))).toBe(true);
+      expect(existsSync(path.join(ca.identityDir('supervisor'), 'cert.pem'))).toBe(true);
+      expect(platform.notes.some((n) => n.includes(ca.caFile))).toBe(true);
+    } finally {
+      ca.close();
+    }
+  });
+
   it('keeps the default topology static: no endpoints files, the same names', async () => {
     const { platform, byName } = await build();
     expect(platform.discovery).toBe(false);
@@ -187,5 +211,27 @@ describe('prometheusConfig', () => {
       ['prometheus', undefined],
       ['file-sd', ['/run/prometheus/targets/*.json']],
     ]);
+  });
+});
+
+describe('prometheusConfig with mTLS', () => {
+  it("scrapes https targets with Prometheus's own certificate and the mesh CA, plain ones as before", () => {
+    const tls = { caFile: '/run/ca/ca.pem', certFile: '/run/p/cert.pem', keyFile: '/run/p/key.pem' };
+    const config = parse(prometheusConfig([], 9090, '/run/prometheus/targets', tls)) as {
+      scrape_configs: { job_name: string; tls_config?: Record<string, unknown> }[];
+    };
+    expect(config.scrape_configs.find((c) => c.job_name === 'file-sd')?.tls_config).toMatchObject({
+      ca_file: tls.caFile,
+      cert_file: tls.certFile,
+      key_file: tls.keyFile,
+    });
+    const spec = (name: string, url: string, port: number, metricsPort: number) =>
+      ({ name, service: name, url, port, metricsPort }) as unknown as ProcessSpec;
+    const groups = targetGroups([
+      spec('catalog', 'https://127.0.0.1:4001', 4001, 4001),
+      spec('gateway-1', 'http://127.0.0.1:8080', 8080, 4100),
+    ]);
+    expect(groups[0]?.labels.__scheme__).toBe('https');
+    expect(groups[1]?.labels.__scheme__).toBeUndefined();
   });
 });

@@ -73,9 +73,10 @@ describe('Prometheus scrapes every instance (end to end)', { timeout: 180_000 },
 
   it('lists each instance in the file_sd file with job, instance and pod labels', () => {
     const groups = JSON.parse(readFileSync(instancesTargetsFile(runDir), 'utf8')) as TargetGroup[];
+    // mTLS is on (the default run): services are scraped over https with Prometheus's certificate.
     expect(groups.map((g) => g.labels)).toEqual([
-      { job: 'catalog', instance: 'catalog-1', pod: 'catalog-1' },
-      { job: 'catalog', instance: 'catalog-2', pod: 'catalog-2' },
+      { job: 'catalog', instance: 'catalog-1', pod: 'catalog-1', __scheme__: 'https' },
+      { job: 'catalog', instance: 'catalog-2', pod: 'catalog-2', __scheme__: 'https' },
     ]);
     expect(new Set(groups.map((g) => g.targets[0])).size).toBe(2);
   });

@@ -10,8 +10,10 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withoutStaleIfError, writeGatewayVariant } from '../src/gateway-variant.ts';
+import { runIdentityAgent } from '../src/harness.ts';
 import { endpointsFile } from '../src/platform.ts';
 import { parseReplicas } from '../src/replicas.ts';
 import { resolvePlan } from '../src/rollout.ts';
@@ -21,8 +23,11 @@ import { cli, type Result, startUp } from './fixtures/up-process.ts';
 const API_KEY = 'dev-alice-key-0000-NOT-A-SECRET';
 
 /** Requests the catalog's instance counted for GET /products (its own metrics). */
-async function productRequests(url: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
+async function productRequests(url: string, runDir: string): Promise<number> {
+  // Under mTLS (the default run), read them as Prometheus does, with its certificate.
+  const agent = await runIdentityAgent(runDir);
+  const text = await (await request(`${url}/metrics`, { dispatcher: agent })).body.text();
+  await agent.close();
   return text
     .split('\n')
     .filter(
@@ -170,13 +175,13 @@ describe('up --replicas (end to end)', { timeout: 120_000 }, () => {
     const urls = ['catalog-1', 'catalog-2'].map(
       (n) => state.processes.find((p) => p.name === n)?.url as string,
     );
-    const before = await Promise.all(urls.map(productRequests));
+    const before = await Promise.all(urls.map((u) => productRequests(u, runDir)));
     for (let i = 0; i < 40; i++) {
       const res = await fetch(`${gatewayUrl}/api/catalog/products?limit=1`, { headers: { apikey: API_KEY } });
       expect(res.status).toBe(200);
       await res.arrayBuffer();
     }
-    const after = await Promise.all(urls.map(productRequests));
+    const after = await Promise.all(urls.map((u) => productRequests(u, runDir)));
     const served = after.map((n, i) => n - (before[i] ?? 0));
     expect((served[0] ?? 0) + (served[1] ?? 0)).toBeGreaterThanOrEqual(40);
     // least_request over two idle instances: each gets a fair share, not all.
@@ -217,13 +222,13 @@ describe('up --replicas (end to end)', { timeout: 120_000 }, () => {
     expect(file.endpoints.map((e) => e.ready)).toEqual([true, true]);
     const fresh = file.endpoints[1]?.url as string;
     expect(fresh).not.toBe(file.endpoints[0]?.url);
-    const before = await productRequests(fresh);
+    const before = await productRequests(fresh, runDir);
     for (let i = 0; i < 30; i++) {
       const r = await fetch(`${gatewayUrl}/api/catalog/products?limit=1`, { headers: { apikey: API_KEY } });
       expect(r.status).toBe(200);
       await r.arrayBuffer();
     }
-    expect((await productRequests(fresh)) - before).toBeGreaterThanOrEqual(3);
+    expect((await productRequests(fresh, runDir)) - before).toBeGreaterThanOrEqual(3);
   });
 
   it('rollout catalog replaces both instances one at a time (maxSurge 1, maxUnavailable 0) and no request fails', async () => {

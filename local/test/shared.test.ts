@@ -1,8 +1,11 @@
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { spiffeId } from '@breakwater/mesh/identity';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { createDatabase } from '../src/harness.ts';
 import { redisProbe } from '../src/readiness.ts';
-import { sharedPostgres, sharedRedisUrl } from '../src/shared.ts';
+import { sharedCertificateAuthority, sharedPostgres, sharedRedisUrl } from '../src/shared.ts';
 
 describe('shared servers from the vitest globalSetup', () => {
   it('provides a live Redis', async () => {
@@ -23,5 +26,15 @@ describe('shared servers from the vitest globalSetup', () => {
     } finally {
       await client.end();
     }
+  });
+});
+
+describe('sharedCertificateAuthority', () => {
+  it("issues certificates chained to the run's shared root", async () => {
+    const ca = await sharedCertificateAuthority();
+    const leaf = await ca.issue(spiffeId('orders'), 60_000);
+    const x = new X509Certificate(leaf.cert);
+    expect(x.subjectAltName).toBe('URI:spiffe://cluster.local/ns/breakwater/sa/orders');
+    expect(x.verify(new X509Certificate(readFileSync(ca.caFile)).publicKey)).toBe(true);
   });
 });

@@ -7,7 +7,10 @@
  * A fourth row, `mesh3`, is the same client over three endpoints (three
  * ports of the same upstream process; balancing with least_request and
  * outlier detection on): target ≥ 95 % of the single-endpoint mesh row,
- * which pays neither (its fast path).
+ * which pays neither (its fast path). A fifth row, `mtls`, is the
+ * single-endpoint mesh client over mutual TLS (its own certificate, the
+ * server's SPIFFE id checked; keep-alive, so a connection's handshake is paid
+ * once): target ≥ 90 % of the plaintext `mesh` row.
  *
  * The upstream is nginx (one worker, `return 200`) when installed, so that
  * the client side is the bottleneck; otherwise a Node server in a child
@@ -20,6 +23,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { createUpstream } from '../src/client/index.ts';
+import { createRootCa } from '../src/identity/issuer.ts';
+import { spiffeId } from '../src/identity/spiffe.ts';
+import {
+  CA_FILE,
+  CERT_FILE,
+  KEY_FILE,
+  WorkloadIdentity,
+  writeIdentityFiles,
+} from '../src/identity/workload-identity.ts';
 import type { UpstreamPolicyInput } from '../src/policy.ts';
 
 const CALLS = Number(process.argv[2] ?? 20_000);
@@ -59,6 +71,8 @@ interface Upstream {
   kind: string;
   /** One URL per listening port; every port is served by the same one process. */
   urls: string[];
+  /** The same upstream over mTLS (one more port of the same process). */
+  tlsUrl: string;
   stop(): void;
 }
 
@@ -67,9 +81,11 @@ interface Upstream {
  * three endpoints without three server processes competing with the client
  * for the CPU, so the comparison with one endpoint measures the client.
  */
-async function startUpstream(ports: number): Promise<Upstream> {
+async function startUpstream(ports: number, tlsDir: string): Promise<Upstream> {
   const list: number[] = [];
   for (let i = 0; i < ports; i++) list.push(await freePort());
+  const tlsPort = await freePort();
+  const [cert, key, ca] = [CERT_FILE, KEY_FILE, CA_FILE].map((f) => join(tlsDir, f));
   let nginx: string | undefined;
   try {
     nginx = execFileSync('sh', ['-c', 'command -v nginx || ls /usr/sbin/nginx'], { encoding: 'utf8' }).trim();
@@ -96,20 +112,28 @@ http {
     ${list.map((p) => `listen 127.0.0.1:${p};`).join(' ')}
     location / { default_type application/json; return 200 '{"ok":true}'; }
   }
+  server {
+    listen 127.0.0.1:${tlsPort} ssl;
+    ssl_certificate ${cert}; ssl_certificate_key ${key};
+    ssl_client_certificate ${ca}; ssl_verify_client on;
+    location / { default_type application/json; return 200 '{"ok":true}'; }
+  }
 }
 `,
     );
     child = spawn(nginx, ['-c', conf, '-p', dir], { stdio: 'ignore' });
     kind = 'nginx (1 worker)';
   } else {
-    const script = `const h = (q, r) => { r.setHeader('content-type','application/json'); r.end('{"ok":true}'); }; for (const p of ${JSON.stringify(list)}) require('node:http').createServer(h).listen(p, '127.0.0.1');`;
+    const tlsOpts = `{ cert: fs.readFileSync(${JSON.stringify(cert)}), key: fs.readFileSync(${JSON.stringify(key)}), ca: fs.readFileSync(${JSON.stringify(ca)}), requestCert: true, rejectUnauthorized: true }`;
+    const script = `const fs = require('node:fs'); const h = (q, r) => { r.setHeader('content-type','application/json'); r.end('{"ok":true}'); }; for (const p of ${JSON.stringify(list)}) require('node:http').createServer(h).listen(p, '127.0.0.1'); require('node:https').createServer(${tlsOpts}, h).listen(${tlsPort}, '127.0.0.1');`;
     child = spawn(process.execPath, ['-e', script], { stdio: 'ignore' });
     kind = 'node http (child process)';
   }
-  for (const p of list) await waitForPort(p);
+  for (const p of [...list, tlsPort]) await waitForPort(p);
   return {
     kind,
     urls: list.map((p) => `http://127.0.0.1:${p}`),
+    tlsUrl: `https://127.0.0.1:${tlsPort}`,
     stop: () => {
       child.kill('SIGTERM');
       rmSync(dir, { recursive: true, force: true });
@@ -157,7 +181,20 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)] ?? Number.NaN;
 }
 
-const up = await startUpstream(3);
+// Two identities from one CA: the upstream is `bench` (what the client checks), the client `bench-client`.
+const tlsRoot = mkdtempSync(join(tmpdir(), 'bw-bench-tls-'));
+const benchCa = await createRootCa();
+const HOUR = 3_600_000;
+writeIdentityFiles(join(tlsRoot, 'server'), {
+  ...(await benchCa.issue(spiffeId('bench'), HOUR)),
+  ca: benchCa.cert,
+});
+writeIdentityFiles(join(tlsRoot, 'client'), {
+  ...(await benchCa.issue(spiffeId('bench-client'), HOUR)),
+  ca: benchCa.cert,
+});
+const clientIdentity = new WorkloadIdentity(join(tlsRoot, 'client'), { watch: false });
+const up = await startUpstream(3, join(tlsRoot, 'server'));
 const url = up.urls[0] as string;
 const pool = new Pool(url, { connections: CONCURRENCY, keepAliveTimeout: 4_000 });
 const POLICY = {
@@ -179,6 +216,12 @@ const POLICY = {
   pool: { connections: CONCURRENCY },
 } satisfies UpstreamPolicyInput;
 const mesh = createUpstream({ name: 'bench', baseUrl: url, policy: POLICY });
+const meshTls = createUpstream({
+  name: 'bench',
+  baseUrl: up.tlsUrl,
+  policy: POLICY,
+  identity: clientIdentity,
+});
 const mesh3 = createUpstream({
   name: 'bench3',
   baseUrl: up.urls,
@@ -210,6 +253,7 @@ const via =
   };
 const viaMesh = via(mesh);
 const viaMesh3 = via(mesh3);
+const viaMtls = via(meshTls);
 /**
  * The floor: undici's lower-level `dispatch` with a minimal buffering handler
  * and no policy at all. The mesh buffers through `dispatch` too, so
@@ -241,14 +285,21 @@ const rawDispatch: Caller = () =>
     );
   });
 
-type Name = 'raw' | 'dispatch' | 'mesh' | 'mesh3';
-const NAMES: Name[] = ['raw', 'dispatch', 'mesh', 'mesh3'];
-const CALLERS: Record<Name, Caller> = { raw, dispatch: rawDispatch, mesh: viaMesh, mesh3: viaMesh3 };
+type Name = 'raw' | 'dispatch' | 'mesh' | 'mesh3' | 'mtls';
+const NAMES: Name[] = ['raw', 'dispatch', 'mesh', 'mesh3', 'mtls'];
+const CALLERS: Record<Name, Caller> = {
+  raw,
+  dispatch: rawDispatch,
+  mesh: viaMesh,
+  mesh3: viaMesh3,
+  mtls: viaMtls,
+};
 const LABEL: Record<Name, string> = {
   raw: 'raw undici Pool.request ',
   dispatch: 'raw undici Pool.dispatch',
   mesh: 'mesh client, all policies',
   mesh3: 'mesh client, 3 endpoints (least_request + outlier detection)',
+  mtls: 'mesh client, all policies, over mTLS',
 };
 
 try {
@@ -257,9 +308,9 @@ try {
   );
   for (const n of NAMES) await run(CALLERS[n], WARMUP, CONCURRENCY);
 
-  const rps: Record<Name, number[]> = { raw: [], dispatch: [], mesh: [], mesh3: [] };
-  const lats: Record<Name, Float64Array[]> = { raw: [], dispatch: [], mesh: [], mesh3: [] };
-  const cpus: Record<Name, number[]> = { raw: [], dispatch: [], mesh: [], mesh3: [] };
+  const rps: Record<Name, number[]> = { raw: [], dispatch: [], mesh: [], mesh3: [], mtls: [] };
+  const lats: Record<Name, Float64Array[]> = { raw: [], dispatch: [], mesh: [], mesh3: [], mtls: [] };
+  const cpus: Record<Name, number[]> = { raw: [], dispatch: [], mesh: [], mesh3: [], mtls: [] };
   for (let round = 0; round < ROUNDS; round++) {
     // Rotate which goes first, so no client always gets the warmer machine.
     const order = NAMES.map((_, i) => NAMES[(i + round) % NAMES.length] as Name);
@@ -288,6 +339,7 @@ try {
     dispatch: all(lats.dispatch),
     mesh: all(lats.mesh),
     mesh3: all(lats.mesh3),
+    mtls: all(lats.mtls),
   };
   // Other processes on the machine only ever slow a round down, so the best
   // round is the least disturbed estimate of each client's capacity; the
@@ -326,11 +378,24 @@ try {
       median(cpus.mesh3) - median(cpus.mesh)
     ).toFixed(1)} µs CPU per call for balancing and outlier detection`,
   );
+  const ratioTls = best(rps.mtls) / best(rps.mesh);
+  console.log(
+    `throughput mesh over mTLS / mesh plaintext: ${pc(ratioTls)} best-of-${ROUNDS} (median ${pc(
+      median(rps.mtls) / median(rps.mesh),
+    )}; CPU-bound ${pc(median(cpus.mesh) / median(cpus.mtls))}) — target ≥ 90 %; +${(
+      median(cpus.mtls) - median(cpus.mesh)
+    ).toFixed(
+      1,
+    )} µs CPU per call for TLS; added latency p50 ${f(pct(lat.mtls, 0.5) - pct(lat.mesh, 0.5))} ms`,
+  );
   if (ratio < 0.85) console.log('BELOW TARGET (mesh / raw)');
+  if (ratioTls < 0.9) console.log('BELOW TARGET (mTLS / plaintext)');
   if (ratio3 < 0.95) console.log('BELOW TARGET (3 endpoints / 1)');
 } finally {
   await mesh.close();
   await mesh3.close();
+  await meshTls.close();
   await pool.close();
   up.stop();
+  rmSync(tlsRoot, { recursive: true, force: true });
 }

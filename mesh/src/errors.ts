@@ -35,6 +35,8 @@
  * | MESH_ERR_METHOD_NOT_ALLOWED | 405 + Allow | (server) a route serves this path, but not with this method |
  * | MESH_ERR_VALIDATION | 400 | (server) input failed validation |
  * | MESH_ERR_UNAUTHORIZED | 401 | (server) admin endpoint: missing or wrong bearer token |
+ * | MESH_ERR_FORBIDDEN | 403 | (server, mTLS) the caller's SPIFFE id may not call this route: mesh/policy.yaml has no such edge |
+ * | MESH_ERR_IDENTITY | 500 | the workload's certificate files are missing, unreadable or do not match (start-up) |
  * | MESH_ERR_FAULT_INJECTED | policy | (server) the fault filter aborted the request |
  * | MESH_ERR_INTERNAL | 500 | (server) an unexpected error (details logged, not answered) |
  */
@@ -197,6 +199,8 @@ const MESH_ERROR_SPECS = [
   createError('MESH_ERR_METHOD_NOT_ALLOWED', 'Method not allowed', 405),
   createError('MESH_ERR_VALIDATION', 'Invalid request', 400),
   createError('MESH_ERR_UNAUTHORIZED', 'Unauthorized', 401),
+  createError('MESH_ERR_FORBIDDEN', 'Forbidden by mesh policy', 403),
+  createError('MESH_ERR_IDENTITY', 'Workload identity unavailable', 500),
   createError('MESH_ERR_FAULT_INJECTED', 'Fault injected', 503),
   createError('MESH_ERR_INTERNAL', 'Internal error', 500),
 ] as const;

@@ -57,6 +57,25 @@ export const METRICS = {
     'Inbound HTTP requests in flight.',
     [],
   ),
+  // --- identity and authorization (mesh/src/identity) ----------------------
+  authzDenied: spec(
+    'bw_authz_denied_total',
+    'counter',
+    "Inbound calls refused by the server's mTLS authorization, by caller identity (the ServiceAccount of its SPIFFE id; `none` without a certificate, `untrusted` for one this mesh's CA did not issue or that expired) and the destination service.",
+    ['source', 'destination'],
+  ),
+  certificateExpiry: spec(
+    'bw_certificate_expiry_timestamp_seconds',
+    'gauge',
+    "When this process's workload certificate expires, Unix time in seconds (it rotates at half-life; an alert fires when one is close to expiry unrotated).",
+    ['identity'],
+  ),
+  certificateIssued: spec(
+    'bw_certificate_issued_timestamp_seconds',
+    'gauge',
+    "Start of validity (notBefore) of this process's workload certificate, Unix time in seconds: with the expiry, the certificate's lifetime.",
+    ['identity'],
+  ),
 
   // --- mesh client (one set per upstream) ----------------------------------
   upstreamDuration: spec(

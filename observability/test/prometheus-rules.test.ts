@@ -39,7 +39,14 @@ const alertNames = ruleFiles.flatMap((f) =>
 
 describe('Prometheus rules', () => {
   it('finds the rule files and their tests', () => {
-    expect(ruleFiles).toEqual(['events.yml', 'platform.yml', 'red.yml', 'resilience.yml', 'slo.yml']);
+    expect(ruleFiles).toEqual([
+      'events.yml',
+      'identity.yml',
+      'platform.yml',
+      'red.yml',
+      'resilience.yml',
+      'slo.yml',
+    ]);
     expect(testFiles.length).toBeGreaterThanOrEqual(ruleFiles.length);
     expect(alertNames.length).toBeGreaterThanOrEqual(13);
   });

@@ -30,7 +30,7 @@ import type { Options, Scenario } from 'k6/options';
 import { env, envNumber } from '../../lib/config.ts';
 import { formatDuration, parseDuration } from '../../lib/duration.ts';
 import { installResponseCallback } from '../../lib/outcome.ts';
-import { currentPhase, usePhases } from '../../lib/phases.ts';
+import { currentPhase, scheduleElapsedMs, usePhases } from '../../lib/phases.ts';
 import type { Answer, RouteName, ShopApi } from '../../lib/shop-api.ts';
 
 /** Share of requests that got what they asked for: 2xx, a stale copy, or 202 pending. Tags: route, phase. */
@@ -161,10 +161,27 @@ export interface DrillOptionsInput {
   readonly thresholds: Record<string, string[]>;
 }
 
+/**
+ * mTLS for the drill's own calls to a service (reading catalog's /metrics as
+ * Prometheus does): the runner passes Prometheus's certificate files when the
+ * run has a CA. Mesh certificates name no host, so k6 cannot check the name;
+ * the services still check k6's certificate.
+ */
+function meshClientTls(): Partial<Options> {
+  const cert = env('MESH_CLIENT_CERT');
+  const key = env('MESH_CLIENT_KEY');
+  if (cert === undefined || key === undefined) return {};
+  return {
+    tlsAuth: [{ domains: ['127.0.0.1'], cert: open(cert), key: open(key) }],
+    insecureSkipTLSVerify: true,
+  };
+}
+
 export function drillOptions(input: DrillOptionsInput): Options {
   installResponseCallback();
   const total = totalMs(input.schedule);
   return {
+    ...meshClientTls(),
     setupTimeout: '60s',
     teardownTimeout: '60s',
     summaryTrendStats: ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)', 'count'],
@@ -317,9 +334,9 @@ export function processes(): ProcessInfo[] {
 
 // --- the schedule the chaos VU follows ---------------------------------------------
 
-/** ms since the test began, on the same clock the phase tags use. */
+/** ms since the scenarios began, on the same clock the phase tags use (k6/lib/phases.ts). */
 export function elapsedMs(): number {
-  return exec.instance.currentTestRunDuration;
+  return scheduleElapsedMs();
 }
 
 /** Sleeps until `atMs` on the test clock (bounded: at most `atMs` from now). */

@@ -1,22 +1,28 @@
 /**
  * `npm run drill -- <name>|all [--short] [--run-dir DIR] [--reports DIR] [--keep-up] [--verbose] [--settle SECONDS]`
+ * `npm run drill -- history [name…] [--last N] [--reports DIR]`
  *
  * Brings the platform up (with the fault controller) unless a run is already
  * up in the run folder, runs the drills one after the other, prints each
- * verdict table, writes reports/<drill>-<timestamp>/ and exits 0 only when
- * every drill passed (1 otherwise, 2 on bad usage, 130 after Ctrl-C). A
- * platform the runner started is stopped again unless --keep-up.
+ * verdict table, writes reports/<drill>-<timestamp>/, appends each run to
+ * reports/history.jsonl and exits 0 only when every drill passed (1 when one
+ * failed, 3 when none failed but one was INCONCLUSIVE, 2 on bad usage, 130
+ * after Ctrl-C). A platform the runner started is stopped again unless
+ * --keep-up. `history` prints the recorded runs per drill with their trend.
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runCli } from '../run-cli.ts';
 import { DRILLS, type DrillSpec, drillByName, replicasFor } from './drills.ts';
+import { formatHistory, readHistory } from './history.ts';
 import { ensurePlatform, type PlatformHandle } from './platform.ts';
 import { type DrillResult, markInterrupted, runDrill } from './run-drill.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..', '..');
 
 const USAGE = `usage: npm run drill -- <name>|all [--short] [--run-dir DIR] [--reports DIR] [--keep-up] [--verbose] [--settle SECONDS]
+       npm run drill -- history [name…] [--last N] [--reports DIR]   (the recorded runs per drill, with their trend)
+exit: 0 every drill passed, 1 one failed, 3 none failed but one was INCONCLUSIVE (too few samples), 2 bad usage
 drills:
 ${DRILLS.map((d) => `  ${d.name.padEnd(24)} ${d.summary}`).join('\n')}`;
 
@@ -39,6 +45,7 @@ export async function main(argv: string[]): Promise<number> {
         'keep-up': { type: 'boolean' },
         verbose: { type: 'boolean' },
         settle: { type: 'string' },
+        last: { type: 'string' },
         help: { type: 'boolean' },
       },
     });
@@ -55,6 +62,9 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`name a drill or "all"\n${USAGE}\n`);
     return 2;
   }
+  const reportsDir = path.resolve((values.reports as string | undefined) ?? path.join(ROOT, 'reports'));
+  if (positionals[0] === 'history')
+    return history(positionals.slice(1), values.last as string | undefined, reportsDir);
   const selected: DrillSpec[] = [];
   for (const name of positionals) {
     if (name === 'all') selected.push(...DRILLS);
@@ -72,7 +82,6 @@ export async function main(argv: string[]): Promise<number> {
   const runDir = path.resolve(
     (values['run-dir'] as string | undefined) ?? process.env.BW_RUN_DIR ?? path.join(ROOT, '.run'),
   );
-  const reportsDir = path.resolve((values.reports as string | undefined) ?? path.join(ROOT, 'reports'));
   const log = (line: string) => process.stdout.write(`${line}\n`);
   const settleRaw = (values.settle as string | undefined) ?? process.env.BW_DRILL_SETTLE_S;
   const settleMs = settleRaw === undefined ? undefined : Number(settleRaw) * 1000;
@@ -119,7 +128,9 @@ export async function main(argv: string[]): Promise<number> {
       results.push(result);
       log('');
       log(result.table);
-      log(`time to recover: ${fmtTtr(result)} · report: ${path.join(result.reportDir, 'index.html')}`);
+      log(
+        `time to recover: ${fmtTtr(result)} · score: ${result.score} · report: ${path.join(result.reportDir, 'index.html')}`,
+      );
       log('');
     }
   } catch (err) {
@@ -134,14 +145,35 @@ export async function main(argv: string[]): Promise<number> {
     process.off('SIGTERM', onSignal);
   }
   if (results.length > 1) {
-    log('drill                     verdict  time to recover  report');
+    log('drill                     verdict       score  time to recover  report');
     for (const r of results)
       log(
-        `${r.drill.padEnd(26)}${(r.pass ? 'PASS' : 'FAIL').padEnd(9)}${fmtTtr(r).padEnd(17)}${r.reportDir}`,
+        `${r.drill.padEnd(26)}${r.outcome.padEnd(14)}${String(r.score).padEnd(7)}${fmtTtr(r).padEnd(17)}${r.reportDir}`,
       );
   }
   if (stopping) return 130;
-  return results.length === selected.length && results.every((r) => r.pass) ? 0 : 1;
+  if (results.length !== selected.length || results.some((r) => r.outcome === 'FAIL')) return 1;
+  return results.every((r) => r.outcome === 'PASS') ? 0 : 3;
+}
+
+/** `history [name…] [--last N]`: the recorded runs per drill; a bad line is named on stderr and skipped. */
+function history(names: string[], lastRaw: string | undefined, reportsDir: string): number {
+  const last = lastRaw === undefined ? 10 : Number(lastRaw);
+  if (!Number.isInteger(last) || last < 1) {
+    process.stderr.write(`--last must be a whole number of runs ≥ 1 (got "${lastRaw}")\n`);
+    return 2;
+  }
+  const unknown = names.filter((n) => !drillByName(n));
+  if (unknown.length) {
+    process.stderr.write(
+      `unknown drill "${unknown[0]}": choose one of ${DRILLS.map((d) => d.name).join(', ')}\n`,
+    );
+    return 2;
+  }
+  const { entries, problems } = readHistory(reportsDir);
+  for (const p of problems) process.stderr.write(`${p}\n`);
+  process.stdout.write(`${formatHistory(entries, last, names)}\n`);
+  return 0;
 }
 
 if (import.meta.main) runCli(() => main(process.argv.slice(2)), { stack: true });

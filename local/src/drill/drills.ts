@@ -1,8 +1,14 @@
 /**
  * The drills: each is a k6 script in k6/chaos/ (phases, fault schedule,
  * thresholds) plus what the runner checks around it (database invariants,
- * checks that need the whole run's numbers).
+ * checks that need the whole run's numbers) and the dashboard panels its
+ * report shows besides the default ones (panels.ts).
  */
+import type { PanelRef } from './panels.ts';
+
+const resilience = (title: string): PanelRef => ({ dashboard: 'resilience', title });
+const events = (title: string): PanelRef => ({ dashboard: 'events', title });
+const gateway = (title: string): PanelRef => ({ dashboard: 'gateway', title });
 
 export interface DrillSpec {
   readonly name: string;
@@ -32,7 +38,50 @@ export interface DrillSpec {
     readonly plusMs: number;
     readonly routes: readonly string[];
   };
+  /** Dashboard panels the report shows after the default set (breaker state, retries and budget, outbox backlog, stream lag). */
+  readonly panels?: readonly PanelRef[];
+  /**
+   * The mesh identity (ServiceAccount) whose certificate k6 presents to
+   * 127.0.0.1 when the run has mTLS (default prometheus, which may read /metrics).
+   */
+  readonly clientIdentity?: string;
+  /** Beside k6, a process without a certificate calls these services' routes (no-certificate-intruder.ts). */
+  readonly noCertificateIntruder?: readonly {
+    service: string;
+    method: string;
+    path: string;
+    body?: string;
+  }[];
 }
+
+/** mTLS drills (the run must have its CA: not with --plaintext). */
+export const MTLS_DRILLS: readonly DrillSpec[] = [
+  {
+    name: 'intruder',
+    script: 'k6/chaos/intruder.ts',
+    summary:
+      "notifications' valid certificate and no certificate call payments and catalog: 100 % refused and counted; shop served ≥ 99.5 %",
+    orders: true,
+    clientIdentity: 'notifications',
+    noCertificateIntruder: [
+      { service: 'payments', method: 'GET', path: '/payments/00000000-0000-4000-8000-000000000000' },
+      {
+        service: 'catalog',
+        method: 'POST',
+        path: '/reservations',
+        body: '{"orderId":"00000000-0000-4000-8000-000000000000","items":[{"productId":"sku-0001","quantity":1}]}',
+      },
+    ],
+  },
+  {
+    name: 'cert-expiry',
+    script: 'k6/chaos/cert-expiry.ts',
+    summary:
+      "certificates live 60 s under load (rotation: served 100 %); the CA refuses catalog's renewal until it expires; recovery after renewal < 20 s",
+    orders: true,
+    settleMs: 60_000,
+  },
+];
 
 export const DRILLS: readonly DrillSpec[] = [
   {
@@ -42,6 +91,7 @@ export const DRILLS: readonly DrillSpec[] = [
       'payments killed; catalog reads ≥ 99.5 %, orders accepted ≥ 99 %; every accepted order final after restart',
     orders: true,
     settleMs: 60_000,
+    panels: [events('Events handled, by outcome')],
   },
   {
     name: 'catalog-latency',
@@ -49,12 +99,14 @@ export const DRILLS: readonly DrillSpec[] = [
     summary:
       '2 s added to catalog; answers within the route deadline, product reads served stale ≥ 95 %, breaker closed within 1 s after',
     orders: true,
+    panels: [resilience('Call outcomes'), resilience('Cache look-ups')],
   },
   {
     name: 'catalog-db-outage',
     script: 'k6/chaos/catalog-db-outage.ts',
     summary: "catalog's PostgreSQL stopped; product reads served from cache (stale) ≥ 99 %",
     orders: true,
+    panels: [resilience('Cache look-ups')],
   },
   {
     name: 'redis-outage',
@@ -63,6 +115,7 @@ export const DRILLS: readonly DrillSpec[] = [
       'Redis stopped; browsing and ordering ≥ 99 %, gateway fails open; outbox drains, every order completes',
     orders: true,
     settleMs: 60_000,
+    panels: [gateway('Fail-open and fail-closed decisions, by route and consumer')],
   },
   {
     name: 'worker-crash',
@@ -71,6 +124,7 @@ export const DRILLS: readonly DrillSpec[] = [
       'payments and notifications SIGKILLed mid-stream and restarted; no duplicate charge, no missing notification',
     orders: true,
     settleMs: 75_000,
+    panels: [events('Pending entries'), events('Reclaimed entries')],
   },
   {
     name: 'db-crash',
@@ -80,6 +134,7 @@ export const DRILLS: readonly DrillSpec[] = [
     orders: true,
     settleMs: 60_000,
     streams: true,
+    panels: [events('Pending entries')],
   },
   {
     name: 'redis-crash',
@@ -89,12 +144,14 @@ export const DRILLS: readonly DrillSpec[] = [
     orders: true,
     settleMs: 60_000,
     streams: true,
+    panels: [events('Pending entries')],
   },
   {
     name: 'catalog-pause',
     script: 'k6/chaos/catalog-pause.ts',
     summary: "catalog paused 6 s (SIGSTOP); the gateway's breaker closes within 1 s of the resume",
     orders: true,
+    panels: [resilience('Call outcomes')],
   },
   {
     name: 'noisy-neighbour',
@@ -103,6 +160,7 @@ export const DRILLS: readonly DrillSpec[] = [
       "one consumer floods at 10× its limit; the other's success ≥ 99.5 %, p95 within its baseline's margin",
     orders: false,
     derived: ['victim-latency'],
+    panels: [gateway('429 rate limited, by route and consumer')],
   },
   {
     name: 'retry-storm',
@@ -110,6 +168,7 @@ export const DRILLS: readonly DrillSpec[] = [
     summary: 'catalog fails 50 % of requests; the load catalog receives stays within the retry budget',
     orders: true,
     derived: ['retry-budget'],
+    panels: [resilience('Retry ratio'), resilience('Faults injected by the fault filter')],
   },
   {
     name: 'gateway-rolling-restart',
@@ -153,6 +212,7 @@ export const DRILLS: readonly DrillSpec[] = [
     orders: true,
     replicas: { catalog: 3, orders: 2 },
   },
+  ...MTLS_DRILLS,
 ];
 
 /** The most instances any of `drills` needs per service (what a platform for all of them starts with). */

@@ -9,7 +9,9 @@ import { closeSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs'
 import path from 'node:path';
 import { controlCall, liveRun } from '../control-client.ts';
 import type { ProcessStatus } from '../managed-process.ts';
+import { nodeFlags } from '../node-flags.ts';
 import { type RunState, readState } from '../state.ts';
+import { warmStripCache } from '../strip-cache.mjs';
 
 export interface PlatformHandle {
   state: RunState;
@@ -83,27 +85,34 @@ export async function ensurePlatform(options: EnsureOptions): Promise<PlatformHa
   const offset = statSync(logFile).size;
   const newLog = () => readFileSync(logFile).subarray(offset).toString('utf8');
   log(`starting the platform with the fault controller (log: ${logFile}) …`);
-  const child = spawn(process.execPath, [path.join(options.root, 'local/src/drill/platform-up.ts')], {
-    cwd: options.root,
-    env: {
-      ...process.env,
-      BW_RUN_DIR: options.runDir,
-      // `up` reads BW_REPLICAS as --replicas; platform-up.ts turns BW_DRILL_DISCOVERY into --discovery.
-      ...(options.replicas && Object.keys(options.replicas).length
-        ? {
-            BW_REPLICAS: Object.entries(options.replicas)
-              .map(([s, n]) => `${s}=${n}`)
-              .join(','),
-          }
-        : {}),
-      ...(options.discovery ? { BW_DRILL_DISCOVERY: 'true' } : {}),
-      ...options.env,
+  // Every process of the platform loads its .ts modules from the strip cache: fill it here,
+  // where the stripper is loaded anyway (this process runs .ts), not in each of them.
+  warmStripCache(options.root);
+  const child = spawn(
+    process.execPath,
+    [...nodeFlags('supervisor'), path.join(options.root, 'local/src/drill/platform-up.ts')],
+    {
+      cwd: options.root,
+      env: {
+        ...process.env,
+        BW_RUN_DIR: options.runDir,
+        // `up` reads BW_REPLICAS as --replicas; platform-up.ts turns BW_DRILL_DISCOVERY into --discovery.
+        ...(options.replicas && Object.keys(options.replicas).length
+          ? {
+              BW_REPLICAS: Object.entries(options.replicas)
+                .map(([s, n]) => `${s}=${n}`)
+                .join(','),
+            }
+          : {}),
+        ...(options.discovery ? { BW_DRILL_DISCOVERY: 'true' } : {}),
+        ...options.env,
+      },
+      stdio: ['ignore', out, out],
+      // Its own process group: a Ctrl-C in the terminal reaches the runner, which undoes the
+      // drill's faults before it stops the platform (and --keep-up leaves it running).
+      detached: true,
     },
-    stdio: ['ignore', out, out],
-    // Its own process group: a Ctrl-C in the terminal reaches the runner, which undoes the
-    // drill's faults before it stops the platform (and --keep-up leaves it running).
-    detached: true,
-  });
+  );
   child.unref();
   closeSync(out);
   const startedAt = Date.now();

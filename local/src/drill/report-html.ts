@@ -1,12 +1,25 @@
 /**
- * The drill report page: the verdict table, the invariants and a timeline
- * chart (success rate, p50/p95 latency, request rate) with the phases and
- * the injected faults shaded. One self-contained HTML file: the data is
- * embedded as JSON and drawn as SVG by a small script, no dependencies.
+ * The drill report page, one self-contained HTML file readable offline:
+ * the verdict and score beside the drill's last runs, a timeline chart
+ * (success rate, p50/p95 latency, request rate) with the phases and faults
+ * shaded, the dashboard panels that matter for the drill over its window,
+ * the trace waterfalls of the slowest, failed and degraded requests per
+ * phase, and the verdict tables. Charts are drawn by uPlot, whose script
+ * and stylesheet are read from node_modules when the report is written and
+ * inlined with the data (embedded as JSON) — nothing is fetched when the
+ * page opens.
  */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { HistoryEntry } from './history.ts';
 import type { InvariantReport } from './invariants.ts';
+import type { PanelData } from './panels.ts';
+import { esc, scriptJson } from './report-escape.ts';
+import { type TraceSection, waterfallsHtml } from './report-waterfalls.ts';
 import type { Timeline } from './timeline.ts';
-import type { Verdict } from './verdict.ts';
+import type { Outcome, Verdict } from './verdict.ts';
+
+export type { TraceSection } from './report-waterfalls.ts';
 
 export interface FaultWindow {
   name: string;
@@ -22,10 +35,14 @@ export interface PhaseWindow {
   to: number;
 }
 
+/** The panels section: the data, or why there is none. */
+export type PanelSection = { state: 'ok'; panels: PanelData[] } | { state: 'none'; reason: string };
+
 export interface ReportData {
   drill: string;
   testId: string;
   pass: boolean;
+  outcome: Outcome;
   startedAt: string;
   verdict: Verdict;
   invariants?: InvariantReport;
@@ -33,16 +50,73 @@ export interface ReportData {
   faults: FaultWindow[];
   phases: PhaseWindow[];
   exitCode: number | null;
+  /** This run as the history records it (score, time to recover, degraded share). */
+  run?: HistoryEntry;
+  /** The drill's earlier runs, oldest first. */
+  history?: HistoryEntry[];
+  panels?: PanelSection;
+  traces?: TraceSection;
 }
 
-const esc = (s: string) =>
-  s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
+const require = createRequire(import.meta.url);
+let assets: { js: string; css: string; client: string } | undefined;
+
+/** uPlot's script and stylesheet and the report's own chart script, read once. */
+function chartAssets(): { js: string; css: string; client: string } {
+  if (!assets) {
+    const js = readFileSync(require.resolve('uplot/dist/uPlot.iife.min.js'), 'utf8');
+    const css = readFileSync(require.resolve('uplot/dist/uPlot.min.css'), 'utf8');
+    const client = readFileSync(new URL('./report-client.js', import.meta.url), 'utf8');
+    // An inline script ends at the first `</script`, wherever it stands.
+    const inline = (s: string) => s.replaceAll('</script', '<\\/script');
+    assets = { js: inline(js), css, client: inline(client) };
+  }
+  return assets;
+}
+
+const pct = (v: number | undefined) => (v === undefined ? '—' : `${(v * 100).toFixed(2)} %`);
+const fmtTtr = (ms: number | undefined) => (ms === undefined ? '—' : `${(ms / 1000).toFixed(1)} s`);
+const cls = (o: Outcome | undefined) => (o === undefined ? '' : o.toLowerCase());
+
+function historyTable(run: HistoryEntry | undefined, history: readonly HistoryEntry[]): string {
+  if (!run) return '';
+  const rows = [...history.map((h) => ({ h, me: false })), { h: run, me: true }]
+    .map(
+      ({ h, me }) =>
+        `<tr class="${cls(h.verdict)}${me ? ' this-run' : ''}"><td>${esc(h.time.replace(/\.\d+Z$/, 'Z'))}${me ? ' (this run)' : ''}</td><td>${h.short ? 'short' : 'full'}</td><td>${h.score}</td><td>${h.held}/${h.judged}</td><td>${fmtTtr(h.timeToRecoverMs)}</td><td>${(h.degradedShare * 100).toFixed(1)} %</td><td>${h.verdict}</td></tr>`,
+    )
+    .join('\n');
+  return `<h2>This run beside the last ones</h2>
+<table id="history"><thead><tr><th>time</th><th>form</th><th>score</th><th>held/judged</th><th>time to recover</th><th>degraded</th><th>verdict</th></tr></thead><tbody>${rows}</tbody></table>
+<p class="note">Score: 100 × weighted share of the hypotheses that held (fault-phase rows ×2, database invariants ×3, the rest ×1; INCONCLUSIVE rows not judged) × (1 − 0.2 × time to recover / its budget). See the README, "Drill reports".</p>`;
+}
+
+function panelsHtml(section: PanelSection | undefined): string {
+  if (!section) return '';
+  if (section.state === 'none')
+    return `<p class="no-panels" id="no-panels">No panels: ${esc(section.reason)}</p>`;
+  return section.panels
+    .map(
+      (p, i) =>
+        `<div class="panel" data-title="${esc(p.title)}" data-dashboard="${esc(p.dashboard)}"><h3>${esc(p.title)} <small>${esc(p.dashboard)} dashboard</small></h3><p class="note">${esc(p.description)}</p>${
+          p.error
+            ? `<p class="panel-error">${esc(p.error)}</p>`
+            : p.series.length === 0
+              ? '<p class="note">no data in this window</p>'
+              : ''
+        }<div id="panel-${i}" class="chart" data-rendered="no"></div></div>`,
+    )
+    .join('\n');
+}
 
 export function reportHtml(data: ReportData): string {
+  const { js, css, client } = chartAssets();
   const rows = data.verdict.rows
     .map(
       (r) =>
-        `<tr class="${r.thresholds.length === 0 ? '' : r.pass ? 'pass' : 'fail'}"><td>${esc(r.phase)}</td><td>${esc(r.route)}</td><td>${r.requests}</td><td>${r.served === undefined ? '—' : `${(r.served * 100).toFixed(2)} %`}</td><td>${r.degraded}</td><td>${r.p95 === undefined ? '—' : Math.round(r.p95)} ms</td><td>${r.p99 === undefined ? '—' : Math.round(r.p99)} ms</td><td>${esc(r.thresholds.join('; ') || '—')}</td><td>${r.thresholds.length === 0 ? '·' : r.pass ? 'PASS' : 'FAIL'}</td></tr>`,
+        `<tr class="${cls(r.outcome)}"><td>${esc(r.phase)}</td><td>${esc(r.route)}</td><td>${r.requests}</td><td>${pct(r.served)}</td><td>${r.degraded}</td><td>${r.p95 === undefined ? '—' : Math.round(r.p95)} ms</td><td>${r.p99 === undefined ? '—' : Math.round(r.p99)} ms</td><td>${esc(r.thresholds.join('; ') || '—')}${
+          r.undersampled ? `<br><small>too few samples: ${esc(r.undersampled.join('; '))}</small>` : ''
+        }</td><td>${r.outcome ?? '·'}</td></tr>`,
     )
     .join('\n');
   const checks = data.verdict.checks
@@ -57,28 +131,63 @@ export function reportHtml(data: ReportData): string {
         `<tr class="${i.ok ? 'pass' : 'fail'}"><td>${esc(i.name)}</td><td>${esc(i.detail)}</td><td>${i.ok ? 'PASS' : 'FAIL'}</td></tr>`,
     )
     .join('\n');
-  // </script> inside JSON would end the script element early.
-  const json = JSON.stringify({
-    timeline: data.timeline,
+  const points = data.timeline.points;
+  const end = Math.max(
+    points.length ? (points.at(-1)?.t ?? 0) + 1 : 1,
+    ...data.phases.map((p) => p.to),
+    ...data.faults.map((f) => f.to ?? 0),
+  );
+  const json = scriptJson({
+    timeline: { points },
     faults: data.faults,
     phases: data.phases,
-  }).replaceAll('<', '\\u003c');
+    end,
+    panels: data.panels?.state === 'ok' ? data.panels.panels : [],
+    waterfalls: data.traces?.state === 'ok' ? data.traces.waterfalls : [],
+    run: data.run,
+    history: data.history ?? [],
+  });
+  const o = data.outcome;
+  const summary = data.run
+    ? `score <b id="score">${data.run.score}</b> · time to recover ${fmtTtr(data.run.timeToRecoverMs)} · degraded ${(data.run.degradedShare * 100).toFixed(1)} % of ${data.run.requests} answers · `
+    : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
-<title>Drill ${esc(data.drill)} — ${data.pass ? 'PASS' : 'FAIL'}</title>
+<title>Drill ${esc(data.drill)} — ${o}</title>
+<style>${css}</style>
 <style>
-body{font:14px system-ui,sans-serif;margin:24px;color:#1b2733}
+body{font:14px system-ui,sans-serif;margin:24px;color:#1b2733;max-width:1160px}
 h1 .v{padding:2px 10px;border-radius:4px;color:#fff}
-.PASS{background:#2e7d32}.FAIL{background:#c62828}
-table{border-collapse:collapse;margin:12px 0}td,th{border:1px solid #ccd;padding:4px 8px;text-align:left}
-tr.pass td:last-child{color:#2e7d32;font-weight:600}tr.fail td:last-child{color:#c62828;font-weight:600}
-#chart svg{border:1px solid #ccd;background:#fff}.legend span{margin-right:16px}
+.PASS{background:#2e7d32}.FAIL{background:#c62828}.INCONCLUSIVE{background:#ef6c00}
+table{border-collapse:collapse;margin:12px 0}td,th{border:1px solid #ccd;padding:4px 8px;text-align:left;vertical-align:top}
+tr.pass td:last-child{color:#2e7d32;font-weight:600}tr.fail td:last-child{color:#c62828;font-weight:600}tr.inconclusive td:last-child{color:#ef6c00;font-weight:600}
+tr.this-run td{background:#fffde7}
+.note{color:#607d8b;margin:2px 0 6px}.panel-error{color:#c62828}
+.panel{margin:18px 0}.panel h3{margin:4px 0}.panel h3 small{color:#90a4ae;font-weight:400}
+.wf-phase h3{margin:18px 0 6px;text-transform:capitalize}
+.waterfall{border:1px solid #dde;border-radius:4px;padding:6px 8px;margin:8px 0;background:#fff}
+.waterfall.missing{color:#78909c}
+.wf-head{margin-bottom:4px}.wf-mark{color:#b71c1c;font-weight:600;margin:2px 0 6px}
+.wf-row{display:grid;grid-template-columns:300px 1fr 200px;align-items:center;font-size:12px;line-height:18px}
+.wf-row.marked{background:#ffebee;font-weight:600}
+.wf-name{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}.wf-name small{color:#607d8b}
+.wf-track{position:relative;height:12px;background:#f5f7f9}
+.wf-bar{position:absolute;top:0;height:12px;background:#64b5f6;border-radius:2px}
+.wf-row.error .wf-bar{background:#e57373}.wf-row.marked .wf-bar{outline:2px solid #b71c1c}
+.wf-dur{padding-left:8px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 </style></head><body>
-<h1>Drill ${esc(data.drill)} <span class="v ${data.pass ? 'PASS' : 'FAIL'}">${data.pass ? 'PASS' : 'FAIL'}</span></h1>
-<p>test id <code>${esc(data.testId)}</code> · started ${esc(data.startedAt)} · k6 exit code ${data.exitCode}</p>
+<h1>Drill ${esc(data.drill)} <span class="v ${o}" id="verdict">${o}</span></h1>
+<p>${summary}test id <code>${esc(data.testId)}</code> · started ${esc(data.startedAt)} · k6 exit code ${data.exitCode}</p>
+${o === 'INCONCLUSIVE' ? '<p class="note">INCONCLUSIVE: every threshold held, but some were judged over too few samples to mean anything (a p99 over fewer than 100 requests, a rate over fewer than 50). Run the full drill, or a higher RATE.</p>' : ''}
+${historyTable(data.run, data.history ?? [])}
 <h2>Timeline</h2>
-<div class="legend"><span style="color:#2e7d32">■ success rate</span><span style="color:#1565c0">■ p95 latency</span><span style="color:#90a4ae">■ p50 latency</span><span style="color:#c62828">▨ fault</span></div>
-<div id="chart" data-rendered="no"></div>
+<div id="chart" class="chart" data-rendered="no"></div>
+<h2>Panels</h2>
+<p class="note">The Resilience and Events dashboards' queries over the drill's window, from Prometheus at the end of the run (every variable "All").</p>
+${panelsHtml(data.panels)}
+<h2>Waterfalls: the slowest, failed and degraded requests of each phase</h2>
+<p class="note">Each bar is a span, indented under its parent; the highlighted span is the one that failed (the deepest with an error) or, when none did, the one with the most time of its own.</p>
+${data.traces ? waterfallsHtml(data.traces) : ''}
 <h2>Verdict per phase and route</h2>
 <table><thead><tr><th>phase</th><th>route</th><th>requests</th><th>success</th><th>degraded</th><th>p95</th><th>p99</th><th>threshold</th><th>verdict</th></tr></thead>
 <tbody>${rows}</tbody></table>
@@ -87,59 +196,8 @@ tr.pass td:last-child{color:#2e7d32;font-weight:600}tr.fail td:last-child{color:
 <h2>Invariants (databases)</h2>
 <table><thead><tr><th>invariant</th><th>detail</th><th>verdict</th></tr></thead><tbody>${invariants || '<tr><td colspan="3">not checked</td></tr>'}</tbody></table>
 <script id="data" type="application/json">${json}</script>
-<script>
-(function () {
-  var d = JSON.parse(document.getElementById('data').textContent);
-  var pts = d.timeline.points, W = 900, H = 320, L = 50, R = 60, T = 10, B = 30;
-  var n = Math.max(1, pts.length - 1);
-  var maxLat = 1;
-  pts.forEach(function (p) { if (p.p95 > maxLat) maxLat = p.p95; });
-  maxLat = Math.ceil(maxLat / 100) * 100;
-  var x = function (t) { return L + (t / n) * (W - L - R); };
-  var yS = function (v) { return T + (1 - v) * (H - T - B); };
-  var yL = function (v) { return T + (1 - v / maxLat) * (H - T - B); };
-  var ns = 'http://www.w3.org/2000/svg';
-  var svg = document.createElementNS(ns, 'svg');
-  svg.setAttribute('width', W); svg.setAttribute('height', H); svg.setAttribute('viewBox', '0 0 ' + W + ' ' + H);
-  function el(name, attrs, text) {
-    var e = document.createElementNS(ns, name);
-    Object.keys(attrs).forEach(function (k) { e.setAttribute(k, attrs[k]); });
-    if (text !== undefined) e.textContent = text;
-    svg.appendChild(e); return e;
-  }
-  var colours = { steady: '#f1f8e9', fault: '#fff3e0', grace: '#fafafa', recovery: '#e3f2fd' };
-  d.phases.forEach(function (p) {
-    el('rect', { class: 'phase', x: x(p.from), y: T, width: Math.max(0, x(Math.min(p.to, n)) - x(p.from)), height: H - T - B, fill: colours[p.name] || '#f5f5f5' });
-    el('text', { x: x(p.from) + 4, y: T + 12, 'font-size': 11, fill: '#607d8b' }, p.name);
-  });
-  d.faults.forEach(function (f) {
-    var to = f.to === undefined ? n : f.to;
-    el('rect', { class: 'fault', x: x(f.from), y: T, width: Math.max(2, x(Math.min(to, n)) - x(f.from)), height: H - T - B, fill: '#c62828', 'fill-opacity': 0.12, stroke: '#c62828', 'stroke-dasharray': '4 3' });
-    el('text', { x: x(f.from) + 4, y: H - B - 6, 'font-size': 11, fill: '#c62828' }, f.name + ' ' + f.target);
-  });
-  function line(cls, colour, get, y) {
-    var dd = '', pen = false;
-    pts.forEach(function (p) {
-      var v = get(p);
-      if (v === undefined) { pen = false; return; }
-      dd += (pen ? 'L' : 'M') + x(p.t).toFixed(1) + ' ' + y(v).toFixed(1); pen = true;
-    });
-    if (dd) el('path', { class: cls, d: dd, fill: 'none', stroke: colour, 'stroke-width': 2 });
-  }
-  line('latency-p50', '#90a4ae', function (p) { return p.p50; }, yL);
-  line('latency-p95', '#1565c0', function (p) { return p.p95; }, yL);
-  line('success', '#2e7d32', function (p) { return p.success; }, yS);
-  el('line', { x1: L, y1: H - B, x2: W - R, y2: H - B, stroke: '#455a64' });
-  el('line', { x1: L, y1: T, x2: L, y2: H - B, stroke: '#2e7d32' });
-  el('line', { x1: W - R, y1: T, x2: W - R, y2: H - B, stroke: '#1565c0' });
-  [0, 0.5, 1].forEach(function (v) { el('text', { x: L - 6, y: yS(v) + 4, 'text-anchor': 'end', 'font-size': 11 }, Math.round(v * 100) + '%'); });
-  [0, maxLat / 2, maxLat].forEach(function (v) { el('text', { x: W - R + 6, y: yL(v) + 4, 'font-size': 11 }, Math.round(v) + ' ms'); });
-  for (var t = 0; t <= n; t += 10) el('text', { x: x(t), y: H - B + 16, 'text-anchor': 'middle', 'font-size': 11 }, t + ' s');
-  var chart = document.getElementById('chart');
-  chart.appendChild(svg);
-  chart.setAttribute('data-rendered', pts.length > 0 ? 'yes' : 'empty');
-})();
-</script>
+<script>${js}</script>
+<script>${client}</script>
 </body></html>
 `;
 }

@@ -12,10 +12,13 @@
  * | `k6.log`            | k6's output                                                   |
  * | `verdict.json/.txt` | the verdict table, run-wide checks, invariants                |
  * | `faults.json`       | the faults the controller injected, with start and end times  |
- * | `index.html`        | the report: verdict and a timeline chart with the fault windows |
+ * | `index.html`        | the report: verdict, score beside the last runs, timeline, the drill's dashboard panels, trace waterfalls |
  *
- * When Prometheus runs, k6 also writes to it (experimental-prometheus-rw,
- * tagged `testid=<drill>-<timestamp>`).
+ * and appends the run to `reports/history.jsonl` (history.ts). When
+ * Prometheus runs, k6 also writes to it (experimental-prometheus-rw, tagged
+ * `testid=<drill>-<timestamp>`) and the report shows the drill's panels from
+ * it; when Zipkin runs, the report draws the traces of the slowest, failed
+ * and degraded requests.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -25,6 +28,7 @@ import type { ProcessStatus } from '../managed-process.ts';
 import type { RunState } from '../state.ts';
 import { type DerivedInput, derivedChecks, steadyLatencyChecks } from './derived-checks.ts';
 import type { DrillSpec } from './drills.ts';
+import { appendHistory, historyEntry, lastRuns, readHistory } from './history.ts';
 import {
   checkInvariants,
   type InvariantReport,
@@ -32,10 +36,21 @@ import {
   type StreamSnapshot,
   streamSnapshot,
 } from './invariants.ts';
+import { startNoCertificateIntruder } from './no-certificate-intruder.ts';
+import { fetchPanels, panelsFor } from './panels.ts';
 import { ensureReplicas, instancesByService } from './replicas.ts';
-import { type FaultWindow, reportHtml } from './report-html.ts';
+import { type FaultWindow, type PanelSection, reportHtml, type TraceSection } from './report-html.ts';
 import { readTimeline, type Timeline } from './timeline.ts';
-import { type ExtraCheck, formatVerdict, type Summary, type Verdict, verdictFrom } from './verdict.ts';
+import { fetchWaterfalls, pickRequests, zipkinReachable } from './traces.ts';
+import {
+  type ExtraCheck,
+  formatVerdict,
+  type Outcome,
+  type Summary,
+  type Verdict,
+  verdictFrom,
+  withOutcome,
+} from './verdict.ts';
 
 /** gateway.yaml's development consumers (fake, checked-in secrets). */
 export const ALICE_KEY = 'dev-alice-key-0000-NOT-A-SECRET';
@@ -57,6 +72,8 @@ export interface RunOptions {
 export interface DrillResult {
   drill: string;
   pass: boolean;
+  outcome: Outcome;
+  score: number;
   exitCode: number | null;
   reportDir: string;
   verdict: Verdict;
@@ -129,7 +146,10 @@ export async function runDrill(spec: DrillSpec, options: RunOptions): Promise<Dr
   // gateway-1 until the gateways are rolled out (gateway-3, …): the public port is the same.
   const gateway = processes.find((p) => p.name === instances.gateway?.[0]);
   const catalog = processes.find((p) => p.name === instances.catalog?.[0]);
+  const payments = processes.find((p) => p.name === instances.payments?.[0]);
   const prometheus = processes.find((p) => p.name === 'prometheus' && p.state === 'running');
+  const zipkinUrl =
+    process.env.BW_ZIPKIN_URL ?? processes.find((p) => p.name === 'zipkin' && p.state === 'running')?.url;
   if (!gateway?.url) throw new Error('no gateway is part of the run');
 
   const env: Record<string, string> = {
@@ -154,6 +174,8 @@ export async function runDrill(spec: DrillSpec, options: RunOptions): Promise<Dr
     ),
     // The rolling-deploy drill's broken variant (no drain: old instances SIGKILLed).
     ...(process.env.ROLLOUT_DRAIN ? { ROLLOUT_DRAIN: process.env.ROLLOUT_DRAIN } : {}),
+    ...(payments?.url ? { PAYMENTS_URL: payments.url } : {}),
+    ...meshClientEnv(options.state.runDir, spec.clientIdentity ?? 'prometheus'),
     ...options.env,
   };
   const args = [
@@ -188,6 +210,16 @@ export async function runDrill(spec: DrillSpec, options: RunOptions): Promise<Dr
 
   log(`▶ ${spec.name}: ${spec.summary}`);
   log(`  report: ${reportDir}`);
+  const noCert = spec.noCertificateIntruder?.length
+    ? startNoCertificateIntruder(
+        spec.noCertificateIntruder.map((t) => ({
+          method: t.method,
+          url: `${processes.find((p) => p.name === t.service)?.url ?? ''}${t.path}`,
+          ...(t.body !== undefined ? { body: t.body } : {}),
+        })),
+        prometheus?.url,
+      )
+    : undefined;
   const k6log = createWriteStream(path.join(reportDir, 'k6.log'));
   const exitCode = await new Promise<number | null>((resolve, reject) => {
     const child = spawn(k6Binary(options.root), args, {
@@ -317,15 +349,15 @@ export async function runDrill(spec: DrillSpec, options: RunOptions): Promise<Dr
       pass: false,
     });
   }
+  if (noCert) extra.push(...(await noCert.finish()));
   const derivedInput: DerivedInput = { summary, root: options.root };
   extra.push(...derivedChecks(spec.derived ?? [], derivedInput));
   if (spec.steadyLatency) extra.push(...steadyLatencyChecks(summary, spec.steadyLatency));
   for (const inv of invariants?.results ?? [])
     extra.push({ name: `invariant: ${inv.name}`, value: inv.detail, threshold: 'holds', pass: inv.ok });
-  const verdict = verdictFrom(summary, extra);
-  if (interrupted) verdict.pass = false;
+  const verdict = withOutcome(verdictFrom(summary, extra), interrupted);
 
-  let timeline: Timeline = { start: startedAt.toISOString(), points: [], phases: [] };
+  let timeline: Timeline = { start: startedAt.toISOString(), points: [], phases: [], requests: [] };
   try {
     timeline = await readTimeline(path.join(reportDir, 'metrics.json.gz'));
   } catch (err) {
@@ -348,11 +380,32 @@ export async function runDrill(spec: DrillSpec, options: RunOptions): Promise<Dr
     }));
   const ttr = summary.metrics.time_to_recover?.max;
 
-  const table = formatVerdict(spec.name, verdict);
+  const panels = await drillPanels(options.root, spec, prometheus?.url, t0, log);
+  const traces = await drillTraces(zipkinUrl, timeline, log);
+
+  const { entries, problems } = readHistory(options.reportsDir);
+  for (const p of problems) log(`  ! ${p}`);
+  const run = historyEntry({
+    drill: spec.name,
+    time: startedAt,
+    testId,
+    verdict,
+    short: options.short,
+    ...(ttr !== undefined ? { timeToRecoverMs: ttr } : {}),
+    summary,
+    report: path.relative(options.reportsDir, path.join(reportDir, 'index.html')),
+  });
+  try {
+    appendHistory(options.reportsDir, run);
+  } catch (err) {
+    log(`  ! could not append to the history: ${(err as Error).message}`);
+  }
+
+  const table = `${formatVerdict(spec.name, verdict)}\nscore ${run.score} (held ${run.held} of ${run.judged} weighted hypotheses)`;
   writeFileSync(path.join(reportDir, 'verdict.txt'), `${table}\n`);
   writeFileSync(
     path.join(reportDir, 'verdict.json'),
-    `${JSON.stringify({ drill: spec.name, testId, pass: verdict.pass, exitCode, timeToRecoverMs: ttr, verdict, invariants }, null, 2)}\n`,
+    `${JSON.stringify({ drill: spec.name, testId, pass: verdict.pass, outcome: verdict.outcome, score: run.score, exitCode, timeToRecoverMs: ttr, verdict, invariants }, null, 2)}\n`,
   );
   writeFileSync(path.join(reportDir, 'faults.json'), `${JSON.stringify(faults, null, 2)}\n`);
   writeFileSync(
@@ -362,17 +415,24 @@ export async function runDrill(spec: DrillSpec, options: RunOptions): Promise<Dr
       testId,
       pass: verdict.pass,
       startedAt: startedAt.toISOString(),
+      outcome: verdict.outcome,
       verdict,
       ...(invariants ? { invariants } : {}),
       timeline,
       faults: windows,
       phases: timeline.phases,
       exitCode,
+      run,
+      history: lastRuns(entries, spec.name, 5),
+      panels,
+      traces,
     }),
   );
   return {
     drill: spec.name,
     pass: verdict.pass,
+    outcome: verdict.outcome,
+    score: run.score,
     exitCode,
     reportDir,
     verdict,
@@ -381,4 +441,69 @@ export async function runDrill(spec: DrillSpec, options: RunOptions): Promise<Dr
     table,
     interrupted,
   };
+}
+
+/** The drill's dashboard panels over its window, or why there are none. */
+async function drillPanels(
+  root: string,
+  spec: DrillSpec,
+  prometheusUrl: string | undefined,
+  t0: number,
+  log: (line: string) => void,
+): Promise<PanelSection> {
+  if (!prometheusUrl) return { state: 'none', reason: 'Prometheus was not running during this drill.' };
+  if (!Number.isFinite(t0)) return { state: 'none', reason: 'k6 recorded no requests.' };
+  try {
+    return {
+      state: 'ok',
+      panels: await fetchPanels(root, prometheusUrl, panelsFor(spec.panels), {
+        startMs: t0,
+        endMs: Date.now(),
+      }),
+    };
+  } catch (err) {
+    log(`  ! could not read the panels from Prometheus: ${(err as Error).message}`);
+    return { state: 'none', reason: `Prometheus could not be read: ${(err as Error).message}` };
+  }
+}
+
+/** Waterfalls of the picked requests, or why there are none. */
+async function drillTraces(
+  zipkinUrl: string | undefined,
+  timeline: Timeline,
+  log: (line: string) => void,
+): Promise<TraceSection> {
+  if (!zipkinUrl)
+    return {
+      state: 'no-zipkin',
+      reason:
+        'no Zipkin was running during this drill (`npm start` runs one where Java 17 is installed; or set BW_ZIPKIN_URL).',
+    };
+  if (!(await zipkinReachable(zipkinUrl)))
+    return {
+      state: 'no-zipkin',
+      reason: `Zipkin at ${zipkinUrl} did not answer when the report was written.`,
+    };
+  try {
+    // Spans are exported in batches: give the last ones a few seconds to arrive.
+    const waterfalls = await fetchWaterfalls(zipkinUrl, pickRequests(timeline.requests), { waitMs: 3_000 });
+    return { state: 'ok', zipkinUrl, waterfalls };
+  } catch (err) {
+    log(`  ! could not read traces from Zipkin: ${(err as Error).message}`);
+    return {
+      state: 'no-zipkin',
+      reason: `Zipkin at ${zipkinUrl} could not be read: ${(err as Error).message}`,
+    };
+  }
+}
+
+/**
+ * With mTLS on (the run has a CA), k6 presents the certificate of one
+ * process of the run to 127.0.0.1: Prometheus's (the policy lets it read
+ * /metrics) unless the drill names another (intruder: notifications').
+ */
+function meshClientEnv(runDir: string, identity: string): Record<string, string> {
+  const dir = path.join(runDir, 'ca', 'identities', identity);
+  if (!existsSync(path.join(dir, 'cert.pem'))) return {};
+  return { MESH_CLIENT_CERT: path.join(dir, 'cert.pem'), MESH_CLIENT_KEY: path.join(dir, 'key.pem') };
 }

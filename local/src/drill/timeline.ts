@@ -1,7 +1,10 @@
 /**
  * Per-second timeline from k6's JSON output (`--out json=metrics.json.gz`):
  * requests, served share and latency (p50/p95) of the drill's traffic
- * (probes and control calls left out), for the report's chart.
+ * (probes and control calls left out), for the report's chart; and every
+ * request that carried a trace id (k6/lib/shop-api.ts puts it on the
+ * samples' metadata), with its duration and outcome, from which the report
+ * picks the traces to draw.
  */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -18,12 +21,28 @@ export interface TimelinePoint {
   p95?: number;
 }
 
+/** One request of the drill's traffic that carried a trace id. */
+export interface TracedRequest {
+  traceId: string;
+  /** Seconds since the timeline's start. */
+  t: number;
+  phase: string;
+  route: string;
+  status: number;
+  ms: number;
+  outcome: 'ok' | 'degraded' | 'failure';
+  /** Why degraded (`stale`, `retry_after`, …). */
+  reason?: string;
+}
+
 export interface Timeline {
   /** ISO time of t = 0. */
   start: string;
   points: TimelinePoint[];
   /** First and last second each phase tag was seen. */
   phases: { name: string; from: number; to: number }[];
+  /** Requests with a trace id, in the order their duration was recorded. */
+  requests: TracedRequest[];
 }
 
 function quantile(sorted: number[], q: number): number | undefined {
@@ -32,7 +51,10 @@ function quantile(sorted: number[], q: number): number | undefined {
 }
 
 export async function readTimeline(file: string): Promise<Timeline> {
-  const input = createReadStream(file).pipe(createGunzip());
+  const raw = createReadStream(file);
+  const input = raw.pipe(createGunzip());
+  // pipe() does not pass a read error on (k6 that never started wrote no file): end the lines with it.
+  raw.on('error', (err) => input.destroy(err));
   const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
   const buckets = new Map<
     number,
@@ -41,12 +63,19 @@ export async function readTimeline(file: string): Promise<Timeline> {
   let t0: number | undefined;
   let start = '';
   const phases = new Map<string, { from: number; to: number }>();
+  const traced = new Map<string, TracedRequest>();
+  const verdicts = new Map<string, { outcome: TracedRequest['outcome']; reason?: string | undefined }>();
   for await (const line of lines) {
     if (!line.startsWith('{"metric"')) continue;
     let point: {
       metric: string;
       type: string;
-      data: { time: string; value: number; tags?: Record<string, string> };
+      data: {
+        time: string;
+        value: number;
+        tags?: Record<string, string>;
+        metadata?: Record<string, string>;
+      };
     };
     try {
       point = JSON.parse(line);
@@ -55,6 +84,13 @@ export async function readTimeline(file: string): Promise<Timeline> {
     }
     if (point.type !== 'Point') continue;
     const { metric, data } = point;
+    const traceId = data.metadata?.trace_id;
+    if (traceId !== undefined && (metric === 'failures' || metric === 'degraded')) {
+      // The request's classification (k6/lib/outcome.ts), with the same metadata.
+      if (metric === 'degraded') verdicts.set(traceId, { outcome: 'degraded', reason: data.tags?.reason });
+      else if (data.value) verdicts.set(traceId, { outcome: 'failure' });
+      continue;
+    }
     if (metric !== 'http_req_duration' && metric !== 'served') continue;
     const route = data.tags?.route;
     if (route === undefined || route === 'probe' || route === 'control') continue;
@@ -75,6 +111,16 @@ export async function readTimeline(file: string): Promise<Timeline> {
     if (metric === 'http_req_duration') {
       b.requests += 1;
       b.durations.push(data.value);
+      if (traceId !== undefined)
+        traced.set(traceId, {
+          traceId,
+          t: (ms - t0) / 1000,
+          phase: phase ?? '',
+          route,
+          status: Number(data.tags?.status ?? 0),
+          ms: data.value,
+          outcome: 'ok',
+        });
     } else {
       b.servedN += 1;
       b.served += data.value ? 1 : 0;
@@ -105,5 +151,10 @@ export async function readTimeline(file: string): Promise<Timeline> {
     start,
     points,
     phases: [...phases.entries()].map(([name, w]) => ({ name, ...w })).sort((a, b) => a.from - b.from),
+    requests: [...traced.values()].map((r) => {
+      const v = verdicts.get(r.traceId);
+      if (!v) return r;
+      return { ...r, outcome: v.outcome, ...(v.reason ? { reason: v.reason } : {}) };
+    }),
   };
 }

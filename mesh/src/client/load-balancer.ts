@@ -11,12 +11,14 @@
  * endpoint (starting or draining) gets no new try, even in panic.
  */
 import { counter, gauge } from '@breakwater/observability';
-import { Pool } from 'undici';
+import type { Pool } from 'undici';
 import { MeshError } from '../errors.ts';
+import type { ClientTls } from '../identity/client-tls.ts';
 import type { UpstreamPolicy } from '../policy.ts';
 import { EndpointPicker, type PickableEndpoint } from './endpoint-picker.ts';
 import type { EndpointSource, EndpointSpec } from './endpoint-source.ts';
 import { OutlierDetector } from './outlier-detector.ts';
+import { createPool } from './pool.ts';
 import { FailedTry } from './try-result.ts';
 import type { Disposable } from './types.ts';
 
@@ -45,14 +47,10 @@ export class Endpoint implements PickableEndpoint {
   active = 0;
   ready: boolean;
 
-  constructor(origin: string, ready: boolean, p: UpstreamPolicy) {
+  constructor(origin: string, ready: boolean, p: UpstreamPolicy, tls?: ClientTls) {
     this.origin = origin;
     this.ready = ready;
-    this.pool = new Pool(origin, {
-      connections: p.pool.connections,
-      keepAliveTimeout: p.pool.keepAliveTimeoutMs,
-      connect: { timeout: p.pool.connectTimeoutMs },
-    });
+    this.pool = createPool(origin, p, tls);
   }
 }
 
@@ -61,6 +59,8 @@ export interface LoadBalancerOptions {
   policy: UpstreamPolicy;
   source: EndpointSource;
   random: () => number;
+  /** mTLS for `https://` endpoints. */
+  tls?: ClientTls | undefined;
   /** Monotonic ms (tests pass a fake clock). */
   now?: () => number;
 }
@@ -69,6 +69,7 @@ export class LoadBalancer {
   readonly name: string;
   readonly #policy: UpstreamPolicy;
   readonly #source: EndpointSource;
+  readonly #tls: ClientTls | undefined;
   readonly #picker: EndpointPicker<Endpoint>;
   readonly #detector: OutlierDetector<Endpoint> | undefined;
   readonly #endpoints = new Map<string, Endpoint>();
@@ -84,6 +85,7 @@ export class LoadBalancer {
     this.name = o.name;
     this.#policy = o.policy;
     this.#source = o.source;
+    this.#tls = o.tls;
     this.#picker = new EndpointPicker(o.policy.loadBalancer, o.random);
     this.#ejectionsActive = gauge('upstreamEjectionsActive').labels(o.name);
     this.#healthy = gauge('upstreamEndpointsHealthy').labels(o.name);
@@ -157,7 +159,7 @@ export class LoadBalancer {
       const ep = this.#endpoints.get(origin);
       if (ep) ep.ready = spec.ready;
       else {
-        const fresh = new Endpoint(origin, spec.ready, this.#policy);
+        const fresh = new Endpoint(origin, spec.ready, this.#policy, this.#tls);
         this.#endpoints.set(origin, fresh);
         this.#detector?.add(fresh);
       }

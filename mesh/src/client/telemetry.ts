@@ -45,6 +45,8 @@ export const OUTCOME_OF: Readonly<Record<MeshErrorCode, CallOutcome>> = {
   MESH_ERR_METHOD_NOT_ALLOWED: 'connect_error',
   MESH_ERR_VALIDATION: 'connect_error',
   MESH_ERR_UNAUTHORIZED: 'connect_error',
+  MESH_ERR_FORBIDDEN: 'connect_error',
+  MESH_ERR_IDENTITY: 'connect_error',
   MESH_ERR_FAULT_INJECTED: 'connect_error',
   MESH_ERR_INTERNAL: 'connect_error',
 };

@@ -1,5 +1,7 @@
 /** The client's public shapes: call options, upstream options and the Upstream interface. */
+
 import type { Readable } from 'node:stream';
+import type { WorkloadIdentity } from '../identity/workload-identity.ts';
 
 export type { Disposable };
 
@@ -77,6 +79,13 @@ export interface UpstreamOptions {
   random?: () => number;
   /** Default largest buffered response body, bytes (default 16 MiB). */
   maxResponseBytes?: number;
+  /**
+   * Certificate presented to `https://` endpoints (mTLS). Default: the
+   * process's identity (BW_TLS_DIR unless BW_MTLS=off); null: none.
+   */
+  identity?: WorkloadIdentity | null;
+  /** ServiceAccount whose SPIFFE id the server must present (default `name`). */
+  serverIdentity?: string;
 }
 
 export interface UpstreamStats {

@@ -17,18 +17,22 @@
  * telemetry.
  */
 import type { Readable } from 'node:stream';
-import type { Span } from '@opentelemetry/api';
-import { Pool } from 'undici';
+import { type Span, SpanStatusCode } from '@opentelemetry/api';
+import type { Pool } from 'undici';
 import { Breaker, type BreakerState } from '../breaker.ts';
 import { RetryBudget } from '../budget.ts';
 import { Bulkhead } from '../bulkhead.ts';
 import { MeshError } from '../errors.ts';
+import type { ClientTls } from '../identity/client-tls.ts';
+import { processIdentity } from '../identity/process-identity.ts';
+import { spiffeId } from '../identity/spiffe.ts';
 import { parsePolicy, type UpstreamPolicy } from '../policy.ts';
 import { waitForSlot } from './bulkhead-wait.ts';
 import { Call, onCallerAbort } from './call.ts';
 import { type EndpointSource, staticEndpoints } from './endpoint-source.ts';
 import { asMeshError, statusError } from './error-mapping.ts';
 import { LoadBalancer } from './load-balancer.ts';
+import { createPool } from './pool.ts';
 import { MeshResponse, type MeshStreamResponse } from './response.ts';
 import { fireTry, retryLoop } from './retry-loop.ts';
 import { checkCallOptions, RetryViews } from './retry-view.ts';
@@ -86,16 +90,16 @@ export class UpstreamClient implements Upstream {
     const first = source.current()[0];
     const single = o.endpoints === undefined && source.current().length === 1 && first !== undefined;
     this.pathPrefix = first ? new URL(first.url).pathname.replace(/\/+$/, '') : '';
+    const tls = clientTlsOf(
+      o,
+      source.current().some((e) => e.url.startsWith('https:')),
+    );
     if (single) {
-      this.pool = new Pool(new URL(first.url).origin, {
-        connections: p.pool.connections,
-        keepAliveTimeout: p.pool.keepAliveTimeoutMs,
-        connect: { timeout: p.pool.connectTimeoutMs },
-      });
+      this.pool = createPool(new URL(first.url).origin, p, tls);
       this.lb = undefined;
     } else {
       this.pool = undefined;
-      this.lb = new LoadBalancer({ name: o.name, policy: p, source, random: this.random });
+      this.lb = new LoadBalancer({ name: o.name, policy: p, source, random: this.random, tls });
     }
     this.budget = new RetryBudget(p.retry.budget);
     this.bulkhead = new Bulkhead(p.bulkhead);
@@ -248,6 +252,12 @@ export class UpstreamClient implements Upstream {
     const err = asMeshError(this, e);
     if (span) {
       span.recordException(err);
+      if (span.isRecording()) {
+        // OpenTelemetry's `error.type` and an ERROR status, so a trace backend shows which
+        // failure ended the call (the drill report marks it: "breaker open after 0.2 ms").
+        span.setAttribute('error.type', err.code);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: err.message });
+      }
       span.end();
     }
     // An upstream status was counted (as upstream_5xx) before it was thrown.
@@ -272,6 +282,25 @@ function notTheUpstreamsFault(err: unknown): boolean {
   return (
     err instanceof MeshError && (err.code === 'MESH_ERR_ABORTED' || err.code === 'MESH_ERR_INVALID_REQUEST')
   );
+}
+
+/**
+ * mTLS for this upstream: the identity given (or the process's), and the
+ * SPIFFE id its servers must present (`serverIdentity`, default the
+ * upstream's name as a ServiceAccount). An https:// endpoint without an
+ * identity is refused at once: the server would refuse every call.
+ */
+function clientTlsOf(o: UpstreamOptions, https: boolean): ClientTls | undefined {
+  const identity = o.identity === undefined ? processIdentity() : (o.identity ?? undefined);
+  if (identity === undefined) {
+    if (https && o.endpoints === undefined)
+      throw new MeshError(
+        'MESH_ERR_IDENTITY',
+        `createUpstream(${o.name}): an https:// upstream needs a workload identity (BW_TLS_DIR, or the identity option)`,
+      );
+    return undefined;
+  }
+  return { identity, expect: spiffeId(o.serverIdentity ?? o.name) };
 }
 
 /** The endpoints of an upstream: a source, or the static `baseUrl` (one URL or a list). */

@@ -10,13 +10,21 @@
  *   kit.addCloser('postgres', () => pool.end());
  *   await kit.listen({ host, port });
  *
- * Middleware order, one file each: request id → /health/*, /metrics
+ * With a workload identity (BW_TLS_DIR, or `identity`) the listener is HTTPS
+ * requiring a client certificate from the mesh's CA, and every request is
+ * authorized against mesh/policy.yaml (../identity/).
+ *
+ * Middleware order, one file each: request id → authorization (mTLS only) → /health/*, /metrics
  * (lifecycle) → telemetry and access log → deadline (504 at once when
  * already expired) → fault filter → JSON body → the service's routes →
  * 404/405 → problem+json.
  */
 import { collectProcessMetrics, counter, createLogger, setServiceLabel } from '@breakwater/observability';
 import express from 'express';
+import { authorizationFor, authorize } from '../identity/authorization.ts';
+import { processIdentity } from '../identity/process-identity.ts';
+import { parseSpiffeId } from '../identity/spiffe.ts';
+import { loadPolicy } from '../policy/schema.ts';
 import { deadline, skipIfAnswered } from './deadline.ts';
 import { FaultFilter } from './fault-filter.ts';
 import { Lifecycle } from './lifecycle.ts';
@@ -27,9 +35,10 @@ import { telemetry } from './telemetry.ts';
 
 /** Builds the express app and its lifecycle. Settings are validated (MESH_ERR_INVALID_POLICY) and frozen. */
 export function createServiceApp(options: ServiceAppOptions): ServiceApp {
-  const { routes, logger: givenLogger, exit, random, ...rest } = options;
+  const { routes, logger: givenLogger, exit, random, identity: givenIdentity, policy, ...rest } = options;
   const settings = parseServerSettings(rest);
   const logger = givenLogger ?? createLogger({ service: settings.service });
+  const identity = givenIdentity === undefined ? processIdentity() : (givenIdentity ?? undefined);
   setServiceLabel(settings.service);
   collectProcessMetrics();
   counter('faultsInjected'); // registered up front so dashboards see it at 0
@@ -40,6 +49,11 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(requestId(logger, () => !life.accepting));
+  // The server's name in the policy is the ServiceAccount its certificate carries.
+  const destination = identity
+    ? (parseSpiffeId(identity.id)?.serviceAccount ?? settings.service)
+    : settings.service;
+  if (identity) app.use(authorize(authorizationFor(policy ?? loadPolicy(), destination), logger, identity));
   life.mountHealth(app);
   app.use(telemetry({ logger, accessLog: settings.accessLog, onInFlight: life.onInFlight }));
   app.use(deadline);
@@ -66,7 +80,7 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
     addReadinessCheck: (name, check) => life.addReadinessCheck(name, check),
     addCloser: (name, closer) => life.addCloser(name, closer),
     async listen(o = {}) {
-      const out = await life.listen(app, faults, o);
+      const out = await life.listen(app, faults, o, identity && { identity, destination });
       life.exitOnSignals(exit ?? process.exit);
       return out;
     },

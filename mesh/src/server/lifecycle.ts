@@ -6,10 +6,13 @@
  * reverse order (each up to `closerTimeoutMs`), close the admin server.
  */
 import http from 'node:http';
+import type https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { type Logger, renderMetrics } from '@breakwater/observability';
 import type express from 'express';
 import { MeshError } from '../errors.ts';
+import { createMtlsServer } from '../identity/server-tls.ts';
+import type { WorkloadIdentity } from '../identity/workload-identity.ts';
 import { settlesWithin, withTimeout } from '../timeout.ts';
 import { createAdminApp } from './admin.ts';
 import type { FaultFilter } from './fault-filter.ts';
@@ -25,7 +28,7 @@ export class Lifecycle {
   accepting = true;
   #inFlight = 0;
   #idle: (() => void) | undefined;
-  server: http.Server | undefined;
+  server: http.Server | https.Server | undefined;
   #adminServer: http.Server | undefined;
   #shutdown: Promise<void> | undefined;
 
@@ -87,10 +90,15 @@ export class Lifecycle {
     return { ready: ok, body: { status, checks: results } };
   }
 
-  async listen(app: express.Express, faults: FaultFilter, o: ListenOptions): Promise<Address> {
+  async listen(
+    app: express.Express,
+    faults: FaultFilter,
+    o: ListenOptions,
+    tls?: { identity: WorkloadIdentity; destination: string },
+  ): Promise<Address> {
     if (this.server) throw new MeshError('MESH_ERR_INVALID_REQUEST', 'listen() called twice');
     const host = o.host ?? '127.0.0.1';
-    const s = http.createServer(app);
+    const s = tls ? createMtlsServer(app, { ...tls, logger: this.#logger }) : http.createServer(app);
     s.keepAliveTimeout = 5_000;
     await listening(s, { host, port: o.port ?? 0, reusePort: o.reusePort ?? false });
     this.server = s;
@@ -102,7 +110,7 @@ export class Lifecycle {
       this.#adminServer = a;
       out.adminPort = (a.address() as AddressInfo).port;
     }
-    this.#logger.info({ ...out }, 'listening');
+    this.#logger.info({ ...out, ...(tls ? { mtls: tls.identity.id } : {}) }, 'listening');
     return out;
   }
 
@@ -150,7 +158,7 @@ export class Lifecycle {
   }
 
   /** Closes the listener and idle connections, waits for in-flight requests, then cuts what is left. */
-  async #closeServer(s: http.Server): Promise<void> {
+  async #closeServer(s: http.Server | https.Server): Promise<void> {
     const closed = new Promise<void>((r) => s.close(() => r()));
     s.closeIdleConnections();
     if (this.#inFlight > 0) {
@@ -169,7 +177,10 @@ export class Lifecycle {
   }
 }
 
-function listening(s: http.Server, o: { host: string; port: number; reusePort?: boolean }): Promise<void> {
+function listening(
+  s: http.Server | https.Server,
+  o: { host: string; port: number; reusePort?: boolean },
+): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     s.once('error', reject);
     s.listen(o, () => {

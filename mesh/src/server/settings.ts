@@ -1,10 +1,13 @@
 /** The server kit's settings (validated once, frozen) and its public shapes. */
 import type http from 'node:http';
+import type https from 'node:https';
 import type { Logger } from '@breakwater/observability';
 import type express from 'express';
 import type { Router } from 'express';
 import { z } from 'zod';
 import { MeshError } from '../errors.ts';
+import type { WorkloadIdentity } from '../identity/workload-identity.ts';
+import type { MeshPolicy } from '../policy/schema.ts';
 import { formatIssues } from '../policy.ts';
 import type { FaultFilter } from './fault-filter.ts';
 
@@ -62,6 +65,13 @@ export interface ServiceAppOptions extends z.input<typeof ServerSettingsSchema> 
   exit?: (code: number) => void;
   /** Random source of the fault filter (tests). */
   random?: () => number;
+  /**
+   * The workload identity: serve mTLS and authorize callers by mesh/policy.yaml.
+   * Default: the process's (BW_TLS_DIR unless BW_MTLS=off); null: plain HTTP.
+   */
+  identity?: WorkloadIdentity | null;
+  /** The policy authorizing callers (default mesh/policy.yaml). */
+  policy?: MeshPolicy;
 }
 
 export interface ListenOptions {
@@ -88,6 +98,6 @@ export interface ServiceApp {
   listen(options?: ListenOptions): Promise<{ host: string; port: number; adminPort?: number }>;
   /** Graceful shutdown (idempotent): readiness false, drain, close listener, wait, closers. */
   shutdown(reason?: string): Promise<void>;
-  /** The HTTP server once listening. */
-  readonly server: http.Server | undefined;
+  /** The HTTP (or, with an identity, HTTPS) server once listening. */
+  readonly server: http.Server | https.Server | undefined;
 }

@@ -124,24 +124,8 @@ export function labelValuesSelector(query: string): string | undefined {
   return /^label_values\((.+),\s*[A-Za-z_][A-Za-z0-9_]*\)$/.exec(query.trim())?.[1];
 }
 
-/**
- * `expr` with Grafana's macros and template variables replaced, so that
- * Prometheus can evaluate it: `$__rate_interval` and friends become
- * `rateInterval` (default 1m), and `$var` / `${var}` the value in `vars`
- * (default `.*`, Grafana's "All" for these dashboards).
- */
-export function toPromQL(
-  expr: string,
-  options: { rateInterval?: string; vars?: Readonly<Record<string, string>> } = {},
-): string {
-  const interval = options.rateInterval ?? '1m';
-  return expr
-    .replace(/\$__(rate_interval|interval|range)\b/g, interval)
-    .replace(/\$\{(\w+)\}|\$(\w+)/g, (_m, braced: string | undefined, bare: string | undefined) => {
-      const name = braced ?? bare ?? '';
-      return options.vars?.[name] ?? '.*';
-    });
-}
+// One definition of the Grafana → PromQL expansion, shared with the drill report (local).
+export { toPromQL } from '@breakwater/local/dashboard-queries';
 
 /** The dashboard file names, in render order. */
 export const dashboardFiles: readonly string[] = Object.keys(builders);

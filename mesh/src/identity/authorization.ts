@@ -1,0 +1,183 @@
+/**
+ * Authorization from mesh/policy.yaml, the same data that renders the
+ * cluster's AuthorizationPolicies: a server allows a caller's SPIFFE id
+ * (from its verified certificate) only where the policy has an edge from
+ * that caller to this service.
+ *
+ * - `calls`: a workload that calls this service may use every route.
+ * - `external` callers with a ServiceAccount: their callees (or those of the
+ *   workload they stand in for) likewise; a scraper (`scrape`) only
+ *   `GET <scrape.path>` on every service and worker — Prometheus.
+ * - `/health/live` and `/health/ready`: any caller with a valid mesh
+ *   certificate, as on Istio, where the kubelet's probes are rewritten by
+ *   the sidecar and never meet the AuthorizationPolicy. Locally the
+ *   supervisor probes with its own certificate.
+ *
+ * Anything else: 403 problem+json `MESH_ERR_FORBIDDEN`, logged with the
+ * caller's identity and counted in bw_authz_denied_total{source,destination}.
+ * Plain-HTTP sockets (mTLS off) are not checked.
+ */
+import type { TLSSocket } from 'node:tls';
+import { counter, type Logger } from '@breakwater/observability';
+import type { NextFunction, Request, Response } from 'express';
+import { MeshError } from '../errors.ts';
+import { externalCallees, scrapeTargets } from '../policy/edges.ts';
+import type { MeshPolicy } from '../policy/schema.ts';
+import { identityLabel, type SpiffeId, spiffeId, spiffeIdOf } from './spiffe.ts';
+
+export const HEALTH_PATHS: ReadonlySet<string> = new Set(['/health/live', '/health/ready']);
+
+/** A caller allowed everything, or only some methods on one path (a scraper). */
+interface Grant {
+  readonly methods?: ReadonlySet<string>;
+  readonly path?: string;
+}
+
+export interface AuthorizationRules {
+  readonly destination: string;
+  /** The identities allowed something here (for messages and the live matrix test). */
+  readonly callers: readonly SpiffeId[];
+  /** Undefined when allowed, else the check that failed, in words. */
+  check(caller: SpiffeId | undefined, method: string, path: string): string | undefined;
+}
+
+/** The rules of `destination` from the policy. */
+export function authorizationFor(policy: MeshPolicy, destination: string): AuthorizationRules {
+  const grants = new Map<SpiffeId, Grant[]>();
+  const grant = (id: SpiffeId, g: Grant) => grants.set(id, [...(grants.get(id) ?? []), g]);
+  const own = (sa: string) => spiffeId(sa, policy.namespace, policy.trustDomain);
+  for (const [caller, callees] of Object.entries(policy.calls))
+    if (callees.includes(destination)) grant(own(caller), {});
+  for (const [name, e] of Object.entries(policy.external)) {
+    if (e.serviceAccount === undefined) continue; // not in the mesh: no identity to allow
+    const id = spiffeId(e.serviceAccount, e.namespace, policy.trustDomain);
+    if (externalCallees(policy, name).includes(destination)) grant(id, {});
+    if (e.scrape && scrapeTargets(policy).includes(destination))
+      grant(id, { methods: new Set(['GET', 'HEAD']), path: e.scrape.path });
+  }
+  const known = new Set<string>([
+    ...Object.keys(policy.workloads).map(own),
+    ...Object.values(policy.external).flatMap((e) =>
+      e.serviceAccount ? [spiffeId(e.serviceAccount, e.namespace, policy.trustDomain)] : [],
+    ),
+  ]);
+  return {
+    destination,
+    callers: [...grants.keys()].sort(),
+    check(caller, method, path) {
+      if (HEALTH_PATHS.has(path)) return undefined;
+      if (caller === undefined) return 'the client certificate carries no SPIFFE id';
+      const gs = grants.get(caller);
+      if (gs === undefined) {
+        return known.has(caller)
+          ? `mesh/policy.yaml has no edge ${identityLabel(caller)} -> ${destination}`
+          : `unknown identity: ${caller} is no workload of mesh/policy.yaml`;
+      }
+      if (
+        gs.some(
+          (g) =>
+            (g.methods === undefined || g.methods.has(method)) && (g.path === undefined || g.path === path),
+        )
+      )
+        return undefined;
+      return `mesh/policy.yaml allows ${identityLabel(caller)} only ${gs
+        .map((g) => `${[...(g.methods ?? ['*'])].join('|')} ${g.path ?? '*'}`)
+        .join(', ')} on ${destination}`;
+    },
+  };
+}
+
+interface Peer {
+  readonly id: SpiffeId | undefined;
+  /** The peer certificate's expiry, ms since the epoch. */
+  readonly notAfter: number;
+  /** From then on (three quarters of its lifetime) the connection is asked to close. */
+  readonly retireAt: number;
+  /** This server's certificate on the connection (the one current at its first request): expiry and retirement. */
+  readonly ownNotAfter: number;
+  readonly ownRetireAt: number;
+}
+
+type OwnIdentity = { readonly current: { readonly notAfter: number; readonly notBefore: number } };
+
+/** Three quarters into a certificate's lifetime: renewed at half-life, so its holder has a newer one. */
+function retireAt(notBefore: number, notAfter: number): number {
+  return notAfter - (notAfter - notBefore) / 4;
+}
+
+const peers = new WeakMap<object, Peer>();
+
+/** The verified peer of a TLS socket (read once per connection). */
+function peerOf(socket: TLSSocket, own?: OwnIdentity): Peer {
+  let p = peers.get(socket);
+  if (p === undefined) {
+    const cert = socket.authorized ? socket.getPeerCertificate() : undefined;
+    const notAfter = cert?.valid_to ? Date.parse(cert.valid_to) : 0;
+    const notBefore = cert?.valid_from ? Date.parse(cert.valid_from) : 0;
+    const mine = own?.current;
+    p = {
+      id: spiffeIdOf(cert),
+      notAfter,
+      retireAt: retireAt(notBefore, notAfter),
+      ownNotAfter: mine?.notAfter ?? Number.POSITIVE_INFINITY,
+      ownRetireAt: mine ? retireAt(mine.notBefore, mine.notAfter) : Number.POSITIVE_INFINITY,
+    };
+    peers.set(socket, p);
+  }
+  return p;
+}
+
+/** The verified SPIFFE id of a TLS socket's peer (read once per connection). */
+export function peerIdOf(socket: TLSSocket): SpiffeId | undefined {
+  return peerOf(socket).id;
+}
+
+/**
+ * The express middleware enforcing `rules` on mTLS sockets. It also ends
+ * keep-alive connections that outlived a certificate — TLS checks expiry
+ * only at the handshake, so without this an expired identity would keep
+ * working on an old connection:
+ * - the caller's certificate expired: 403 MESH_ERR_FORBIDDEN naming it;
+ * - this server's own certificate expired (its CA did not renew it): 503
+ *   MESH_ERR_IDENTITY, so the caller reconnects and its handshake refuses
+ *   the expired certificate — it fails closed.
+ * Either answer closes the connection. Before it comes to that, a
+ * connection whose certificates (the caller's or this server's) are past
+ * three quarters of their lifetime — both sides hold renewed ones by then —
+ * gets `connection: close` on its next response: the caller finishes the
+ * request and reconnects with its current certificate, so rotation never
+ * fails a request.
+ */
+export function authorize(rules: AuthorizationRules, logger: Logger, own?: OwnIdentity) {
+  const denied = counter('authzDenied');
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const socket = req.socket as TLSSocket;
+    if (socket.encrypted !== true) {
+      next();
+      return;
+    }
+    const peer = peerOf(socket, own);
+    const now = Date.now();
+    if (now >= peer.retireAt || now >= peer.ownRetireAt) res.setHeader('connection', 'close');
+    if (peer.ownNotAfter <= now && !HEALTH_PATHS.has(req.path)) {
+      const why = `this server's certificate expired at ${new Date(peer.ownNotAfter).toISOString()}${own && own.current.notAfter > now ? '' : ' and was not renewed'}`;
+      logger.error({ caller: peer.id ?? 'none', check: why }, 'refusing to serve on an expired identity');
+      next(new MeshError('MESH_ERR_IDENTITY', why, { status: 503 }));
+      return;
+    }
+    const why =
+      peer.notAfter <= now
+        ? `client certificate expired at ${new Date(peer.notAfter).toISOString()}`
+        : rules.check(peer.id, req.method, req.path);
+    if (why === undefined) {
+      next();
+      return;
+    }
+    denied.labels(identityLabel(peer.id), rules.destination).inc();
+    logger.warn(
+      { caller: peer.id ?? 'none', method: req.method, path: req.path, check: why },
+      'authorization denied',
+    );
+    next(new MeshError('MESH_ERR_FORBIDDEN', `${req.method} ${req.path} refused: ${why}`));
+  };
+}
