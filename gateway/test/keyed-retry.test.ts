@@ -58,8 +58,14 @@ beforeAll(async () => {
         redis: { keyPrefix: `bw:gw:keyed-retry:${process.pid}:`, commandTimeoutMs: 2_000 },
         upstreams: {
           ...upstreams,
-          // Retries on; outlier detection off, so the dead endpoint keeps being picked.
-          svc: { ...upstreams.svc, retry: { maxRetries: 1 }, outlierDetection: { enabled: false } },
+          // Retries on; outlier detection off, so the dead endpoint keeps being picked; the
+          // breaker out of the way (its failed tries would open it: a fast 503, not this test).
+          svc: {
+            ...upstreams.svc,
+            retry: { maxRetries: 1 },
+            outlierDetection: { enabled: false },
+            breaker: { ...(upstreams.svc?.breaker as object), volumeThreshold: 1_000 },
+          },
         },
       }),
       dir,
