@@ -162,6 +162,8 @@ export async function startTestGateway(opts: {
   configFile: string;
   redisUrl: string;
   upstreams: Record<string, string>;
+  /** Endpoints file per upstream (as `<NAME>_ENDPOINTS_FILE`): the gateway balances over it. */
+  endpointsFiles?: Record<string, string>;
 }): Promise<RunningGateway> {
   const loaded = loadConfig(opts.configFile);
   const upstreamUrls: Record<string, URL> = {};
@@ -169,6 +171,7 @@ export async function startTestGateway(opts: {
   return startGateway({
     loaded,
     upstreamUrls,
+    ...(opts.endpointsFiles ? { upstreamEndpointsFiles: opts.endpointsFiles } : {}),
     redisUrl: opts.redisUrl,
     host: '127.0.0.1',
     port: 0,

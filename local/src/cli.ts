@@ -16,7 +16,8 @@ import type { ProcessStatus } from './managed-process.ts';
 import { PLATFORM } from './platform.ts';
 import { parsePort } from './ports.ts';
 import { addressableNames, checkReplicas, parseReplicas } from './replicas.ts';
-import type { ScaleResult } from './scaling.ts';
+import { resolvePlan } from './rollout.ts';
+import type { RolloutResult, ScaleResult } from './scaling.ts';
 import { pidRunning, processCommandLine } from './stale.ts';
 import { readState, supervisorAlive } from './state.ts';
 import { formatStatusTable } from './status-table.ts';
@@ -47,6 +48,10 @@ commands:
   status [--json]    every process with state, pid, port and URL
   scale <service> <n>  run n instances: new ones start and join when ready; removed ones drain
                      (out of the endpoints file, in-flight requests finish, then SIGTERM)
+  rollout <service>  replace every instance, as a Deployment's RollingUpdate: a new one starts and
+                     becomes ready, an old one drains, until none of the old is left
+    --max-surge N|P%       instances above the count meanwhile (default 25%, rounded up)
+    --max-unavailable N|P% instances below it (default 25%, rounded down; never both 0)
   stop [name]        stop one process gracefully; without a name, stop the whole run
   start <name>       start a stopped or down process
   kill <name>        SIGKILL one process (it stays down until restart)
@@ -61,7 +66,7 @@ options:
   --run-dir DIR      run folder for data, logs and state (default .run; env BW_RUN_DIR)
   -h, --help         this text`;
 
-const COMMANDS = ['up', 'status', 'logs', 'scale', ...PROCESS_ACTIONS] as const;
+const COMMANDS = ['up', 'status', 'logs', 'scale', 'rollout', ...PROCESS_ACTIONS] as const;
 
 function out(line: string): void {
   process.stdout.write(`${line}\n`);
@@ -89,6 +94,8 @@ function parse(argv: string[]) {
         'keep-going': { type: 'boolean' },
         replicas: { type: 'string' },
         discovery: { type: 'boolean' },
+        'max-surge': { type: 'string' },
+        'max-unavailable': { type: 'string' },
         plaintext: { type: 'boolean' },
         'cert-lifetime': { type: 'string' },
         lines: { type: 'string', short: 'n' },
@@ -194,6 +201,38 @@ async function scale(
   out(
     `${service}: ${result.replicas} instance${result.replicas === 1 ? '' : 's'}${what.length ? ` (${what.join('; ')})` : ' (unchanged)'}`,
   );
+  out(formatStatusTable(result.processes));
+  return 0;
+}
+
+async function rollout(
+  runDir: string,
+  service: string | undefined,
+  maxSurge: string | undefined,
+  maxUnavailable: string | undefined,
+): Promise<number> {
+  if (service === undefined) fail('rollout needs a service: npm run local -- rollout catalog');
+  checkReplicas(service, 1); // names the services that can have instances
+  // Checked here too, so a bad flag is one line before any call (the same check the supervisor makes).
+  resolvePlan(1, {
+    ...(maxSurge !== undefined ? { maxSurge } : {}),
+    ...(maxUnavailable !== undefined ? { maxUnavailable } : {}),
+  });
+  const state = liveState(runDir);
+  const result = (await controlCall(state, 'POST', `/v1/services/${encodeURIComponent(service)}/rollout`, {
+    ...(maxSurge !== undefined ? { maxSurge } : {}),
+    ...(maxUnavailable !== undefined ? { maxUnavailable } : {}),
+  })) as RolloutResult;
+  out(
+    `${service}: rolled out ${result.replicas} instance${result.replicas === 1 ? '' : 's'} (maxSurge ${result.maxSurge}, maxUnavailable ${result.maxUnavailable})`,
+  );
+  for (const step of result.steps) {
+    const what = [
+      step.started.length ? `started ${step.started.join(', ')}` : '',
+      step.removed.length ? `drained ${step.removed.join(', ')}` : '',
+    ].filter(Boolean);
+    out(`  ${(step.atMs / 1000).toFixed(1).padStart(6)} s  ${what.join('; ')}`);
+  }
   out(formatStatusTable(result.processes));
   return 0;
 }
@@ -315,6 +354,8 @@ export async function main(argv: string[]): Promise<number> {
       return status(runDir, values.json ?? false);
     case 'scale':
       return scale(runDir, name, rest[0]);
+    case 'rollout':
+      return rollout(runDir, name, values['max-surge'], values['max-unavailable']);
     case 'logs':
       return logs(runDir, name, values.lines, values.follow ?? false);
     default:

@@ -9,7 +9,9 @@
  *        several instances (catalog → catalog-1, catalog-2) acts on all of
  *        them and answers { processes: [...] }.
  *   POST /v1/services/:service/scale {replicas} → { service, replicas, started, removed, processes }
- *        (added by `up`)
+ *   POST /v1/services/:service/rollout {maxSurge?, maxUnavailable?, drain?}
+ *        → { service, replicas, maxSurge, maxUnavailable, drained, started, removed, steps, processes }
+ *        (both added by `up`)
  *   POST /v1/shutdown                      → 202; the supervisor stops everything and exits
  *
  * Other modules (the fault controller) add routes with `route()`.

@@ -12,8 +12,9 @@ import { ControlApi } from './control-api.ts';
 import { LocalError } from './errors.ts';
 import { buildPlatform, type PlatformOptions } from './platform.ts';
 import { LOOPBACK } from './ports.ts';
+import type { RolloutOptions } from './rollout.ts';
 import { keepRunFiles } from './run-files.ts';
-import { createScaler } from './scaling.ts';
+import { createScaler, type Scaler } from './scaling.ts';
 import { processCommandLine } from './stale.ts';
 import { type RunState, recoverStaleRun, writeState } from './state.ts';
 import { describeState, formatStatusTable } from './status-table.ts';
@@ -40,11 +41,40 @@ export interface UpContext {
   /** The run's certificate authority (undefined with --plaintext). */
   ca?: CertificateAuthority | undefined;
   supervisor: Supervisor;
+  /** Scale and roll out services (one change at a time); the fault controller's `rollout` kind uses it. */
+  scaler?: Scaler;
   state: RunState;
   print: (line: string) => void;
 }
 
 export type UpPlugin = (ctx: UpContext) => void | Promise<void>;
+
+/** The body of POST /v1/services/:service/rollout, checked: { maxSurge?, maxUnavailable?, drain? }. */
+export function rolloutOptions(body: unknown): RolloutOptions {
+  const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+  const unknown = Object.keys(b).find((k) => !['maxSurge', 'maxUnavailable', 'drain'].includes(k));
+  if (unknown)
+    throw new LocalError(
+      'LOCAL_ERR_BAD_INPUT',
+      `unknown rollout field "${unknown}": use maxSurge, maxUnavailable, drain`,
+    );
+  const intOrPercent = (field: string) => {
+    const v = b[field];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' && typeof v !== 'number')
+      throw new LocalError('LOCAL_ERR_BAD_INPUT', `${field} must be a count or a percentage such as "25%"`);
+    return v;
+  };
+  if (b.drain !== undefined && typeof b.drain !== 'boolean')
+    throw new LocalError('LOCAL_ERR_BAD_INPUT', 'drain must be true or false');
+  const maxSurge = intOrPercent('maxSurge');
+  const maxUnavailable = intOrPercent('maxUnavailable');
+  return {
+    ...(maxSurge !== undefined ? { maxSurge } : {}),
+    ...(maxUnavailable !== undefined ? { maxUnavailable } : {}),
+    ...(b.drain !== undefined ? { drain: b.drain as boolean } : {}),
+  };
+}
 
 /** Runs until stopped; resolves with the exit code. */
 export async function up(options: UpOptions): Promise<number> {
@@ -101,6 +131,9 @@ export async function up(options: UpOptions): Promise<number> {
     const replicas = (body as { replicas?: unknown }).replicas;
     return scaler.scale(params.service ?? '', typeof replicas === 'number' ? replicas : String(replicas));
   });
+  api.route('POST', '/v1/services/:service/rollout', ({ params, body }) =>
+    scaler.rollout(params.service ?? '', rolloutOptions(body)),
+  );
   if (ca) {
     // The cert-expiry drill: the CA refuses (or again allows) renewals of one identity.
     api.route('GET', '/v1/ca', () => ({ caFile: ca.caFile, dir: ca.dir, identities: ca.status() }));
@@ -150,7 +183,7 @@ export async function up(options: UpOptions): Promise<number> {
       print(`[${time}] ${status.name}: ${describeState(status)}${status.pid ? ` (pid ${status.pid})` : ''}`);
     }
   });
-  for (const plugin of options.plugins ?? []) await plugin({ api, ca, supervisor, state, print });
+  for (const plugin of options.plugins ?? []) await plugin({ api, ca, supervisor, scaler, state, print });
 
   // Last resort: whatever way this process ends, its children go with it.
   const onExit = () => supervisor.killAllNow();

@@ -256,3 +256,48 @@ describe('mesh faults through a real fault filter', { timeout: 30_000 }, () => {
     expect(await rules()).toEqual([]);
   });
 });
+
+describe('faults on one instance or on every instance of a service', { timeout: 30_000 }, () => {
+  let web: Supervisor;
+  let faults: FaultController;
+
+  beforeAll(async () => {
+    const ports = await freePorts(3);
+    web = new Supervisor(ports.map((p, i) => ({ ...spec(`web-${i + 1}`, p), service: 'web' })));
+    await web.startAll();
+    faults = new FaultController({ adminToken: ADMIN, processes: web });
+  });
+  afterAll(async () => {
+    await faults?.undoAll();
+    await web?.stopAll();
+  });
+
+  const states = () => web.status().map((p) => `${p.name} ${p.state}`);
+
+  it('a service name pauses every instance and the undo resumes them all', async () => {
+    const fault = await faults.inject({ spec: { kind: 'process', target: 'web', action: 'pause' } });
+    expect(fault.target).toBe('web');
+    expect(states()).toEqual(['web-1 paused', 'web-2 paused', 'web-3 paused']);
+    await faults.undo(fault.id);
+    expect(states()).toEqual(['web-1 running', 'web-2 running', 'web-3 running']);
+  });
+
+  it('an instance name kills that instance only, and the undo starts it again', async () => {
+    const fault = await faults.inject({ spec: { kind: 'process', target: 'web-2', action: 'kill' } });
+    expect(states()).toEqual(['web-1 running', 'web-2 down', 'web-3 running']);
+    await faults.undo(fault.id);
+    expect(states()).toEqual(['web-1 running', 'web-2 running', 'web-3 running']);
+  });
+
+  it('an unknown target is a 404 naming the instances and their service', async () => {
+    await expect(
+      faults.inject({ spec: { kind: 'process', target: 'webby', action: 'kill' } }),
+    ).rejects.toThrow('unknown process "webby": choose one of web-1, web-2, web-3, web');
+  });
+
+  it('a rollout is refused where the controller has no scaler', async () => {
+    await expect(faults.inject({ spec: { kind: 'rollout', services: ['web'] } })).rejects.toThrow(
+      'this run cannot roll out services',
+    );
+  });
+});

@@ -10,8 +10,12 @@
  * kept in reports/test-artifacts/). Then a platform with the stale copies
  * switched off — catalog's cache (CATALOG_STALE_TTL_MS=1: they expire at
  * once) and the gateway's stale-if-error (a gateway.yaml variant) — makes
- * catalog-db-outage fail, and the runner exit non-zero. This is how `npm test` — and CI — runs the
- * drills; `npm run drill -- all --short` is the same from the command line.
+ * catalog-db-outage fail, and the runner exit non-zero. Last, the replica
+ * drills (bad-replica, replica-crash, rolling-deploy, slow-replica) on a
+ * platform of their own started with the instances they declare (catalog 3,
+ * orders 2; the runner scales orders to 3 for slow-replica), discovery on.
+ * This is how `npm test` — and CI — runs the drills; `npm run drill -- all
+ * --short` is the same from the command line.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -20,7 +24,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser } from '../src/chromium.ts';
 import { controlCall } from '../src/control-client.ts';
-import { DRILLS } from '../src/drill/drills.ts';
+import { DRILLS, drillByName } from '../src/drill/drills.ts';
 import { ensurePlatform, type PlatformHandle } from '../src/drill/platform.ts';
 import { type DrillResult, runDrill } from '../src/drill/run-drill.ts';
 import { withoutStaleIfError, writeGatewayVariant } from '../src/gateway-variant.ts';
@@ -36,26 +40,33 @@ let reportsDir: string;
 let platform: PlatformHandle;
 const results = new Map<string, DrillResult>();
 
-beforeAll(async () => {
-  runDir = mkdtempSync(path.join(tmpdir(), 'bw-drills-run-'));
+beforeAll(() => {
   reportsDir = mkdtempSync(path.join(tmpdir(), 'bw-drills-reports-'));
-  platform = await ensurePlatform({
-    root: ROOT,
-    runDir,
-    env: { BW_GATEWAY_PORT: '0', BW_PROMETHEUS_PORT: '0' },
-  });
-  expect(platform.started).toBe(true);
-}, 240_000);
+});
 
-afterAll(async () => {
-  await platform?.stop();
-  if (runDir) rmSync(runDir, { recursive: true, force: true });
+afterAll(() => {
   if (reportsDir && process.env.BW_KEEP_REPORTS !== 'true')
     rmSync(reportsDir, { recursive: true, force: true });
-}, 120_000);
+});
 
 describe('chaos drills, short form, on one platform', () => {
-  for (const drill of DRILLS) {
+  // Started here, not for the whole file: one platform at a time on a small machine.
+  beforeAll(async () => {
+    runDir = mkdtempSync(path.join(tmpdir(), 'bw-drills-run-'));
+    platform = await ensurePlatform({
+      root: ROOT,
+      runDir,
+      env: { BW_GATEWAY_PORT: '0', BW_PROMETHEUS_PORT: '0' },
+    });
+    expect(platform.started).toBe(true);
+  }, 240_000);
+
+  afterAll(async () => {
+    await platform?.stop();
+    if (runDir) rmSync(runDir, { recursive: true, force: true });
+  }, 120_000);
+
+  for (const drill of DRILLS.filter((d) => !d.replicas)) {
     it(
       `${drill.name} passes: ${drill.summary}`,
       async () => {
@@ -194,4 +205,56 @@ describe('chaos drills, short form, on one platform', () => {
       rmSync(brokenReports, { recursive: true, force: true });
     }
   }, 260_000);
+});
+
+describe('replica drills, short form, on a platform with instances', () => {
+  let replicaRun: string;
+  let replicaPlatform: PlatformHandle;
+
+  beforeAll(async () => {
+    replicaRun = mkdtempSync(path.join(tmpdir(), 'bw-drills-replicas-'));
+    replicaPlatform = await ensurePlatform({
+      root: ROOT,
+      runDir: replicaRun,
+      env: { BW_GATEWAY_PORT: '0', BW_PROMETHEUS_PORT: '0' },
+      replicas: { catalog: 3, orders: 2 },
+    });
+    expect(replicaPlatform.started).toBe(true);
+  }, 240_000);
+
+  afterAll(async () => {
+    await replicaPlatform?.stop();
+    if (replicaRun) rmSync(replicaRun, { recursive: true, force: true });
+  }, 120_000);
+
+  // rolling-deploy renames every instance, slow-replica scales orders to three: both last.
+  for (const name of ['bad-replica', 'replica-crash', 'rolling-deploy', 'slow-replica']) {
+    const drill = drillByName(name);
+    it(
+      `${name} passes: ${drill?.summary}`,
+      async () => {
+        expect(drill?.replicas, `${name} declares its instances`).toBeDefined();
+        const started = Date.now();
+        const result = await runDrill(drill as NonNullable<typeof drill>, {
+          root: ROOT,
+          state: replicaPlatform.state,
+          short: true,
+          reportsDir,
+        });
+        const took = Date.now() - started;
+        expect(result.pass, `\n${result.table}\nreport: ${result.reportDir}`).toBe(true);
+        expect(result.exitCode).toBe(0);
+        expect(took, `${name} took ${took} ms`).toBeLessThan(SHORT_DRILL_LIMIT_MS);
+      },
+      SHORT_DRILL_LIMIT_MS + 60_000,
+    );
+  }
+
+  it('every replica drill is run here', () => {
+    expect(
+      DRILLS.filter((d) => d.replicas)
+        .map((d) => d.name)
+        .sort(),
+    ).toEqual(['bad-replica', 'replica-crash', 'rolling-deploy', 'slow-replica']);
+  });
 });

@@ -2,8 +2,9 @@
  * Replicas end to end: `up --replicas catalog=2` as a real child process with
  * Redis, PostgreSQL, two catalog instances and a gateway; traffic through the
  * gateway reaches both instances (their own request counters), a service name
- * addresses every instance, and `scale catalog 1` drains one while requests
- * keep flowing without a failure.
+ * addresses every instance, `scale catalog 1` drains one while requests
+ * keep flowing without a failure, and `rollout catalog` replaces both
+ * instances one at a time under load without a failed request.
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -15,8 +16,9 @@ import { withoutStaleIfError, writeGatewayVariant } from '../src/gateway-variant
 import { runIdentityAgent } from '../src/harness.ts';
 import { endpointsFile } from '../src/platform.ts';
 import { parseReplicas } from '../src/replicas.ts';
+import { resolvePlan } from '../src/rollout.ts';
 import type { RunState } from '../src/state.ts';
-import { cli, startUp } from './fixtures/up-process.ts';
+import { cli, type Result, startUp } from './fixtures/up-process.ts';
 
 const API_KEY = 'dev-alice-key-0000-NOT-A-SECRET';
 
@@ -53,6 +55,33 @@ describe('parseReplicas', () => {
         /1-9 instances of catalog, orders, payments, notifications, frontend, gateway$/,
       );
     }
+  });
+});
+
+describe('rollout plan (Kubernetes RollingUpdate fenceposts)', () => {
+  it('rounds 25 % surge up and 25 % unavailable down, and never leaves both at 0', () => {
+    expect(resolvePlan(3)).toEqual({ replicas: 3, maxSurge: 1, maxUnavailable: 0 });
+    expect(resolvePlan(4)).toEqual({ replicas: 4, maxSurge: 1, maxUnavailable: 1 });
+    expect(resolvePlan(9)).toEqual({ replicas: 9, maxSurge: 3, maxUnavailable: 2 });
+    expect(resolvePlan(2, { maxSurge: 0, maxUnavailable: '0%' })).toEqual({
+      replicas: 2,
+      maxSurge: 0,
+      maxUnavailable: 1,
+    });
+    expect(resolvePlan(3, { maxSurge: '100%', maxUnavailable: 2 })).toEqual({
+      replicas: 3,
+      maxSurge: 3,
+      maxUnavailable: 2,
+    });
+  });
+
+  it('refuses a value that is neither a count nor a percentage, naming the flag', () => {
+    expect(() => resolvePlan(3, { maxSurge: 'lots' })).toThrow(
+      '--max-surge must be a whole number or a percentage such as 25% (got "lots")',
+    );
+    expect(() => resolvePlan(3, { maxUnavailable: '150%' })).toThrow(
+      '--max-unavailable must be at most 100% (got "150%")',
+    );
   });
 });
 
@@ -93,6 +122,24 @@ describe('up --replicas (end to end)', { timeout: 120_000 }, () => {
     await new Promise((r) => (run?.child.exitCode !== null ? r(null) : run?.child.once('exit', r)));
     rmSync(runDir, { recursive: true, force: true });
   });
+
+  /** Runs `command` while product reads go through the gateway one after another; their statuses. */
+  async function underLoad(command: () => Promise<Result>): Promise<{ res: Result; statuses: number[] }> {
+    const statuses: number[] = [];
+    let running = true;
+    const load = (async () => {
+      // Bounded: stops when the command returns, or after 4000 requests.
+      for (let i = 0; i < 4000 && running; i++) {
+        const r = await fetch(`${gatewayUrl}/api/catalog/products?limit=1`, { headers: { apikey: API_KEY } });
+        statuses.push(r.status);
+        await r.arrayBuffer();
+      }
+    })();
+    const res = await command();
+    running = false;
+    await load;
+    return { res, statuses };
+  }
 
   it('refuses a bad --replicas with one line naming the valid services', async () => {
     const res = await cli(['up', ...common, '--replicas', 'redis=2']);
@@ -151,21 +198,7 @@ describe('up --replicas (end to end)', { timeout: 120_000 }, () => {
   });
 
   it('scale catalog 1 drains one instance while no request fails', async () => {
-    const statuses: number[] = [];
-    let scaling = true;
-    const load = (async () => {
-      // Bounded: stops when the scale returns, or after 2000 requests.
-      for (let i = 0; i < 2000 && scaling; i++) {
-        const res = await fetch(`${gatewayUrl}/api/catalog/products?limit=1`, {
-          headers: { apikey: API_KEY },
-        });
-        statuses.push(res.status);
-        await res.arrayBuffer();
-      }
-    })();
-    const res = await cli(['scale', 'catalog', '1', ...common]);
-    scaling = false;
-    await load;
+    const { res, statuses } = await underLoad(() => cli(['scale', 'catalog', '1', ...common]));
     expect(res.code, res.stderr).toBe(0);
     expect(res.stdout).toContain('catalog: 1 instance (drained and removed catalog-2)');
     expect(statuses.length).toBeGreaterThan(20);
@@ -196,5 +229,38 @@ describe('up --replicas (end to end)', { timeout: 120_000 }, () => {
       await r.arrayBuffer();
     }
     expect((await productRequests(fresh, runDir)) - before).toBeGreaterThanOrEqual(3);
+  });
+
+  it('rollout catalog replaces both instances one at a time (maxSurge 1, maxUnavailable 0) and no request fails', async () => {
+    const before = JSON.parse(readFileSync(endpointsFile(runDir, 'catalog'), 'utf8')) as {
+      endpoints: { url: string }[];
+    };
+    const { res, statuses } = await underLoad(() => cli(['rollout', 'catalog', ...common]));
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toContain('catalog: rolled out 2 instances (maxSurge 1, maxUnavailable 0)');
+    // One new instance ready, then one old one drained, twice: the surge never exceeds one.
+    expect(res.stdout).toMatch(
+      /s {2}started catalog-3\n\s+[\d.]+ s {2}started catalog-4; drained catalog-1\n\s+[\d.]+ s {2}drained catalog-2/,
+    );
+    expect(statuses.length).toBeGreaterThan(20);
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    const after = JSON.parse(readFileSync(endpointsFile(runDir, 'catalog'), 'utf8')) as {
+      endpoints: { url: string; ready: boolean }[];
+    };
+    expect(after.endpoints).toHaveLength(2);
+    expect(after.endpoints.every((e) => e.ready)).toBe(true);
+    expect(after.endpoints.some((e) => before.endpoints.some((b) => b.url === e.url))).toBe(false);
+    const status = await cli(['status', ...common]);
+    expect(status.stdout).toMatch(/^catalog-3\s+running/m);
+    expect(status.stdout).toMatch(/^catalog-4\s+running/m);
+    expect(status.stdout).not.toMatch(/^catalog-[12]\s/m);
+  });
+
+  it('rollout refuses a bad --max-surge in one line before calling the supervisor', async () => {
+    const res = await cli(['rollout', 'catalog', '--max-surge', 'lots', ...common]);
+    expect(res.code).toBe(1);
+    expect(res.stderr.trim()).toBe(
+      'bw-local: error: --max-surge must be a whole number or a percentage such as 25% (got "lots")',
+    );
   });
 });

@@ -2,7 +2,11 @@
  * Stage 4, forward: the request goes to the route's upstream through the mesh
  * client in streaming mode (per-try timeout, deadline, retries with budget,
  * breaker, bulkhead), with clean headers (forwarding.ts) and the body
- * streamed through a size check. Returns the mesh client's own promise (no
+ * streamed through a size check — except a small body with an
+ * Idempotency-Key, which is buffered so the mesh may retry it on another
+ * endpoint when its try's connection dies (an instance killed mid-request):
+ * Envoy buffers a body for retries the same way, up to its per-request
+ * buffer limit, and the key makes the second try safe. Returns the mesh client's own promise (no
  * wrapper per request); `forwardFailed` turns its rejection into what the
  * next stages see.
  */
@@ -16,6 +20,18 @@ import type { RequestContext } from './context.ts';
 /** The client went away: stop the upstream call (the deadline and the breaker end the same signal). */
 function onClientClose(this: RequestContext): void {
   if (!this.res.writableFinished) this.abort?.abort();
+}
+
+/** Largest body buffered for a retry (a keyed order is well under 1 KiB); bigger ones stream, tried once. */
+export const RETRY_BUFFER_BYTES = 64 * 1024;
+
+function buffered(stream: BodyLimit): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.once('end', () => resolve(Buffer.concat(chunks)));
+    stream.once('error', reject);
+  });
 }
 
 export function forward(ctx: RequestContext): Promise<MeshStreamResponse> {
@@ -46,21 +62,28 @@ export function forward(ctx: RequestContext): Promise<MeshStreamResponse> {
     ctx.bodyLimit = new BodyLimit(config.proxy.bodyLimitBytes);
     req.pipe(ctx.bodyLimit);
   }
-  ctx.upstreamStart = performance.now();
-  // Runs in the request's SERVER span context (set by the runner), so the mesh's
-  // CLIENT span is its child and the traceparent sent upstream continues it.
-  return upstream.stream({
-    method: ctx.method,
-    path: upstreamPath(route, ctx.path) + ctx.search,
-    route: route.name,
-    headers,
-    body: ctx.bodyLimit,
-    signal: ctx.abort.signal,
-    ...(route.timeoutMs === undefined ? {} : { timeoutMs: route.timeoutMs }),
-    ...(route.deadlineMs === undefined ? {} : { deadlineMs: route.deadlineMs }),
-    // Frozen by config validation, so the mesh uses it as is (no validation per call).
-    ...(route.retry === undefined ? {} : { retry: route.retry }),
-  });
+  const key = req.headers['idempotency-key'];
+  const length = Number(req.headers['content-length'] ?? Number.NaN);
+  const retryable = ctx.bodyLimit !== undefined && typeof key === 'string' && length <= RETRY_BUFFER_BYTES;
+  const call = (body: BodyLimit | Buffer | undefined) => {
+    ctx.upstreamStart = performance.now();
+    // Runs in the request's SERVER span context (set by the runner), so the mesh's
+    // CLIENT span is its child and the traceparent sent upstream continues it.
+    return upstream.stream({
+      method: ctx.method,
+      path: upstreamPath(route, ctx.path) + ctx.search,
+      route: route.name,
+      headers,
+      body,
+      ...(retryable ? { idempotencyKey: key } : {}),
+      signal: (ctx.abort as AbortController).signal,
+      ...(route.timeoutMs === undefined ? {} : { timeoutMs: route.timeoutMs }),
+      ...(route.deadlineMs === undefined ? {} : { deadlineMs: route.deadlineMs }),
+      // Frozen by config validation, so the mesh uses it as is (no validation per call).
+      ...(route.retry === undefined ? {} : { retry: route.retry }),
+    });
+  };
+  return retryable ? buffered(ctx.bodyLimit as BodyLimit).then(call) : call(ctx.bodyLimit);
 }
 
 /** What a failed upstream call means for the client: a body over the limit is the client's 413. */

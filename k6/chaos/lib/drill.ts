@@ -458,9 +458,8 @@ export function runSchedule(
 
 // --- breaker state, read from each gateway process ------------------------------------
 
-/** `bw_breaker_state{upstream}` of every running gateway process (0 closed, 1 half-open, 2 open). */
-export function breakerStates(upstream: string): number[] {
-  const pattern = new RegExp(`^bw_breaker_state\\{[^}]*upstream="${upstream}"[^}]*\\}\\s+(\\S+)`, 'm');
+/** Each running gateway process's admin `/metrics` text, or undefined where it did not answer 200. */
+export function gatewayMetricsTexts(): (string | undefined)[] {
   return processes()
     .filter((p) => p.name.startsWith('gateway') && p.state === 'running' && p.adminPort !== undefined)
     .map((p) => {
@@ -469,10 +468,17 @@ export function breakerStates(upstream: string): number[] {
         timeout: '2s',
         responseCallback: http.expectedStatuses(200),
       });
-      const m = pattern.exec(String(res.body ?? ''));
-      // No sample yet means the breaker never changed state: closed.
-      return res.status === 200 ? Number(m?.[1] ?? 0) : Number.NaN;
+      return res.status === 200 ? String(res.body ?? '') : undefined;
     });
+}
+
+/** `bw_breaker_state{upstream}` of every running gateway process (0 closed, 1 half-open, 2 open). */
+export function breakerStates(upstream: string): number[] {
+  const pattern = new RegExp(`^bw_breaker_state\\{[^}]*upstream="${upstream}"[^}]*\\}\\s+(\\S+)`, 'm');
+  return gatewayMetricsTexts().map((text) =>
+    // No sample yet means the breaker never changed state: closed.
+    text === undefined ? Number.NaN : Number(pattern.exec(text)?.[1] ?? 0),
+  );
 }
 
 /**

@@ -159,7 +159,8 @@ export function orderCompletes(waitMs: number): boolean {
 }
 
 /**
- * The steady-state gate: every platform process the drill needs is running
+ * The steady-state gate: every platform process the drill needs (a service
+ * name: each of its instances) is running
  * and `holds()` is true; otherwise the drill refuses to start (k6 exits 108).
  */
 export function requireSteadyState(
@@ -167,8 +168,14 @@ export function requireSteadyState(
   holds: () => boolean,
   prepare: () => void = () => {},
 ): void {
-  const down = processes().filter((p) => needed.includes(p.name) && p.state !== 'running');
-  const missing = needed.filter((n) => !processes().some((p) => p.name === n));
+  // A service's name stands for every instance of it (catalog → catalog-1, catalog-2, …).
+  const all = processes();
+  const of = (n: string) =>
+    all.some((p) => p.name === n)
+      ? all.filter((p) => p.name === n)
+      : all.filter((p) => new RegExp(`^${n}-\\d+$`).test(p.name));
+  const down = needed.flatMap(of).filter((p) => p.state !== 'running');
+  const missing = needed.filter((n) => of(n).length === 0);
   if (down.length > 0 || missing.length > 0) {
     exec.test.abort(
       `steady state does not hold: ${[...down.map((p) => `${p.name} is ${p.state}`), ...missing.map((m) => `${m} is not part of the run`)].join(', ')} — refusing to start`,

@@ -109,3 +109,32 @@ export function derivedChecks(kinds: readonly string[], input: DerivedInput): Ex
   }
   return out;
 }
+
+export interface SteadyLatencyBound {
+  readonly stat: 'p(95)' | 'p(99)';
+  readonly factor: number;
+  readonly plusMs: number;
+  readonly routes: readonly string[];
+}
+
+/**
+ * The replica drills' latency hypothesis: per route, the fault phase's
+ * `stat` stays within `factor` × the steady phase's (+ `plusMs`) — one bad
+ * or slow instance among three must not show in the tail callers see.
+ */
+export function steadyLatencyChecks(summary: Summary, bound: SteadyLatencyBound): ExtraCheck[] {
+  return bound.routes.map((route) => {
+    const steady = metric(summary, `http_req_duration{phase:steady,route:${route}}`)?.[bound.stat];
+    const fault = metric(summary, `http_req_duration{phase:fault,route:${route}}`)?.[bound.stat];
+    const name = `${route} ${bound.stat} (fault vs steady)`;
+    if (steady === undefined || fault === undefined)
+      return { name, value: 'no data', threshold: 'measured', pass: false };
+    const limit = steady * bound.factor + bound.plusMs;
+    return {
+      name,
+      value: `${Math.round(fault)} ms vs ${Math.round(steady)} ms`,
+      threshold: `≤ ${bound.factor} × steady${bound.plusMs ? ` + ${bound.plusMs} ms` : ''} = ${Math.round(limit)} ms`,
+      pass: fault <= limit,
+    };
+  });
+}

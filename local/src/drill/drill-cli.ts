@@ -13,7 +13,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runCli } from '../run-cli.ts';
-import { DRILLS, type DrillSpec, drillByName } from './drills.ts';
+import { DRILLS, type DrillSpec, drillByName, replicasFor } from './drills.ts';
 import { formatHistory, readHistory } from './history.ts';
 import { ensurePlatform, type PlatformHandle } from './platform.ts';
 import { type DrillResult, markInterrupted, runDrill } from './run-drill.ts';
@@ -103,7 +103,17 @@ export async function main(argv: string[]): Promise<number> {
 
   const results: DrillResult[] = [];
   try {
-    platform = await ensurePlatform({ root: ROOT, runDir, log });
+    // Drills that need instances: a platform started for them has discovery on, and starts with
+    // those instances when every selected drill needs them (the others keep one of each; the
+    // runner scales up before each replica drill).
+    const needy = selected.filter((d) => d.replicas);
+    platform = await ensurePlatform({
+      root: ROOT,
+      runDir,
+      log,
+      ...(needy.length ? { discovery: true } : {}),
+      ...(needy.length === selected.length ? { replicas: replicasFor(needy) } : {}),
+    });
     for (const spec of selected) {
       if (stopping) break;
       const result = await runDrill(spec, {

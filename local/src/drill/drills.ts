@@ -22,6 +22,22 @@ export interface DrillSpec {
   readonly streams?: boolean;
   /** Checks computed from the summary after the run (see derived-checks.ts). */
   readonly derived?: readonly ('retry-budget' | 'victim-latency')[];
+  /**
+   * Instances the drill needs per service (`{ catalog: 3 }`): the runner
+   * starts its platform with them (discovery on), or scales a live run up to
+   * them before the drill (a run without discovery is refused).
+   */
+  readonly replicas?: Readonly<Record<string, number>>;
+  /**
+   * A latency figure of the fault phase that must stay within `factor` × the
+   * same figure of the steady phase (+ `plusMs`), per route.
+   */
+  readonly steadyLatency?: {
+    readonly stat: 'p(95)' | 'p(99)';
+    readonly factor: number;
+    readonly plusMs: number;
+    readonly routes: readonly string[];
+  };
   /** Dashboard panels the report shows after the default set (breaker state, retries and budget, outbox backlog, stream lag). */
   readonly panels?: readonly PanelRef[];
   /**
@@ -160,8 +176,53 @@ export const DRILLS: readonly DrillSpec[] = [
     summary: 'the two gateway processes restarted one at a time under load, each draining; no request fails',
     orders: true,
   },
+  {
+    name: 'bad-replica',
+    script: 'k6/chaos/bad-replica.ts',
+    summary:
+      'one of three catalog instances answers 500 to half its requests; the gateway ejects it within two outlier intervals, product reads ≥ 99.5 %, p99 within 1.5× steady + 50 ms; back in rotation after',
+    orders: false,
+    replicas: { catalog: 3 },
+    // + 50 ms, as noisy-neighbour's margin: a short steady phase's p99 is its slowest few
+    // requests, and one scheduling stall on a shared machine moves it (measured: 51 ms steady,
+    // 107 ms in the fault with the instance ejected after 1.1 s).
+    steadyLatency: { stat: 'p(99)', factor: 1.5, plusMs: 50, routes: ['catalog_list', 'catalog_product'] },
+  },
+  {
+    name: 'slow-replica',
+    script: 'k6/chaos/slow-replica.ts',
+    summary:
+      'one of three orders instances adds 1 s to every order; least_request steers away (it serves < 25 % of the orders, round_robin a third), orders served ≥ 99.5 %',
+    orders: true,
+    replicas: { orders: 3 },
+  },
+  {
+    name: 'replica-crash',
+    script: 'k6/chaos/replica-crash.ts',
+    summary:
+      'one of two orders instances SIGKILLed under order load; retries land on the other, orders accepted ≥ 99.5 %, invariants hold',
+    orders: true,
+    replicas: { orders: 2 },
+  },
+  {
+    name: 'rolling-deploy',
+    script: 'k6/chaos/rolling-deploy.ts',
+    summary:
+      'catalog (3) and orders (2) rolled out side by side under load, old instances drained; no request fails or reaches a leaving instance, invariants hold',
+    orders: true,
+    replicas: { catalog: 3, orders: 2 },
+  },
   ...MTLS_DRILLS,
 ];
+
+/** The most instances any of `drills` needs per service (what a platform for all of them starts with). */
+export function replicasFor(drills: readonly DrillSpec[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const d of drills)
+    for (const [service, n] of Object.entries(d.replicas ?? {}))
+      out[service] = Math.max(out[service] ?? 1, n);
+  return out;
+}
 
 export function drillByName(name: string): DrillSpec | undefined {
   return DRILLS.find((d) => d.name === name);

@@ -31,6 +31,10 @@ export interface EnsureOptions {
   timeoutMs?: number;
   /** How often to look whether it is up yet (default 250 ms; the footprint bench times the start with 50). */
   pollMs?: number;
+  /** Instances per service for a platform this runner starts (`--replicas`, discovery on). */
+  replicas?: Readonly<Record<string, number>>;
+  /** Discovery on for a platform this runner starts, so drills can scale it (`--discovery`). */
+  discovery?: boolean;
 }
 
 async function hasFaultController(state: RunState): Promise<boolean> {
@@ -89,7 +93,20 @@ export async function ensurePlatform(options: EnsureOptions): Promise<PlatformHa
     [...nodeFlags('supervisor'), path.join(options.root, 'local/src/drill/platform-up.ts')],
     {
       cwd: options.root,
-      env: { ...process.env, BW_RUN_DIR: options.runDir, ...options.env },
+      env: {
+        ...process.env,
+        BW_RUN_DIR: options.runDir,
+        // `up` reads BW_REPLICAS as --replicas; platform-up.ts turns BW_DRILL_DISCOVERY into --discovery.
+        ...(options.replicas && Object.keys(options.replicas).length
+          ? {
+              BW_REPLICAS: Object.entries(options.replicas)
+                .map(([s, n]) => `${s}=${n}`)
+                .join(','),
+            }
+          : {}),
+        ...(options.discovery ? { BW_DRILL_DISCOVERY: 'true' } : {}),
+        ...options.env,
+      },
       stdio: ['ignore', out, out],
       // Its own process group: a Ctrl-C in the terminal reaches the runner, which undoes the
       // drill's faults before it stops the platform (and --keep-up leaves it running).

@@ -26,7 +26,7 @@ import path from 'node:path';
 import { controlCall } from '../control-client.ts';
 import type { ProcessStatus } from '../managed-process.ts';
 import type { RunState } from '../state.ts';
-import { type DerivedInput, derivedChecks } from './derived-checks.ts';
+import { type DerivedInput, derivedChecks, steadyLatencyChecks } from './derived-checks.ts';
 import type { DrillSpec } from './drills.ts';
 import { appendHistory, historyEntry, lastRuns, readHistory } from './history.ts';
 import {
@@ -38,6 +38,7 @@ import {
 } from './invariants.ts';
 import { startNoCertificateIntruder } from './no-certificate-intruder.ts';
 import { fetchPanels, panelsFor } from './panels.ts';
+import { ensureReplicas, instancesByService } from './replicas.ts';
 import { type FaultWindow, type PanelSection, reportHtml, type TraceSection } from './report-html.ts';
 import { readTimeline, type Timeline } from './timeline.ts';
 import { fetchWaterfalls, pickRequests, zipkinReachable } from './traces.ts';
@@ -135,16 +136,21 @@ export async function runDrill(spec: DrillSpec, options: RunOptions): Promise<Dr
   const testId = `${spec.name}-${stamp(startedAt)}`;
   const reportDir = path.join(options.reportsDir, testId);
   mkdirSync(reportDir, { recursive: true });
+  // The instances the drill declares, before anything is measured (a scale-up waits until they are ready).
+  const scaled = await ensureReplicas(options.state, spec.replicas ?? {});
+  if (scaled.length) log(`  scaled the run for the drill: ${scaled.join(', ')}`);
   const processes = (
     (await controlCall(options.state, 'GET', '/v1/status')) as { processes: ProcessStatus[] }
   ).processes;
-  const gateway = processes.find((p) => p.name === 'gateway-1');
-  const catalog = processes.find((p) => p.name === 'catalog');
-  const payments = processes.find((p) => p.name === 'payments');
+  const instances = instancesByService(processes);
+  // gateway-1 until the gateways are rolled out (gateway-3, …): the public port is the same.
+  const gateway = processes.find((p) => p.name === instances.gateway?.[0]);
+  const catalog = processes.find((p) => p.name === instances.catalog?.[0]);
+  const payments = processes.find((p) => p.name === instances.payments?.[0]);
   const prometheus = processes.find((p) => p.name === 'prometheus' && p.state === 'running');
   const zipkinUrl =
     process.env.BW_ZIPKIN_URL ?? processes.find((p) => p.name === 'zipkin' && p.state === 'running')?.url;
-  if (!gateway?.url) throw new Error('gateway-1 is not part of the run');
+  if (!gateway?.url) throw new Error('no gateway is part of the run');
 
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
@@ -159,6 +165,15 @@ export async function runDrill(spec: DrillSpec, options: RunOptions): Promise<Dr
     TEST_ID: testId,
     SHORT: options.short ? 'true' : 'false',
     ...(catalog?.url ? { CATALOG_URL: catalog.url } : {}),
+    // INSTANCES_CATALOG=catalog-1,catalog-2,… : the replica drills pick their victim by position.
+    ...Object.fromEntries(
+      Object.entries(instances).map(([service, names]) => [
+        `INSTANCES_${service.toUpperCase()}`,
+        names.join(','),
+      ]),
+    ),
+    // The rolling-deploy drill's broken variant (no drain: old instances SIGKILLed).
+    ...(process.env.ROLLOUT_DRAIN ? { ROLLOUT_DRAIN: process.env.ROLLOUT_DRAIN } : {}),
     ...(payments?.url ? { PAYMENTS_URL: payments.url } : {}),
     ...meshClientEnv(options.state.runDir, spec.clientIdentity ?? 'prometheus'),
     ...options.env,
@@ -337,6 +352,7 @@ export async function runDrill(spec: DrillSpec, options: RunOptions): Promise<Dr
   if (noCert) extra.push(...(await noCert.finish()));
   const derivedInput: DerivedInput = { summary, root: options.root };
   extra.push(...derivedChecks(spec.derived ?? [], derivedInput));
+  if (spec.steadyLatency) extra.push(...steadyLatencyChecks(summary, spec.steadyLatency));
   for (const inv of invariants?.results ?? [])
     extra.push({ name: `invariant: ${inv.name}`, value: inv.detail, threshold: 'holds', pass: inv.ok });
   const verdict = withOutcome(verdictFrom(summary, extra), interrupted);

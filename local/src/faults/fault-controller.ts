@@ -8,8 +8,13 @@
  * |-----------|----------------------------------------------------|------------------------------------|
  * | `process` | `kill` / `pause` / `stop` a process by name        | `start` / `resume` / `start`       |
  * | `restart` | restart processes one at a time (rolling)          | `start` any left down              |
+| `rollout` | services' instances replaced, side by side (rollout.ts) | nothing: the new instances stay |
  * | `mesh`    | delay/abort rules in a service's fault filter      | the service's remaining rules (PUT) or DELETE |
  * | `limit`   | a live rate-limit override on the gateway          | DELETE the override                |
+ *
+ * A target is one process (`catalog-2`) or a service's name, which addresses
+ * every instance of it (`catalog` → catalog-1, catalog-2, catalog-3), as
+ * `npm run local -- kill catalog` does.
  *
  * A fault has a lease (`maxDurationMs`, default 120 s): if nobody undoes it
  * by then, the controller does, so a drill runner killed with SIGKILL cannot
@@ -17,6 +22,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ProcessStatus } from '../managed-process.ts';
+import { addressableNames, addressed } from '../replicas.ts';
 import type { ProcessAction } from '../supervisor.ts';
 
 /** What the controller needs from the supervisor (in process or over the control API). */
@@ -36,6 +42,13 @@ export interface MeshFaultRule {
 export type FaultSpec =
   | { kind: 'process'; target: string; action: 'kill' | 'pause' | 'stop' }
   | { kind: 'restart'; targets: string[] }
+  | {
+      kind: 'rollout';
+      services: string[];
+      maxSurge?: string | number;
+      maxUnavailable?: string | number;
+      drain?: boolean;
+    }
   | { kind: 'mesh'; target: string; rules: MeshFaultRule[] }
   | { kind: 'limit'; policy: string; limits: { second?: number; minute?: number; hour?: number } };
 
@@ -88,6 +101,11 @@ export interface FaultControllerOptions {
   processes: ProcessControl;
   /** BW_ADMIN_TOKEN / GATEWAY_ADMIN_TOKEN of the run. */
   adminToken: string;
+  /** Rolls one service out (the supervisor's scaler); without it the `rollout` kind is refused. */
+  rollout?: (
+    service: string,
+    options: { maxSurge?: string | number; maxUnavailable?: string | number; drain?: boolean },
+  ) => Promise<unknown>;
   /** Told about every inject and undo (one line each). */
   log?: (line: string) => void;
 }
@@ -99,6 +117,8 @@ function targetOf(spec: FaultSpec): string {
       return spec.target;
     case 'restart':
       return spec.targets.join(',');
+    case 'rollout':
+      return spec.services.join(',');
     case 'limit':
       return `gateway:${spec.policy}`;
   }
@@ -110,6 +130,8 @@ function defaultName(spec: FaultSpec): string {
       return spec.action;
     case 'restart':
       return 'rolling-restart';
+    case 'rollout':
+      return spec.drain === false ? 'rollout-no-drain' : 'rollout';
     case 'mesh':
       return spec.rules.some((r) => r.abort) ? 'abort' : 'delay';
     case 'limit':
@@ -121,6 +143,7 @@ export class FaultController {
   readonly #processes: ProcessControl;
   readonly #token: string;
   readonly #log: (line: string) => void;
+  readonly #rollout: FaultControllerOptions['rollout'];
   readonly #active = new Map<string, Active>();
   readonly #history: FaultRecord[] = [];
   /** Mesh rules in force per service, by fault id: a PUT always sends all of them. */
@@ -130,6 +153,7 @@ export class FaultController {
     this.#processes = options.processes;
     this.#token = options.adminToken;
     this.#log = options.log ?? (() => {});
+    this.#rollout = options.rollout;
   }
 
   /** Faults in force now. */
@@ -213,41 +237,53 @@ export class FaultController {
     return `${lines.join('\n')}\n`;
   }
 
-  async #status(name: string): Promise<ProcessStatus> {
+  /** The processes `target` addresses: itself, or every instance of a service; 404 naming the valid ones. */
+  async #resolve(target: string): Promise<ProcessStatus[]> {
     const all = await this.#processes.status();
-    const found = all.find((p) => p.name === name);
-    if (!found) {
+    const names = addressed(
+      target,
+      all.map((p) => p.name),
+    );
+    if (!names.length) {
       throw new FaultError(
-        `unknown process "${name}": choose one of ${all.map((p) => p.name).join(', ')}`,
+        `unknown process "${target}": choose one of ${addressableNames(all.map((p) => p.name)).join(', ')}`,
         404,
       );
     }
-    return found;
+    return all.filter((p) => names.includes(p.name));
+  }
+
+  /** The statuses of `names` now (an instance removed since is left out). */
+  async #statuses(names: readonly string[]): Promise<ProcessStatus[]> {
+    return (await this.#processes.status()).filter((p) => names.includes(p.name));
   }
 
   async #apply(id: string, spec: FaultSpec): Promise<() => Promise<void>> {
     switch (spec.kind) {
       case 'process': {
-        await this.#status(spec.target);
-        await this.#processes.act(spec.target, spec.action);
+        const names = (await this.#resolve(spec.target)).map((p) => p.name);
+        await Promise.all(names.map((n) => this.#processes.act(n, spec.action)));
         const back: ProcessAction = spec.action === 'pause' ? 'resume' : 'start';
         return async () => {
-          const now = await this.#status(spec.target);
-          if (back === 'resume' && now.state === 'paused') await this.#processes.act(spec.target, 'resume');
-          else if (back === 'start' && now.state !== 'running' && now.state !== 'starting')
-            await this.#processes.act(spec.target, 'start');
+          for (const now of await this.#statuses(names)) {
+            if (back === 'resume' && now.state === 'paused') await this.#processes.act(now.name, 'resume');
+            else if (back === 'start' && now.state !== 'running' && now.state !== 'starting')
+              await this.#processes.act(now.name, 'start');
+          }
         };
       }
       case 'restart': {
-        for (const t of spec.targets) await this.#status(t);
+        // One at a time, in the order given; a service name expands to its instances in place.
+        const names: string[] = [];
+        for (const t of spec.targets) names.push(...(await this.#resolve(t)).map((p) => p.name));
         const undo = async () => {
-          for (const t of spec.targets) {
-            const now = await this.#status(t);
-            if (now.state !== 'running' && now.state !== 'starting') await this.#processes.act(t, 'start');
+          for (const now of await this.#statuses(names)) {
+            if (now.state !== 'running' && now.state !== 'starting')
+              await this.#processes.act(now.name, 'start');
           }
         };
         try {
-          for (const t of spec.targets) await this.#processes.act(t, 'restart');
+          for (const n of names) await this.#processes.act(n, 'restart');
         } catch (err) {
           await undo().catch(() => {}); // a restart that failed halfway must not leave a process down
           throw err;
@@ -255,24 +291,42 @@ export class FaultController {
         return undo;
       }
       case 'mesh': {
-        const p = await this.#status(spec.target);
-        if (p.adminPort === undefined) throw new FaultError(`${spec.target} has no admin port`, 409);
-        const rules = this.#meshRules.get(spec.target) ?? new Map<string, MeshFaultRule[]>();
-        rules.set(id, spec.rules);
-        this.#meshRules.set(spec.target, rules);
+        const targets = await this.#resolve(spec.target);
+        const bare = targets.find((p) => p.adminPort === undefined);
+        if (bare) throw new FaultError(`${bare.name} has no admin port`, 409);
+        // Rules are kept per instance: a fault on `catalog` and one on `catalog-2` add up on catalog-2.
+        const applied: string[] = [];
         try {
-          await this.#putMesh(spec.target, p.adminPort, rules);
+          for (const p of targets) {
+            const rules = this.#meshRules.get(p.name) ?? new Map<string, MeshFaultRule[]>();
+            rules.set(id, spec.rules);
+            this.#meshRules.set(p.name, rules);
+            applied.push(p.name);
+            await this.#putMesh(p.adminPort as number, rules);
+          }
         } catch (err) {
-          rules.delete(id);
+          for (const n of applied) this.#meshRules.get(n)?.delete(id);
           throw err;
         }
         return async () => {
-          rules.delete(id);
-          // The process may have restarted (and lost its rules) or moved: ask again.
-          const now = await this.#status(spec.target);
-          if (now.adminPort !== undefined && now.state === 'running')
-            await this.#putMesh(spec.target, now.adminPort, rules);
+          for (const n of applied) this.#meshRules.get(n)?.delete(id);
+          // A process may have restarted (and lost its rules), moved, or left (a rollout): ask again.
+          for (const now of await this.#statuses(applied)) {
+            const rules = this.#meshRules.get(now.name);
+            if (rules && now.adminPort !== undefined && now.state === 'running')
+              await this.#putMesh(now.adminPort, rules);
+          }
         };
+      }
+      case 'rollout': {
+        if (!this.#rollout) throw new FaultError('this run cannot roll out services', 409);
+        const { kind: _k, services, ...options } = spec;
+        for (const service of services) await this.#resolve(service);
+        const rollout = this.#rollout;
+        // Side by side, as two Deployments applied at once; the inject answers when all are
+        // done, so the fault window is the rollout.
+        await Promise.all(services.map((service) => rollout(service, options)));
+        return async () => {};
       }
       case 'limit': {
         const gateway = await this.#gatewayAdminPort();
@@ -291,11 +345,10 @@ export class FaultController {
     return gw.adminPort;
   }
 
-  async #putMesh(target: string, port: number, rules: Map<string, MeshFaultRule[]>): Promise<void> {
+  async #putMesh(port: number, rules: Map<string, MeshFaultRule[]>): Promise<void> {
     const all = [...rules.values()].flat();
     if (all.length === 0) await this.#admin(port, 'DELETE', '/admin/faults');
     else await this.#admin(port, 'PUT', '/admin/faults', { faults: all });
-    void target;
   }
 
   async #admin(port: number, method: string, path: string, body?: unknown): Promise<unknown> {
@@ -357,6 +410,31 @@ export function validate(input: unknown): FaultSpec {
         throw new FaultError('spec.rules: a non-empty list of rules');
       return { kind: 'mesh', target: name('target'), rules: rules as MeshFaultRule[] };
     }
+    case 'rollout': {
+      const services = spec.services;
+      if (
+        !Array.isArray(services) ||
+        services.length === 0 ||
+        services.some((t) => typeof t !== 'string' || !NAME.test(t))
+      )
+        throw new FaultError('spec.services: a non-empty list of service names');
+      const out: Extract<FaultSpec, { kind: 'rollout' }> = {
+        kind: 'rollout',
+        services: services as string[],
+      };
+      for (const field of ['maxSurge', 'maxUnavailable'] as const) {
+        const v = spec[field];
+        if (v === undefined) continue;
+        if (typeof v !== 'number' && (typeof v !== 'string' || !/^\d+%?$/.test(v)))
+          throw new FaultError(`spec.${field}: a count or a percentage such as "25%"`);
+        out[field] = v;
+      }
+      if (spec.drain !== undefined) {
+        if (typeof spec.drain !== 'boolean') throw new FaultError('spec.drain: true or false');
+        out.drain = spec.drain;
+      }
+      return out;
+    }
     case 'limit': {
       const policy = spec.policy;
       const limits = spec.limits;
@@ -366,6 +444,6 @@ export function validate(input: unknown): FaultSpec {
       return { kind: 'limit', policy, limits: limits as { second?: number; minute?: number } };
     }
     default:
-      throw new FaultError('spec.kind: one of process, restart, mesh, limit');
+      throw new FaultError('spec.kind: one of process, restart, rollout, mesh, limit');
   }
 }

@@ -62,9 +62,10 @@ export function startMetricsServer(controller: FaultController, port = 0): Promi
 
 /** Adds the fault routes to a control API; returns the controller. */
 export async function installFaultController(ctx: UpContext): Promise<FaultController> {
-  const { api, supervisor, state, print } = ctx;
+  const { api, supervisor, scaler, state, print } = ctx;
   const controller = new FaultController({
     processes: supervisor,
+    ...(scaler ? { rollout: (service, options) => scaler.rollout(service, options) } : {}),
     adminToken: state.adminToken,
     log: (line) => print(`[${new Date().toISOString().slice(11, 19)}] ${line}`),
   });

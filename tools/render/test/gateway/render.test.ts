@@ -81,11 +81,12 @@ describe('rendered Kong and Envoy config', () => {
       consecutive_5xx: od?.consecutive5xx,
       enforcing_consecutive_5xx: 100,
       enforcing_consecutive_gateway_failure: 0,
-      enforcing_failure_percentage: 0,
+      enforcing_failure_percentage: od?.enforcingFailurePercentage,
       enforcing_success_rate: 0, // Envoy's default is 100; the mesh has no success-rate detection
-      interval: '10s',
-      base_ejection_time: '30s',
-      max_ejection_time: '300s',
+      // gateway.yaml's catalog policy (one bad instance among three: the bad-replica drill)
+      interval: `${(od?.intervalMs ?? 0) / 1000}s`,
+      base_ejection_time: `${(od?.baseEjectionTimeMs ?? 0) / 1000}s`,
+      max_ejection_time: `${(od?.maxEjectionTimeMs ?? 0) / 1000}s`,
       max_ejection_percent: od?.maxEjectionPercent,
     });
     const hcm = (envoy.static_resources as any).listeners[0].filter_chains[0].filters[0].typed_config;

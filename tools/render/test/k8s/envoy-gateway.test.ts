@@ -73,10 +73,17 @@ describe('Envoy Gateway rendering of gateway.yaml', () => {
         interval: duration(u?.outlierDetection.intervalMs ?? 0),
         baseEjectionTime: duration(u?.outlierDetection.baseEjectionTimeMs ?? 0),
         maxEjectionPercent: u?.outlierDetection.maxEjectionPercent,
+        // enforced in gateway.yaml's catalog policy (the bad-replica drill)
+        ...(u?.outlierDetection.enforcingFailurePercentage
+          ? { failurePercentageThreshold: u.outlierDetection.failurePercentageThreshold }
+          : {}),
       },
     });
-    // the defaults are expressible: nothing about balancing is approximated
-    expect(approximations.join('\n')).not.toMatch(/loadBalancer|outlierDetection/);
+    // the defaults are expressible: only what gateway.yaml's catalog policy sets beyond them is approximated
+    expect(approximations.filter((l) => /loadBalancer|outlierDetection/.test(l))).toEqual([
+      "upstream catalog: outlierDetection.failurePercentageRequestVolume and failurePercentageMinimumHosts are not expressible; Envoy's 50 and 5 apply",
+      "upstream catalog: outlierDetection.maxEjectionTimeMs 15000; Envoy Gateway keeps Envoy's 300 s",
+    ]);
   });
 
   it('writes Gateway API durations (no fractions)', () => {

@@ -87,7 +87,12 @@ describe('Istio rendering follows POLICY_MAPPING (mesh/src/policy.ts)', () => {
   });
 
   it('lists what Istio cannot express, and nothing for the defaults', () => {
-    expect(destinationRuleApproximations(edges)).toEqual([]);
+    // Only gateway.yaml's catalog policy leaves the defaults (failure percentage and a 15 s
+    // ejection cap, for one bad instance among three: the bad-replica drill).
+    expect(destinationRuleApproximations(edges)).toEqual([
+      'gateway -> catalog: outlierDetection failure percentage (30 %) is not rendered; Istio has no failure-percentage detection',
+      "gateway -> catalog: outlierDetection.maxEjectionTimeMs 15000; Istio keeps Envoy's 300 s",
+    ]);
     const odd = parsePolicy({
       loadBalancer: { choiceCount: 3 },
       outlierDetection: {
