@@ -12,7 +12,6 @@ import { createLogger, renderMetrics } from '@breakwater/observability';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUpstream } from '../src/client/index.ts';
-import type { MeshError } from '../src/errors.ts';
 import { createRootCa, type RootCa } from '../src/identity/issuer.ts';
 import { spiffeId } from '../src/identity/spiffe.ts';
 import { WorkloadIdentity, writeIdentityFiles } from '../src/identity/workload-identity.ts';
@@ -223,7 +222,9 @@ describe('expiry on a connection that outlives a certificate', () => {
     const onOpen = await rejection(up.request({ path: '/products' }));
     expect(onOpen.code).toBe('MESH_ERR_UPSTREAM_STATUS');
     expect(onOpen.message).toContain('upstream answered 503');
-    expect(String((onOpen as MeshError).extensions?.upstreamBody)).toContain('MESH_ERR_IDENTITY');
+    expect(String((onOpen.extensions as { upstreamBody?: string } | undefined)?.upstreamBody)).toContain(
+      'MESH_ERR_IDENTITY',
+    );
     const err = await rejection(up.request({ path: '/products' }));
     expect(err.code).toBe('MESH_ERR_CONNECT');
     expect(err.message).toContain('CERT_HAS_EXPIRED');
