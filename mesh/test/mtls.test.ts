@@ -4,6 +4,7 @@
  * a real CA (issuer.ts), and every way a caller can be refused.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -202,6 +203,41 @@ describe('mTLS between mesh client and server kit', () => {
       `server identity check failed: expected ${spiffeId('catalog')}, the server presented ${spiffeId('payments')}`,
     );
     await up.close();
+  });
+});
+
+describe('a server that accepts connections but never completes the TLS handshake (a paused process)', () => {
+  it('gives a streaming try up at its per-try timeout, not at the connect timeout', async () => {
+    // The kernel completes the TCP handshake for a stopped process; the TLS
+    // handshake then hangs. undici keeps such a request queued until its
+    // connect timeout (here 3 s), so the try must be settled by the mesh.
+    const sockets: import('node:net').Socket[] = [];
+    const silent = net.createServer((s) => sockets.push(s));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const { port } = silent.address() as import('node:net').AddressInfo;
+    const up = createUpstream({
+      name: 'catalog',
+      baseUrl: `https://127.0.0.1:${port}`,
+      identity: await identityFor('gateway'),
+      policy: {
+        timeoutMs: 200,
+        deadlineMs: 2_000,
+        retry: { maxRetries: 0 },
+        breaker: { enabled: false },
+        pool: { connectTimeoutMs: 3_000 },
+      },
+    });
+    try {
+      const started = performance.now();
+      const err = await rejection(up.stream({ path: '/products' }));
+      const tookMs = performance.now() - started;
+      expect(err.code).toBe('MESH_ERR_TIMEOUT');
+      expect(tookMs).toBeLessThan(1_500);
+    } finally {
+      await up.close();
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => silent.close(() => r()));
+    }
   });
 });
 

@@ -33,6 +33,7 @@ import {
   checkInvariants,
   type InvariantReport,
   redisUrlOf,
+  restockCatalog,
   type StreamSnapshot,
   streamSnapshot,
 } from './invariants.ts';
@@ -205,6 +206,17 @@ export async function runDrill(spec: DrillSpec, options: RunOptions): Promise<Dr
     } catch (err) {
       log(`  ! could not read the streams before the drill: ${(err as Error).message}`);
       streamsBefore = { missingGroups: [], pending: 0, deadLetters: {} };
+    }
+  }
+
+  // Every seeded product back at its seed stock: a series of drills on one
+  // platform would sell products out, and 409s are not what a drill measures.
+  if (spec.orders) {
+    try {
+      const topped = await restockCatalog(options.state.runDir, processes);
+      if (topped > 0) log(`  restocked ${topped} products to their seed stock`);
+    } catch (err) {
+      log(`  ! could not restock the catalog: ${(err as Error).message}`);
     }
   }
 

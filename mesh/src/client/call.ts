@@ -59,6 +59,13 @@ export class Call {
   endpoint: Endpoint | undefined = undefined;
   /** The buffered try in flight, if any. */
   current: BufferedTry | undefined = undefined;
+  /**
+   * Rejects the streaming try in flight at once when it is aborted: undici
+   * keeps an aborted request that still waits for its connection queued until
+   * the connection is made or its connect timeout fires (a TLS handshake with
+   * a paused server hangs that long), so the try would outlive its timer.
+   */
+  rejectStreamingTry: ((reason: unknown) => void) | undefined = undefined;
 
   constructor(up: UpstreamClient, o: CallOptions, streaming: boolean, start: number, retry: RetryView) {
     this.up = up;
@@ -114,6 +121,9 @@ export class Call {
     const l = this.#abortListener;
     this.#abortListener = undefined;
     l?.();
+    const rejectStreaming = this.rejectStreamingTry;
+    this.rejectStreamingTry = undefined;
+    rejectStreaming?.(reason);
     // A buffered try: settle now (even if undici still has it queued), and
     // tell undici to drop it once it has a controller.
     const t = this.current;

@@ -8,7 +8,7 @@
  */
 import type { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
-import type { Pool } from 'undici';
+import type { Dispatcher, Pool } from 'undici';
 import { DEADLINE_HEADER } from '../deadline.ts';
 import { MeshError } from '../errors.ts';
 import type { Call } from './call.ts';
@@ -97,12 +97,28 @@ async function tryStreaming(call: Call, pool: Pool): Promise<TryResult> {
   const up = call.up;
   let keepTimer = false;
   try {
-    const res = await pool.request({
-      method: call.method as 'GET',
-      path: call.path,
-      headers: call.headers,
-      body: call.body as string | Buffer | Uint8Array | Readable | undefined,
-      signal: call as unknown as EventEmitter,
+    const res = await new Promise<Dispatcher.ResponseData>((resolve, reject) => {
+      let settled = false;
+      call.rejectStreamingTry = (reason) => {
+        settled = true;
+        reject(reason);
+      };
+      pool
+        .request({
+          method: call.method as 'GET',
+          path: call.path,
+          headers: call.headers,
+          body: call.body as string | Buffer | Uint8Array | Readable | undefined,
+          signal: call as unknown as EventEmitter,
+        })
+        .then(
+          (r) => {
+            // Answered after the try was given up: nobody will read this body.
+            if (settled) r.body.destroy();
+            else resolve(r);
+          },
+          reject,
+        );
     });
     const result: TryResult = {
       status: res.statusCode,
@@ -133,6 +149,7 @@ async function tryStreaming(call: Call, pool: Pool): Promise<TryResult> {
     if (call.tryAborted && call.reason) throw call.reason;
     throw asMeshError(up, e);
   } finally {
+    call.rejectStreamingTry = undefined;
     if (!keepTimer) clearTimeout(call.tryTimer);
     call.tryTimer = undefined;
   }
