@@ -111,14 +111,11 @@ async function tryStreaming(call: Call, pool: Pool): Promise<TryResult> {
           body: call.body as string | Buffer | Uint8Array | Readable | undefined,
           signal: call as unknown as EventEmitter,
         })
-        .then(
-          (r) => {
-            // Answered after the try was given up: nobody will read this body.
-            if (settled) r.body.destroy();
-            else resolve(r);
-          },
-          reject,
-        );
+        .then((r) => {
+          // Answered after the try was given up: nobody will read this body.
+          if (settled) r.body.destroy();
+          else resolve(r);
+        }, reject);
     });
     const result: TryResult = {
       status: res.statusCode,
