@@ -99,7 +99,7 @@ export const DRILLS: readonly DrillSpec[] = [
     summary:
       '2 s added to catalog; answers within the route deadline, product reads served stale ≥ 95 %, breaker closed within 1 s after',
     orders: true,
-    panels: [resilience('Call outcomes'), resilience('Cache look-ups')],
+    panels: [resilience('Call outcomes'), resilience('Cache look-ups'), resilience('Breaker transitions')],
   },
   {
     name: 'catalog-db-outage',
