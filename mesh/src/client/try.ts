@@ -97,25 +97,24 @@ async function tryStreaming(call: Call, pool: Pool): Promise<TryResult> {
   const up = call.up;
   let keepTimer = false;
   try {
+    // undici's callback form: no promise of undici's own under the one the abort can settle.
     const res = await new Promise<Dispatcher.ResponseData>((resolve, reject) => {
-      let settled = false;
-      call.rejectStreamingTry = (reason) => {
-        settled = true;
-        reject(reason);
-      };
-      pool
-        .request({
+      call.rejectStreamingTry = reject;
+      pool.request(
+        {
           method: call.method as 'GET',
           path: call.path,
           headers: call.headers,
           body: call.body as string | Buffer | Uint8Array | Readable | undefined,
           signal: call as unknown as EventEmitter,
-        })
-        .then((r) => {
-          // Answered after the try was given up: nobody will read this body.
-          if (settled) r.body.destroy();
-          else resolve(r);
-        }, reject);
+        },
+        (err, data) => {
+          if (err) reject(err);
+          // Answered after abortTry gave the try up (and took its reject): nobody will read this body.
+          else if (call.rejectStreamingTry !== reject) data.body.destroy();
+          else resolve(data);
+        },
+      );
     });
     const result: TryResult = {
       status: res.statusCode,
