@@ -16,6 +16,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { type FSWatcher, mkdirSync, readFileSync, renameSync, watch, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gauge } from '@breakwater/observability';
+import type { Disposable } from '../breaker.ts';
 import { MeshError } from '../errors.ts';
 import { identityLabel, type SpiffeId, spiffeIdOf } from './spiffe.ts';
 
@@ -33,10 +34,6 @@ export interface IdentityMaterial {
   readonly notAfter: number;
   /** Start of validity, ms since the epoch. */
   readonly notBefore: number;
-}
-
-export interface Disposable {
-  dispose(): void;
 }
 
 /** Reads and checks one set; throws MESH_ERR_IDENTITY naming the file and the check that failed. */
@@ -103,7 +100,10 @@ export class WorkloadIdentity {
   /** Called with each new set of files (not with the one current at subscription). */
   onChange(listener: (m: IdentityMaterial) => void): Disposable {
     this.#listeners.add(listener);
-    return { dispose: () => this.#listeners.delete(listener) };
+    const dispose = () => {
+      this.#listeners.delete(listener);
+    };
+    return { dispose, [Symbol.dispose]: dispose };
   }
 
   /** Re-reads the folder; true when a new certificate was taken. An incomplete set is skipped quietly. */
