@@ -35,8 +35,6 @@ interface Grant {
 
 export interface AuthorizationRules {
   readonly destination: string;
-  /** The identities allowed something here (for messages and the live matrix test). */
-  readonly callers: readonly SpiffeId[];
   /** Undefined when allowed, else the check that failed, in words. */
   check(caller: SpiffeId | undefined, method: string, path: string): string | undefined;
 }
@@ -63,7 +61,6 @@ export function authorizationFor(policy: MeshPolicy, destination: string): Autho
   ]);
   return {
     destination,
-    callers: [...grants.keys()].sort(),
     check(caller, method, path) {
       if (HEALTH_PATHS.has(path)) return undefined;
       if (caller === undefined) return 'the client certificate carries no SPIFFE id';
@@ -125,11 +122,6 @@ function peerOf(socket: TLSSocket, own?: OwnIdentity): Peer {
     peers.set(socket, p);
   }
   return p;
-}
-
-/** The verified SPIFFE id of a TLS socket's peer (read once per connection). */
-export function peerIdOf(socket: TLSSocket): SpiffeId | undefined {
-  return peerOf(socket).id;
 }
 
 /**
