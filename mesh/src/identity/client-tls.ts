@@ -21,9 +21,7 @@ export function checkPeerIdentity(
   expect: SpiffeId,
   cert: { subjectaltname?: string | undefined } | undefined,
 ): Error | undefined {
-  const got = spiffeIdOf(
-    cert?.subjectaltname === undefined ? undefined : { subjectaltname: cert.subjectaltname },
-  );
+  const got = spiffeIdOf(cert);
   if (got === expect) return undefined;
   const err = new Error(
     `server identity check failed: expected ${expect}, the server presented ${got ?? 'no SPIFFE id'}`,

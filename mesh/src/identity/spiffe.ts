@@ -4,8 +4,6 @@
  * exactly these, so an identity means the same thing on a laptop and on a
  * cluster (where the Istio principal is the same string without `spiffe://`).
  */
-import type { PeerCertificate } from 'node:tls';
-
 export const TRUST_DOMAIN = 'cluster.local';
 export const NAMESPACE = 'breakwater';
 
@@ -50,7 +48,9 @@ export function uriSans(subjectAltName: string | undefined): string[] {
 }
 
 /** The one SPIFFE id of a peer certificate, or undefined (none, or more than one: SPIFFE allows exactly one). */
-export function spiffeIdOf(cert: Pick<PeerCertificate, 'subjectaltname'> | undefined): SpiffeId | undefined {
+export function spiffeIdOf(
+  cert: { readonly subjectaltname?: string | undefined } | undefined,
+): SpiffeId | undefined {
   const ids = uriSans(cert?.subjectaltname).filter((u) => u.startsWith('spiffe://'));
   return ids.length === 1 ? (ids[0] as SpiffeId) : undefined;
 }

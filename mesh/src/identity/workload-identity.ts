@@ -59,7 +59,7 @@ export function readIdentity(dir: string): IdentityMaterial {
     matches = false;
   }
   if (!matches) throw new MeshError('MESH_ERR_IDENTITY', `${KEY_FILE} does not match ${CERT_FILE} in ${dir}`);
-  const id = spiffeIdOf({ subjectaltname: x509.subjectAltName ?? '' });
+  const id = spiffeIdOf({ subjectaltname: x509.subjectAltName });
   if (!id)
     throw new MeshError('MESH_ERR_IDENTITY', `${CERT_FILE} in ${dir} carries no (single) spiffe:// URI SAN`);
   return { id, cert, key, ca, notAfter: Date.parse(x509.validTo), notBefore: Date.parse(x509.validFrom) };
