@@ -4,7 +4,7 @@
  * (envelope.schema.json) as a Pact matcher, so every consumer test describes
  * the same envelope and only its `data` differs.
  */
-import { MatchersV3 } from '@pact-foundation/pact';
+import { MatchersV3, type MessageConsumerPact } from '@pact-foundation/pact';
 import { EVENT_TYPES, SOURCES, STREAMS } from './shop-events.ts';
 
 const { regex, uuid } = MatchersV3;
@@ -35,11 +35,7 @@ const RFC3339 = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?(Z|[+-]\\d{
  * `data` as given (with the caller's matchers). Extension attributes a
  * producer adds (subject, traceparent) are allowed, as CloudEvents requires.
  */
-export function eventEnvelope(
-  type: FlowingEventType,
-  example: { id: string },
-  data: Record<string, unknown>,
-) {
+function eventEnvelope(type: FlowingEventType, example: { id: string }, data: Record<string, unknown>) {
   const flow = EVENT_FLOWS[type];
   return {
     specversion: '1.0',
@@ -53,8 +49,30 @@ export function eventEnvelope(
   };
 }
 
-/** The message metadata: the stream the event travels on. */
-export const eventMetadata = (type: FlowingEventType) => ({ stream: EVENT_FLOWS[type].stream });
+export interface ExpectedEvent {
+  /** The provider state (the producer's test brings it about). */
+  given: string;
+  /** The message's description (the producer's test names its message provider by it). */
+  description: string;
+  type: FlowingEventType;
+  /** The example envelope id (fixed, so the pact is the same on every run). */
+  id: string;
+  /** The `data` the consumer reads, with matchers. */
+  data: Record<string, unknown>;
+}
+
+/**
+ * Adds one message to a consumer's pact: the envelope of `type` with `data`
+ * as its content and the stream `type` travels on as its metadata, so the
+ * two cannot name different types.
+ */
+export function expectEvent(pact: MessageConsumerPact, e: ExpectedEvent): MessageConsumerPact {
+  return pact
+    .given(e.given)
+    .expectsToReceive(e.description)
+    .withContent(eventEnvelope(e.type, { id: e.id }, e.data))
+    .withMetadata({ stream: EVENT_FLOWS[e.type].stream });
+}
 
 /**
  * A producer's event (e.g. its outbox row: stream and envelope) as the

@@ -48,30 +48,27 @@ interface PactDocument {
   messages?: unknown[];
 }
 
+const interactionsIn = (doc: PactDocument): unknown[] => doc.interactions ?? doc.messages ?? [];
+
 /** The interactions (HTTP) or messages of a pact file. */
 export function interactionsOf(file: string): unknown[] {
-  const doc = JSON.parse(readFileSync(file, 'utf8')) as PactDocument;
-  return doc.interactions ?? doc.messages ?? [];
-}
-
-export interface SettledPact {
-  /** The committed file. */
-  file: string;
-  /** What the consumer test generated, parsed. */
-  generated: unknown;
-  /** What is committed, parsed (equal to `generated` after BW_PACT_WRITE=1). */
-  committed: unknown;
-  interactions: number;
+  return interactionsIn(JSON.parse(readFileSync(file, 'utf8')) as PactDocument);
 }
 
 /**
- * Reads the pact a consumer test wrote into `dir` and the committed one; with
- * `BW_PACT_WRITE=1` first copies the generated file over the committed one.
- * The caller asserts `generated` equals `committed`.
+ * The last step of every consumer test: the pact it generated into `dir` is
+ * the committed one (with BW_PACT_WRITE=1 the generated file is first copied
+ * over the committed one). Throws, naming the file, the way to update it and
+ * the difference, when it is stale; prints the count line `npm test` shows
+ * and returns the count.
  */
-export function settlePact(dir: string, consumer: string, provider: string): SettledPact {
-  const name = `${consumer}-${provider}.json`;
-  const text = readFileSync(join(dir, name), 'utf8');
+export function assertPactCommitted(
+  dir: string,
+  consumer: string,
+  provider: string,
+  testFile: string,
+): number {
+  const text = readFileSync(join(dir, `${consumer}-${provider}.json`), 'utf8');
   const file = pactFile(consumer, provider);
   if (process.env.BW_PACT_WRITE === '1') writeFileSync(file, text.endsWith('\n') ? text : `${text}\n`);
   let committed: unknown;
@@ -83,38 +80,18 @@ export function settlePact(dir: string, consumer: string, provider: string): Set
     );
   }
   const generated = JSON.parse(text) as PactDocument;
-  return {
-    file,
-    generated,
-    committed,
-    interactions: (generated.interactions ?? generated.messages ?? []).length,
-  };
-}
-
-/**
- * The last step of every consumer test: the pact it generated into `dir` is
- * the committed one (or becomes it, with BW_PACT_WRITE=1). Throws, naming
- * the file, the way to update it and the difference, when it is stale;
- * prints the count line `npm test` shows and returns the count.
- */
-export function assertPactCommitted(
-  dir: string,
-  consumer: string,
-  provider: string,
-  testFile: string,
-): number {
-  const p = settlePact(dir, consumer, provider);
   try {
-    deepStrictEqual(p.generated, p.committed);
+    deepStrictEqual(generated, committed);
   } catch (err) {
     throw new Error(
-      `${p.file} differs from what the consumer test generates: if the consumer changed on purpose, run BW_PACT_WRITE=1 npx vitest run ${testFile} and commit the pact (its providers then verify the new version)\n${(err as Error).message}`,
+      `${file} differs from what the consumer test generates: if the consumer changed on purpose, run BW_PACT_WRITE=1 npx vitest run ${testFile} and commit the pact (its providers then verify the new version)\n${(err as Error).message}`,
     );
   }
+  const n = interactionsIn(generated).length;
   console.log(
-    `pact consumer ${consumer}, provider ${provider}: ${p.interactions} interactions written by the consumer, committed file current`,
+    `pact consumer ${consumer}, provider ${provider}: ${n} interactions written by the consumer, committed file current`,
   );
-  return p.interactions;
+  return n;
 }
 
 /**

@@ -140,32 +140,24 @@ export async function deliverAndSettle(
 ): Promise<string> {
   const entryId = (await redis.xadd(o.stream, '*', ...streamEntryFields(event))) as string;
   const dlq = `${o.stream}:dlq:${o.group}`;
-  const settled = async (): Promise<string | false> => {
-    const dead = (await listDeadLetters(redis, dlq)).find((d) => d.entryId === entryId);
-    if (dead)
-      throw new DeadLetterError(`${o.group} dead-lettered ${event.type}: ${dead.reason}: ${dead.detail}`);
-    const groups = (await redis.xinfo('GROUPS', o.stream)) as unknown[][];
-    const info = groups.map((g) => toMap(g)).find((g) => g.get('name') === o.group);
-    const lastDelivered = String(info?.get('last-delivered-id') ?? '0-0');
-    if (compareEntryIds(lastDelivered, entryId) < 0) return false;
-    const pending = (await redis.xpending(o.stream, o.group, entryId, entryId, 1)) as unknown[];
-    return pending.length === 0 ? entryId : false;
-  };
-  const deadline = Date.now() + (o.timeoutMs ?? 15_000);
-  for (;;) {
-    try {
-      const done = await settled();
-      if (done) return done;
-    } catch (err) {
-      if (err instanceof DeadLetterError) throw err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`${o.group} did not acknowledge ${event.type} ${event.id} (entry ${entryId}) in time`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const outcome = await until(
+    `${o.group} to acknowledge ${event.type} ${event.id} (entry ${entryId})`,
+    async () => {
+      const dead = (await listDeadLetters(redis, dlq)).find((d) => d.entryId === entryId);
+      if (dead) return dead;
+      const groups = (await redis.xinfo('GROUPS', o.stream)) as unknown[][];
+      const info = groups.map((g) => toMap(g)).find((g) => g.get('name') === o.group);
+      const lastDelivered = String(info?.get('last-delivered-id') ?? '0-0');
+      if (compareEntryIds(lastDelivered, entryId) < 0) return false;
+      const pending = (await redis.xpending(o.stream, o.group, entryId, entryId, 1)) as unknown[];
+      return pending.length === 0 && ('acknowledged' as const);
+    },
+    o.timeoutMs,
+  );
+  if (outcome !== 'acknowledged')
+    throw new Error(`${o.group} dead-lettered ${event.type}: ${outcome.reason}: ${outcome.detail}`);
+  return entryId;
 }
-
-class DeadLetterError extends Error {}
 
 const toMap = (flat: unknown[]) => {
   const m = new Map<string, unknown>();

@@ -7,6 +7,7 @@
  * streamed and tried once, so the dead endpoint's failure reaches the client.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { sharedRedisUrl } from '@breakwater/local/shared';
@@ -121,5 +122,20 @@ describe('a keyed POST on an endpoint that dies', () => {
     }
     expect(statuses.filter((s) => s >= 500).length).toBeGreaterThan(0);
     expect(statuses.every((s) => s === 201 || s >= 500)).toBe(true);
+  });
+
+  it('a client that goes away while its keyed body is buffered ends the request', async () => {
+    const inFlight = async () => {
+      const text = await (await fetch(`${gw.adminUrl}/metrics`)).text();
+      return Number(/^bw_http_server_in_flight_requests(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1]);
+    };
+    const socket = connect(Number(new URL(gw.url).port), '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.write(
+      `POST /api/svc/orders HTTP/1.1\r\nHost: x\r\napikey: ${ALICE.apikey}\r\nidempotency-key: half\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"half":`,
+    );
+    await pollUntil(async () => (await inFlight()) === 1, 5_000, 'the half-sent request in flight');
+    socket.destroy();
+    await pollUntil(async () => (await inFlight()) === 0, 5_000, 'the abandoned request finished');
   });
 });

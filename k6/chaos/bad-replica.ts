@@ -22,6 +22,8 @@ const routes = ['catalog_list', 'catalog_product'] as const;
 const BAD = instance('catalog', 2);
 /** Two sweeps of gateway.yaml's catalog outlierDetection.intervalMs (2 s). */
 const EJECTION_LIMIT_MS = 4_000;
+/** Reads hold and no gateway has a catalog endpoint ejected (before the fault, and back in rotation after it). */
+const inRotation = () => readsHold(5, 500) && activeEjections('catalog').every((n) => n === 0);
 
 const drill = defineDrill({
   phases: {
@@ -43,7 +45,7 @@ const drill = defineDrill({
   thresholds: { ejected: ['rate==1'], ejection_ms: [`max<${EJECTION_LIMIT_MS}`] },
   maxTimeToRecoverMs: 15_000,
   needs: ['catalog', 'gateway'],
-  steadyState: () => readsHold(5, 500) && activeEjections('catalog').every((n) => n === 0),
+  steadyState: inRotation,
   faults: [
     {
       fault: meshFault('errors-50pct', BAD, {
@@ -62,8 +64,7 @@ const drill = defineDrill({
         watchEjection('catalog', endpoint, before, drill.schedule.steadyMs + drill.schedule.faultMs),
     };
   },
-  // Back in rotation: reads hold and no gateway has a catalog endpoint ejected.
-  recovered: () => readsHold(5, 500) && activeEjections('catalog').every((n) => n === 0),
+  recovered: inRotation,
 });
 
 export const { options, chaos, teardown } = drill;

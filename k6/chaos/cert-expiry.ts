@@ -18,7 +18,7 @@
  */
 
 import { Rate } from 'k6/metrics';
-import { defineDrill, everyPhase, JOURNEY_ROUTES } from './lib/define-drill.ts';
+import { defineDrill, JOURNEY_ROUTES } from './lib/define-drill.ts';
 import { control, sleepUntil } from './lib/drill.ts';
 import { isShort, orderCompletes, readsHold, shopTraffic } from './lib/traffic.ts';
 
@@ -43,11 +43,12 @@ const drill = defineDrill({
   },
   traffic: { shop: 6 },
   routes: JOURNEY_ROUTES,
-  hypotheses: [
-    ...everyPhase(JOURNEY_ROUTES, { metric: 'served', threshold: 'rate==1' }).filter(
-      (h) => h.phase === 'steady',
-    ),
-  ],
+  hypotheses: JOURNEY_ROUTES.map((route) => ({
+    metric: 'served' as const,
+    phase: 'steady' as const,
+    route,
+    threshold: 'rate==1',
+  })),
   thresholds: { victim_certificate_expired: ['rate==1'] },
   maxTimeToRecoverMs: isShort() ? 10_000 : 20_000,
   needs: ['catalog', 'orders', 'gateway-1', 'gateway-2'],

@@ -18,12 +18,11 @@ import { Counter } from 'k6/metrics';
 import { defineDrill, everyPhase, JOURNEY_ROUTES } from './lib/define-drill.ts';
 import { meshFault, processFault } from './lib/drill.ts';
 import { gatewayRetries, instance } from './lib/replicas.ts';
+import { orderCompletes, readsHold, shopTraffic } from './lib/traffic.ts';
 
 /** Retries the gateways sent to orders during the fault (bw_upstream_tries_total{kind="retry"}). */
 const ordersRetries = new Counter('orders_retries');
 const VICTIM = instance('orders', 2);
-
-import { orderCompletes, readsHold, shopTraffic } from './lib/traffic.ts';
 
 const drill = defineDrill({
   phases: {

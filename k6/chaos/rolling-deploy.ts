@@ -21,21 +21,21 @@ import { Counter } from 'k6/metrics';
 import { env } from '../lib/config.ts';
 import { defineDrill, everyPhase, JOURNEY_ROUTES } from './lib/define-drill.ts';
 import { gatewayRetries, gatewayTryTimeouts } from './lib/replicas.ts';
-import { readsHold, shopTraffic } from './lib/traffic.ts';
+import { isShort, readsHold, shopTraffic } from './lib/traffic.ts';
 
 /** Gateway retries to catalog and orders, less per-try timeouts, from the chaos VU's start until the rollout ended. */
 const leavingRetries = new Counter('leaving_retries');
 const UPSTREAMS = ['catalog', 'orders'];
 const failedTries = () => gatewayRetries(UPSTREAMS) - gatewayTryTimeouts(UPSTREAMS);
-const short = env('SHORT') === 'true';
+const drain = env('ROLLOUT_DRAIN') !== 'false';
 const rollout = {
-  name: env('ROLLOUT_DRAIN') === 'false' ? 'rollout-no-drain' : 'rollout',
+  name: drain ? 'rollout' : 'rollout-no-drain',
   // Both services side by side; the inject call returns when both rollouts are done.
   spec: {
     kind: 'rollout',
-    services: ['catalog', 'orders'],
-    ...(short ? { maxSurge: '100%', maxUnavailable: 0 } : {}),
-    ...(env('ROLLOUT_DRAIN') === 'false' ? { drain: false } : {}),
+    services: UPSTREAMS,
+    ...(isShort() ? { maxSurge: '100%', maxUnavailable: 0 } : {}),
+    ...(drain ? {} : { drain: false }),
   },
 };
 

@@ -10,7 +10,7 @@
  * wrapper per request); `forwardFailed` turns its rejection into what the
  * next stages see.
  */
-import type { MeshStreamResponse } from '@breakwater/mesh/client';
+import type { MeshStreamResponse, Upstream } from '@breakwater/mesh/client';
 import { GatewayError } from '../errors.ts';
 import { nextTraceparent, upstreamRequestHeaders } from '../forwarding.ts';
 import { upstreamPath } from '../request-target.ts';
@@ -25,12 +25,16 @@ function onClientClose(this: RequestContext): void {
 /** Largest body buffered for a retry (a keyed order is well under 1 KiB); bigger ones stream, tried once. */
 export const RETRY_BUFFER_BYTES = 64 * 1024;
 
-function buffered(stream: BodyLimit): Promise<Buffer> {
+function buffered(stream: BodyLimit, signal: AbortSignal): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     stream.on('data', (c: Buffer) => chunks.push(c));
     stream.once('end', () => resolve(Buffer.concat(chunks)));
     stream.once('error', reject);
+    // A client gone mid-body never ends the stream (pipe does not pass the request's close
+    // on): the request must still end, as a streamed one does when the mesh sees the signal.
+    const gone = () => reject(new GatewayError('GW_ERR_BAD_REQUEST', 'Client went away'));
+    signal.addEventListener('abort', gone, { once: true });
   });
 }
 
@@ -41,7 +45,7 @@ export function forward(ctx: RequestContext): Promise<MeshStreamResponse> {
   const upstream = ctx.state.upstreams.get(route.upstream);
   if (!upstream) throw new GatewayError('GW_ERR_BAD_GATEWAY', 'No client for this upstream');
   ctx.upstream = upstream;
-  const headers = upstreamRequestHeaders(req.headers, {
+  ctx.upstreamHeaders = upstreamRequestHeaders(req.headers, {
     clientIp: ctx.clientIp,
     trustedHops: config.proxy.trustedHops,
     proto: 'http',
@@ -55,7 +59,6 @@ export function forward(ctx: RequestContext): Promise<MeshStreamResponse> {
     consumer: ctx.principal?.consumer,
     prefix: route.stripPrefix,
   });
-  ctx.upstreamHeaders = headers;
   ctx.abort = new AbortController();
   ctx.res.once('close', onClientClose.bind(ctx));
   if (ctx.hasBody) {
@@ -63,27 +66,35 @@ export function forward(ctx: RequestContext): Promise<MeshStreamResponse> {
     req.pipe(ctx.bodyLimit);
   }
   const key = req.headers['idempotency-key'];
-  const length = Number(req.headers['content-length'] ?? Number.NaN);
-  const retryable = ctx.bodyLimit !== undefined && typeof key === 'string' && length <= RETRY_BUFFER_BYTES;
-  const call = (body: BodyLimit | Buffer | undefined) => {
-    ctx.upstreamStart = performance.now();
-    // Runs in the request's SERVER span context (set by the runner), so the mesh's
-    // CLIENT span is its child and the traceparent sent upstream continues it.
-    return upstream.stream({
-      method: ctx.method,
-      path: upstreamPath(route, ctx.path) + ctx.search,
-      route: route.name,
-      headers,
-      body,
-      ...(retryable ? { idempotencyKey: key } : {}),
-      signal: (ctx.abort as AbortController).signal,
-      ...(route.timeoutMs === undefined ? {} : { timeoutMs: route.timeoutMs }),
-      ...(route.deadlineMs === undefined ? {} : { deadlineMs: route.deadlineMs }),
-      // Frozen by config validation, so the mesh uses it as is (no validation per call).
-      ...(route.retry === undefined ? {} : { retry: route.retry }),
-    });
-  };
-  return retryable ? buffered(ctx.bodyLimit as BodyLimit).then(call) : call(ctx.bodyLimit);
+  // No content-length (a chunked body): Number(undefined) is NaN, never <=, so it streams.
+  if (
+    ctx.bodyLimit !== undefined &&
+    typeof key === 'string' &&
+    Number(req.headers['content-length']) <= RETRY_BUFFER_BYTES
+  )
+    return buffered(ctx.bodyLimit, ctx.abort.signal).then((body) => send(ctx, body, key));
+  return send(ctx, ctx.bodyLimit);
+}
+
+/** The mesh call, from what forward put on the context (a module function: no closure per request). */
+function send(ctx: RequestContext, body: BodyLimit | Buffer | undefined, idempotencyKey?: string) {
+  const route = ctx.route as NonNullable<RequestContext['route']>;
+  ctx.upstreamStart = performance.now();
+  // Runs in the request's SERVER span context (set by the runner), so the mesh's
+  // CLIENT span is its child and the traceparent sent upstream continues it.
+  return (ctx.upstream as Upstream).stream({
+    method: ctx.method,
+    path: upstreamPath(route, ctx.path) + ctx.search,
+    route: route.name,
+    headers: ctx.upstreamHeaders as Record<string, string>,
+    body,
+    ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+    signal: (ctx.abort as AbortController).signal,
+    ...(route.timeoutMs === undefined ? {} : { timeoutMs: route.timeoutMs }),
+    ...(route.deadlineMs === undefined ? {} : { deadlineMs: route.deadlineMs }),
+    // Frozen by config validation, so the mesh uses it as is (no validation per call).
+    ...(route.retry === undefined ? {} : { retry: route.retry }),
+  });
 }
 
 /** What a failed upstream call means for the client: a body over the limit is the client's 413. */

@@ -38,16 +38,19 @@ export function endpointOf(name: string): string {
   return url.replace(/\/+$/, '');
 }
 
-/** `metric{…}` values matching every label in `labels`, summed per running gateway process. */
-export function gatewaySums(metric: string, labels: Record<string, string>): number[] {
+/** The samples of `metric{…}` in a /metrics text that carry every label in `labels`, summed. */
+function sumSamples(text: string, metric: string, labels: Record<string, string>): number {
   const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(`${metric}{`) && wanted.every((w) => l.includes(w)))
+    .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+}
+
+/** `metric{…}` values matching every label in `labels`, summed per running gateway process. */
+function gatewaySums(metric: string, labels: Record<string, string>): number[] {
   return gatewayMetricsTexts().map((text) =>
-    text === undefined
-      ? Number.NaN
-      : text
-          .split('\n')
-          .filter((l) => l.startsWith(`${metric}{`) && wanted.every((w) => l.includes(w)))
-          .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0),
+    text === undefined ? Number.NaN : sumSamples(text, metric, labels),
   );
 }
 
@@ -103,28 +106,26 @@ export function instanceCounts(urls: readonly string[], method: string, route: s
       timeout: '2s',
       responseCallback: http.expectedStatuses(200),
     });
-    return String(res.body ?? '')
-      .split('\n')
-      .filter(
-        (l) =>
-          l.startsWith('bw_http_server_request_duration_seconds_count{') &&
-          l.includes(`method="${method}"`) &&
-          l.includes(`route="${route}"`),
-      )
-      .reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+    return sumSamples(String(res.body ?? ''), 'bw_http_server_request_duration_seconds_count', {
+      method,
+      route,
+    });
   });
+}
+
+/** `metric{upstream, kind}` over every gateway and every one of `upstreams`, summed (a gateway that did not answer adds 0). */
+function gatewayTotal(metric: string, kind: string, upstreams: readonly string[]): number {
+  return upstreams
+    .flatMap((upstream) => gatewaySums(metric, { upstream, kind }))
+    .reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
 }
 
 /** Retries every gateway sent to `upstreams` so far (bw_upstream_tries_total{kind="retry"}), summed. */
 export function gatewayRetries(upstreams: readonly string[]): number {
-  return upstreams
-    .flatMap((upstream) => gatewaySums('bw_upstream_tries_total', { upstream, kind: 'retry' }))
-    .reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
+  return gatewayTotal('bw_upstream_tries_total', 'retry', upstreams);
 }
 
 /** Per-try timeouts every gateway counted for `upstreams` so far (bw_upstream_timeouts_total{kind="try"}), summed. */
 export function gatewayTryTimeouts(upstreams: readonly string[]): number {
-  return upstreams
-    .flatMap((upstream) => gatewaySums('bw_upstream_timeouts_total', { upstream, kind: 'try' }))
-    .reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
+  return gatewayTotal('bw_upstream_timeouts_total', 'try', upstreams);
 }

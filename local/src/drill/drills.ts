@@ -4,6 +4,7 @@
  * checks that need the whole run's numbers) and the dashboard panels its
  * report shows besides the default ones (panels.ts).
  */
+import type { SteadyLatencyBound } from './derived-checks.ts';
 import type { PanelRef } from './panels.ts';
 
 const resilience = (title: string): PanelRef => ({ dashboard: 'resilience', title });
@@ -32,12 +33,7 @@ export interface DrillSpec {
    * A latency figure of the fault phase that must stay within `factor` × the
    * same figure of the steady phase (+ `plusMs`), per route.
    */
-  readonly steadyLatency?: {
-    readonly stat: 'p(95)' | 'p(99)';
-    readonly factor: number;
-    readonly plusMs: number;
-    readonly routes: readonly string[];
-  };
+  readonly steadyLatency?: SteadyLatencyBound;
   /** Dashboard panels the report shows after the default set (breaker state, retries and budget, outbox backlog, stream lag). */
   readonly panels?: readonly PanelRef[];
   /**

@@ -70,31 +70,25 @@ const SEED_STOCK_SQL = (id: string) => `(100 + ((substring(${id} from 5)::int * 
 
 /**
  * Tops every seeded product below its seed stock back up to it, each top-up
- * recorded in `restocks` in the same transaction (the stock invariant adds
- * them). Run before every drill: fifteen short drills on one platform (npm
- * test) order thousands of products, and a product sold out turns orders into
- * 409s the drill would count as failures of the mechanism under test.
- * Returns how many products were topped up.
+ * recorded in `restocks` by the same statement (one statement is one
+ * transaction: the stock invariant adds them). Run before every drill:
+ * fifteen short drills on one platform (npm test) order thousands of
+ * products, and a product sold out turns orders into 409s the drill would
+ * count as failures of the mechanism under test. Returns how many products
+ * were topped up.
  */
 export async function restockCatalog(runDir: string, processes: readonly ProcessStatus[]): Promise<number> {
   return withClient(urlOf(runDir, processes, 'catalog'), async (c) => {
-    await c.query('BEGIN');
-    try {
-      const { rowCount } = await c.query(
-        `WITH low AS (
-           SELECT id, ${SEED_STOCK_SQL('id')} - stock AS add
-             FROM products
-            WHERE id ~ '^sku-[0-9]{4}$' AND stock < ${SEED_STOCK_SQL('id')}
-              FOR UPDATE),
-         added AS (INSERT INTO restocks (product_id, quantity) SELECT id, add FROM low)
-         UPDATE products p SET stock = p.stock + low.add, updated_at = now() FROM low WHERE p.id = low.id`,
-      );
-      await c.query('COMMIT');
-      return rowCount ?? 0;
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => {});
-      throw err;
-    }
+    const { rowCount } = await c.query(
+      `WITH low AS (
+         SELECT id, ${SEED_STOCK_SQL('id')} - stock AS add
+           FROM products
+          WHERE id ~ '^sku-[0-9]{4}$' AND stock < ${SEED_STOCK_SQL('id')}
+            FOR UPDATE),
+       added AS (INSERT INTO restocks (product_id, quantity) SELECT id, add FROM low)
+       UPDATE products p SET stock = p.stock + low.add, updated_at = now() FROM low WHERE p.id = low.id`,
+    );
+    return rowCount ?? 0;
   });
 }
 

@@ -9,7 +9,7 @@
  * and the fields they read. Verified by
  * services/orders/test/pact/gateway-provider.pact.test.ts.
  */
-import { createServer, request, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { assertPactCommitted, PACTICIPANTS, scratchPactDir } from '@breakwater/contracts/pact';
 import { type Browser, launchBrowser } from '@breakwater/local/chromium';
@@ -18,6 +18,7 @@ import { MatchersV3, PactV3 } from '@pact-foundation/pact';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
+import { forward } from '../support/stand-in-gateway.ts';
 
 const { eachLike, integer, regex, string, uuid } = MatchersV3;
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
@@ -46,20 +47,12 @@ afterAll(async () => {
   scratch.remove();
 });
 
-/** One origin for the page: /api/* to `apiPort` (the mock), everything else to the frontend. */
-async function front(apiPort: number): Promise<{ url: string; close(): Promise<void> }> {
-  const server: Server = createServer((req, res) => {
-    const port = req.url?.startsWith('/api/') ? apiPort : frontendPort;
-    const upstream = request(
-      { host: '127.0.0.1', port, path: req.url, method: req.method, headers: req.headers },
-      (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      },
-    );
-    upstream.on('error', () => res.writeHead(502).end());
-    req.pipe(upstream);
-  });
+/** One origin for the page: /api/* to `api` (the mock), everything else to the frontend. */
+async function front(api: URL): Promise<{ url: string; close(): Promise<void> }> {
+  const frontendUrl = new URL(`http://127.0.0.1:${frontendPort}`);
+  const server: Server = createServer((req, res) =>
+    forward(req, res, req.url?.startsWith('/api/') ? api : frontendUrl),
+  );
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
   return {
@@ -139,7 +132,7 @@ describe('pact: shop page → gateway (consumer)', () => {
       .willRespondWith({ status: 200, headers: json, body: { status: string('CAPTURED') } });
 
     await pact.executeTest(async (mock) => {
-      const site = await front(Number(new URL(mock.url).port));
+      const site = await front(new URL(mock.url));
       const page = await browser.context.newPage();
       try {
         await page.goto(site.url);

@@ -57,6 +57,27 @@ const PRODUCTS = [
   },
 ];
 
+/**
+ * Forwards `req` to `target` (same method, path and headers) and pipes the
+ * answer back; `onError` answers when `target` cannot be reached.
+ */
+export function forward(
+  req: IncomingMessage,
+  res: ServerResponse,
+  target: URL,
+  onError: () => void = () => res.writeHead(502).end(),
+): void {
+  const out = request(
+    { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+    (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    },
+  );
+  out.on('error', onError);
+  req.pipe(out);
+}
+
 export async function startStandIn(options: { frontendUrl: string; apiKey: string }): Promise<StandIn> {
   const state: StandInState = { catalogUp: true, ordersRateLimited: false, ordersUp: true, pendingPolls: 2 };
   const seen = new Map<string, number>();
@@ -135,24 +156,6 @@ export async function startStandIn(options: { frontendUrl: string; apiKey: strin
     return problem(res, 404, 'Not Found');
   };
 
-  const proxy = (req: IncomingMessage, res: ServerResponse) => {
-    const out = request(
-      {
-        host: upstream.hostname,
-        port: upstream.port,
-        method: req.method,
-        path: req.url,
-        headers: req.headers,
-      },
-      (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      },
-    );
-    out.on('error', () => problem(res, 502, 'Frontend unreachable'));
-    req.pipe(out);
-  };
-
   const server = createServer((req, res) => {
     res.setHeader('X-Request-Id', randomUUID());
     const url = new URL(req.url ?? '/', 'http://stand-in');
@@ -160,7 +163,7 @@ export async function startStandIn(options: { frontendUrl: string; apiKey: strin
       api(req, res, url).catch(() => problem(res, 500, 'Stand-in failed'));
       return;
     }
-    proxy(req, res);
+    forward(req, res, upstream, () => problem(res, 502, 'Frontend unreachable'));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

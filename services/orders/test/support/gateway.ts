@@ -22,7 +22,6 @@ export const ALICE = { apikey: 'dev-alice-key-0000-NOT-A-SECRET' };
 
 export interface RunningGateway {
   url: string;
-  process: ManagedProcess;
   stop(): Promise<void>;
 }
 
@@ -69,5 +68,5 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     },
   });
   await gateway.start();
-  return { url, process: gateway, stop: () => gateway.stop() };
+  return { url, stop: () => gateway.stop() };
 }
