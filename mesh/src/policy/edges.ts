@@ -4,6 +4,7 @@
  * configured upstreams) reduces to a sorted list of these strings so tests
  * can compare views with one `toEqual`.
  */
+import { describeOperations, type Operation } from './operations.ts';
 import type { MeshPolicy } from './schema.ts';
 
 /** `caller -> callee`; an external caller is written `ext:<name>`. */
@@ -59,4 +60,39 @@ export function policyEdges(policy: MeshPolicy, opts: EdgeOptions = {}): Edge[] 
     }
   }
   return sortEdges(out);
+}
+
+/**
+ * The operations `caller` may send `callee` (./operations.ts), undefined when
+ * the edge has no rules (every request) or does not exist. An external caller
+ * standing in for a workload takes that workload's rules.
+ */
+export function edgeOperations(
+  policy: MeshPolicy,
+  caller: string,
+  callee: string,
+  external = false,
+): readonly Operation[] | undefined {
+  if (!external) return policy.callRules[caller]?.[callee];
+  const e = policy.external[caller];
+  if (e?.standsInFor === undefined || e.calls.includes(callee)) return undefined;
+  return policy.callRules[e.standsInFor]?.[callee];
+}
+
+/**
+ * The edges with rules, `caller -> callee: <operations>` with each
+ * operation's methods and paths sorted, one line per operation: the form a
+ * rendered AuthorizationPolicy is read back into for comparison.
+ */
+export function policyOperations(policy: MeshPolicy): string[] {
+  const out: string[] = [];
+  for (const [caller, rules] of Object.entries(policy.callRules))
+    for (const [callee, ops] of Object.entries(rules))
+      for (const o of ops) out.push(operationLine(caller, callee, o));
+  return [...new Set(out)].sort();
+}
+
+export function operationLine(caller: string, callee: string, o: Operation): string {
+  const sorted = { methods: o.methods && [...o.methods].sort(), paths: o.paths && [...o.paths].sort() };
+  return `${edge(caller, callee)}: ${describeOperations([sorted as Operation])}`;
 }
