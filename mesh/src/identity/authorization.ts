@@ -10,7 +10,7 @@
  *   matching: exact, prefix `/x/*`, suffix `*x`), compiled once here.
  * - `external` callers with a ServiceAccount: their callees (or those of the
  *   workload they stand in for, with its rules) likewise; a scraper
- *   (`scrape`) only `GET|HEAD <scrape.path>` on every service and worker —
+ *   (`scrape`) only `GET <scrape.path>` on every service and worker —
  *   Prometheus.
  * - `/health/live` and `/health/ready`: any caller with a valid mesh
  *   certificate, as on Istio, where the kubelet's probes are rewritten by
@@ -28,7 +28,7 @@ import type { TLSSocket } from 'node:tls';
 import { counter, type Logger } from '@breakwater/observability';
 import type { NextFunction, Request, Response } from 'express';
 import { MeshError } from '../errors.ts';
-import { edgeOperations, externalCallees, scrapeTargets } from '../policy/edges.ts';
+import { edgeOperations, externalCallees, scrapeOperations, scrapeTargets } from '../policy/edges.ts';
 import {
   compileOperations,
   describeOperations,
@@ -68,8 +68,7 @@ export function authorizationFor(policy: MeshPolicy, destination: string): Autho
     const id = spiffeId(e.serviceAccount, e.namespace, policy.trustDomain);
     if (externalCallees(policy, name).includes(destination))
       grant(id, edgeOperations(policy, name, destination, true));
-    if (e.scrape && scrapeTargets(policy).includes(destination))
-      grant(id, [{ methods: ['GET', 'HEAD'], paths: [e.scrape.path] }]);
+    if (e.scrape && scrapeTargets(policy).includes(destination)) grant(id, scrapeOperations(e));
   }
   const grants = new Map<SpiffeId, Grant>(
     [...ops].map(([id, o]) =>

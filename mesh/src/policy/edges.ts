@@ -79,16 +79,36 @@ export function edgeOperations(
   return policy.callRules[e.standsInFor]?.[callee];
 }
 
+/** What a scraper may send every service and worker: GET its scrape path. */
+export function scrapeOperations(e: MeshPolicy['external'][string]): readonly Operation[] {
+  return e.scrape ? [{ methods: ['GET'], paths: [e.scrape.path] }] : [];
+}
+
 /**
- * The edges with rules, `caller -> callee: <operations>` with each
- * operation's methods and paths sorted, one line per operation: the form a
- * rendered AuthorizationPolicy is read back into for comparison.
+ * Every edge with what it allows, `caller -> callee: <methods> <paths>`, one
+ * line per operation (methods and paths sorted; `* *` for an edge without
+ * rules): the form a rendered AuthorizationPolicy is read back into, so a
+ * test compares the two with one `toEqual`. With `external`, the public
+ * workloads' world edge and the external callers that have a mesh identity
+ * and no component of their own (those the always-on AuthorizationPolicies
+ * name).
  */
-export function policyOperations(policy: MeshPolicy): string[] {
+export function policyOperations(policy: MeshPolicy, opts: { external?: boolean } = {}): string[] {
   const out: string[] = [];
-  for (const [caller, rules] of Object.entries(policy.callRules))
-    for (const [callee, ops] of Object.entries(rules))
-      for (const o of ops) out.push(operationLine(caller, callee, o));
+  const add = (from: string, to: string, ops: readonly Operation[] | undefined) => {
+    for (const o of ops ?? [{}]) out.push(operationLine(from, to, o));
+  };
+  for (const [caller, callees] of Object.entries(policy.calls))
+    for (const c of callees) add(caller, c, edgeOperations(policy, caller, c));
+  if (opts.external) {
+    for (const [w, spec] of Object.entries(policy.workloads)) if (spec.public) add(WORLD, w, undefined);
+    for (const [name, e] of Object.entries(policy.external)) {
+      if (e.serviceAccount === undefined || e.component !== undefined) continue;
+      for (const c of externalCallees(policy, name))
+        add(externalName(name), c, edgeOperations(policy, name, c, true));
+      if (e.scrape) for (const t of scrapeTargets(policy)) add(externalName(name), t, scrapeOperations(e));
+    }
+  }
   return [...new Set(out)].sort();
 }
 
