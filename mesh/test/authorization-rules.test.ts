@@ -169,10 +169,15 @@ describe('rules in the policy schema', () => {
     expect(issues(bad).join('\n')).toMatch(/calls\.gateway\.0\.catalog\.0\.paths\.1: must be an exact path/);
   });
 
+  it('names the field of a wrong method inside a rule (not just "Invalid input" for the entry)', () => {
+    const bad = POLICY.replace('methods: [DELETE]', 'methods: [DELTE]');
+    expect(issues(bad).join('\n')).toMatch(/^calls\.orders\.0\.catalog\.1\.methods\.0: Invalid option/);
+  });
+
   it('refuses rules on a datastore edge and an operation with neither methods nor paths', () => {
     const onRedis = POLICY.replace('    - redis\n  orders', '    - redis: [{ methods: [GET] }]\n  orders');
     expect(issues(onRedis)).toContain(
-      'calls.gateway.3.redis: "redis" is no HTTP service: rules need methods and paths',
+      'calls.gateway.3.redis: "redis" is a datastore: methods and paths are for HTTP services',
     );
     const empty = POLICY.replace('{ methods: [DELETE], paths: [/reservations/*] }', '{}');
     expect(issues(empty).join('\n')).toMatch(/calls\.orders\.0\.catalog\.1: give methods, paths or both/);

@@ -78,7 +78,10 @@ const policySchema = z
         if (c === caller) issue(['calls', caller, i], 'a workload does not call itself');
         if (callees.indexOf(c) !== i) issue(['calls', caller, i], `"${c}" listed twice`);
         if (typeof entries[i] !== 'string' && known(c) && p.workloads[c]?.kind !== 'service')
-          issue(['calls', caller, i, c], `"${c}" is no HTTP service: rules need methods and paths`);
+          issue(
+            ['calls', caller, i, c],
+            `"${c}" is a ${p.workloads[c]?.kind}: methods and paths are for HTTP services`,
+          );
       });
     }
     for (const [ext, e] of Object.entries(p.external)) {
@@ -147,15 +150,26 @@ function fieldPath(path: readonly PropertyKey[]): string {
   return path.length === 0 ? '(root)' : path.map(String).join('.');
 }
 
+/**
+ * One issue in words, naming its field. A callee that is neither a name nor
+ * `{ <name>: [operations] }` fails zod's union as a whole ("Invalid input");
+ * the branch that got furthest into the value says what is actually wrong.
+ */
+function describeIssue(i: z.core.$ZodIssue, at: readonly PropertyKey[]): string[] {
+  const path = [...at, ...i.path];
+  if (i.code === 'invalid_union' && i.errors.length > 0) {
+    const depth = (branch: z.core.$ZodIssue[]) => Math.max(...branch.map((b) => b.path.length));
+    const furthest = i.errors.reduce((a, b) => (depth(b) > depth(a) ? b : a));
+    if (depth(furthest) > 0) return furthest.flatMap((b) => describeIssue(b, path));
+  }
+  const keys = i.code === 'unrecognized_keys' ? ` (${i.keys.join(', ')})` : '';
+  return [`${fieldPath(path)}: ${i.message}${keys}`];
+}
+
 export function validatePolicy(doc: unknown): MeshPolicy {
   const r = policySchema.safeParse(doc);
   if (!r.success) {
-    throw new PolicyError(
-      r.error.issues.map((i) => {
-        const keys = i.code === 'unrecognized_keys' ? ` (${i.keys.join(', ')})` : '';
-        return `${fieldPath(i.path)}: ${i.message}${keys}`;
-      }),
-    );
+    throw new PolicyError(r.error.issues.flatMap((i) => describeIssue(i, [])));
   }
   return deepFreeze(r.data);
 }
