@@ -26,7 +26,7 @@
  * CertificateRequest could mint any SPIFFE id), and `breakwater-mesh-ca` for
  * Certificates (Envoy Gateway's client certificate).
  */
-import type { MeshPolicy } from '@breakwater/mesh/policy/schema';
+import { type MeshPolicy, principal } from '@breakwater/mesh/policy/schema';
 import type { ICertificate, IClusterIssuer } from '@kubernetes-models/cert-manager/cert-manager.io/v1';
 import type { IEnvoyProxy } from '@kubernetes-models/envoy-gateway/gateway.envoyproxy.io/v1alpha1';
 import type { IBackendTLSPolicy } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1';
@@ -263,7 +263,9 @@ export function renderEnvoyGatewayBackendTls(policy: MeshPolicy, gatewayNamespac
   const ext = policy.external['envoy-gateway'];
   if (ext?.serviceAccount === undefined || ext.standsInFor === undefined)
     throw new Error('mesh/policy.yaml: external envoy-gateway needs serviceAccount and standsInFor');
-  const id = `spiffe://${policy.trustDomain}/ns/${ext.namespace}/sa/${ext.serviceAccount}`;
+  // an Istio principal is the SPIFFE id without its scheme
+  const svid = (sa: string, namespace: string) => `spiffe://${principal(policy.trustDomain, namespace, sa)}`;
+  const id = svid(ext.serviceAccount, ext.namespace);
   const certificate: ICertificate = {
     apiVersion: 'cert-manager.io/v1',
     kind: 'Certificate',
@@ -308,9 +310,7 @@ export function renderEnvoyGatewayBackendTls(policy: MeshPolicy, gatewayNamespac
           caCertificateRefs: [{ group: '', kind: 'Secret', name: ENVOY_CLIENT_SECRET }],
           // SNI only: the certificate names no host; it is checked by its SPIFFE id
           hostname: `${svc}.${policy.namespace}.svc.cluster.local`,
-          subjectAltNames: [
-            { type: 'URI', uri: `spiffe://${policy.trustDomain}/ns/${policy.namespace}/sa/${svc}` },
-          ],
+          subjectAltNames: [{ type: 'URI', uri: svid(svc, policy.namespace) }],
         },
       },
     }),

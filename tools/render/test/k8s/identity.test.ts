@@ -6,7 +6,7 @@
  * certificate the services' authorization accepts. Read from the built
  * overlays, so a component left out or patched in the wrong order fails here.
  */
-import { authorizationFor } from '@breakwater/mesh/identity';
+import { authorizationFor, spiffeId } from '@breakwater/mesh/identity';
 import { loadPolicy } from '@breakwater/mesh/policy/schema';
 import { describe, expect, it } from 'vitest';
 import {
@@ -22,7 +22,6 @@ import { build, type Manifest, overlayNames } from './manifests.ts';
 
 const policy = loadPolicy();
 const ns = policy.namespace;
-const spiffe = (sa: string, namespace = ns) => `spiffe://${policy.trustDomain}/ns/${namespace}/sa/${sa}`;
 
 /** The one setting, as the README's table states it. */
 const IDENTITY: Record<string, 'istio' | 'cluster-issuer'> = {
@@ -203,7 +202,9 @@ describe.each(overlayNames())('overlay %s', (overlay) => {
       const btp = objs.find(
         (o) => o.kind === 'BackendTLSPolicy' && o.spec.targetRefs.some((t: Manifest) => t.name === svc),
       );
-      expect(btp?.spec.validation.subjectAltNames, svc).toEqual([{ type: 'URI', uri: spiffe(svc) }]);
+      expect(btp?.spec.validation.subjectAltNames, svc).toEqual([
+        { type: 'URI', uri: spiffeId(svc, ns, policy.trustDomain) },
+      ]);
       expect(btp?.spec.validation.caCertificateRefs, svc).toEqual([
         { group: '', kind: 'Secret', name: cert?.spec.secretName },
       ]);
