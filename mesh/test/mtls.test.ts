@@ -244,6 +244,41 @@ describe('mTLS between mesh client and server kit', () => {
   });
 });
 
+describe('the plain health port beside an mTLS listener (kubelet probes, Prometheus without a mesh certificate)', () => {
+  it('answers /health/* and /metrics over plain HTTP, nothing else; the main port still wants a certificate', async () => {
+    const identity = await identityFor('payments');
+    const kit = createServiceApp({
+      service: 'payments',
+      signals: [],
+      drainDelayMs: 0,
+      identity,
+      health: { port: 0 },
+      logger: createLogger({ service: 'payments', level: 'info', destination: logSink }),
+      routes: (r) => {
+        r.get('/payments/1', (_req, res) => {
+          res.json({ ok: true });
+        });
+      },
+    });
+    servers.push(kit);
+    const { port, healthPort } = await kit.listen({ port: 0 });
+    expect(healthPort).toBeGreaterThan(0);
+    const plain = `http://127.0.0.1:${healthPort}`;
+    const get = async (p: string) => {
+      const res = await request(`${plain}${p}`);
+      const body = await res.body.text();
+      return { status: res.statusCode, body };
+    };
+    expect(await get('/health/live')).toMatchObject({ status: 200 });
+    expect(await get('/health/ready')).toMatchObject({ status: 200 });
+    expect((await get('/metrics')).body).toContain('bw_');
+    expect((await get('/payments/1')).status).toBe(404);
+    await rejection(rawGet(`https://127.0.0.1:${port}`, '/payments/1'));
+    await kit.shutdown();
+    expect(await rejection(get('/health/live'))).toBeInstanceOf(Error);
+  });
+});
+
 describe('a server that accepts connections but never completes the TLS handshake (a paused process)', () => {
   it('gives a streaming try up at its per-try timeout, not at the connect timeout', async () => {
     // The kernel completes the TCP handshake for a stopped process; the TLS
