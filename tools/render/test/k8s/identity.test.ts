@@ -6,7 +6,7 @@
  * certificate the services' authorization accepts. Read from the built
  * overlays, so a component left out or patched in the wrong order fails here.
  */
-import { authorizationFor, spiffeId } from '@breakwater/mesh/identity';
+import { authorizationFor, type SpiffeId, spiffeId } from '@breakwater/mesh/identity';
 import { loadPolicy } from '@breakwater/mesh/policy/schema';
 import { describe, expect, it } from 'vitest';
 import {
@@ -197,8 +197,20 @@ describe.each(overlayNames())('overlay %s', (overlay) => {
     ];
     expect(routed.length).toBeGreaterThan(0);
     for (const svc of routed) {
-      // what the service's own authorization (mesh/policy.yaml) says to Envoy's certificate
-      expect(authorizationFor(policy, svc).check(id, 'GET', '/anything'), svc).toBeUndefined();
+      // what the service's own authorization (mesh/policy.yaml) says to Envoy's certificate: what it
+      // says to the gateway's, which Envoy stands in for (the same per-edge rules), on the gateway's routes
+      const authz = authorizationFor(policy, svc);
+      const requests = [
+        ['GET', '/products/sku-0001'],
+        ['POST', '/orders'],
+        ['GET', '/orders/x'],
+        ['GET', '/payments/x'],
+        ['GET', '/'],
+        ['POST', '/reservations'],
+      ] as const;
+      const verdicts = (who: SpiffeId) => requests.map(([m, p]) => authz.check(who, m, p) === undefined);
+      expect(verdicts(id), svc).toEqual(verdicts(spiffeId('gateway')));
+      expect(verdicts(id), svc).toContain(true);
       const btp = objs.find(
         (o) => o.kind === 'BackendTLSPolicy' && o.spec.targetRefs.some((t: Manifest) => t.name === svc),
       );
