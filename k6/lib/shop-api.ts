@@ -35,6 +35,8 @@ export type RouteName = keyof typeof ROUTES;
 export interface Answer {
   readonly res: RefinedResponse<ResponseType | undefined>;
   readonly outcome: Classified;
+  /** The phase the request was sent in (its metrics carry it too, whenever the answer came). */
+  readonly phase: string;
 }
 
 export interface ClientOptions {
@@ -97,7 +99,7 @@ export function shopApi(options: ClientOptions = {}): ShopApi {
     const outcome = record(res, metricTags, spec.normal);
     checkContract(res, metricTags);
     delete exec.vu.metrics.metadata.trace_id;
-    return { res, outcome };
+    return { res, outcome, phase: tags.phase };
   };
 
   return {
@@ -142,7 +144,9 @@ export function productIds(answer: Answer): string[] {
 }
 
 /** The order id from a 202's `Location: /api/orders/{id}` (or the body's `id`). */
-export function orderIdFrom(answer: Answer): string | undefined {
+export function orderIdFrom(answer: {
+  readonly res: Pick<Answer['res'], 'headers' | 'body'>;
+}): string | undefined {
   const location = answer.res.headers.Location ?? answer.res.headers.location;
   const fromLocation = location?.match(/\/api\/orders\/([^/?#]+)/)?.[1];
   if (fromLocation) return decodeURIComponent(fromLocation);

@@ -514,10 +514,23 @@ export function isServed(answer: Answer): boolean {
   );
 }
 
-/** Wraps a ShopApi so every answer also feeds `served` with the same tags. */
+/**
+ * The phase an answer's `served` sample belongs to: a request that saw the
+ * fault belongs to the fault. So the phase it was sent in (as its
+ * http_reqs), except that one sent in the steady phase and answered later
+ * saw the fault begin. An order sent while catalog was paused that fails a
+ * second later, once the recovery phase has begun, is the fault's failure,
+ * not the recovery's; one sent just before the fault that fails in it is not
+ * the steady state's.
+ */
+export function servedPhase(sentIn: string, answeredIn: string): string {
+  return sentIn === 'steady' && answeredIn !== 'steady' ? 'fault' : sentIn;
+}
+
+/** Wraps a ShopApi so every answer also feeds `served` with the same tags (phase: {@link servedPhase}). */
 export function withServed(api: ShopApi, tags: Record<string, string> = {}): ShopApi {
   const rec = (route: RouteName, answer: Answer): Answer => {
-    served.add(isServed(answer), { ...tags, route, phase: currentPhase() });
+    served.add(isServed(answer), { ...tags, route, phase: servedPhase(answer.phase, currentPhase()) });
     return answer;
   };
   return {

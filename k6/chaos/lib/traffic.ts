@@ -144,10 +144,7 @@ export function orderCompletes(waitMs: number): boolean {
     { 'Idempotency-Key': uuid() },
   );
   if (placed.status !== 202) return false;
-  const id = orderIdFrom({
-    res: { headers: placed.headers, body: placed.body } as never,
-    outcome: { outcome: 'ok' },
-  });
+  const id = orderIdFrom({ res: placed });
   if (id === undefined) return false;
   const until = Date.now() + waitMs;
   for (let i = 0; i < 1_000 && Date.now() < until; i++) {
