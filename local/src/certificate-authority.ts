@@ -14,8 +14,9 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { type SpiffeId, spiffeId, writeIdentityFiles } from '@breakwater/mesh/identity';
+import { writeIdentityFiles } from '@breakwater/mesh/identity/files';
 import { createRootCa, type RootCa } from '@breakwater/mesh/identity/issuer';
+import { type SpiffeId, spiffeId } from '@breakwater/mesh/identity/spiffe';
 import { LocalError } from './errors.ts';
 
 export const DEFAULT_CERT_LIFETIME_MS = 3_600_000; // 1 h, Istio's default workload certificate is 24 h

@@ -8,6 +8,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import path from 'node:path';
 import { settlesWithin } from '@breakwater/mesh/timeout';
 import type { RunAs } from './binaries.ts';
@@ -62,17 +63,38 @@ export interface ProcessSpec {
   readonly stopSignal?: NodeJS.Signals;
   /** Grace before SIGKILL on stop; default 10_000 (10 s). */
   readonly stopTimeoutMs?: number;
-  /** Start order: lower tiers start first (concurrently within a tier) and stop last. Default 0. */
+  /**
+   * Stop order: higher tiers stop first, lower tiers last. Also the start
+   * order of a process without `startAfter`: it starts once every
+   * non-optional process of a lower tier is ready. Default 0.
+   */
   readonly tier?: number;
+  /**
+   * What must be ready before this process starts (process or service
+   * names; names this supervisor does not run are ignored, so `--only`
+   * works). Set, it replaces the tier rule for the start: a service waits
+   * for its own Redis and database, not for every process of lower tiers.
+   */
+  readonly startAfter?: readonly string[];
   /** Runs before every spawn (PostgreSQL: initdb on first start, stale postmaster.pid). */
   readonly prepare?: () => Promise<void>;
   /** Runs after every successful readiness (PostgreSQL: ensure role and database). */
   readonly afterReady?: () => Promise<void>;
   /**
-   * A failure to start it leaves it down and the rest of the platform starts
-   * (Supervisor.startAll returns it among the failures): the trace backend.
+   * Nothing depends on it: a failure to start it leaves it down and the rest
+   * of the platform starts (Supervisor.startAll returns it among the
+   * failures), no other process waits for it, and with `startAll({
+   * optionalInBackground: true })` (`up`) not even the start-up does: the
+   * trace backend, whose JVM takes several CPU-seconds.
    */
   readonly optional?: boolean;
+  /**
+   * Its CPU priority (nice, 1-19: lower priority), set right after the
+   * spawn, before the program starts its threads (they inherit it): the
+   * trace backend's JVM, whose 6–8 CPU-seconds of start-up would otherwise
+   * take the cores from the processes the platform waits for.
+   */
+  readonly nice?: number;
   /** Lines printed under the status table (how to use this process). */
   readonly notes?: readonly string[];
 }
@@ -94,6 +116,8 @@ export interface ProcessStatus {
   command: string;
   /** The executable, so a later run can tell a leftover process is ours (its command line starts with it). */
   executable: string;
+  /** Nothing waits for it (ProcessSpec.optional): the platform is ready without it. */
+  optional?: true;
 }
 
 export interface Disposable {
@@ -173,6 +197,7 @@ export class ManagedProcess {
     if (this.#exitCode !== undefined) s.exitCode = this.#exitCode;
     if (this.#signal !== undefined) s.signal = this.#signal;
     if (this.#startedAt !== undefined) s.startedAt = this.#startedAt;
+    if (this.spec.optional) s.optional = true;
     return s;
   }
 
@@ -242,6 +267,13 @@ export class ManagedProcess {
       closeSync(fd);
     }
     this.#child = child;
+    if (spec.nice !== undefined && child.pid !== undefined) {
+      try {
+        setPriority(child.pid, spec.nice);
+      } catch {
+        // Only a lower priority is asked for, which any user may set; should the call fail, it runs at the default.
+      }
+    }
     this.#spawnError = undefined;
     this.#exitCode = undefined;
     this.#signal = undefined;

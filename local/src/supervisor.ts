@@ -153,28 +153,71 @@ export class Supervisor {
   }
 
   /**
-   * Starts tier by tier. On the first failure the tier finishes settling,
-   * everything already started is stopped, and the failure is thrown — unless
-   * `keepGoing`, or the process is `optional`: then a process that failed
-   * stays down, the rest start, and the failures are returned.
+   * What must be ready before `p` starts: the non-optional processes of
+   * lower tiers — all of them, or with `startAfter` only those it names (as
+   * processes or services). Lower tiers only, so there is no cycle; optional
+   * processes hold nothing up.
    */
-  async startAll(options: { keepGoing?: boolean } = {}): Promise<unknown[]> {
+  #prerequisites(p: ManagedProcess): ManagedProcess[] {
+    const { startAfter, tier = 0 } = p.spec;
+    const lower = this.processes.filter((x) => !x.spec.optional && (x.spec.tier ?? 0) < tier);
+    if (startAfter === undefined) return lower;
+    return lower.filter((x) => startAfter.includes(x.name) || startAfter.includes(x.spec.service ?? ''));
+  }
+
+  /**
+   * Starts every process as soon as its prerequisites are ready (see
+   * #prerequisites), so independent ones start side by side. On the first
+   * failure nothing more starts, what is starting settles, everything
+   * already started is stopped and the failure is thrown — unless
+   * `keepGoing`, or the process is `optional`: then a process that failed
+   * stays down, the rest start, and the failures are returned. With
+   * `optionalInBackground` (`up`), optional processes still starting do not
+   * hold up the return: `optionalStarts()` settles when they are done.
+   */
+  async startAll(options: { keepGoing?: boolean; optionalInBackground?: boolean } = {}): Promise<unknown[]> {
     await this.preflight();
     trackLive(this);
-    const failures: unknown[] = [];
-    for (const tier of this.#tiers()) {
-      if (this.#closing) throw new LocalError('LOCAL_ERR_BAD_STATE', 'start-up interrupted: stopping');
-      const results = await Promise.allSettled(tier.map((p) => this.#startOne(p)));
-      const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-      failures.push(...failed.map((f) => f.reason));
-      // An optional process (the trace backend) that fails stays down; the rest goes on.
-      const fatal = results.find((r, i) => r.status === 'rejected' && !tier[i]?.spec.optional);
-      if (fatal?.status === 'rejected' && !options.keepGoing) {
-        await this.stopAll();
-        throw fatal.reason;
-      }
+    const failures: { p: ManagedProcess; err: unknown }[] = [];
+    let fatal: { reason: unknown } | undefined;
+    const started = new Map<ManagedProcess, Promise<boolean>>();
+    const startWhenReady = (p: ManagedProcess): Promise<boolean> => {
+      let run = started.get(p);
+      if (run) return run;
+      run = Promise.all(this.#prerequisites(p).map(startWhenReady)).then(async (ok) => {
+        if (fatal || this.#closing || (!options.keepGoing && ok.includes(false))) return false;
+        try {
+          await this.#startOne(p);
+          return true;
+        } catch (err) {
+          failures.push({ p, err });
+          if (!p.spec.optional && !options.keepGoing) fatal ??= { reason: err };
+          return false;
+        }
+      });
+      started.set(p, run);
+      return run;
+    };
+    const runs = this.processes.map((p) => ({ p, run: startWhenReady(p) }));
+    const optional = (f: { p: ManagedProcess }) => f.p.spec.optional === true;
+    this.#optionalStarts = Promise.all(runs.filter(optional).map((x) => x.run)).then(() =>
+      failures.filter(optional).map((f) => f.err),
+    );
+    const background = options.optionalInBackground === true;
+    await Promise.all(runs.filter((x) => !(background && optional(x))).map((x) => x.run));
+    if (fatal) {
+      await this.stopAll();
+      throw fatal.reason;
     }
-    return failures;
+    if (this.#closing) throw new LocalError('LOCAL_ERR_BAD_STATE', 'start-up interrupted: stopping');
+    return failures.filter((f) => !(background && optional(f))).map((f) => f.err);
+  }
+
+  #optionalStarts: Promise<unknown[]> = Promise.resolve([]);
+
+  /** Settles, once no optional process is starting, with the failures of those that did not start. */
+  optionalStarts(): Promise<unknown[]> {
+    return this.#optionalStarts;
   }
 
   /** Stops everything in reverse tier order (concurrently within a tier), gracefully then forcefully. */

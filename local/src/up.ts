@@ -96,16 +96,21 @@ export async function up(options: UpOptions): Promise<number> {
         log: (line) => print(`[${new Date().toISOString().slice(11, 19)}] ${line}`),
       });
   print(
-    ca ? `mTLS on: certificate authority ${ca.caFile}` : 'mTLS off (--plaintext): services speak plain HTTP',
+    ca
+      ? `mTLS on: certificate authority ${ca.caFile} (${sinceStart()})`
+      : 'mTLS off (--plaintext): services speak plain HTTP',
   );
   const platform = await buildPlatform({ ...options, adminToken, log: print, ...(ca ? { ca } : {}) });
   for (const s of platform.skipped) print(`  - ${s.name}: not started (${s.reason})`);
 
+  // The start-up timeline: each step says when it happened, counted from this process' start.
   const supervisor = new Supervisor(platform.specs, {
-    onStarting: (name) => print(`  … ${name} starting`),
+    onStarting: (name) => print(`  … ${name} starting (${sinceStart()})`),
     onReady: (s, ms) =>
-      print(`  ✓ ${s.name} ready${s.port ? ` on port ${s.port}` : ''} (${(ms / 1000).toFixed(1)} s)`),
-    onFailed: (name) => print(`  ✗ ${name} failed`),
+      print(
+        `  ✓ ${s.name} ready${s.port ? ` on port ${s.port}` : ''} (${(ms / 1000).toFixed(1)} s, ${sinceStart()})`,
+      ),
+    onFailed: (name) => print(`  ✗ ${name} failed (${sinceStart()})`),
   });
 
   // Ports first: a taken port is reported before anything is spawned or written.
@@ -230,9 +235,12 @@ export async function up(options: UpOptions): Promise<number> {
   process.on('SIGHUP', onSignal);
 
   let failures: unknown[] = [];
-  startup = supervisor.startAll({ keepGoing: options.keepGoing ?? false }).then((f) => {
-    failures = f;
-  });
+  // Optional processes (the trace backend) start alongside but hold nothing up: see below the table.
+  startup = supervisor
+    .startAll({ keepGoing: options.keepGoing ?? false, optionalInBackground: true })
+    .then((f) => {
+      failures = f;
+    });
   try {
     await startup;
   } catch (err) {
@@ -244,10 +252,13 @@ export async function up(options: UpOptions): Promise<number> {
   }
   started = true;
   if (!shuttingDown) {
+    const readyAt = sinceStart();
     print('');
     print(formatStatusTable(supervisor.status()));
     for (const f of failures)
       print(`failed to start (left down): ${f instanceof Error ? f.message : String(f)}`);
+    print(`platform ready (${readyAt})`);
+    announceOptional(supervisor, print, () => shuttingDown);
     if (platform.notes.length) print('');
     for (const note of platform.notes) print(note);
     print('');
@@ -259,6 +270,39 @@ export async function up(options: UpOptions): Promise<number> {
   process.off('SIGTERM', onSignal);
   process.off('SIGHUP', onSignal);
   return code;
+}
+
+/** `+3.4 s`: the time since this process started (the start-up timeline). */
+function sinceStart(): string {
+  return `+${process.uptime().toFixed(1)} s`;
+}
+
+/**
+ * Says which optional processes (the trace backend) are still starting when
+ * the platform is ready — nothing waits for them; spans meanwhile are
+ * dropped and counted (bw_trace_spans_dropped_total) — and, later, when each
+ * is ready or that it failed.
+ */
+function announceOptional(
+  supervisor: Supervisor,
+  print: (line: string) => void,
+  stopping: () => boolean,
+): void {
+  const pending = supervisor.processes.filter((p) => p.spec.optional && p.state === 'starting');
+  if (!pending.length) return;
+  for (const p of pending)
+    print(
+      `${p.name}: still starting; nothing waits for it (spans are dropped and counted until it answers). A line follows when it is ready.`,
+    );
+  void supervisor.optionalStarts().then((failed) => {
+    if (stopping()) return;
+    const time = new Date().toISOString().slice(11, 19);
+    for (const p of pending)
+      if (p.state === 'running')
+        print(`[${time}] ${p.name} ready (${sinceStart()}): the platform is complete`);
+    for (const f of failed)
+      print(`[${time}] failed to start (left down): ${f instanceof Error ? f.message : String(f)}`);
+  });
 }
 
 /**

@@ -15,7 +15,7 @@
  * `<url>/zipkin/traces/<trace id>`, its JSON `GET <url>/api/v2/trace/<trace id>`.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { which } from './binaries.ts';
 import type { ProcessSpec } from './managed-process.ts';
@@ -32,6 +32,11 @@ import { httpProbe } from './readiness.ts';
 export const ZIPKIN_MAX_SPANS = 50_000;
 /** The JVM's maximum heap, MiB (the issue's bound is 256). */
 export const ZIPKIN_HEAP_MIB = 256;
+/**
+ * Zipkin's CPU priority (nice 10): nothing waits for it, so on a busy machine its
+ * JVM start-up takes the cores only when the platform's own processes leave them.
+ */
+export const ZIPKIN_NICE = 10;
 /** The OpenTelemetry Zipkin exporter's standard variable: the full `/api/v2/spans` URL. */
 export const ZIPKIN_ENDPOINT_ENV = 'OTEL_EXPORTER_ZIPKIN_ENDPOINT';
 const JAVA_MIN_MAJOR = 17;
@@ -58,6 +63,21 @@ export function javaMajor(versionOutput: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+/**
+ * The major version in the `release` file of the JDK or JRE the binary
+ * belongs to (`JAVA_VERSION="17.0.15"`), or undefined: read before asking
+ * `java -version`, which starts a JVM on the path to `npm start`'s table.
+ */
+export function releaseMajor(java: string): number | undefined {
+  try {
+    const text = readFileSync(path.join(path.dirname(realpathSync(java)), '..', 'release'), 'utf8');
+    const m = /^JAVA_VERSION="(?:1\.)?(\d+)/m.exec(text);
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 const JAVA_HINT = `Zipkin needs Java >= ${JAVA_MIN_MAJOR} (Debian/Ubuntu: apt-get install default-jre-headless; macOS: brew install openjdk@17)`;
 
 /** The java to run Zipkin with ($JAVA_HOME/bin/java, else PATH), or why there is none. */
@@ -65,8 +85,9 @@ export function findJava(env: NodeJS.ProcessEnv = process.env): string | { missi
   const home = env.JAVA_HOME ? path.join(env.JAVA_HOME, 'bin', 'java') : undefined;
   const java = home && existsSync(home) ? home : which('java', env.PATH ?? '');
   if (!java) return { missing: `java not found: ${JAVA_HINT}` };
-  const out = spawnSync(java, ['-version'], { encoding: 'utf8', timeout: 15_000 });
-  const major = javaMajor(`${out.stderr}${out.stdout}`);
+  const major =
+    releaseMajor(java) ??
+    javaMajor(`${spawnSync(java, ['-version'], { encoding: 'utf8', timeout: 15_000 }).stderr ?? ''}`);
   if (major === undefined || major < JAVA_MIN_MAJOR) {
     return { missing: `${java} is Java ${major ?? '(unknown version)'}: ${JAVA_HINT}` };
   }

@@ -246,6 +246,58 @@ describe('Supervisor start-up failures', { timeout: 60_000 }, () => {
     }
   });
 
+  it('starts a process once what its startAfter names is ready, not after every lower tier', async () => {
+    const [p1, p2, p3, p4] = (await freePorts(4)) as [number, number, number, number];
+    const events: string[] = [];
+    const supervisor = new Supervisor(
+      [
+        { ...fixtureSpec(dir, 'db', p1), tier: 0 },
+        { ...fixtureSpec(dir, 'stuck', p2, 'never-ready', 3_000), tier: 0 },
+        { ...fixtureSpec(dir, 'app', p3), startAfter: ['db'] },
+        fixtureSpec(dir, 'after-all', p4),
+      ],
+      {
+        onReady: (s) => events.push(`${s.name} ready`),
+        onFailed: (name) => events.push(`${name} failed`),
+      },
+    );
+    try {
+      const failures = await supervisor.startAll({ keepGoing: true });
+      expect(failures.map((f) => (f as Error).message)).toEqual([
+        expect.stringMatching(/^stuck was not ready/),
+      ]);
+      // app did not wait for stuck; after-all (no startAfter: every lower tier) did, and with keepGoing started anyway.
+      expect(events.indexOf('app ready')).toBeLessThan(events.indexOf('stuck failed'));
+      expect(events.indexOf('after-all ready')).toBeGreaterThan(events.indexOf('stuck failed'));
+    } finally {
+      await supervisor.stopAll();
+    }
+  });
+
+  it('with optionalInBackground returns while an optional process still starts; optionalStarts() has its failure', async () => {
+    const [p1, p2, p3] = (await freePorts(3)) as [number, number, number];
+    const supervisor = new Supervisor([
+      { ...fixtureSpec(dir, 'first', p1), tier: 0 },
+      { ...fixtureSpec(dir, 'traces', p2, 'never-ready', 4_000), tier: 0, optional: true },
+      fixtureSpec(dir, 'later', p3),
+    ]);
+    try {
+      expect(await supervisor.startAll({ optionalInBackground: true })).toEqual([]);
+      expect(supervisor.status().map((s) => [s.name, s.state])).toEqual([
+        ['first', 'running'],
+        ['traces', 'starting'],
+        ['later', 'running'],
+      ]);
+      const failed = await supervisor.optionalStarts();
+      expect(failed.map((f) => (f as Error).message)).toEqual([
+        expect.stringMatching(/^traces was not ready/),
+      ]);
+      expect(supervisor.get('traces').state).toBe('down');
+    } finally {
+      await supervisor.stopAll();
+    }
+  });
+
   it('gives up at the readiness deadline and kills the process', async () => {
     const [port] = (await freePorts(1)) as [number];
     const supervisor = new Supervisor([fixtureSpec(dir, 'slow', port, 'never-ready', 1_500)]);

@@ -6,7 +6,14 @@ import { countedApart } from '../src/footprint.ts';
 import { startZipkin } from '../src/harness.ts';
 import { buildPlatform, type PlatformEntry } from '../src/platform.ts';
 import { pidRunning } from '../src/stale.ts';
-import { findJava, findZipkin, javaMajor, ZIPKIN_ENDPOINT_ENV, ZIPKIN_HEAP_MIB } from '../src/zipkin.ts';
+import {
+  findJava,
+  findZipkin,
+  javaMajor,
+  releaseMajor,
+  ZIPKIN_ENDPOINT_ENV,
+  ZIPKIN_HEAP_MIB,
+} from '../src/zipkin.ts';
 
 describe('finding Zipkin', () => {
   let root: string;
@@ -22,6 +29,18 @@ describe('finding Zipkin', () => {
     expect(javaMajor('openjdk version "21" 2023-09-19')).toBe(21);
     expect(javaMajor('java version "1.8.0_392"')).toBe(8);
     expect(javaMajor('bash: java: command not found')).toBeUndefined();
+  });
+
+  it('reads the major version from the release file of the JDK a java binary belongs to', () => {
+    const jdk = path.join(root, 'jdk-21');
+    mkdirSync(path.join(jdk, 'bin'), { recursive: true });
+    writeFileSync(path.join(jdk, 'bin', 'java'), '');
+    writeFileSync(path.join(jdk, 'release'), 'IMPLEMENTOR="Test"\nJAVA_VERSION="21.0.2"\n');
+    expect(releaseMajor(path.join(jdk, 'bin', 'java'))).toBe(21);
+    writeFileSync(path.join(jdk, 'release'), 'JAVA_VERSION="1.8.0_392"\n');
+    expect(releaseMajor(path.join(jdk, 'bin', 'java'))).toBe(8);
+    rmSync(path.join(jdk, 'release'));
+    expect(releaseMajor(path.join(jdk, 'bin', 'java'))).toBeUndefined();
   });
 
   it('says what is missing: the pin, then Java, then the jar', () => {

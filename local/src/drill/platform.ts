@@ -35,6 +35,12 @@ export interface EnsureOptions {
   replicas?: Readonly<Record<string, number>>;
   /** Discovery on for a platform this runner starts, so drills can scale it (`--discovery`). */
   discovery?: boolean;
+  /**
+   * Also wait for the optional processes (the trace backend), which `up`
+   * does not wait for (default true: a drill's report wants its traces; the
+   * footprint bench times the platform without them, and them apart).
+   */
+  waitForOptional?: boolean;
 }
 
 async function hasFaultController(state: RunState): Promise<boolean> {
@@ -126,7 +132,12 @@ export async function ensurePlatform(options: EnsureOptions): Promise<PlatformHa
     }
     const state = readState(options.runDir);
     if (state && state !== 'unreadable' && state.supervisorPid === child.pid && !state.stoppedAt) {
-      const running = state.processes.length > 0 && state.processes.every((p) => p.state === 'running');
+      const waitForOptional = options.waitForOptional ?? true;
+      const running =
+        state.processes.length > 0 &&
+        state.processes.every(
+          (p) => p.state === 'running' || (!waitForOptional && p.optional && p.state === 'starting'),
+        );
       if (running && newLog().includes('Ctrl-C stops everything.')) {
         log(`platform up in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
         return handle(state, child);

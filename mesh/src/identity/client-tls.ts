@@ -6,6 +6,7 @@
  * so new connections use the new certificate while connections already open
  * (and their requests in flight) carry on.
  */
+import { createSecureContext } from 'node:tls';
 import { buildConnector } from 'undici';
 import { type SpiffeId, spiffeIdOf } from './spiffe.ts';
 import type { IdentityMaterial, WorkloadIdentity } from './workload-identity.ts';
@@ -39,9 +40,10 @@ export function meshConnector(tls: ClientTls, timeoutMs: number): buildConnector
     if (m !== builtFor || connector === undefined) {
       builtFor = m;
       connector = buildConnector({
-        cert: m.cert,
-        key: m.key,
-        ca: m.ca,
+        // One secure context per identity, shared by every connection: given cert, key and
+        // ca instead, tls.connect parses all three again for each connection (~0.4 ms).
+        // The checks below still run on every handshake.
+        secureContext: createSecureContext({ cert: m.cert, key: m.key, ca: m.ca }),
         rejectUnauthorized: true,
         timeout: timeoutMs,
         // No TLS session resumption: a resumed session skips the certificate checks, so a

@@ -15,16 +15,15 @@
  * picks up the complete set.
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { type FSWatcher, mkdirSync, readFileSync, renameSync, watch, writeFileSync } from 'node:fs';
+import { type FSWatcher, readFileSync, watch } from 'node:fs';
 import path from 'node:path';
 import { gauge } from '@breakwater/observability';
 import type { Disposable } from '../breaker.ts';
 import { MeshError } from '../errors.ts';
+import { CA_FILE, CERT_FILE, KEY_FILE } from './identity-files.ts';
 import { identityLabel, type SpiffeId, spiffeIdOf } from './spiffe.ts';
 
-export const CERT_FILE = 'cert.pem';
-export const KEY_FILE = 'key.pem';
-export const CA_FILE = 'ca.pem';
+export { CA_FILE, CERT_FILE, KEY_FILE, writeIdentityFiles } from './identity-files.ts';
 
 /** The names of the three files inside the identity folder. */
 export interface IdentityFiles {
@@ -170,22 +169,4 @@ export class WorkloadIdentity {
       .labels(identity)
       .set(this.#current.notBefore / 1000);
   }
-}
-
-/**
- * Writes one identity into `dir` the way a reader expects: each file to a
- * temp name then renamed; the CA bundle first, then the key, then the
- * certificate, so a reader that sees the new certificate also sees its key
- * (a reader between the two finds a mismatch and waits for the next event).
- */
-export function writeIdentityFiles(dir: string, pem: { cert: string; key: string; ca: string }): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const put = (file: string, text: string, mode: number) => {
-    const tmp = path.join(dir, `.${file}.${process.pid}.tmp`);
-    writeFileSync(tmp, text, { mode });
-    renameSync(tmp, path.join(dir, file));
-  };
-  put(CA_FILE, pem.ca, 0o644);
-  put(KEY_FILE, pem.key, 0o600);
-  put(CERT_FILE, pem.cert, 0o644);
 }
