@@ -11,6 +11,7 @@
  * | ../breaker.ts | the opossum adapter (shared with catalog's store breaker): typed state events, growing open interval |
  * | try.ts | one try with its per-try timeout |
  * | dispatch-handler.ts | the undici dispatch handler of a buffered try |
+ * | streaming-try.ts | the undici dispatch handler of a streaming try, and the streamed response (`sendTo`, `body`, `discard`) |
  * | error-mapping.ts | every failure as a MeshError with a stable code |
  * | telemetry.ts | metrics (outcomes from the catalogue) and spans |
  * | endpoint-source.ts | where endpoints come from: the interface and the static source |
@@ -30,6 +31,12 @@ export {
 } from './endpoint-source.ts';
 export { type DnsEndpointsOptions, dnsEndpoints } from './endpoints-dns.ts';
 export { readEndpointsFile, watchEndpointsFile } from './endpoints-file.ts';
-export { type HeaderValues, MeshResponse, type MeshStreamResponse, staticResponse } from './response.ts';
+export {
+  type HeaderValues,
+  MeshResponse,
+  type MeshStreamResponse,
+  type StreamObserver,
+  staticResponse,
+} from './response.ts';
 export type { CallOptions, Disposable, Fallback, Upstream, UpstreamOptions, UpstreamStats } from './types.ts';
 export { createUpstream } from './upstream.ts';
