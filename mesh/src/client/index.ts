@@ -10,6 +10,7 @@
  * | retry-loop.ts | retries: decision, budget, backoff, Retry-After |
  * | ../breaker.ts | the opossum adapter (shared with catalog's store breaker): typed state events, growing open interval |
  * | try.ts | one try with its per-try timeout |
+ * | try-handler.ts | what both try handlers share: the try settled once, its timer stopped |
  * | dispatch-handler.ts | the undici dispatch handler of a buffered try |
  * | streaming-try.ts | the undici dispatch handler of a streaming try, and the streamed response (`sendTo`, `body`, `discard`) |
  * | error-mapping.ts | every failure as a MeshError with a stable code |

@@ -16,9 +16,9 @@ import type { Readable, Writable } from 'node:stream';
 import { Readable as ReadableStream } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { MeshError } from '../errors.ts';
-import type { Call } from './call.ts';
 import { asMeshError } from './error-mapping.ts';
 import type { HeaderValues, MeshStreamResponse, StreamObserver } from './response.ts';
+import { TryHandler } from './try-handler.ts';
 import { FailedTry, type TryResult } from './try-result.ts';
 
 /**
@@ -64,11 +64,7 @@ class TryBody extends ReadableStream {
   }
 }
 
-export class StreamingTry implements MeshStreamResponse {
-  readonly call: Call;
-  #resolve: ((r: TryResult) => void) | undefined;
-  #reject: ((e: unknown) => void) | undefined;
-  controller: Dispatcher.DispatchController | undefined = undefined;
+export class StreamingTry extends TryHandler implements MeshStreamResponse {
   status = 0;
   headers: HeaderValues = {};
   tries = 0;
@@ -84,31 +80,17 @@ export class StreamingTry implements MeshStreamResponse {
   #readable: TryBody | undefined = undefined;
   #deadline: NodeJS.Timeout | undefined = undefined;
 
-  constructor(call: Call, resolve: (r: TryResult) => void, reject: (e: unknown) => void) {
-    this.call = call;
-    this.#resolve = resolve;
-    this.#reject = reject;
-  }
-
   // --- undici's side
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    if (!this.#resolve) {
-      controller.abort(this.call.reason ?? new Error('try already settled'));
-      return;
-    }
-    this.controller = controller;
-  }
-
   onResponseStart(c: Dispatcher.DispatchController, status: number, headers: HeaderValues): void {
-    const resolve = this.#resolve;
-    const reject = this.#reject;
+    const resolve = this.resolveTry;
+    const reject = this.rejectTry;
     if (!resolve || !reject) {
       // Answered after the try was given up (timed out, aborted): nobody will read this body.
       c.abort(this.call.reason ?? new Error('try already settled'));
       return;
     }
-    this.#settled();
+    this.settled();
     const call = this.call;
     this.status = status;
     this.headers = headers;
@@ -161,7 +143,7 @@ export class StreamingTry implements MeshStreamResponse {
   onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
     const call = this.call;
     const reason = call.tryAborted && call.reason ? call.reason : err;
-    if (this.#resolve) {
+    if (this.resolveTry) {
       // Before headers: the try failed.
       this.fail(asMeshError(call.up, reason));
       return;
@@ -173,9 +155,9 @@ export class StreamingTry implements MeshStreamResponse {
 
   /** Settles this try as failed before headers (no-op once settled). */
   fail(err: unknown): void {
-    const reject = this.#reject;
+    const reject = this.rejectTry;
     if (!reject) return;
-    this.#settled();
+    this.settled();
     this.finished = true;
     reject(err);
   }
@@ -183,7 +165,7 @@ export class StreamingTry implements MeshStreamResponse {
   /** Stops the try: before headers it fails; after, the body is cut. */
   abort(err: Error): void {
     if (this.finished) return;
-    if (this.#resolve) {
+    if (this.resolveTry) {
       this.controller?.abort(err);
       this.fail(err);
       return;
@@ -193,17 +175,6 @@ export class StreamingTry implements MeshStreamResponse {
       this.#finish();
       this.#error = err;
       this.#failBody();
-    }
-  }
-
-  #settled(): void {
-    this.#resolve = undefined;
-    this.#reject = undefined;
-    const call = this.call;
-    if (call.current === this) {
-      clearTimeout(call.tryTimer);
-      call.tryTimer = undefined;
-      call.current = undefined;
     }
   }
 
