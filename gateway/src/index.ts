@@ -18,3 +18,5 @@ export { mintDevToken } from './dev-tokens.ts';
 export { ConfigError, GatewayError, type GatewayErrorCode, GW_ERRORS, isGatewayError } from './errors.ts';
 export { type Decision, RateLimiter } from './rate-limit.ts';
 export { rateLimitHeaders } from './rate-limit-headers.ts';
+// Which upstream and path a request goes to (tools/render checks the mesh rules allow it).
+export { matchRoute, orderRoutes, upstreamPath } from './request-target.ts';

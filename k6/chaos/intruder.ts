@@ -3,15 +3,17 @@
  * certificate for notifications — an identity mesh/policy.yaml lets call
  * nobody — calls payments (GET /payments/:orderId) and catalog's
  * reservation route (POST /reservations). The runner hands k6
- * notifications' own certificate, and runs the second persona itself — a
- * process without any certificate trying the same for the whole drill
- * (local/src/drill/no-certificate-intruder.ts; k6 cannot leave its
- * certificate out for some requests).
+ * notifications' own certificate, and runs the other personas itself for
+ * the whole drill (local/src/drill/intruder-personas.ts; k6 presents one
+ * certificate to every host): a process without any certificate trying the
+ * same, and one with orders' certificate — an allowed caller of catalog —
+ * sending catalog what its edge's rules do not allow (POST /products,
+ * GET /metrics).
  *
- * Hypothesis: every attempt is refused (403 MESH_ERR_FORBIDDEN with the
+ * Hypothesis: every attempt is refused (403 MESH_ERR_FORBIDDEN with a
  * certificate; no HTTP answer at all without one — the runner's checks);
  * every refusal is counted in bw_authz_denied_total (source notifications
- * here, none in the runner; read from Prometheus before and after); the
+ * here, none and orders in the runner; read from Prometheus before and after); the
  * shop's own traffic through the gateway stays served ≥ 99.5 % in every
  * phase.
  */

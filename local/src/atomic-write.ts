@@ -3,12 +3,15 @@
  * (the mesh's watchEndpointsFile, Prometheus' file_sd) never reads half a
  * file, and the temp name (`<file>.<pid>.tmp`) matches no `*.json` glob.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-export function writeFileAtomic(file: string, text: string): void {
+/** `mode`: the file's permissions (e.g. 0o600), set on the temp file before it takes the name. */
+export function writeFileAtomic(file: string, text: string, mode?: number): void {
   mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
+  writeFileSync(tmp, text, mode === undefined ? {} : { mode });
+  // writeFileSync's mode applies only to a file it creates (and passes the umask): set it outright.
+  if (mode !== undefined) chmodSync(tmp, mode);
   renameSync(tmp, file);
 }

@@ -4,8 +4,9 @@
  * every change; `status` reads it when no supervisor answers, and the next
  * `up` uses it to recover a run whose supervisor was killed.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic } from './atomic-write.ts';
 import { LocalError } from './errors.ts';
 import type { ProcessStatus } from './managed-process.ts';
 import { groupMembers, killLeftoverGroup, processCommandLine } from './stale.ts';
@@ -33,12 +34,7 @@ export function stateFile(runDir: string): string {
 }
 
 export function writeState(runDir: string, state: RunState): void {
-  mkdirSync(runDir, { recursive: true });
-  const file = stateFile(runDir);
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, file);
+  writeFileAtomic(stateFile(runDir), `${JSON.stringify(state, null, 2)}\n`, 0o600);
 }
 
 /** The state file, undefined when absent; 'unreadable' when it is not valid JSON of the expected shape. */

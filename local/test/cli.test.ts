@@ -2,7 +2,7 @@
  * End to end: `node local/src/cli.ts up` as a real child process with Redis
  * and one PostgreSQL, driven by the CLI like a person (or a drill) would.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -11,59 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePorts, isPortFree } from '../src/ports.ts';
 import { groupMembers, pidAlive, pidRunning } from '../src/stale.ts';
 import type { RunState } from '../src/state.ts';
+import { cli, startUp, type UpRun } from './fixtures/up-process.ts';
 
 const CLI = path.join(import.meta.dirname, '..', 'src', 'cli.ts');
 const ONLY = ['--only', 'redis,pg-catalog'];
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Result> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env, timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-interface UpRun {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-/** Starts `up` and waits (deadline 60 s) until it prints its table, or exits. */
-async function startUp(args: string[]): Promise<UpRun> {
-  const child = spawn(process.execPath, [CLI, 'up', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let text = '';
-  child.stdout?.on('data', (c: Buffer) => {
-    text += c.toString();
-  });
-  child.stderr?.on('data', (c: Buffer) => {
-    text += c.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const ready = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`up did not get ready in 60 s:\n${text}`)), 60_000);
-    const check = () => {
-      if (text.includes('Ctrl-C stops everything.')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout?.on('data', check);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`up exited with ${code} before it was ready:\n${text}`));
-    });
-  });
-  await ready;
-  return { child, output: () => text, exited };
-}
 
 /** Live processes whose command line mentions `dir` (redis --dir, postgres -D under the run folder). */
 function processesMentioning(dir: string): number[] {
@@ -287,8 +238,7 @@ describe('cli up (end to end)', { timeout: 90_000 }, () => {
   });
 
   it('names the package to install when redis-server is missing', async () => {
-    const env = { ...process.env, PATH: path.dirname(process.execPath) };
-    const res = await cli(['up', ...common, '--only', 'redis'], env);
+    const res = await cli(['up', ...common, '--only', 'redis'], { PATH: path.dirname(process.execPath) });
     expect(res.code).toBe(1);
     expect(res.stderr).toBe(
       'bw-local: error: redis-server not found: install it (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis)\n',

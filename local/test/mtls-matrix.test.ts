@@ -4,15 +4,17 @@
  * platform list and supervisor with the run's CA, then every caller
  * identity against every service. An edge in the policy is served (the
  * static test in tools/render proves the code's edges are exactly the
- * policy's, so every edge the code uses is among them); every other pair is
- * refused with 403 MESH_ERR_FORBIDDEN; a caller without a certificate does
- * not get past the handshake; Prometheus may read /metrics and nothing else.
+ * policy's, so every edge the code uses is among them), with a request its
+ * rules allow; every other pair is refused with 403 MESH_ERR_FORBIDDEN; an
+ * allowed caller is refused a method or path outside its edge's rules, and
+ * counted; a caller without a certificate does not get past the handshake;
+ * Prometheus may read /metrics and nothing else.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { WorkloadIdentity } from '@breakwater/mesh/identity';
-import { edge, policyEdges } from '@breakwater/mesh/policy/edges';
+import { edge, edgeOperations, policyEdges } from '@breakwater/mesh/policy/edges';
 import { loadPolicy } from '@breakwater/mesh/policy/schema';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,12 +56,30 @@ function agentFor(name: string, dir: string | undefined): Agent {
   return a;
 }
 
-async function get(caller: string, server: string, p: string): Promise<{ status: number; code?: string }> {
+async function call(
+  caller: string,
+  server: string,
+  method: string,
+  p: string,
+): Promise<{ status: number; code?: string; detail?: string }> {
   const agent = agents.get(caller) as Agent;
-  const res = await request(`${urls.get(server)}${p}`, { dispatcher: agent, headersTimeout: 5_000 });
+  const res = await request(`${urls.get(server)}${p}`, { method, dispatcher: agent, headersTimeout: 5_000 });
   const text = await res.body.text();
-  const code = res.statusCode === 403 ? (JSON.parse(text) as { code: string }).code : undefined;
-  return { status: res.statusCode, ...(code ? { code } : {}) };
+  const problem = res.statusCode === 403 ? (JSON.parse(text) as { code: string; detail: string }) : undefined;
+  return { status: res.statusCode, ...(problem ? { code: problem.code, detail: problem.detail } : {}) };
+}
+
+const get = (caller: string, server: string, p: string) => call(caller, server, 'GET', p);
+
+/** A request the edge's rules allow (GET where they allow it; `*` in a path made concrete); GET / without rules. */
+function allowedRequest(caller: string, server: string): { method: string; path: string } {
+  const ops = edgeOperations(policy, caller, server);
+  if (ops === undefined) return { method: 'GET', path: '/' };
+  const op =
+    ops.find((o) => o.methods === undefined || o.methods.includes('GET')) ?? (ops[0] as (typeof ops)[0]);
+  const method = op.methods === undefined || op.methods.includes('GET') ? 'GET' : (op.methods[0] as string);
+  const p = op.paths?.[0] ?? '/';
+  return { method, path: p === '*' ? '/' : p.startsWith('*') ? `/x${p.slice(1)}` : p.replace(/\*$/, 'x') };
 }
 
 beforeAll(async () => {
@@ -101,7 +121,8 @@ describe('mesh/policy.yaml enforced live, every identity against every service',
     for (const caller of CALLERS)
       for (const server of SERVERS) {
         if (caller === server) continue;
-        const r = await get(caller, server, '/');
+        const { method, path: p } = allowedRequest(caller, server);
+        const r = await call(caller, server, method, p);
         if (r.status === 403) {
           expect(r.code, `${caller} -> ${server}`).toBe('MESH_ERR_FORBIDDEN');
           refused.push(edge(caller, server));
@@ -115,6 +136,22 @@ describe('mesh/policy.yaml enforced live, every identity against every service',
     expect(refused.length + served.length).toBe(CALLERS.length * SERVERS.length - SERVERS.length);
     expect(refused).toContain(edge('intruder', 'payments'));
     expect(refused).toContain(edge('notifications', 'catalog'));
+  });
+
+  it("refuses an allowed caller a method or path outside its edge's rules: 403 naming the check", async () => {
+    // orders -> catalog: only its reservation routes and GET /products (its breaker's probe)
+    const wrongMethod = await call('orders', 'catalog', 'POST', '/products');
+    expect(wrongMethod).toMatchObject({ status: 403, code: 'MESH_ERR_FORBIDDEN' });
+    expect(wrongMethod.detail).toContain('orders may not POST /products on catalog');
+    expect(await call('orders', 'catalog', 'GET', '/products/sku-0001')).toMatchObject({ status: 403 });
+    // gateway -> catalog: read-only product routes; not the reservations, not catalog's metrics
+    expect(await call('gateway', 'catalog', 'POST', '/reservations')).toMatchObject({ status: 403 });
+    expect((await get('gateway', 'catalog', '/metrics')).detail).toContain('gateway may not GET /metrics');
+    // gateway -> orders: POST only on the collection
+    expect(await call('gateway', 'orders', 'POST', '/orders/x')).toMatchObject({ status: 403 });
+    // and what the rules allow is served
+    expect((await get('orders', 'catalog', '/products?limit=1')).status).toBe(200);
+    expect((await get('gateway', 'catalog', '/products/sku-0001')).status).toBe(200);
   });
 
   it('lets Prometheus read /metrics of every service and nothing else', async () => {
@@ -136,5 +173,15 @@ describe('mesh/policy.yaml enforced live, every identity against every service',
       /bw_authz_denied_total\{[^}]*source="intruder"[^}]*destination="payments"[^}]*\} [1-9]/,
     );
     expect(text).toMatch(/bw_authz_denied_total\{[^}]*source="none"[^}]*destination="payments"[^}]*\} [1-9]/);
+    // refusals of an allowed edge's caller outside its rules count the same way
+    const catalog = await (
+      await request(`${urls.get('catalog')}/metrics`, { dispatcher: agent })
+    ).body.text();
+    expect(catalog).toMatch(
+      /bw_authz_denied_total\{[^}]*source="orders"[^}]*destination="catalog"[^}]*\} [2-9]/,
+    );
+    expect(catalog).toMatch(
+      /bw_authz_denied_total\{[^}]*source="gateway"[^}]*destination="catalog"[^}]*\} [2-9]/,
+    );
   });
 });

@@ -5,14 +5,12 @@
  * `scale catalog 3` / `scale catalog 1` add and drop targets without a
  * Prometheus restart (file_sd, re-read on change).
  */
-import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { instancesTargetsFile, type TargetGroup } from '../src/scrape-targets.ts';
-import type { RunState } from '../src/state.ts';
-import { cli, startUp } from './fixtures/up-process.ts';
+import { cli, processOf, startUp, stopUp, type UpRun } from './fixtures/up-process.ts';
 
 interface ActiveTarget {
   labels: Record<string, string>;
@@ -46,7 +44,7 @@ const healthyNames = (ts: ActiveTarget[]) =>
 describe('Prometheus scrapes every instance (end to end)', { timeout: 180_000 }, () => {
   let runDir: string;
   let common: string[];
-  let run: { child: ChildProcess; output: () => string } | undefined;
+  let run: UpRun | undefined;
   let prometheusUrl: string;
 
   beforeAll(async () => {
@@ -61,13 +59,11 @@ describe('Prometheus scrapes every instance (end to end)', { timeout: 180_000 },
       '--prometheus-port',
       '0',
     ]);
-    const state = JSON.parse(readFileSync(path.join(runDir, 'state.json'), 'utf8')) as RunState;
-    prometheusUrl = state.processes.find((p) => p.name === 'prometheus')?.url as string;
+    prometheusUrl = processOf(runDir, 'prometheus')?.url as string;
   });
 
   afterAll(async () => {
-    run?.child.kill('SIGINT');
-    await new Promise((r) => (run?.child.exitCode !== null ? r(null) : run?.child.once('exit', r)));
+    await stopUp(run);
     rmSync(runDir, { recursive: true, force: true });
   });
 
@@ -88,9 +84,7 @@ describe('Prometheus scrapes every instance (end to end)', { timeout: 180_000 },
   });
 
   it('scale catalog 3: the new instance is scraped without a Prometheus restart', async () => {
-    const pid = (
-      JSON.parse(readFileSync(path.join(runDir, 'state.json'), 'utf8')) as RunState
-    ).processes.find((p) => p.name === 'prometheus')?.pid;
+    const pid = processOf(runDir, 'prometheus')?.pid;
     const res = await cli(['scale', 'catalog', '3', ...common]);
     expect(res.code, res.stderr).toBe(0);
     const ts = await catalogTargets(prometheusUrl, (t) => healthyNames(t).length === 3);
@@ -103,9 +97,7 @@ describe('Prometheus scrapes every instance (end to end)', { timeout: 180_000 },
       .map((r) => r.metric.instance)
       .sort();
     expect(instances).toContain('catalog-1');
-    const after = (
-      JSON.parse(readFileSync(path.join(runDir, 'state.json'), 'utf8')) as RunState
-    ).processes.find((p) => p.name === 'prometheus')?.pid;
+    const after = processOf(runDir, 'prometheus')?.pid;
     expect(after).toBe(pid);
   });
 

@@ -6,7 +6,6 @@
  * keep flowing without a failure, and `rollout catalog` replaces both
  * instances one at a time under load without a failed request.
  */
-import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,8 +16,7 @@ import { runIdentityAgent } from '../src/harness.ts';
 import { endpointsFile } from '../src/platform.ts';
 import { parseReplicas } from '../src/replicas.ts';
 import { resolvePlan } from '../src/rollout.ts';
-import type { RunState } from '../src/state.ts';
-import { cli, type Result, startUp } from './fixtures/up-process.ts';
+import { cli, processOf, type Result, startUp, stopUp, type UpRun } from './fixtures/up-process.ts';
 
 const API_KEY = 'dev-alice-key-0000-NOT-A-SECRET';
 
@@ -88,7 +86,7 @@ describe('rollout plan (Kubernetes RollingUpdate fenceposts)', () => {
 describe('up --replicas (end to end)', { timeout: 120_000 }, () => {
   let runDir: string;
   let common: string[];
-  let run: { child: ChildProcess; output: () => string } | undefined;
+  let run: UpRun | undefined;
   let gatewayUrl: string;
 
   beforeAll(async () => {
@@ -113,13 +111,11 @@ describe('up --replicas (end to end)', { timeout: 120_000 }, () => {
       '--gateway-config',
       configFile,
     ]);
-    const state = JSON.parse(readFileSync(path.join(runDir, 'state.json'), 'utf8')) as RunState;
-    gatewayUrl = state.processes.find((p) => p.name === 'gateway-1')?.url as string;
+    gatewayUrl = processOf(runDir, 'gateway-1')?.url as string;
   });
 
   afterAll(async () => {
-    run?.child.kill('SIGINT');
-    await new Promise((r) => (run?.child.exitCode !== null ? r(null) : run?.child.once('exit', r)));
+    await stopUp(run);
     rmSync(runDir, { recursive: true, force: true });
   });
 
@@ -171,10 +167,7 @@ describe('up --replicas (end to end)', { timeout: 120_000 }, () => {
   });
 
   it('spreads requests through the gateway over both instances', async () => {
-    const state = JSON.parse(readFileSync(path.join(runDir, 'state.json'), 'utf8')) as RunState;
-    const urls = ['catalog-1', 'catalog-2'].map(
-      (n) => state.processes.find((p) => p.name === n)?.url as string,
-    );
+    const urls = ['catalog-1', 'catalog-2'].map((n) => processOf(runDir, n)?.url as string);
     const before = await Promise.all(urls.map((u) => productRequests(u, runDir)));
     for (let i = 0; i < 40; i++) {
       const res = await fetch(`${gatewayUrl}/api/catalog/products?limit=1`, { headers: { apikey: API_KEY } });

@@ -61,7 +61,7 @@ async function startService(
       r.get('/products', (_req, res) => {
         res.json({ ok: true });
       });
-      r.get('/slow', (_req, res) => {
+      r.get('/products/slow', (_req, res) => {
         setTimeout(() => res.json({ slow: true }), 300);
       });
     },
@@ -143,6 +143,44 @@ describe('mTLS between mesh client and server kit', () => {
     await up.close();
   });
 
+  it("refuses an allowed caller a method or path outside its edge's rules: 403 naming the check, logged and counted", async () => {
+    const labels = { source: 'orders', destination: 'catalog' };
+    const before = await metricValue('bw_authz_denied_total', labels);
+    const up = createUpstream({
+      name: 'catalog',
+      baseUrl: catalog,
+      identity: await identityFor('orders'),
+      policy: { retry: { maxRetries: 0 } },
+    });
+    // mesh/policy.yaml: orders -> catalog only POST /reservations, DELETE /reservations/*, GET /products
+    expect((await up.request({ path: '/products' })).status).toBe(200);
+    const wrongMethod = await up.request({
+      method: 'POST',
+      path: '/products',
+      body: '{}',
+      throwOnStatus: false,
+    });
+    expect(wrongMethod.status).toBe(403);
+    expect(wrongMethod.headers['content-type']).toContain('application/problem+json');
+    const body = wrongMethod.json() as { code: string; detail: string };
+    expect(body.code).toBe('MESH_ERR_FORBIDDEN');
+    expect(body.detail).toContain('orders may not POST /products on catalog');
+    // GET /products is exact: orders' probe path, nothing below it
+    const wrongPath = await up.request({ path: '/products/slow', throwOnStatus: false });
+    expect(wrongPath.status).toBe(403);
+    expect(await metricValue('bw_authz_denied_total', labels)).toBe(before + 2);
+    expect(
+      logLines.some(
+        (l) =>
+          l.msg === 'authorization denied' &&
+          l.caller === spiffeId('orders') &&
+          l.method === 'POST' &&
+          String(l.check).startsWith('orders may not POST /products'),
+      ),
+    ).toBe(true);
+    await up.close();
+  });
+
   it('refuses an identity that is no workload of the policy, naming it unknown', async () => {
     const up = createUpstream({ name: 'catalog', baseUrl: catalog, identity: await identityFor('intruder') });
     const res = await up.request({ path: '/products', throwOnStatus: false });
@@ -203,6 +241,41 @@ describe('mTLS between mesh client and server kit', () => {
       `server identity check failed: expected ${spiffeId('catalog')}, the server presented ${spiffeId('payments')}`,
     );
     await up.close();
+  });
+});
+
+describe('the plain health port beside an mTLS listener (kubelet probes, Prometheus without a mesh certificate)', () => {
+  it('answers /health/* and /metrics over plain HTTP, nothing else; the main port still wants a certificate', async () => {
+    const identity = await identityFor('payments');
+    const kit = createServiceApp({
+      service: 'payments',
+      signals: [],
+      drainDelayMs: 0,
+      identity,
+      health: { port: 0 },
+      logger: createLogger({ service: 'payments', level: 'info', destination: logSink }),
+      routes: (r) => {
+        r.get('/payments/1', (_req, res) => {
+          res.json({ ok: true });
+        });
+      },
+    });
+    servers.push(kit);
+    const { port, healthPort } = await kit.listen({ port: 0 });
+    expect(healthPort).toBeGreaterThan(0);
+    const plain = `http://127.0.0.1:${healthPort}`;
+    const get = async (p: string) => {
+      const res = await request(`${plain}${p}`);
+      const body = await res.body.text();
+      return { status: res.statusCode, body };
+    };
+    expect(await get('/health/live')).toMatchObject({ status: 200 });
+    expect(await get('/health/ready')).toMatchObject({ status: 200 });
+    expect((await get('/metrics')).body).toContain('bw_');
+    expect((await get('/payments/1')).status).toBe(404);
+    await rejection(rawGet(`https://127.0.0.1:${port}`, '/payments/1'));
+    await kit.shutdown();
+    expect(await rejection(get('/health/live'))).toBeInstanceOf(Error);
   });
 });
 
@@ -292,7 +365,7 @@ describe('retiring connections before their certificates expire', () => {
 describe('rotation', () => {
   it('takes new certificates on both sides without a restart; a request in flight finishes', async () => {
     const { url, identity: server } = await startService('catalog');
-    const caller = await identityFor('orders');
+    const caller = await identityFor('gateway'); // its rules allow GET /products/*
     const up = createUpstream({ name: 'catalog', baseUrl: url, identity: caller });
     const serverSerial = () =>
       new Promise<string>((resolve, reject) => {
@@ -312,11 +385,11 @@ describe('rotation', () => {
       });
     const before = await serverSerial();
     const oldCallerCert = caller.current.cert;
-    const inFlight = up.request({ path: '/slow' });
+    const inFlight = up.request({ path: '/products/slow' });
     // What the local CA does at half-life: rewrite both folders; the watchers pick them up.
     for (const [i, sa] of [
       [server, 'catalog'],
-      [caller, 'orders'],
+      [caller, 'gateway'],
     ] as const) {
       writeIdentityFiles(i.dir, { ...(await ca.issue(spiffeId(sa), HOUR)), ca: ca.cert });
     }

@@ -41,12 +41,14 @@ export interface DrillSpec {
    * 127.0.0.1 when the run has mTLS (default prometheus, which may read /metrics).
    */
   readonly clientIdentity?: string;
-  /** Beside k6, a process without a certificate calls these services' routes (no-certificate-intruder.ts). */
-  readonly noCertificateIntruder?: readonly {
-    service: string;
-    method: string;
-    path: string;
-    body?: string;
+  /**
+   * Beside k6, processes calling these services' routes for the whole drill
+   * (intruder-personas.ts): without `identity` with no certificate at all,
+   * with it presenting that run process's own certificate.
+   */
+  readonly intruders?: readonly {
+    identity?: string;
+    targets: readonly { service: string; method: string; path: string; body?: string }[];
   }[];
 }
 
@@ -56,16 +58,28 @@ export const MTLS_DRILLS: readonly DrillSpec[] = [
     name: 'intruder',
     script: 'k6/chaos/intruder.ts',
     summary:
-      "notifications' valid certificate and no certificate call payments and catalog: 100 % refused and counted; shop served ≥ 99.5 %",
+      "notifications' valid certificate and no certificate call payments and catalog, orders' certificate catalog's routes outside its rules: 100 % refused and counted; shop served ≥ 99.5 %",
     orders: true,
     clientIdentity: 'notifications',
-    noCertificateIntruder: [
-      { service: 'payments', method: 'GET', path: '/payments/00000000-0000-4000-8000-000000000000' },
+    intruders: [
       {
-        service: 'catalog',
-        method: 'POST',
-        path: '/reservations',
-        body: '{"orderId":"00000000-0000-4000-8000-000000000000","items":[{"productId":"sku-0001","quantity":1}]}',
+        targets: [
+          { service: 'payments', method: 'GET', path: '/payments/00000000-0000-4000-8000-000000000000' },
+          {
+            service: 'catalog',
+            method: 'POST',
+            path: '/reservations',
+            body: '{"orderId":"00000000-0000-4000-8000-000000000000","items":[{"productId":"sku-0001","quantity":1}]}',
+          },
+        ],
+      },
+      {
+        // An allowed caller outside its edge's rules (orders -> catalog: reservations and GET /products only).
+        identity: 'orders',
+        targets: [
+          { service: 'catalog', method: 'POST', path: '/products', body: '{}' },
+          { service: 'catalog', method: 'GET', path: '/metrics' },
+        ],
       },
     ],
   },

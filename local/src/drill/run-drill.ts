@@ -24,11 +24,13 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { controlCall } from '../control-client.ts';
+import { LocalError } from '../errors.ts';
 import type { ProcessStatus } from '../managed-process.ts';
 import type { RunState } from '../state.ts';
 import { type DerivedInput, derivedChecks, steadyLatencyChecks } from './derived-checks.ts';
 import type { DrillSpec } from './drills.ts';
 import { appendHistory, historyEntry, lastRuns, readHistory } from './history.ts';
+import { type IntruderPersona, startIntruder } from './intruder-personas.ts';
 import {
   checkInvariants,
   type InvariantReport,
@@ -37,7 +39,6 @@ import {
   type StreamSnapshot,
   streamSnapshot,
 } from './invariants.ts';
-import { startNoCertificateIntruder } from './no-certificate-intruder.ts';
 import { fetchPanels, panelsFor } from './panels.ts';
 import { ensureReplicas, instancesByService } from './replicas.ts';
 import { type FaultWindow, type PanelSection, reportHtml, type TraceSection } from './report-html.ts';
@@ -222,16 +223,19 @@ export async function runDrill(spec: DrillSpec, options: RunOptions): Promise<Dr
 
   log(`▶ ${spec.name}: ${spec.summary}`);
   log(`  report: ${reportDir}`);
-  const noCert = spec.noCertificateIntruder?.length
-    ? startNoCertificateIntruder(
-        spec.noCertificateIntruder.map((t) => ({
+  const intruders = (spec.intruders ?? []).map((p) =>
+    startIntruder(
+      {
+        ...(p.identity !== undefined ? { identity: personaIdentity(options.state.runDir, p.identity) } : {}),
+        targets: p.targets.map((t) => ({
           method: t.method,
-          url: `${processes.find((p) => p.name === t.service)?.url ?? ''}${t.path}`,
+          url: `${processes.find((x) => x.name === t.service)?.url ?? ''}${t.path}`,
           ...(t.body !== undefined ? { body: t.body } : {}),
         })),
-        prometheus?.url,
-      )
-    : undefined;
+      },
+      prometheus?.url,
+    ),
+  );
   const k6log = createWriteStream(path.join(reportDir, 'k6.log'));
   const exitCode = await new Promise<number | null>((resolve, reject) => {
     const child = spawn(k6Binary(options.root), args, {
@@ -361,7 +365,8 @@ export async function runDrill(spec: DrillSpec, options: RunOptions): Promise<Dr
       pass: false,
     });
   }
-  if (noCert) extra.push(...(await noCert.finish()));
+  // Together: each waits for Prometheus's next scrapes, and the short form has 60 s in all.
+  extra.push(...(await Promise.all(intruders.map((i) => i.finish()))).flat());
   const derivedInput: DerivedInput = { summary, root: options.root };
   extra.push(...derivedChecks(spec.derived ?? [], derivedInput));
   if (spec.steadyLatency) extra.push(...steadyLatencyChecks(summary, spec.steadyLatency));
@@ -514,6 +519,21 @@ async function drillTraces(
  * process of the run to 127.0.0.1: Prometheus's (the policy lets it read
  * /metrics) unless the drill names another (intruder: notifications').
  */
+/** An intruder persona's certificate: the run process `identity`'s own (its ServiceAccount is its name). */
+function personaIdentity(runDir: string, identity: string): NonNullable<IntruderPersona['identity']> {
+  const dir = path.join(runDir, 'ca', 'identities', identity);
+  if (!existsSync(path.join(dir, 'cert.pem')))
+    throw new LocalError(
+      'LOCAL_ERR_BAD_INPUT',
+      `intruder persona ${identity}: no certificate in ${dir} (the run needs its CA: not --plaintext)`,
+    );
+  return {
+    serviceAccount: identity,
+    cert: readFileSync(path.join(dir, 'cert.pem')),
+    key: readFileSync(path.join(dir, 'key.pem')),
+  };
+}
+
 function meshClientEnv(runDir: string, identity: string): Record<string, string> {
   const dir = path.join(runDir, 'ca', 'identities', identity);
   if (!existsSync(path.join(dir, 'cert.pem'))) return {};

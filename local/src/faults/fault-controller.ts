@@ -8,7 +8,7 @@
  * |-----------|----------------------------------------------------|------------------------------------|
  * | `process` | `kill` / `pause` / `stop` a process by name        | `start` / `resume` / `start`       |
  * | `restart` | restart processes one at a time (rolling)          | `start` any left down              |
-| `rollout` | services' instances replaced, side by side (rollout.ts) | nothing: the new instances stay |
+ * | `rollout` | services' instances replaced, side by side (rollout.ts) | nothing: the new instances stay |
  * | `mesh`    | delay/abort rules in a service's fault filter      | the service's remaining rules (PUT) or DELETE |
  * | `limit`   | a live rate-limit override on the gateway          | DELETE the override                |
  *
@@ -387,6 +387,12 @@ export function validate(input: unknown): FaultSpec {
       throw new FaultError(`spec.${field}: a process name is required`);
     return v;
   };
+  const names = (field: string, what: string) => {
+    const v = spec[field];
+    if (!Array.isArray(v) || v.length === 0 || v.some((t) => typeof t !== 'string' || !NAME.test(t)))
+      throw new FaultError(`spec.${field}: a non-empty list of ${what} names`);
+    return v as string[];
+  };
   switch (spec.kind) {
     case 'process': {
       const action = spec.action;
@@ -394,16 +400,8 @@ export function validate(input: unknown): FaultSpec {
         throw new FaultError('spec.action: one of kill, pause, stop');
       return { kind: 'process', target: name('target'), action };
     }
-    case 'restart': {
-      const targets = spec.targets;
-      if (
-        !Array.isArray(targets) ||
-        targets.length === 0 ||
-        targets.some((t) => typeof t !== 'string' || !NAME.test(t))
-      )
-        throw new FaultError('spec.targets: a non-empty list of process names');
-      return { kind: 'restart', targets: targets as string[] };
-    }
+    case 'restart':
+      return { kind: 'restart', targets: names('targets', 'process') };
     case 'mesh': {
       const rules = spec.rules;
       if (!Array.isArray(rules) || rules.length === 0)
@@ -411,16 +409,9 @@ export function validate(input: unknown): FaultSpec {
       return { kind: 'mesh', target: name('target'), rules: rules as MeshFaultRule[] };
     }
     case 'rollout': {
-      const services = spec.services;
-      if (
-        !Array.isArray(services) ||
-        services.length === 0 ||
-        services.some((t) => typeof t !== 'string' || !NAME.test(t))
-      )
-        throw new FaultError('spec.services: a non-empty list of service names');
       const out: Extract<FaultSpec, { kind: 'rollout' }> = {
         kind: 'rollout',
-        services: services as string[],
+        services: names('services', 'service'),
       };
       for (const field of ['maxSurge', 'maxUnavailable'] as const) {
         const v = spec[field];

@@ -4,33 +4,46 @@
  * (from its verified certificate) only where the policy has an edge from
  * that caller to this service.
  *
- * - `calls`: a workload that calls this service may use every route.
+ * - `calls`: a workload that calls this service by name may use every
+ *   route; one whose edge carries rules (`{ catalog: [operations] }`) only
+ *   the methods and paths they allow (../policy/operations.ts, Istio's
+ *   matching: exact, prefix `/x/*`, suffix `*x`), compiled once here.
  * - `external` callers with a ServiceAccount: their callees (or those of the
- *   workload they stand in for) likewise; a scraper (`scrape`) only
- *   `GET <scrape.path>` on every service and worker — Prometheus.
+ *   workload they stand in for, with its rules) likewise; a scraper
+ *   (`scrape`) only `GET <scrape.path>` on every service and worker —
+ *   Prometheus.
  * - `/health/live` and `/health/ready`: any caller with a valid mesh
  *   certificate, as on Istio, where the kubelet's probes are rewritten by
  *   the sidecar and never meet the AuthorizationPolicy. Locally the
  *   supervisor probes with its own certificate.
  *
- * Anything else: 403 problem+json `MESH_ERR_FORBIDDEN`, logged with the
- * caller's identity and counted in bw_authz_denied_total{source,destination}.
- * Plain-HTTP sockets (mTLS off) are not checked.
+ * Anything else: 403 problem+json `MESH_ERR_FORBIDDEN` whose detail names
+ * the failed check ("orders may not POST /products on catalog"), logged with
+ * the caller's identity and counted in
+ * bw_authz_denied_total{source,destination}. Plain-HTTP sockets (mTLS off)
+ * are not checked. The fault and limit admin routes are not on this port at
+ * all: they listen on loopback behind a bearer token (../server/admin.ts).
  */
 import type { TLSSocket } from 'node:tls';
 import { counter, type Logger } from '@breakwater/observability';
 import type { NextFunction, Request, Response } from 'express';
 import { MeshError } from '../errors.ts';
-import { externalCallees, scrapeTargets } from '../policy/edges.ts';
+import { edgeOperations, externalCallees, scrapeOperations, scrapeTargets } from '../policy/edges.ts';
+import {
+  compileOperations,
+  describeOperations,
+  type Operation,
+  type OperationMatcher,
+} from '../policy/operations.ts';
 import type { MeshPolicy } from '../policy/schema.ts';
 import { identityLabel, type SpiffeId, spiffeId, spiffeIdOf } from './spiffe.ts';
 
 export const HEALTH_PATHS: ReadonlySet<string> = new Set(['/health/live', '/health/ready']);
 
-/** A caller allowed everything, or only some methods on one path (a scraper). */
+/** What one caller may send: everything (no operations), or what one of its operations matches. */
 interface Grant {
-  readonly methods?: ReadonlySet<string>;
-  readonly path?: string;
+  readonly operations: Operation[] | undefined;
+  readonly allows: OperationMatcher | undefined;
 }
 
 export interface AuthorizationRules {
@@ -39,20 +52,31 @@ export interface AuthorizationRules {
   check(caller: SpiffeId | undefined, method: string, path: string): string | undefined;
 }
 
-/** The rules of `destination` from the policy. */
+/** The rules of `destination` from the policy, compiled once (no pattern work per request). */
 export function authorizationFor(policy: MeshPolicy, destination: string): AuthorizationRules {
-  const grants = new Map<SpiffeId, Grant[]>();
-  const grant = (id: SpiffeId, g: Grant) => grants.set(id, [...(grants.get(id) ?? []), g]);
+  const ops = new Map<SpiffeId, Operation[] | 'all'>();
+  const grant = (id: SpiffeId, o: readonly Operation[] | undefined) => {
+    const had = ops.get(id);
+    // Several grants of one caller add up; one without rules allows everything.
+    ops.set(id, had === 'all' || o === undefined ? 'all' : [...(had ?? []), ...o]);
+  };
   const own = (sa: string) => spiffeId(sa, policy.namespace, policy.trustDomain);
   for (const [caller, callees] of Object.entries(policy.calls))
-    if (callees.includes(destination)) grant(own(caller), {});
+    if (callees.includes(destination)) grant(own(caller), edgeOperations(policy, caller, destination));
   for (const [name, e] of Object.entries(policy.external)) {
     if (e.serviceAccount === undefined) continue; // not in the mesh: no identity to allow
     const id = spiffeId(e.serviceAccount, e.namespace, policy.trustDomain);
-    if (externalCallees(policy, name).includes(destination)) grant(id, {});
-    if (e.scrape && scrapeTargets(policy).includes(destination))
-      grant(id, { methods: new Set(['GET', 'HEAD']), path: e.scrape.path });
+    if (externalCallees(policy, name).includes(destination))
+      grant(id, edgeOperations(policy, name, destination, true));
+    if (e.scrape && scrapeTargets(policy).includes(destination)) grant(id, scrapeOperations(e));
   }
+  const grants = new Map<SpiffeId, Grant>(
+    [...ops].map(([id, o]) =>
+      o === 'all'
+        ? [id, { operations: undefined, allows: undefined }]
+        : [id, { operations: o, allows: compileOperations(o) }],
+    ),
+  );
   const known = new Set<string>([
     ...Object.keys(policy.workloads).map(own),
     ...Object.values(policy.external).flatMap((e) =>
@@ -64,22 +88,14 @@ export function authorizationFor(policy: MeshPolicy, destination: string): Autho
     check(caller, method, path) {
       if (HEALTH_PATHS.has(path)) return undefined;
       if (caller === undefined) return 'the client certificate carries no SPIFFE id';
-      const gs = grants.get(caller);
-      if (gs === undefined) {
+      const g = grants.get(caller);
+      if (g === undefined) {
         return known.has(caller)
           ? `mesh/policy.yaml has no edge ${identityLabel(caller)} -> ${destination}`
           : `unknown identity: ${caller} is no workload of mesh/policy.yaml`;
       }
-      if (
-        gs.some(
-          (g) =>
-            (g.methods === undefined || g.methods.has(method)) && (g.path === undefined || g.path === path),
-        )
-      )
-        return undefined;
-      return `mesh/policy.yaml allows ${identityLabel(caller)} only ${gs
-        .map((g) => `${[...(g.methods ?? ['*'])].join('|')} ${g.path ?? '*'}`)
-        .join(', ')} on ${destination}`;
+      if (g.allows === undefined || g.allows(method, path)) return undefined;
+      return `${identityLabel(caller)} may not ${method} ${path} on ${destination}; mesh/policy.yaml allows only ${describeOperations(g.operations ?? [])}`;
     },
   };
 }

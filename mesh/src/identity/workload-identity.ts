@@ -1,8 +1,10 @@
 /**
  * A process's workload identity: its certificate, key and the mesh's CA
- * bundle, read from one folder (`cert.pem`, `key.pem`, `ca.pem`) that the
- * issuer (locally the supervisor's CA, on a cluster cert-manager's
- * csi-driver-spiffe) rewrites before the certificate expires. The folder is
+ * bundle, read from one folder that the issuer (locally the supervisor's CA,
+ * on a cluster cert-manager's csi-driver-spiffe) rewrites before the
+ * certificate expires. The file names are the local CA's (`cert.pem`,
+ * `key.pem`, `ca.pem`) unless given (`IdentityFiles`: csi-driver-spiffe
+ * writes `tls.crt`, `tls.key`, `ca.crt`). The folder is
  * watched; each complete, consistent set of files becomes the new
  * `current` and listeners hear of it, so servers swap their secure context
  * and clients their connector without a restart (connections already open
@@ -24,6 +26,23 @@ export const CERT_FILE = 'cert.pem';
 export const KEY_FILE = 'key.pem';
 export const CA_FILE = 'ca.pem';
 
+/** The names of the three files inside the identity folder. */
+export interface IdentityFiles {
+  /** The certificate (chain), PEM; default `cert.pem`. */
+  readonly cert: string;
+  /** Its private key, PEM; default `key.pem`. */
+  readonly key: string;
+  /** The CA bundle callers' and servers' certificates are checked against, PEM; default `ca.pem`. */
+  readonly ca: string;
+}
+
+/** The local CA's names (local/src/certificate-authority.ts writes them with writeIdentityFiles). */
+export const DEFAULT_IDENTITY_FILES: IdentityFiles = Object.freeze({
+  cert: CERT_FILE,
+  key: KEY_FILE,
+  ca: CA_FILE,
+});
+
 /** One loaded set of files. */
 export interface IdentityMaterial {
   readonly id: SpiffeId;
@@ -37,7 +56,7 @@ export interface IdentityMaterial {
 }
 
 /** Reads and checks one set; throws MESH_ERR_IDENTITY naming the file and the check that failed. */
-export function readIdentity(dir: string): IdentityMaterial {
+export function readIdentity(dir: string, files: IdentityFiles = DEFAULT_IDENTITY_FILES): IdentityMaterial {
   const read = (f: string) => {
     try {
       return readFileSync(path.join(dir, f));
@@ -45,12 +64,12 @@ export function readIdentity(dir: string): IdentityMaterial {
       throw new MeshError('MESH_ERR_IDENTITY', `cannot read ${path.join(dir, f)}: ${(err as Error).message}`);
     }
   };
-  const [cert, key, ca] = [read(CERT_FILE), read(KEY_FILE), read(CA_FILE)];
+  const [cert, key, ca] = [read(files.cert), read(files.key), read(files.ca)];
   let x509: X509Certificate;
   try {
     x509 = new X509Certificate(cert);
   } catch (err) {
-    throw new MeshError('MESH_ERR_IDENTITY', `${CERT_FILE} is not a certificate: ${(err as Error).message}`);
+    throw new MeshError('MESH_ERR_IDENTITY', `${files.cert} is not a certificate: ${(err as Error).message}`);
   }
   let matches = false;
   try {
@@ -58,10 +77,11 @@ export function readIdentity(dir: string): IdentityMaterial {
   } catch {
     matches = false;
   }
-  if (!matches) throw new MeshError('MESH_ERR_IDENTITY', `${KEY_FILE} does not match ${CERT_FILE} in ${dir}`);
+  if (!matches)
+    throw new MeshError('MESH_ERR_IDENTITY', `${files.key} does not match ${files.cert} in ${dir}`);
   const id = spiffeIdOf({ subjectaltname: x509.subjectAltName });
   if (!id)
-    throw new MeshError('MESH_ERR_IDENTITY', `${CERT_FILE} in ${dir} carries no (single) spiffe:// URI SAN`);
+    throw new MeshError('MESH_ERR_IDENTITY', `${files.cert} in ${dir} carries no (single) spiffe:// URI SAN`);
   return { id, cert, key, ca, notAfter: Date.parse(x509.validTo), notBefore: Date.parse(x509.validFrom) };
 }
 
@@ -69,16 +89,21 @@ const POLL_MS = 5_000; // a safety net under fs.watch (which can miss events on 
 
 export class WorkloadIdentity {
   readonly dir: string;
+  readonly files: IdentityFiles;
   #current: IdentityMaterial;
   readonly #listeners = new Set<(m: IdentityMaterial) => void>();
   #watcher: FSWatcher | undefined;
   #poll: NodeJS.Timeout | undefined;
   #debounce: NodeJS.Timeout | undefined;
 
-  /** Reads the folder now (throws MESH_ERR_IDENTITY when it is incomplete); `watch` follows rotations. */
-  constructor(dir: string, options: { watch?: boolean } = {}) {
+  /**
+   * Reads the folder now (throws MESH_ERR_IDENTITY when it is incomplete); `watch` follows
+   * rotations; `files` names the three files (default DEFAULT_IDENTITY_FILES).
+   */
+  constructor(dir: string, options: { watch?: boolean; files?: IdentityFiles } = {}) {
     this.dir = dir;
-    this.#current = readIdentity(dir);
+    this.files = options.files ?? DEFAULT_IDENTITY_FILES;
+    this.#current = readIdentity(dir, this.files);
     this.#export();
     if (options.watch !== false) {
       this.#watcher = watch(dir, () => this.#soon());
@@ -110,7 +135,7 @@ export class WorkloadIdentity {
   reload(): boolean {
     let next: IdentityMaterial;
     try {
-      next = readIdentity(this.dir);
+      next = readIdentity(this.dir, this.files);
     } catch {
       return false;
     }

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { UpstreamPolicySchema } from '../policy.ts';
+import { compileOperations, type Operation, operationSchema } from './operations.ts';
 
 const name = z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be kebab-case');
 const port = z.int().min(1).max(65535);
@@ -36,13 +37,27 @@ const externalSchema = z.strictObject({
   component: name.optional(),
 });
 
+/**
+ * One callee of `calls`: its name (every request allowed), or
+ * `{ <name>: [operation, …] }` — only requests one of the operations matches
+ * (./operations.ts).
+ */
+const callee = z.union([
+  name,
+  z
+    .record(name, z.array(operationSchema).min(1))
+    .refine((r) => Object.keys(r).length === 1, 'one callee per entry: { <callee>: [operations] }'),
+]);
+type Callee = z.output<typeof callee>;
+const calleeName = (c: Callee): string => (typeof c === 'string' ? c : (Object.keys(c)[0] as string));
+
 const policySchema = z
   .strictObject({
     version: z.literal(1),
     namespace: name,
     trustDomain: z.string().min(1).default('cluster.local'),
     workloads: z.record(name, workloadSchema),
-    calls: z.record(name, z.array(name)),
+    calls: z.record(name, z.array(callee)),
     external: z.record(name, externalSchema).default({}),
     /** Call policy per HTTP edge, caller → upstream → UpstreamPolicy (mesh/src/policy.ts). */
     edgePolicies: z.record(name, z.record(name, UpstreamPolicySchema)).default({}),
@@ -51,7 +66,8 @@ const policySchema = z
     const issue = (path: (string | number)[], message: string) =>
       ctx.addIssue({ code: 'custom', path, message });
     const known = (w: string) => w in p.workloads;
-    for (const [caller, callees] of Object.entries(p.calls)) {
+    for (const [caller, entries] of Object.entries(p.calls)) {
+      const callees = entries.map(calleeName);
       if (!known(caller)) issue(['calls', caller], `unknown workload "${caller}"`);
       else if (p.workloads[caller]?.kind === 'datastore')
         issue(['calls', caller], 'a datastore calls nobody');
@@ -61,6 +77,11 @@ const policySchema = z
           issue(['calls', caller, i], `"${c}" is a worker: nobody calls it`);
         if (c === caller) issue(['calls', caller, i], 'a workload does not call itself');
         if (callees.indexOf(c) !== i) issue(['calls', caller, i], `"${c}" listed twice`);
+        if (typeof entries[i] !== 'string' && known(c) && p.workloads[c]?.kind !== 'service')
+          issue(
+            ['calls', caller, i, c],
+            `"${c}" is a ${p.workloads[c]?.kind}: methods and paths are for HTTP services`,
+          );
       });
     }
     for (const [ext, e] of Object.entries(p.external)) {
@@ -72,8 +93,17 @@ const policySchema = z
       });
     }
     for (const [caller, ups] of Object.entries(p.edgePolicies))
-      for (const up of Object.keys(ups)) {
-        if (!(p.calls[caller] ?? []).includes(up))
+      for (const [up, u] of Object.entries(ups)) {
+        const entry = (p.calls[caller] ?? []).find((c) => calleeName(c) === up);
+        const rules = typeof entry === 'object' ? entry[up] : undefined;
+        // The breaker's probe is a GET the caller sends itself; a refused probe (403 < 500) would pass as healthy.
+        const probe = u.breaker.probe?.path.split('?')[0];
+        if (rules && probe !== undefined && !compileOperations(rules)('GET', probe))
+          issue(
+            ['edgePolicies', caller, up, 'breaker', 'probe'],
+            `the rules of ${caller} -> ${up} do not allow GET ${probe}`,
+          );
+        if (entry === undefined)
           issue(['edgePolicies', caller, up], `no such edge in calls: ${caller} -> ${up}`);
         else if (p.workloads[up]?.kind !== 'service')
           issue(['edgePolicies', caller, up], `"${up}" is not an HTTP service`);
@@ -83,12 +113,28 @@ const policySchema = z
             `${caller} takes its policies from ${p.workloads[caller]?.upstreamPolicies}`,
           );
       }
-  });
+  })
+  .transform(({ calls, ...rest }) => ({
+    ...rest,
+    /** caller → callee names (every edge, with or without rules). */
+    calls: Object.fromEntries(Object.entries(calls).map(([c, es]) => [c, es.map(calleeName)])) as Record<
+      string,
+      string[]
+    >,
+    /** caller → callee → the operations allowed, for the edges that have rules (absent: every request). */
+    callRules: Object.fromEntries(
+      Object.entries(calls).map(([c, es]) => [
+        c,
+        Object.assign({}, ...es.filter((e) => typeof e !== 'string')) as Record<string, Operation[]>,
+      ]),
+    ) as Record<string, Record<string, Operation[]>>,
+  }));
 
 export type MeshPolicy = z.output<typeof policySchema>;
 export type Workload = MeshPolicy['workloads'][string];
 export type ExternalCaller = MeshPolicy['external'][string];
 export type { UpstreamPolicy } from '../policy.ts';
+export type { Operation } from './operations.ts';
 
 export class PolicyError extends Error {
   readonly code = 'MESH_ERR_POLICY_INVALID';
@@ -104,15 +150,26 @@ function fieldPath(path: readonly PropertyKey[]): string {
   return path.length === 0 ? '(root)' : path.map(String).join('.');
 }
 
+/**
+ * One issue in words, naming its field. A callee that is neither a name nor
+ * `{ <name>: [operations] }` fails zod's union as a whole ("Invalid input");
+ * the branch that got furthest into the value says what is actually wrong.
+ */
+function describeIssue(i: z.core.$ZodIssue, at: readonly PropertyKey[]): string[] {
+  const path = [...at, ...i.path];
+  if (i.code === 'invalid_union' && i.errors.length > 0) {
+    const depth = (branch: z.core.$ZodIssue[]) => Math.max(...branch.map((b) => b.path.length));
+    const furthest = i.errors.reduce((a, b) => (depth(b) > depth(a) ? b : a));
+    if (depth(furthest) > 0) return furthest.flatMap((b) => describeIssue(b, path));
+  }
+  const keys = i.code === 'unrecognized_keys' ? ` (${i.keys.join(', ')})` : '';
+  return [`${fieldPath(path)}: ${i.message}${keys}`];
+}
+
 export function validatePolicy(doc: unknown): MeshPolicy {
   const r = policySchema.safeParse(doc);
   if (!r.success) {
-    throw new PolicyError(
-      r.error.issues.map((i) => {
-        const keys = i.code === 'unrecognized_keys' ? ` (${i.keys.join(', ')})` : '';
-        return `${fieldPath(i.path)}: ${i.message}${keys}`;
-      }),
-    );
+    throw new PolicyError(r.error.issues.flatMap((i) => describeIssue(i, [])));
   }
   return deepFreeze(r.data);
 }

@@ -30,13 +30,13 @@ import { FaultFilter } from './fault-filter.ts';
 import { Lifecycle } from './lifecycle.ts';
 import { noRoute, problemHandler } from './problem-handler.ts';
 import { requestId } from './request-id.ts';
-import { parseServerSettings, type ServiceApp, type ServiceAppOptions } from './settings.ts';
+import { healthFromEnv, parseServerSettings, type ServiceApp, type ServiceAppOptions } from './settings.ts';
 import { telemetry } from './telemetry.ts';
 
 /** Builds the express app and its lifecycle. Settings are validated (MESH_ERR_INVALID_POLICY) and frozen. */
 export function createServiceApp(options: ServiceAppOptions): ServiceApp {
   const { routes, logger: givenLogger, exit, random, identity: givenIdentity, policy, ...rest } = options;
-  const settings = parseServerSettings(rest);
+  const settings = parseServerSettings({ ...healthFromEnv(), ...rest });
   const logger = givenLogger ?? createLogger({ service: settings.service });
   const identity = givenIdentity === undefined ? processIdentity() : (givenIdentity ?? undefined);
   setServiceLabel(settings.service);

@@ -18,6 +18,7 @@ export * from './fault-filter.ts';
 export { RequestContext } from './request-context.ts';
 export {
   type Closer,
+  healthFromEnv,
   type ListenOptions,
   type ReadinessCheck,
   type ServerSettings,

@@ -9,7 +9,7 @@ import http from 'node:http';
 import type https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { type Logger, renderMetrics } from '@breakwater/observability';
-import type express from 'express';
+import express from 'express';
 import { MeshError } from '../errors.ts';
 import { createMtlsServer } from '../identity/server-tls.ts';
 import type { WorkloadIdentity } from '../identity/workload-identity.ts';
@@ -18,7 +18,7 @@ import { createAdminApp } from './admin.ts';
 import type { FaultFilter } from './fault-filter.ts';
 import type { Closer, ListenOptions, ReadinessCheck, ServerSettings } from './settings.ts';
 
-type Address = { host: string; port: number; adminPort?: number };
+type Address = { host: string; port: number; adminPort?: number; healthPort?: number };
 
 export class Lifecycle {
   readonly #settings: Readonly<ServerSettings>;
@@ -30,6 +30,7 @@ export class Lifecycle {
   #idle: (() => void) | undefined;
   server: http.Server | https.Server | undefined;
   #adminServer: http.Server | undefined;
+  #healthServer: http.Server | undefined;
   #shutdown: Promise<void> | undefined;
 
   constructor(settings: Readonly<ServerSettings>, logger: Logger) {
@@ -71,6 +72,17 @@ export class Lifecycle {
     });
   }
 
+  /** The health port's app: mountHealth's routes, a bare 404 for anything else. */
+  healthApp(): express.Express {
+    const app = express();
+    app.disable('x-powered-by');
+    this.mountHealth(app);
+    app.use((_req, res) => {
+      res.status(404).end();
+    });
+    return app;
+  }
+
   async readiness(): Promise<{ ready: boolean; body: Record<string, unknown> }> {
     const results: Record<string, string> = {};
     let ok = this.accepting;
@@ -110,6 +122,14 @@ export class Lifecycle {
       this.#adminServer = a;
       out.adminPort = (a.address() as AddressInfo).port;
     }
+    const health = this.#settings.health;
+    if (health) {
+      // Plain HTTP beside an mTLS listener: health and metrics only (nothing else is routed here).
+      const h = http.createServer(this.healthApp());
+      await listening(h, { host, port: health.port });
+      this.#healthServer = h;
+      out.healthPort = (h.address() as AddressInfo).port;
+    }
     this.#logger.info({ ...out, ...(tls ? { mtls: tls.identity.id } : {}) }, 'listening');
     return out;
   }
@@ -148,8 +168,9 @@ export class Lifecycle {
         this.#logger.error({ err, closer: name }, 'closer failed');
       }
     }
-    const a = this.#adminServer;
-    if (a) {
+    // Last: the kubelet keeps reading "draining" from the health port until the process ends.
+    for (const a of [this.#adminServer, this.#healthServer]) {
+      if (a === undefined) continue;
       await new Promise<void>((r) => a.close(() => r()));
       a.closeAllConnections();
     }

@@ -5,6 +5,7 @@ import type { Logger } from '@breakwater/observability';
 import type express from 'express';
 import type { Router } from 'express';
 import { z } from 'zod';
+import { envPort } from '../env.ts';
 import { MeshError } from '../errors.ts';
 import type { WorkloadIdentity } from '../identity/workload-identity.ts';
 import type { MeshPolicy } from '../policy/schema.ts';
@@ -38,11 +39,31 @@ export const ServerSettingsSchema = z.strictObject({
       host: z.enum(['127.0.0.1', '::1']).default('127.0.0.1'),
     })
     .optional(),
+  /**
+   * A plain-HTTP listener with /health/live, /health/ready and /metrics only, on the main
+   * listener's host; off when absent (default: BW_HEALTH_PORT). For callers that hold no mesh
+   * certificate when the main listener is mTLS: the kubelet's probes and Prometheus on a
+   * cluster whose identities come from a cluster issuer (Istio's sidecar answers them itself).
+   */
+  health: z.strictObject({ port: z.number().int().min(0).max(65_535) }).optional(),
   /** Signals that start a graceful shutdown then exit 0 (default SIGTERM, SIGINT); [] for none. */
   signals: z.array(z.enum(['SIGTERM', 'SIGINT', 'SIGHUP'])).default(['SIGTERM', 'SIGINT']),
 });
 
 export type ServerSettings = z.output<typeof ServerSettingsSchema>;
+
+/** `health` from BW_HEALTH_PORT (unset: none); MESH_ERR_INVALID_POLICY naming the variable. */
+export function healthFromEnv(env: NodeJS.ProcessEnv = process.env): { health?: { port: number } } {
+  const v = env.BW_HEALTH_PORT;
+  if (v === undefined || v === '') return {};
+  const r = envPort.safeParse(v);
+  if (!r.success)
+    throw new MeshError(
+      'MESH_ERR_INVALID_POLICY',
+      `invalid environment: BW_HEALTH_PORT: must be a port 0-65535, got "${v}"`,
+    );
+  return { health: { port: r.data } };
+}
 
 /** Validates and freezes the settings (MESH_ERR_INVALID_POLICY naming the field). */
 export function parseServerSettings(input: unknown): Readonly<ServerSettings> {
@@ -95,7 +116,9 @@ export interface ServiceApp {
   addReadinessCheck(name: string, check: ReadinessCheck): void;
   /** Runs at shutdown after in-flight requests finished, in reverse order of registration. */
   addCloser(name: string, closer: Closer): void;
-  listen(options?: ListenOptions): Promise<{ host: string; port: number; adminPort?: number }>;
+  listen(
+    options?: ListenOptions,
+  ): Promise<{ host: string; port: number; adminPort?: number; healthPort?: number }>;
   /** Graceful shutdown (idempotent): readiness false, drain, close listener, wait, closers. */
   shutdown(reason?: string): Promise<void>;
   /** The HTTP (or, with an identity, HTTPS) server once listening. */

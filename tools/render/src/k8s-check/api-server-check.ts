@@ -41,6 +41,14 @@ export interface OverlayResult {
 
 const FIRST = new Set(['Namespace', 'CustomResourceDefinition']);
 
+/**
+ * Namespaces an overlay puts objects into but does not own: the install of
+ * the project it extends creates them (cert-manager's Helm chart makes
+ * `cert-manager`, where a ClusterIssuer's CA Secret must live), so the check
+ * creates them as that install would, and an overlay never lists them.
+ */
+export const INSTALLED_NAMESPACES: readonly string[] = ['cert-manager'];
+
 export class ApiServerCheck {
   readonly server: KubeApiServerHandle;
   readonly target: KubectlTarget;
@@ -82,6 +90,10 @@ export class ApiServerCheck {
         '--timeout=120s',
       ]);
       if (served.code !== 0) throw new Error(`the CRDs were not established: ${served.stderr.trim()}`);
+      for (const ns of INSTALLED_NAMESPACES) {
+        const made = await kubectl(target, ['create', 'namespace', ns]);
+        if (made.code !== 0) throw new Error(`creating namespace ${ns} failed: ${made.stderr.trim()}`);
+      }
       return new ApiServerCheck(
         server,
         target,

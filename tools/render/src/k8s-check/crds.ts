@@ -27,6 +27,9 @@ export const CRD_SOURCES: readonly CrdSource[] = [
     module: 'github.com/prometheus-operator/prometheus-operator',
     paths: ['example/prometheus-operator-crd'],
   },
+  // cert-manager's plain CRDs (what its Helm chart installs with crds.enabled=true): the
+  // cluster-issuer identity's ClusterIssuers and Certificates (k8s/components/identity-cluster-issuer).
+  { module: 'github.com/cert-manager/cert-manager', paths: ['deploy/crds'] },
 ];
 
 export const CRDS_MODULE_DIR = resolve(ROOT, 'tools/crds');

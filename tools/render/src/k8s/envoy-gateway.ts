@@ -24,6 +24,7 @@ import type {
 } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1';
 import type { ISecret } from 'kubernetes-models/v1';
 import { balancingApproximations, envoyGatewayBalancing } from '../policy/balancing.ts';
+import { ENVOY_PROXY } from './identity.ts';
 import { HTTP_SERVICE_PORT } from './platform.ts';
 
 export const GATEWAY_NAME = 'breakwater';
@@ -209,6 +210,10 @@ export function renderEnvoyGateway(policy: MeshPolicy, gw: GatewayConfig): Envoy
     metadata: { name: GATEWAY_NAME, namespace: policy.namespace, labels: PART_OF },
     spec: {
       gatewayClassName: GATEWAY_CLASS,
+      // the proxy's settings: its client certificate towards the services (identity.ts)
+      infrastructure: {
+        parametersRef: { group: 'gateway.envoyproxy.io', kind: 'EnvoyProxy', name: ENVOY_PROXY },
+      },
       listeners: [
         { name: 'http', protocol: 'HTTP', port: 80, allowedRoutes: { namespaces: { from: 'Same' } } },
       ],

@@ -20,6 +20,15 @@ import { baseConfigCopy, renderBase } from './base.ts';
 import { DRILL, renderDrill, renderK6ConfigMaps } from './chaos.ts';
 import { PROMETHEUS_CONFIG, renderCompose, renderComposePrometheus } from './compose.ts';
 import { renderEnvoyGateway } from './envoy-gateway.ts';
+import {
+  IDENTITY_SOURCE,
+  renderClusterIssuerComponent,
+  renderEnvoyGatewayBackendTls,
+  renderHealthPortPolicies,
+  renderIssuers,
+  renderIstioIdentityComponent,
+  renderSpiffeRbac,
+} from './identity.ts';
 import { renderDashboards, renderDatasource, renderPodMonitor, renderPrometheusRules } from './monitoring.ts';
 import type { ConfigFile } from './platform.ts';
 
@@ -96,6 +105,22 @@ export function renderK8sFiles(root: string): Record<string, string> {
     '#\n# Approximations (what Envoy Gateway cannot express exactly):\n' +
     eg.approximations.map((a) => `#  - ${a}\n`).join('') +
     eg.objects.map((o) => `---\n${stringify(o)}`).join('');
+
+  out['k8s/components/envoy-gateway/backend-tls.yaml'] = yamlDocuments(
+    `${IDENTITY_SOURCE} and mesh/policy.yaml`,
+    renderEnvoyGatewayBackendTls(policy, policy.namespace),
+  );
+  out['k8s/components/identity-istio/kustomization.yaml'] =
+    HEADER(IDENTITY_SOURCE) + stringify(renderIstioIdentityComponent());
+  const ci = 'k8s/components/identity-cluster-issuer';
+  out[`${ci}/kustomization.yaml`] =
+    HEADER(`${IDENTITY_SOURCE} and mesh/policy.yaml`) + stringify(renderClusterIssuerComponent(policy));
+  out[`${ci}/issuers.yaml`] = yamlDocuments(IDENTITY_SOURCE, renderIssuers());
+  out[`${ci}/rbac.yaml`] = yamlDocuments(IDENTITY_SOURCE, renderSpiffeRbac(policy));
+  out[`${ci}/network-policies.yaml`] = yamlDocuments(
+    `${IDENTITY_SOURCE} and mesh/policy.yaml`,
+    renderHealthPortPolicies(policy),
+  );
 
   const chaos = 'k8s/components/chaos';
   const k6 = renderK6ConfigMaps(`${root}/k6`);

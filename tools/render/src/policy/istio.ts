@@ -2,13 +2,24 @@
  * policy.yaml → Istio: PeerAuthentication STRICT (PERMISSIVE only on a
  * public workload's port, where clients outside the mesh arrive), an
  * allow-nothing AuthorizationPolicy plus one ALLOW policy per workload naming
- * its callers by principal, and per edge a DestinationRule (pool, bulkhead,
+ * its callers by principal (an edge with rules gets its own rule whose `to`
+ * lists the rules' operations — the same data the server kit enforces), and per edge a DestinationRule (pool, bulkhead,
  * load balancer, outlier detection) and a VirtualService route (per-try timeout, no retries:
  * the caller's mesh client retries).
  */
 
-import { externalCallees, scrapeTargets } from '@breakwater/mesh/policy/edges';
-import { type MeshPolicy, principal, type UpstreamPolicy } from '@breakwater/mesh/policy/schema';
+import {
+  edgeOperations,
+  externalCallees,
+  scrapeOperations,
+  scrapeTargets,
+} from '@breakwater/mesh/policy/edges';
+import {
+  type MeshPolicy,
+  type Operation,
+  principal,
+  type UpstreamPolicy,
+} from '@breakwater/mesh/policy/schema';
 import type { IDestinationRule, IVirtualService } from '@kubernetes-models/istio/networking.istio.io/v1';
 import type {
   IAuthorizationPolicy,
@@ -62,6 +73,17 @@ function callerPrincipal(policy: MeshPolicy, caller: string, external: boolean):
   return e?.serviceAccount ? principal(policy.trustDomain, e.namespace, e.serviceAccount) : undefined;
 }
 
+/** Istio `to`: one operation per rule, on the workload's port (operations OR, fields within one AND). */
+function operations(port: string, ops: readonly Operation[]): NonNullable<AuthzRule['to']> {
+  return ops.map((o) => ({
+    operation: {
+      ports: [port],
+      ...(o.methods ? { methods: [...o.methods] } : {}),
+      ...(o.paths ? { paths: [...o.paths] } : {}),
+    },
+  }));
+}
+
 export function renderAuthorizationPolicies(policy: MeshPolicy): IAuthorizationPolicy[] {
   const out: IAuthorizationPolicy[] = [
     // An empty spec matches no request: with it, a workload whose ALLOW list
@@ -78,28 +100,33 @@ export function renderAuthorizationPolicies(policy: MeshPolicy): IAuthorizationP
     const port = String(spec.port);
     const rules: AuthzRule[] = [];
     if (spec.public) rules.push({ to: [{ operation: { ports: [port] } }] });
+    // Callers allowed every request share one rule; a caller with rules gets one of its own.
     const principals: string[] = [];
+    const withRules: [string, readonly Operation[]][] = [];
+    const allow = (p: string, ops: readonly Operation[] | undefined) =>
+      ops === undefined ? principals.push(p) : withRules.push([p, ops]);
     for (const [caller, callees] of Object.entries(policy.calls))
-      if (callees.includes(w)) principals.push(callerPrincipal(policy, caller, false) as string);
+      if (callees.includes(w))
+        allow(callerPrincipal(policy, caller, false) as string, edgeOperations(policy, caller, w));
     for (const ext of Object.keys(policy.external)) {
       const e = policy.external[ext];
       if (e === undefined || e.scrape || e.component !== undefined) continue;
       const p = callerPrincipal(policy, ext, true);
-      if (p !== undefined && externalCallees(policy, ext).includes(w)) principals.push(p);
+      if (p !== undefined && externalCallees(policy, ext).includes(w))
+        allow(p, edgeOperations(policy, ext, w, true));
     }
     if (principals.length > 0)
       rules.push({
         from: [{ source: { principals: principals.sort() } }],
         to: [{ operation: { ports: [port] } }],
       });
+    for (const [p, ops] of withRules.sort(([a], [b]) => a.localeCompare(b)))
+      rules.push({ from: [{ source: { principals: [p] } }], to: operations(port, ops) });
     if (targets.has(w))
       for (const [ext, e] of Object.entries(policy.external)) {
         const p = callerPrincipal(policy, ext, true);
         if (!e.scrape || e.component !== undefined || p === undefined) continue;
-        rules.push({
-          from: [{ source: { principals: [p] } }],
-          to: [{ operation: { ports: [port], methods: ['GET'], paths: [e.scrape.path] } }],
-        });
+        rules.push({ from: [{ source: { principals: [p] } }], to: operations(port, scrapeOperations(e)) });
       }
     if (rules.length === 0) continue; // allow-nothing already covers it
     out.push({

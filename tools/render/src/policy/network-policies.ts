@@ -164,20 +164,25 @@ export function renderIstioNetworkPolicies(policy: MeshPolicy): INetworkPolicy[]
       },
     },
   ];
+  return [...out, ...scrapePortPolicies(policy, ISTIO_MERGED_METRICS_PORT, 'merged-metrics')];
+}
+
+/**
+ * Scrapers reach `port` on every scrape target: a metrics port beside the
+ * app port, for a scraper that cannot speak the app port's mTLS (Istio's
+ * merged-metrics port, the cluster-issuer identity's health port).
+ */
+export function scrapePortPolicies(policy: MeshPolicy, port: number, suffix: string): INetworkPolicy[] {
   const scrapers = Object.keys(policy.external).filter((e) => policy.external[e]?.scrape);
-  if (scrapers.length === 0) return out;
-  for (const w of scrapeTargets(policy))
-    out.push({
-      apiVersion: 'networking.k8s.io/v1',
-      kind: 'NetworkPolicy',
-      metadata: meta(policy, `${w}-merged-metrics`),
-      spec: {
-        podSelector: pods(w),
-        policyTypes: ['Ingress'],
-        ingress: [
-          { from: scrapers.map((s) => externalPeer(policy, s)), ports: tcp(ISTIO_MERGED_METRICS_PORT) },
-        ],
-      },
-    });
-  return out;
+  if (scrapers.length === 0) return [];
+  return scrapeTargets(policy).map((w) => ({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: meta(policy, `${w}-${suffix}`),
+    spec: {
+      podSelector: pods(w),
+      policyTypes: ['Ingress'],
+      ingress: [{ from: scrapers.map((s) => externalPeer(policy, s)), ports: tcp(port) }],
+    },
+  }));
 }

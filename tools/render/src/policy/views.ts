@@ -4,7 +4,14 @@
  * Anything these readers cannot attribute to a known caller is an error, not
  * an edge silently dropped.
  */
-import { type Edge, edge, externalName, sortEdges, WORLD } from '@breakwater/mesh/policy/edges';
+import {
+  type Edge,
+  edge,
+  externalName,
+  operationLine,
+  sortEdges,
+  WORLD,
+} from '@breakwater/mesh/policy/edges';
 import type { MeshPolicy } from '@breakwater/mesh/policy/schema';
 import { ISTIOD, NAME_LABEL } from './network-policies.ts';
 
@@ -141,4 +148,36 @@ export function authorizationPolicyEdges(policy: MeshPolicy, objects: readonly O
     }
   }
   return sortEdges(out);
+}
+
+/**
+ * What each allowed caller may send, read back from the ALLOW rules in the
+ * form of `policyOperations` (mesh/src/policy/edges.ts): per caller and
+ * workload one line per `to` operation, its methods and paths (`* *` for one
+ * that names neither: every request on the port).
+ */
+export function authorizationPolicyOperations(policy: MeshPolicy, objects: readonly Obj[]): string[] {
+  const out: string[] = [];
+  for (const ap of objects) {
+    if (ap.kind !== 'AuthorizationPolicy' || (ap.spec?.action ?? 'ALLOW') !== 'ALLOW') continue;
+    const where = `AuthorizationPolicy ${ap.metadata?.name}`;
+    const w = selectedWorkload(ap.spec?.selector, where);
+    if (w === undefined) continue; // authorizationPolicyEdges refuses a namespace-wide ALLOW
+    for (const r of ap.spec?.rules ?? []) {
+      const callers: string[] =
+        !r.from || r.from.length === 0
+          ? [WORLD]
+          : r.from.flatMap((f: Obj) =>
+              (f.source?.principals ?? []).map((p: string) => callerOfPrincipal(policy, p)),
+            );
+      for (const t of r.to ?? [{}]) {
+        const { methods, paths, ...rest } = t.operation ?? {};
+        const extra = Object.keys(rest).filter((k) => k !== 'ports');
+        if (extra.length > 0)
+          throw new Error(`${where}: operation fields the policy cannot say: ${extra.join(', ')}`);
+        for (const c of callers) out.push(operationLine(c, w, { methods, paths }));
+      }
+    }
+  }
+  return [...new Set(out)].sort();
 }

@@ -26,6 +26,7 @@ export function modelsModule(apiVersion: string): string | undefined {
   if (group === 'gateway.envoyproxy.io') return `@kubernetes-models/envoy-gateway/${group}/${version}`;
   if (group === 'monitoring.coreos.com') return `@kubernetes-models/prometheus-operator/${group}/${version}`;
   if (group?.endsWith('.istio.io')) return `@kubernetes-models/istio/${group}/${version}`;
+  if (group === 'cert-manager.io') return `@kubernetes-models/cert-manager/${group}/${version}`;
   if (group !== undefined && !group.includes('.')) return `kubernetes-models/${group}/${version}`;
   if (group?.endsWith('.k8s.io')) return `kubernetes-models/${group}/${version}`;
   return undefined;

@@ -1,7 +1,11 @@
-import { policyEdges } from '@breakwater/mesh/policy/edges';
+import { policyEdges, policyOperations } from '@breakwater/mesh/policy/edges';
 import { loadPolicy } from '@breakwater/mesh/policy/schema';
 import { describe, expect, it } from 'vitest';
-import { authorizationPolicyEdges, networkPolicyEdges } from '../../src/policy/views.ts';
+import {
+  authorizationPolicyEdges,
+  authorizationPolicyOperations,
+  networkPolicyEdges,
+} from '../../src/policy/views.ts';
 import { build, type Manifest, overlayNames } from './manifests.ts';
 
 const policy = loadPolicy();
@@ -38,6 +42,8 @@ describe.each(overlayNames())('overlay %s: what the cluster enforces is mesh/pol
       return;
     }
     expect(authorizationPolicyEdges(policy, aps)).toEqual(policyEdges(policy, { external: true }));
+    // and per edge exactly the methods and paths its rules allow (the server kit enforces the same lines)
+    expect(authorizationPolicyOperations(policy, aps)).toEqual(policyOperations(policy, { external: true }));
   });
 
   it('each workload is configured with exactly the upstreams its edges allow', () => {

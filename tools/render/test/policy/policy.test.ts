@@ -1,4 +1,4 @@
-import { edge, externalName, policyEdges, WORLD } from '@breakwater/mesh/policy/edges';
+import { edge, externalName, policyEdges, policyOperations, WORLD } from '@breakwater/mesh/policy/edges';
 import { loadPolicy, principal } from '@breakwater/mesh/policy/schema';
 import { describe, expect, it } from 'vitest';
 import {
@@ -7,7 +7,12 @@ import {
   resolveEdgePolicies,
 } from '../../src/policy/istio.ts';
 import { renderComponentNetworkPolicies, renderNetworkPolicies } from '../../src/policy/network-policies.ts';
-import { authorizationPolicyEdges, networkPolicyEdges, parsePrincipal } from '../../src/policy/views.ts';
+import {
+  authorizationPolicyEdges,
+  authorizationPolicyOperations,
+  networkPolicyEdges,
+  parsePrincipal,
+} from '../../src/policy/views.ts';
 
 const policy = loadPolicy();
 const internal = (edges: string[]) => edges.filter((e) => !e.startsWith('ext:'));
@@ -45,6 +50,28 @@ describe('the three views agree', () => {
 
   it('AuthorizationPolicies allow exactly the edges of policy.yaml, by principal', () => {
     expect(authorizationPolicyEdges(policy, aps)).toEqual(fromPolicy);
+  });
+
+  it("AuthorizationPolicies carry each edge's rules as its operations (methods, paths) and nothing wider", () => {
+    const ops = authorizationPolicyOperations(policy, aps);
+    expect(ops).toEqual(policyOperations(policy, { external: true }));
+    expect(ops).toContain('gateway -> catalog: GET|HEAD /products, /products/*');
+    expect(ops).toContain('orders -> catalog: POST /reservations');
+    expect(ops).toContain('ext:prometheus -> catalog: GET /metrics');
+    expect(ops).toContain('catalog -> redis: * *');
+    expect(ops.filter((l) => l.startsWith('orders -> catalog'))).toHaveLength(3);
+  });
+
+  it('detects a rendered rule that lost its paths (it would allow the caller everything)', () => {
+    const broken = aps.map((ap) => structuredClone(ap));
+    const op = broken
+      .find((ap) => ap.metadata?.name === 'payments')
+      ?.spec?.rules?.flatMap((r) => r.to ?? [])
+      .find((t) => t.operation?.paths);
+    if (op?.operation) delete op.operation.paths;
+    const ops = authorizationPolicyOperations(policy, broken);
+    expect(ops).toContain('gateway -> payments: GET|HEAD *');
+    expect(ops).not.toEqual(policyOperations(policy, { external: true }));
   });
 
   it('NetworkPolicies admit exactly the external callers of policy.yaml (public entry, scrapers)', () => {
