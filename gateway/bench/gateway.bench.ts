@@ -11,11 +11,19 @@
  *              Breakwater's is, on node:http and undici on this machine, so
  *              the ratios show how much of the gap to nginx is Node and how
  *              much is Breakwater's own work per request
+ *   node-floor-mtls  the same, to the upstream over mTLS (the gateway's
+ *              certificate; the floor skips only the SPIFFE-id check, paid once
+ *              per keep-alive connection)
  *   gateway    wrk → ONE Breakwater gateway process (API-key auth and a Redis
  *              rate limit on every request, limits too high to bite) → upstream
+ *              over mTLS, as deployed (issue 15): the gateway presents its
+ *              workload certificate, issued by the local platform's CA
+ *              (local/src/certificate-authority.ts), and checks the
+ *              upstream's SPIFFE id; the upstream requires a client certificate
+ *   gateway-plain the same gateway to the plaintext upstream (BW_MTLS=off), for comparison
  *   nginx×2    the same nginx with TWO worker processes
  *   gateway×2  TWO gateway processes on one port (SO_REUSEPORT) sharing one
- *              Redis: the local deployment's real shape (gateway-1, gateway-2)
+ *              Redis, over mTLS: the local deployment's real shape (gateway-1, gateway-2)
  *
  * So the fair comparisons are one process against one worker (gateway vs
  * nginx) and the deployed pair against two workers (gateway×2 vs nginx×2).
@@ -34,15 +42,18 @@
  * Targets: gateway ≥ 50 % of nginx's peak throughput, and < 2 ms of added p99
  * (gateway minus direct) at half its peak rate; issue 16's, against the floor
  * of the same run: peak ≥ 65 % of node-floor's, CPU per request ≤ 1.5× and
- * added p99 at half peak ≤ 1.5× node-floor's. The gateway runs with the flags
+ * added p99 at half peak ≤ 1.5× node-floor's — over mTLS (gateway against
+ * node-floor-mtls) and in plaintext (gateway-plain against node-floor). The gateway runs with the flags
  * `npm start` gives it (local/src/node-flags.ts). Not a test: it reports.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { cpus as cpuList, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CertificateAuthority } from '@breakwater/local/certificate-authority';
 import { nodeFlags } from '@breakwater/local/node-flags';
 import { stringify } from 'yaml';
 
@@ -112,7 +123,11 @@ const NODE_FLOOR = `
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 const { Pool } = createRequire(process.env.BENCH_RESOLVE_FROM)('undici');
-const pool = new Pool(process.env.BENCH_UPSTREAM, { connections: 64 });
+const tlsDir = process.env.BENCH_TLS_DIR;
+const { readFileSync } = await import('node:fs');
+const pem = (f) => readFileSync(tlsDir + '/' + f);
+const connect = tlsDir ? { cert: pem('cert.pem'), key: pem('key.pem'), ca: pem('ca.pem'), checkServerIdentity: () => undefined } : undefined;
+const pool = new Pool(process.env.BENCH_UPSTREAM, { connections: 64, ...(connect ? { connect } : {}) });
 createServer((req, res) => {
   pool.dispatch(
     { method: req.method, path: req.url, headers: { 'x-forwarded-for': req.socket.remoteAddress }, body: req.method === 'GET' ? null : req },
@@ -132,7 +147,7 @@ createServer((req, res) => {
 }).listen(Number(process.env.BENCH_PORT), '127.0.0.1');
 `;
 
-function nodeFloor(port: number, upstreamUrl: string): ChildProcess {
+function nodeFloor(port: number, upstreamUrl: string, tlsDir?: string): ChildProcess {
   const file = join(dir, 'node-floor.mjs');
   writeFileSync(file, NODE_FLOOR);
   const child = spawn(process.execPath, [file], {
@@ -141,6 +156,7 @@ function nodeFloor(port: number, upstreamUrl: string): ChildProcess {
       BENCH_PORT: String(port),
       BENCH_UPSTREAM: upstreamUrl,
       BENCH_RESOLVE_FROM: join(GATEWAY_DIR, 'package.json'),
+      ...(tlsDir === undefined ? {} : { BENCH_TLS_DIR: tlsDir }),
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -256,11 +272,28 @@ async function main(): Promise<void> {
   const nginx2Port = await freePort();
   const gw2Port = await freePort();
   const floorPort = await freePort();
+  const floorTlsPort = await freePort();
+  const upTlsPort = await freePort();
+  const gwPlainPort = await freePort();
+  const gwPlainAdminPort = await freePort();
   const gw2AdminPorts = [await freePort(), await freePort()];
 
+  // Certificates from the local platform's CA (a fresh root per run): the upstream's SPIFFE
+  // id is the one the gateway expects of upstream "bench", the gateway's is its own.
+  const ca = await CertificateAuthority.start({ dir: join(dir, 'ca') });
+  const upstreamTls = await ca.issue('bench-upstream', 'bench');
+  const gatewayTls = await ca.issue('gateway', 'gateway');
+  ca.close(); // no renewals needed: the run is far shorter than a certificate's lifetime
+  const answer200 = `location / { default_type application/json; return 200 '{"ok":true,"from":"upstream"}'; }`;
   nginx(
     'upstream',
-    `server { listen 127.0.0.1:${upPort}; location / { default_type application/json; return 200 '{"ok":true,"from":"upstream"}'; } }`,
+    `server { listen 127.0.0.1:${upPort}; ${answer200} }
+  server {
+    listen 127.0.0.1:${upTlsPort} ssl;
+    ssl_certificate ${upstreamTls}/cert.pem; ssl_certificate_key ${upstreamTls}/key.pem;
+    ssl_client_certificate ${upstreamTls}/ca.pem; ssl_verify_client on;
+    ${answer200}
+  }`,
   );
   const proxyConf = (port: number) => `upstream bench { server 127.0.0.1:${upPort}; keepalive 64; }
   server {
@@ -301,7 +334,7 @@ async function main(): Promise<void> {
       rateLimits: [{ name: 'bench', consumer: 'bench', window: 'fixed', limits: { second: 10_000_000 } }],
     }),
   );
-  const startGateway = (port: number, admin: number, name: string): ChildProcess => {
+  const startGateway = (port: number, admin: number, name: string, mtls = true): ChildProcess => {
     // The flags `npm start` gives a gateway (local/src/node-flags.ts), so the row is the deployed process.
     const child = spawn(process.execPath, [...nodeFlags('gateway'), join(GATEWAY_DIR, 'src/main.ts')], {
       env: {
@@ -312,7 +345,8 @@ async function main(): Promise<void> {
         GATEWAY_ADMIN_PORT: String(admin),
         GATEWAY_ADMIN_TOKEN: 'bench-admin-token-0123456789',
         REDIS_URL: `redis://127.0.0.1:${redisPort}`,
-        BENCH_URL: `http://127.0.0.1:${upPort}`,
+        BENCH_URL: mtls ? `https://127.0.0.1:${upTlsPort}` : `http://127.0.0.1:${upPort}`,
+        ...(mtls ? { BW_TLS_DIR: gatewayTls } : { BW_MTLS: 'off' }),
         BW_SERVICE: name,
         LOG_LEVEL: 'warn',
       },
@@ -322,7 +356,9 @@ async function main(): Promise<void> {
     return child;
   };
   const floor = nodeFloor(floorPort, `http://127.0.0.1:${upPort}`);
+  const floorTls = nodeFloor(floorTlsPort, `https://127.0.0.1:${upTlsPort}`, gatewayTls);
   const gateway = startGateway(gwPort, adminPort, 'gateway-bench');
+  const gatewayPlain = startGateway(gwPlainPort, gwPlainAdminPort, 'gateway-plain', false);
   const pair = gw2AdminPorts.map((admin, i) => startGateway(gw2Port, admin, `gateway-${i + 1}`));
 
   const targets: Record<string, { url: string; headers: Record<string, string>; pids: () => number[] }> = {
@@ -336,6 +372,16 @@ async function main(): Promise<void> {
       url: `http://127.0.0.1:${floorPort}/bench`,
       headers: {},
       pids: () => [floor.pid as number],
+    },
+    'node-floor-mtls': {
+      url: `http://127.0.0.1:${floorTlsPort}/bench`,
+      headers: {},
+      pids: () => [floorTls.pid as number],
+    },
+    'gateway-plain': {
+      url: `http://127.0.0.1:${gwPlainPort}/api/bench`,
+      headers: { apikey: API_KEY },
+      pids: () => [gatewayPlain.pid as number],
     },
     gateway: {
       url: `http://127.0.0.1:${gwPort}/api/bench`,
@@ -358,7 +404,10 @@ async function main(): Promise<void> {
   for (const admin of gw2AdminPorts) await waitHttp(`http://127.0.0.1:${admin}/metrics`);
   const gw = targets.gateway as { url: string; headers: Record<string, string> };
   const check = await fetch(gw.url, { headers: gw.headers });
+  if (check.status !== 200) throw new Error(`the gateway over mTLS answered ${check.status}, not 200`);
   if (!check.headers.get('ratelimit-policy')) throw new Error('the gateway did not apply its rate limit');
+  const noCert = await statusWithoutClientCert(upTlsPort, join(gatewayTls, 'ca.pem'));
+  if (noCert === 200) throw new Error('the mTLS upstream answered a client without a certificate');
   if ((await fetch(gw.url)).status !== 401) throw new Error('the gateway did not require auth');
 
   const cpus = cpuList();
@@ -439,23 +488,51 @@ async function main(): Promise<void> {
   console.log(
     `  added p99 at ${half} req/s: gateway ${addedP99.toFixed(3)} ms (target < 2 ms) ${addedP99 < 2 ? 'MET' : 'NOT MET'}; node-floor ${addedP99Floor.toFixed(3)} ms; nginx ${addedP99Nginx.toFixed(3)} ms`,
   );
-  // Issue 16: what Breakwater's features cost, against the floor measured in the same run.
-  const met = (ok: boolean) => (ok ? 'MET' : 'NOT MET');
-  const floorShare = g.rps / f.rps;
+  // Issue 16: what Breakwater's features cost, against the floor measured in the same run,
+  // as deployed (over mTLS) and in plaintext.
   console.log('\nissue 16 targets (gateway, every feature on, against node-floor in the same run):');
+  const upstreamOver = { mTLS: ['gateway', 'node-floor-mtls'], plaintext: ['gateway-plain', 'node-floor'] };
+  for (const [over, [gwName, floorName]] of Object.entries(upstreamOver)) {
+    const gp = peak[gwName as string] as Result;
+    const fp = peak[floorName as string] as Result;
+    const added = (name: string) => (paced[name] as Result).p99 - (paced.direct as Result).p99;
+    console.log(`  to the upstream over ${over} (${gwName} against ${floorName}):`);
+    printFloorRatios(gp, fp, added(gwName as string), added(floorName as string), half);
+  }
+}
+
+/** Issue 16's three ratios of a gateway row against a node-floor row. */
+function printFloorRatios(g: Result, f: Result, addedG: number, addedF: number, rate: number): void {
+  const met = (ok: boolean) => (ok ? 'MET' : 'NOT MET');
+  const share = g.rps / f.rps;
   console.log(
-    `  peak throughput: ${(floorShare * 100).toFixed(1)} % of node-floor (target ≥ 65 %) ${met(floorShare >= 0.65)}`,
+    `    peak throughput: ${(share * 100).toFixed(1)} % of the floor's (target ≥ 65 %) ${met(share >= 0.65)}`,
   );
   if (g.cpuUs !== undefined && f.cpuUs !== undefined) {
     const cpuRatio = g.cpuUs / f.cpuUs;
     console.log(
-      `  CPU per request at peak: ${g.cpuUs.toFixed(1)} µs vs ${f.cpuUs.toFixed(1)} µs = ${cpuRatio.toFixed(2)}× node-floor's (target ≤ 1.5×) ${met(cpuRatio <= 1.5)}`,
+      `    CPU per request at peak: ${g.cpuUs.toFixed(1)} µs vs ${f.cpuUs.toFixed(1)} µs = ${cpuRatio.toFixed(2)}× the floor's (target ≤ 1.5×) ${met(cpuRatio <= 1.5)}`,
     );
   }
-  const p99Ratio = addedP99 / Math.max(addedP99Floor, 0.001);
+  const p99Ratio = addedG / Math.max(addedF, 0.001);
   console.log(
-    `  added p99 at ${half} req/s: ${addedP99.toFixed(3)} ms vs ${addedP99Floor.toFixed(3)} ms = ${p99Ratio.toFixed(2)}× node-floor's (target ≤ 1.5×) ${met(p99Ratio <= 1.5)}`,
+    `    added p99 at ${rate} req/s: ${addedG.toFixed(3)} ms vs ${addedF.toFixed(3)} ms = ${p99Ratio.toFixed(2)}× the floor's (target ≤ 1.5×) ${met(p99Ratio <= 1.5)}`,
   );
+}
+
+/** The mTLS upstream's answer to a client that presents no certificate (nginx: 400). */
+function statusWithoutClientCert(port: number, caFile: string): Promise<number> {
+  return new Promise((res) => {
+    const req = httpsRequest(
+      { host: '127.0.0.1', port, path: '/', ca: readFileSync(caFile), checkServerIdentity: () => undefined },
+      (r) => {
+        r.resume();
+        res(r.statusCode ?? 0);
+      },
+    );
+    req.on('error', () => res(0));
+    req.end();
+  });
 }
 
 main()

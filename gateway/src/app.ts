@@ -15,7 +15,7 @@ import { Authenticator } from './auth.ts';
 import { type GatewayConfig, type LoadedConfig, loadConfig } from './config.ts';
 import { clientErrorResponse, createHandler } from './gateway.ts';
 import { buildState, type GatewayState } from './gateway-state.ts';
-import { RateLimiter } from './rate-limit.ts';
+import { RATE_LIMIT_COMMAND, RateLimiter } from './rate-limit.ts';
 import { createStaleShare } from './stale-share.ts';
 
 export interface GatewayOptions {
@@ -100,9 +100,12 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     connectTimeout: 1_000,
     retryStrategy: (times: number) => Math.min(50 * times, 1_000),
     lazyConnect: false,
-    // Decisions issued in the same tick share one write to Redis (each is still one script call,
-    // one round trip); under concurrency this is most of the limiter's throughput.
+    // Commands issued in the same tick share one write to Redis (stale-share's publishes)...
     enableAutoPipelining: true,
+    // ...but not the limiter's script call: it already carries a whole event-loop turn's
+    // decisions, sent from a setImmediate; auto-pipelining would queue another setImmediate,
+    // which runs only in the next loop iteration, after that iteration's incoming requests.
+    autoPipeliningIgnoredCommands: [RATE_LIMIT_COMMAND],
   };
   const redis = new Redis(opts.redisUrl, redisOpts);
   const subscriber = new Redis(opts.redisUrl, {

@@ -102,7 +102,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       recorder.upstream(ctx, statusClass(status));
       const kept = status >= 500 && staleOnStatus(status) ? findStale(ctx) : undefined;
       if (kept !== undefined) {
-        upstreamRes.body.resume(); // drained, so the connection goes back to the pool
+        upstreamRes.discard(); // drained, so the connection goes back to the pool
         serveStale(ctx, kept, 'upstream-status', status, via);
         return ctx;
       }

@@ -52,6 +52,8 @@ export interface RateLimiterOptions {
 
 export type LimitOverride = Partial<Record<WindowName, number>>;
 
+/** The ioredis command the script is defined as (app.ts keeps it out of auto-pipelining). */
+export const RATE_LIMIT_COMMAND = 'bwRateLimit';
 type ScriptRedis = Redis & { bwRateLimit(...args: (string | number)[]): Promise<number[]> };
 
 const decisions = () => counter('gatewayRateLimitDecisions');
@@ -123,8 +125,8 @@ export class RateLimiter {
   }
 
   /**
-   * The script call for one identity under a policy — key count, overrides
-   * key, window keys, ARGV — built once per identity rather than per request
+   * The script keys for one identity under a policy — the overrides key and
+   * the window keys — built once per identity rather than per request
    * (the same few consumers or IPs send most requests). Bounded: the cache is
    * dropped whole when it grows past IDENTITY_CACHE entries.
    */
@@ -154,7 +156,7 @@ export class RateLimiter {
   constructor(opts: RateLimiterOptions) {
     this.#redis = opts.redis as ScriptRedis;
     if (typeof this.#redis.bwRateLimit !== 'function')
-      this.#redis.defineCommand('bwRateLimit', { lua: RATE_LIMIT_LUA });
+      this.#redis.defineCommand(RATE_LIMIT_COMMAND, { lua: RATE_LIMIT_LUA });
     this.#sub = opts.subscriber;
     this.#prefix = opts.keyPrefix;
     this.#policies = opts.policies;

@@ -585,6 +585,54 @@ describe('streaming', () => {
     expect(unhandled).toEqual([]);
   });
 
+  it('sendTo writes the body straight into a Writable, shows each chunk to the observer, ends it and calls done once it closed', async () => {
+    const u = await upstream((_req, res) => {
+      res.write('ab');
+      setTimeout(() => res.end('cd'), 20);
+    });
+    const c = client('stream-send', u.url, { breaker: NO_BREAKER });
+    const res = await c.stream({ path: '/' });
+    expect(res.status).toBe(200);
+    const target = new PassThrough();
+    let written = '';
+    target.on('data', (chunk: Buffer) => {
+      written += chunk;
+    });
+    const seen: string[] = [];
+    let ended = false;
+    const done = new Promise<void>((resolve) =>
+      res.sendTo(target, resolve, {
+        chunk: (chunk) => seen.push(String(chunk)),
+        end: () => {
+          ended = true;
+        },
+      }),
+    );
+    await done;
+    expect(written).toBe('abcd');
+    expect(seen.join('')).toBe('abcd');
+    expect(ended).toBe(true);
+    expect(target.writableFinished).toBe(true);
+    expect(() => res.body).toThrow(/already/);
+  });
+
+  it('sendTo destroys the Writable when the upstream cuts the body, and never tells the observer it ended', async () => {
+    const u = await upstream((_req, res) => {
+      res.writeHead(200, { 'content-length': '1000' });
+      res.write('0123456789', () => res.socket?.destroy());
+    });
+    const c = client('stream-send-cut', u.url, { breaker: NO_BREAKER });
+    const res = await c.stream({ path: '/' });
+    const target = new PassThrough().resume();
+    let ended = false;
+    await new Promise<void>((resolve) =>
+      res.sendTo(target, resolve, { chunk: () => {}, end: () => (ended = true) }),
+    );
+    expect(target.destroyed).toBe(true);
+    expect(target.writableFinished).toBe(false);
+    expect(ended).toBe(false);
+  });
+
   it('streams a request body in and the response body out, returning 5xx as is', async () => {
     const u = await upstream((req, res) => {
       res.statusCode = req.url === '/fail' ? 503 : 200;

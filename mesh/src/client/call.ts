@@ -9,6 +9,7 @@ import { IDEMPOTENT_METHODS } from '../policy.ts';
 import type { BufferedTry } from './dispatch-handler.ts';
 import type { Endpoint } from './load-balancer.ts';
 import type { RetryView } from './retry-view.ts';
+import type { StreamingTry } from './streaming-try.ts';
 import type { CallOptions } from './types.ts';
 import type { UpstreamClient } from './upstream.ts';
 
@@ -57,15 +58,14 @@ export class Call {
   callerAbortHandler: (() => void) | undefined = undefined;
   /** The endpoint of the last try (several endpoints only): a retry goes elsewhere where it can. */
   endpoint: Endpoint | undefined = undefined;
-  /** The buffered try in flight, if any. */
-  current: BufferedTry | undefined = undefined;
   /**
-   * Rejects the streaming try in flight at once when it is aborted: undici
-   * keeps an aborted request that still waits for its connection queued until
-   * the connection is made or its connect timeout fires (a TLS handshake with
-   * a paused server hangs that long), so the try would outlive its timer.
+   * The try in flight until its response headers arrive. Aborting it settles
+   * it at once: undici keeps an aborted request that still waits for its
+   * connection queued until the connection is made or its connect timeout
+   * fires (a TLS handshake with a paused server hangs that long), so the try
+   * would outlive its timer.
    */
-  rejectStreamingTry: ((reason: unknown) => void) | undefined = undefined;
+  current: BufferedTry | StreamingTry | undefined = undefined;
 
   constructor(up: UpstreamClient, o: CallOptions, streaming: boolean, start: number, retry: RetryView) {
     this.up = up;
@@ -121,11 +121,8 @@ export class Call {
     const l = this.#abortListener;
     this.#abortListener = undefined;
     l?.();
-    const rejectStreaming = this.rejectStreamingTry;
-    this.rejectStreamingTry = undefined;
-    rejectStreaming?.(reason);
-    // A buffered try: settle now (even if undici still has it queued), and
-    // tell undici to drop it once it has a controller.
+    // Settle the try now (even if undici still has it queued), and tell
+    // undici to drop it once it has a controller.
     const t = this.current;
     if (t) {
       t.controller?.abort(reason);

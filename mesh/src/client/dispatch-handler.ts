@@ -10,16 +10,13 @@ import type { Call } from './call.ts';
 import { asMeshError, tryTimeoutError } from './error-mapping.ts';
 import { type Endpoint, outlierStatus } from './load-balancer.ts';
 import type { HeaderValues } from './response.ts';
+import { TryHandler } from './try-handler.ts';
 import { FailedTry, type TryResult } from './try-result.ts';
 
 /** The problem code a mesh server answers when an inbound deadline runs out. */
 const CALLEE_DEADLINE = Buffer.from('"code":"MESH_ERR_DEADLINE_EXPIRED"');
 
-export class BufferedTry {
-  readonly call: Call;
-  #resolve: ((r: TryResult) => void) | undefined;
-  #reject: ((e: unknown) => void) | undefined;
-  controller: Dispatcher.DispatchController | undefined = undefined;
+export class BufferedTry extends TryHandler {
   #status = 0;
   #headers: HeaderValues = {};
   #chunks: Buffer[] = [];
@@ -28,18 +25,8 @@ export class BufferedTry {
   readonly #endpoint: Endpoint | undefined;
 
   constructor(call: Call, resolve: (r: TryResult) => void, reject: (e: unknown) => void) {
-    this.call = call;
-    this.#resolve = resolve;
-    this.#reject = reject;
+    super(call, resolve, reject);
     this.#endpoint = call.endpoint;
-  }
-
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    if (!this.#resolve) {
-      controller.abort(this.call.reason ?? new Error('try already settled'));
-      return;
-    }
-    this.controller = controller;
   }
 
   onResponseStart(_c: Dispatcher.DispatchController, status: number, headers: HeaderValues): void {
@@ -48,7 +35,7 @@ export class BufferedTry {
   }
 
   onResponseData(c: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (!this.#resolve) return;
+    if (!this.resolveTry) return;
     const call = this.call;
     this.#bytes += chunk.length;
     if (this.#bytes > call.maxResponseBytes) {
@@ -66,10 +53,10 @@ export class BufferedTry {
   }
 
   onResponseEnd(): void {
-    const resolve = this.#resolve;
-    const reject = this.#reject;
+    const resolve = this.resolveTry;
+    const reject = this.rejectTry;
     if (!resolve || !reject) return;
-    this.#settled();
+    this.settled();
     const call = this.call;
     const chunks = this.#chunks;
     this.#chunks = [];
@@ -96,28 +83,17 @@ export class BufferedTry {
   }
 
   onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
-    if (!this.#resolve) return;
+    if (!this.resolveTry) return;
     const call = this.call;
     this.fail(call.tryAborted && call.reason ? call.reason : asMeshError(call.up, err));
   }
 
   /** Settles this try as failed (no-op once settled). */
   fail(err: unknown): void {
-    const reject = this.#reject;
+    const reject = this.rejectTry;
     if (!reject) return;
-    this.#settled();
+    this.settled();
     if (this.#endpoint) this.call.up.lb?.done(this.#endpoint, outlierStatus(err));
     reject(err);
-  }
-
-  #settled(): void {
-    this.#resolve = undefined;
-    this.#reject = undefined;
-    const call = this.call;
-    if (call.current === this) {
-      clearTimeout(call.tryTimer);
-      call.tryTimer = undefined;
-      call.current = undefined;
-    }
   }
 }

@@ -10,7 +10,9 @@
  * | retry-loop.ts | retries: decision, budget, backoff, Retry-After |
  * | ../breaker.ts | the opossum adapter (shared with catalog's store breaker): typed state events, growing open interval |
  * | try.ts | one try with its per-try timeout |
+ * | try-handler.ts | what both try handlers share: the try settled once, its timer stopped |
  * | dispatch-handler.ts | the undici dispatch handler of a buffered try |
+ * | streaming-try.ts | the undici dispatch handler of a streaming try, and the streamed response (`sendTo`, `body`, `discard`) |
  * | error-mapping.ts | every failure as a MeshError with a stable code |
  * | telemetry.ts | metrics (outcomes from the catalogue) and spans |
  * | endpoint-source.ts | where endpoints come from: the interface and the static source |
@@ -30,6 +32,12 @@ export {
 } from './endpoint-source.ts';
 export { type DnsEndpointsOptions, dnsEndpoints } from './endpoints-dns.ts';
 export { readEndpointsFile, watchEndpointsFile } from './endpoints-file.ts';
-export { type HeaderValues, MeshResponse, type MeshStreamResponse, staticResponse } from './response.ts';
+export {
+  type HeaderValues,
+  MeshResponse,
+  type MeshStreamResponse,
+  type StreamObserver,
+  staticResponse,
+} from './response.ts';
 export type { CallOptions, Disposable, Fallback, Upstream, UpstreamOptions, UpstreamStats } from './types.ts';
 export { createUpstream } from './upstream.ts';

@@ -1,5 +1,5 @@
 /** What a call returns: a buffered response, or a streaming one. */
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
 export type HeaderValues = Record<string, string | string[] | undefined>;
 
@@ -32,9 +32,18 @@ export class MeshResponse {
   }
 }
 
+/** Sees a streamed body's chunks on their way to `sendTo`'s target (e.g. to keep a copy). */
+export interface StreamObserver {
+  chunk(chunk: Buffer): void;
+  /** The body ended whole (not called when it was cut). */
+  end(): void;
+}
+
 /**
- * A streaming response: the body is a Readable the caller must consume or
- * destroy. A body the upstream cuts mid-stream errors and closes without
+ * A streaming response: the caller must consume its body once, one of three
+ * ways: `sendTo` (written straight into a Writable, the proxy's fast path),
+ * `body` (a Readable, built on first access), or `discard`. Through `body`,
+ * the body is a Readable the caller must consume or destroy. A body the upstream cuts mid-stream errors and closes without
  * ending; undici gives it a no-op 'error' listener before destroying it, so
  * an unwatched body never crashes the process. A caller that must react (cut
  * its own response) watches 'close' with `readableEnded` still false, or uses
@@ -46,8 +55,18 @@ export class MeshResponse {
 export interface MeshStreamResponse {
   readonly status: number;
   readonly headers: HeaderValues;
+  /** The body as a Readable (built on first access; not after `sendTo` or `discard`). */
   readonly body: Readable;
   readonly tries: number;
+  /**
+   * Writes the body straight into `target` and ends it, with backpressure;
+   * a body cut by the upstream (or the deadline) destroys `target`, and a
+   * `target` closed before the body ended stops the upstream's. `done` is
+   * called once `target` has closed.
+   */
+  sendTo(target: Writable, done: () => void, observer?: StreamObserver): void;
+  /** Drops the body (read to its end, so the connection is reused). */
+  discard(): void;
 }
 
 /** A response a fallback can return (`staticResponse(200, { items: [] })`). */

@@ -11,7 +11,7 @@ import { MeshError } from '../errors.ts';
 import type { Call } from './call.ts';
 import { asMeshError, statusError } from './error-mapping.ts';
 import { tryOnce } from './try.ts';
-import { discardBody, FailedTry, type TryResult } from './try-result.ts';
+import { FailedTry, type TryResult } from './try-result.ts';
 
 /** One try through the breaker (when the upstream has one). */
 export function fireTry(call: Call): Promise<TryResult> {
@@ -40,7 +40,7 @@ export async function retryLoop(call: Call, firstError: unknown): Promise<TryRes
     prevDelay = delay;
     // A backoff that would end at or after the deadline cannot lead to a useful try.
     if (performance.now() + delay >= call.deadlineAt - 1) return finalFailure(failure);
-    if (failure instanceof FailedTry) discardBody(failure.response.stream);
+    if (failure instanceof FailedTry) failure.response.stream?.discard();
     await sleep(delay, call);
   }
 }

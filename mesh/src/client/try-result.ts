@@ -1,12 +1,12 @@
 /** What one try produced, and the shape of a try the breaker must count as failed. */
-import type { Readable } from 'node:stream';
 import type { HeaderValues } from './response.ts';
+import type { StreamingTry } from './streaming-try.ts';
 
 export interface TryResult {
   status: number;
   headers: HeaderValues;
   body: Buffer | undefined;
-  stream: Readable | undefined;
+  stream: StreamingTry | undefined;
 }
 
 /** A try that came back with a response the breaker must count as failed (5xx or slow). */
@@ -17,15 +17,4 @@ export class FailedTry {
     this.response = response;
     this.slow = slow;
   }
-}
-
-/**
- * Drops the body of a failed try before the next one. undici's body stream
- * emits an abort error when destroyed; with no listener that error would be
- * unhandled and take the whole process down, so one is attached first.
- */
-export function discardBody(stream: Readable | undefined): void {
-  if (!stream) return;
-  stream.on('error', () => {});
-  stream.destroy();
 }

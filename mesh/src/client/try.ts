@@ -1,21 +1,21 @@
 /**
  * One try, with its own abort channel and one timer at min(per-try timeout,
  * remaining deadline); the callee is told what is left in `x-bw-timeout-ms`.
- * Buffered calls use undici's `dispatch` with a BufferedTry as the handler
- * (no Readable, no per-try closures beyond the promise); streaming calls use
- * `request`. A try resolves with the response, or rejects with a MeshError,
+ * Both kinds use undici's `dispatch` with a handler object per try (no
+ * per-try closures beyond the promise): a BufferedTry collects the body, a
+ * StreamingTry hands it on as it arrives (streaming-try.ts). A try resolves with the response, or rejects with a MeshError,
  * or with a FailedTry (5xx or slow) that the breaker counts as a failure.
  */
-import type { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
-import type { Dispatcher, Pool } from 'undici';
+import type { Pool } from 'undici';
 import { DEADLINE_HEADER } from '../deadline.ts';
 import { MeshError } from '../errors.ts';
 import type { Call } from './call.ts';
 import { BufferedTry } from './dispatch-handler.ts';
 import { asMeshError, tryTimeoutError } from './error-mapping.ts';
 import { outlierStatus } from './load-balancer.ts';
-import { FailedTry, type TryResult } from './try-result.ts';
+import { StreamingTry } from './streaming-try.ts';
+import type { TryResult } from './try-result.ts';
 
 function onTryTimer(call: Call): void {
   call.abortTry(tryTimeoutError(call));
@@ -72,9 +72,10 @@ export function tryOnce(call: Call): Promise<TryResult> {
 function dispatchTry(call: Call, pool: Pool, tryMs: number): Promise<TryResult> {
   const up = call.up;
   call.tryTimer = setTimeout(onTryTimer, tryMs, call);
-  if (call.streaming) return tryStreaming(call, pool);
   return new Promise<TryResult>((resolve, reject) => {
-    const handler = new BufferedTry(call, resolve, reject);
+    const handler = call.streaming
+      ? new StreamingTry(call, resolve, reject)
+      : new BufferedTry(call, resolve, reject);
     call.current = handler;
     try {
       pool.dispatch(
@@ -91,62 +92,4 @@ function dispatchTry(call: Call, pool: Pool, tryMs: number): Promise<TryResult> 
       handler.fail(asMeshError(up, err));
     }
   });
-}
-
-async function tryStreaming(call: Call, pool: Pool): Promise<TryResult> {
-  const up = call.up;
-  let keepTimer = false;
-  try {
-    // undici's callback form: no promise of undici's own under the one the abort can settle.
-    const res = await new Promise<Dispatcher.ResponseData>((resolve, reject) => {
-      call.rejectStreamingTry = reject;
-      pool.request(
-        {
-          method: call.method as 'GET',
-          path: call.path,
-          headers: call.headers,
-          body: call.body as string | Buffer | Uint8Array | Readable | undefined,
-          signal: call as unknown as EventEmitter,
-        },
-        (err, data) => {
-          if (err) reject(err);
-          // Answered after abortTry gave the try up (and took its reject): nobody will read this body.
-          else if (call.rejectStreamingTry !== reject) data.body.destroy();
-          else resolve(data);
-        },
-      );
-    });
-    const result: TryResult = {
-      status: res.statusCode,
-      headers: res.headers,
-      body: undefined,
-      stream: res.body,
-    };
-    // The deadline keeps running while the body streams; the per-try timeout stops at headers.
-    clearTimeout(call.tryTimer);
-    const left = call.deadlineAt - performance.now();
-    const body = res.body;
-    const t = setTimeout(
-      () => {
-        body.destroy(
-          new MeshError('MESH_ERR_DEADLINE', `${up.name}: deadline exceeded while streaming`, {
-            upstream: up.name,
-          }),
-        );
-      },
-      Math.max(1, left),
-    );
-    body.once('close', () => clearTimeout(t));
-    keepTimer = true;
-    if (res.statusCode >= 500) throw new FailedTry(result, false);
-    return result;
-  } catch (e) {
-    if (e instanceof FailedTry) throw e;
-    if (call.tryAborted && call.reason) throw call.reason;
-    throw asMeshError(up, e);
-  } finally {
-    call.rejectStreamingTry = undefined;
-    if (!keepTimer) clearTimeout(call.tryTimer);
-    call.tryTimer = undefined;
-  }
 }

@@ -16,7 +16,6 @@
  * dispatch-handler; errors are mapped in error-mapping, metrics and spans in
  * telemetry.
  */
-import type { Readable } from 'node:stream';
 import { type Span, SpanStatusCode } from '@opentelemetry/api';
 import type { Pool } from 'undici';
 import { Breaker, type BreakerState } from '../breaker.ts';
@@ -36,6 +35,7 @@ import { createPool } from './pool.ts';
 import { MeshResponse, type MeshStreamResponse } from './response.ts';
 import { fireTry, retryLoop } from './retry-loop.ts';
 import { checkCallOptions, RetryViews } from './retry-view.ts';
+import type { StreamingTry } from './streaming-try.ts';
 import { OUTCOME_OF, type Outcomes, startCallSpan, UpstreamMetrics } from './telemetry.ts';
 import { tryOnce } from './try.ts';
 import type { TryResult } from './try-result.ts';
@@ -235,9 +235,7 @@ export class UpstreamClient implements Upstream {
     } else {
       (res.status >= 400 ? outcomes.upstream_4xx : outcomes.success)(seconds);
     }
-    if (call.streaming) {
-      return { status: res.status, headers: res.headers, body: res.stream as Readable, tries: call.tries };
-    }
+    if (call.streaming) return res.stream as StreamingTry;
     return new MeshResponse(res.status, res.headers, res.body as Buffer, call.tries);
   }
 
