@@ -29,12 +29,24 @@
  * opossum's own timer is then parked and callers are refused until a probe
  * passes.
  *
+ * A fresh window on close. opossum keeps its rolling window across a
+ * close, so the first failure after a trial passed re-opens the breaker
+ * (the window still holds the fault's failures) — after a dependency's
+ * fault an upstream that answers 503 for a moment longer than its own
+ * dependency's breaker (orders while its catalog breaker closes) is refused
+ * for one more open interval per such failure. Like Hystrix (health counts
+ * reset on close) and resilience4j (a new closed state, new metrics), the
+ * closed breaker judges only what happened since it closed: the adapter
+ * rotates opossum's buckets itself (its `rotateBucketController`) and
+ * rotates all of them out on 'close'.
+ *
  * opossum reads `options.resetTimeout` when it starts its timer on 'open';
  * the next interval is therefore set on 'halfOpen' (before the trial's
  * failure re-opens it) and on 'close'. opossum's own timeout and
  * AbortController are off: every try has its own abort channel (opossum's
  * shared one would abort every call in flight, its issue #780).
  */
+import { EventEmitter } from 'node:events';
 import { counter, gauge } from '@breakwater/observability';
 import CircuitBreaker from 'opossum';
 import type { UpstreamPolicy } from './policy.ts';
@@ -95,6 +107,9 @@ export class Breaker<T, R> {
   readonly #probe: BreakerOptions['probe'];
   #probeTimer: ReturnType<typeof setTimeout> | undefined;
   #down = false;
+  /** Drives opossum's bucket rotation: one 'rotate' per bucket interval, all buckets on close. */
+  readonly #buckets = new EventEmitter();
+  readonly #bucketTimer: ReturnType<typeof setInterval>;
 
   constructor(
     name: string,
@@ -118,7 +133,10 @@ export class Breaker<T, R> {
       rollingPercentilesEnabled: false,
       enableSnapshots: false,
       errorFilter: options.ignore ?? (() => false),
+      rotateBucketController: this.#buckets,
     });
+    this.#bucketTimer = setInterval(() => this.#buckets.emit('rotate'), b.rollingWindowMs / b.rollingBuckets);
+    this.#bucketTimer.unref();
     cb.on('open', () => {
       this.#transition('open');
       if (this.#probe) this.#scheduleProbe();
@@ -129,6 +147,7 @@ export class Breaker<T, R> {
       this.#transition('half-open');
     });
     cb.on('close', () => {
+      for (let i = 0; i < b.rollingBuckets; i++) this.#buckets.emit('rotate');
       this.#setOpenMs(this.#baseMs);
       this.#transition('closed');
     });
@@ -171,6 +190,7 @@ export class Breaker<T, R> {
   shutdown(): void {
     this.#down = true;
     clearTimeout(this.#probeTimer);
+    clearInterval(this.#bucketTimer);
     this.#cb.shutdown();
   }
 

@@ -70,6 +70,33 @@ describe('breaker recovery', () => {
     expect(metrics).toMatch(/bw_breaker_state_since_seconds\{[^}]*upstream="grow"[^}]*\} \d{10}/);
   });
 
+  it('closes with a fresh window: a failure right after the trial passed does not re-open it', async () => {
+    const { u, state } = await switchable();
+    const c = client('fresh', u.url, {
+      volumeThreshold: 4,
+      errorThresholdPct: 50,
+      openBaseMs: 50,
+      resetTimeoutMs: 50,
+    });
+    for (let i = 0; i < 4; i++) await rejection(c.request({ path: '/' }));
+    expect(c.state).toBe('open');
+
+    state.failing = false;
+    await until(() => c.state === 'half-open', 3_000, 2);
+    expect((await c.request({ path: '/' })).status).toBe(200);
+    expect(c.state).toBe('closed');
+
+    // The upstream fails once more (orders' 503 while its own catalog breaker is still closing).
+    // opossum's window would still hold the 4 failures: 5 of 6 > 50 % over ≥ 4 calls, open again.
+    state.failing = true;
+    expect((await rejection(c.request({ path: '/' }))).code).toBe('MESH_ERR_UPSTREAM_STATUS');
+    expect(c.state).toBe('closed');
+    // Judged again on what came since the close: four failures in a row open it.
+    for (let i = 0; i < 3; i++) await rejection(c.request({ path: '/' }));
+    expect(c.state).toBe('open');
+    expect(u.hits).toBe(9);
+  });
+
   it('with the default policy a recovered upstream answers normally again within a second', async () => {
     const { u, state } = await switchable();
     const c = createUpstream({
