@@ -26,7 +26,8 @@
  * CertificateRequest could mint any SPIFFE id), and `breakwater-mesh-ca` for
  * Certificates (Envoy Gateway's client certificate).
  */
-import { type MeshPolicy, principal } from '@breakwater/mesh/policy/schema';
+import { spiffeId } from '@breakwater/mesh/identity/spiffe';
+import type { MeshPolicy } from '@breakwater/mesh/policy/schema';
 import type { ICertificate, IClusterIssuer } from '@kubernetes-models/cert-manager/cert-manager.io/v1';
 import type { IEnvoyProxy } from '@kubernetes-models/envoy-gateway/gateway.envoyproxy.io/v1alpha1';
 import type { IBackendTLSPolicy } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1';
@@ -263,9 +264,7 @@ export function renderEnvoyGatewayBackendTls(policy: MeshPolicy, gatewayNamespac
   const ext = policy.external['envoy-gateway'];
   if (ext?.serviceAccount === undefined || ext.standsInFor === undefined)
     throw new Error('mesh/policy.yaml: external envoy-gateway needs serviceAccount and standsInFor');
-  // an Istio principal is the SPIFFE id without its scheme
-  const svid = (sa: string, namespace: string) => `spiffe://${principal(policy.trustDomain, namespace, sa)}`;
-  const id = svid(ext.serviceAccount, ext.namespace);
+  const id = spiffeId(ext.serviceAccount, ext.namespace, policy.trustDomain);
   const certificate: ICertificate = {
     apiVersion: 'cert-manager.io/v1',
     kind: 'Certificate',
@@ -310,7 +309,7 @@ export function renderEnvoyGatewayBackendTls(policy: MeshPolicy, gatewayNamespac
           caCertificateRefs: [{ group: '', kind: 'Secret', name: ENVOY_CLIENT_SECRET }],
           // SNI only: the certificate names no host; it is checked by its SPIFFE id
           hostname: `${svc}.${policy.namespace}.svc.cluster.local`,
-          subjectAltNames: [{ type: 'URI', uri: svid(svc, policy.namespace) }],
+          subjectAltNames: [{ type: 'URI', uri: spiffeId(svc, policy.namespace, policy.trustDomain) }],
         },
       },
     }),
