@@ -23,6 +23,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { CERT_FILE, KEY_FILE } from '@breakwater/mesh/identity/files';
 import { controlCall } from '../control-client.ts';
 import { LocalError } from '../errors.ts';
 import type { ProcessStatus } from '../managed-process.ts';
@@ -514,28 +515,30 @@ async function drillTraces(
   }
 }
 
+/** The files of process `identity`'s certificate in the run's CA folder, if it has one. */
+function runIdentity(runDir: string, identity: string): { cert: string; key: string } | undefined {
+  const dir = path.join(runDir, 'ca', 'identities', identity);
+  const cert = path.join(dir, CERT_FILE);
+  return existsSync(cert) ? { cert, key: path.join(dir, KEY_FILE) } : undefined;
+}
+
+/** An intruder persona's certificate: the run process `identity`'s own (its ServiceAccount is its name). */
+function personaIdentity(runDir: string, identity: string): NonNullable<IntruderPersona['identity']> {
+  const files = runIdentity(runDir, identity);
+  if (files === undefined)
+    throw new LocalError(
+      'LOCAL_ERR_BAD_INPUT',
+      `intruder persona ${identity}: no certificate in ${path.join(runDir, 'ca', 'identities', identity)} (the run needs its CA: not --plaintext)`,
+    );
+  return { serviceAccount: identity, cert: readFileSync(files.cert), key: readFileSync(files.key) };
+}
+
 /**
  * With mTLS on (the run has a CA), k6 presents the certificate of one
  * process of the run to 127.0.0.1: Prometheus's (the policy lets it read
  * /metrics) unless the drill names another (intruder: notifications').
  */
-/** An intruder persona's certificate: the run process `identity`'s own (its ServiceAccount is its name). */
-function personaIdentity(runDir: string, identity: string): NonNullable<IntruderPersona['identity']> {
-  const dir = path.join(runDir, 'ca', 'identities', identity);
-  if (!existsSync(path.join(dir, 'cert.pem')))
-    throw new LocalError(
-      'LOCAL_ERR_BAD_INPUT',
-      `intruder persona ${identity}: no certificate in ${dir} (the run needs its CA: not --plaintext)`,
-    );
-  return {
-    serviceAccount: identity,
-    cert: readFileSync(path.join(dir, 'cert.pem')),
-    key: readFileSync(path.join(dir, 'key.pem')),
-  };
-}
-
 function meshClientEnv(runDir: string, identity: string): Record<string, string> {
-  const dir = path.join(runDir, 'ca', 'identities', identity);
-  if (!existsSync(path.join(dir, 'cert.pem'))) return {};
-  return { MESH_CLIENT_CERT: path.join(dir, 'cert.pem'), MESH_CLIENT_KEY: path.join(dir, 'key.pem') };
+  const files = runIdentity(runDir, identity);
+  return files ? { MESH_CLIENT_CERT: files.cert, MESH_CLIENT_KEY: files.key } : {};
 }
