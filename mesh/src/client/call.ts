@@ -1,7 +1,7 @@
 /**
  * Per-call state, one object per call: the request normalised once (method,
  * path with query, headers without hop-by-hop fields, body), the retry view,
- * the deadline, and the try's abort channel that undici listens on.
+ * the deadline, and the try in flight (aborted through its handler).
  */
 import type { Readable } from 'node:stream';
 import { MeshError } from '../errors.ts';
@@ -45,13 +45,10 @@ export class Call {
   tryCutIsDeadline = false;
   tryStart = 0;
 
-  // The try's own abort channel, handed to undici as its `signal`. undici
-  // accepts an EventEmitter-shaped signal (`on`/`once`/`removeListener` and a
-  // `reason`); one listener slot per call is all a try needs, and it costs a
-  // fraction of an AbortController + EventTarget listener per try (measured
-  // in mesh/bench). It is never shared between calls (opossum #780).
-  #abortListener: (() => void) | undefined = undefined;
-  /** Why the current try was aborted (undici rejects with it). */
+  // A try is aborted through its dispatch handler (`current`: its controller
+  // and its own settle), never through an AbortSignal shared between calls
+  // (opossum #780).
+  /** Why the current try was aborted. */
   reason: MeshError | undefined = undefined;
   tryAborted = false;
   /** Bound once per call, only when the caller passed a signal. */
@@ -99,28 +96,11 @@ export class Call {
       (IDEMPOTENT_METHODS.has(method) || o.idempotencyKey !== undefined);
   }
 
-  on(_event: 'abort', listener: () => void): this {
-    this.#abortListener = listener;
-    return this;
-  }
-
-  once(event: 'abort', listener: () => void): this {
-    return this.on(event, listener);
-  }
-
-  removeListener(_event: 'abort', listener: () => void): this {
-    if (this.#abortListener === listener) this.#abortListener = undefined;
-    return this;
-  }
-
   /** Aborts the try in flight (if any) with `reason`. */
   abortTry(reason: MeshError): void {
     if (this.tryAborted) return;
     this.tryAborted = true;
     this.reason = reason;
-    const l = this.#abortListener;
-    this.#abortListener = undefined;
-    l?.();
     // Settle the try now (even if undici still has it queued), and tell
     // undici to drop it once it has a controller.
     const t = this.current;

@@ -96,7 +96,9 @@ export class StreamingTry extends TryHandler implements MeshStreamResponse {
     this.headers = headers;
     this.tries = call.tries;
     // The per-try timeout stops at headers; the deadline keeps running while the body streams.
-    const left = call.deadlineAt - performance.now();
+    // Whole milliseconds: Node keeps one timer list per distinct duration, and a fractional
+    // one (a fresh list and priority-queue entry per response) is never shared.
+    const left = Math.ceil(call.deadlineAt - performance.now());
     this.#deadline = setTimeout(onDeadline, left > 1 ? left : 1, this);
     const result: TryResult = { status, headers, body: undefined, stream: this };
     if (status >= 500) reject(new FailedTry(result, false));

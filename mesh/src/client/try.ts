@@ -71,7 +71,9 @@ export function tryOnce(call: Call): Promise<TryResult> {
 
 function dispatchTry(call: Call, pool: Pool, tryMs: number): Promise<TryResult> {
   const up = call.up;
-  call.tryTimer = setTimeout(onTryTimer, tryMs, call);
+  // Whole milliseconds (a remaining deadline is fractional): Node keeps one timer list per
+  // distinct duration, and its clock counts whole milliseconds, so this fires when it would have.
+  call.tryTimer = setTimeout(onTryTimer, Math.ceil(tryMs), call);
   return new Promise<TryResult>((resolve, reject) => {
     const handler = call.streaming
       ? new StreamingTry(call, resolve, reject)
