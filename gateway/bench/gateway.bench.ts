@@ -63,6 +63,17 @@ const DURATION_S = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = 32;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const API_KEY = 'bench-consumer-key-0123456789';
+/**
+ * Idle connections to the upstream stay open across the interleaved rounds
+ * (the floors' and the gateways' pools, and nginx's side of them): a target
+ * waits for the seven others between its rounds (35 s at 5 s each), longer
+ * than undici's default 4 s, so every round opened 32 connections again —
+ * over mTLS a full handshake each for the gateway (~1.5 ms CPU; it resumes no
+ * TLS session, by design: mesh/src/identity/client-tls.ts) but a resumed one
+ * for the floor. The rows measure the steady state, a handshake per
+ * connection paid once, as mesh/bench does.
+ */
+const KEEP_ALIVE_MS = 300_000;
 
 const children: ChildProcess[] = [];
 const dir = mkdtempSync(join(tmpdir(), 'bw-gw-bench-'));
@@ -127,7 +138,7 @@ const tlsDir = process.env.BENCH_TLS_DIR;
 const { readFileSync } = await import('node:fs');
 const pem = (f) => readFileSync(tlsDir + '/' + f);
 const connect = tlsDir ? { cert: pem('cert.pem'), key: pem('key.pem'), ca: pem('ca.pem'), checkServerIdentity: () => undefined } : undefined;
-const pool = new Pool(process.env.BENCH_UPSTREAM, { connections: 64, ...(connect ? { connect } : {}) });
+const pool = new Pool(process.env.BENCH_UPSTREAM, { connections: 64, keepAliveTimeout: Number(process.env.BENCH_KEEP_ALIVE_MS), ...(connect ? { connect } : {}) });
 createServer((req, res) => {
   pool.dispatch(
     { method: req.method, path: req.url, headers: { 'x-forwarded-for': req.socket.remoteAddress }, body: req.method === 'GET' ? null : req },
@@ -155,6 +166,7 @@ function nodeFloor(port: number, upstreamUrl: string, tlsDir?: string): ChildPro
       PATH: process.env.PATH ?? '',
       BENCH_PORT: String(port),
       BENCH_UPSTREAM: upstreamUrl,
+      BENCH_KEEP_ALIVE_MS: String(KEEP_ALIVE_MS),
       BENCH_RESOLVE_FROM: join(GATEWAY_DIR, 'package.json'),
       ...(tlsDir === undefined ? {} : { BENCH_TLS_DIR: tlsDir }),
     },
@@ -180,6 +192,7 @@ http {
   client_body_temp_path ${base}.body; proxy_temp_path ${base}.proxy; fastcgi_temp_path ${base}.fcgi;
   uwsgi_temp_path ${base}.uwsgi; scgi_temp_path ${base}.scgi;
   keepalive_requests 1000000;
+  keepalive_timeout ${KEEP_ALIVE_MS / 1000}s;
   ${server}
 }
 `,
@@ -295,7 +308,9 @@ async function main(): Promise<void> {
     ${answer200}
   }`,
   );
-  const proxyConf = (port: number) => `upstream bench { server 127.0.0.1:${upPort}; keepalive 64; }
+  const proxyConf = (
+    port: number,
+  ) => `upstream bench { server 127.0.0.1:${upPort}; keepalive 64; keepalive_timeout ${KEEP_ALIVE_MS / 1000}s; }
   server {
     listen 127.0.0.1:${port};
     location / { proxy_pass http://bench; proxy_http_version 1.1; proxy_set_header Connection ""; }
@@ -324,7 +339,7 @@ async function main(): Promise<void> {
           retry: { maxRetries: 1 },
           breaker: { errorThresholdPct: 50, volumeThreshold: 20, resetTimeoutMs: 5000 },
           bulkhead: { maxConcurrent: 1024, maxQueue: 1024 },
-          pool: { connections: 64 },
+          pool: { connections: 64, keepAliveTimeoutMs: KEEP_ALIVE_MS },
         },
       },
       routes: [
