@@ -17,7 +17,7 @@ import {
 import { LocalError } from './errors.ts';
 import { findGrafana, GRAFANA_MISSING, grafanaSpec } from './grafana.ts';
 import type { ProcessKind, ProcessSpec } from './managed-process.ts';
-import { nodeFlags } from './node-flags.ts';
+import { nodeArgs } from './node-flags.ts';
 import { freePorts, isPortFree, LOOPBACK } from './ports.ts';
 import { type PostgresInstance, postgresInstance } from './postgres.ts';
 import { prometheusSpec } from './prometheus.ts';
@@ -431,7 +431,7 @@ function nodeSpec(e: PlatformEntry, b: Build): ProcessSpec {
     kind: e.kind,
     service,
     command: process.execPath,
-    args: [...nodeFlags(e.kind === 'gateway' ? 'gateway' : 'service'), e.main as string],
+    args: nodeArgs(e.kind === 'gateway' ? 'gateway' : 'service', e.main as string, b.options.root),
     cwd: b.options.root,
     env: nodeEnv(e, b),
     port: b.layout.port.get(e.name) as number,
