@@ -99,6 +99,22 @@ function prune(cache: string): void {
 }
 
 /**
+ * A start builds the specs of all its processes within a moment: one hash
+ * serves them all (each takes ~15 ms on a quiet machine, far more under load,
+ * in the supervisor's start). A spec built later (`scale`) hashes again, so
+ * an edit made since is picked up; a restart reruns its process's bundle.
+ */
+const KEY_REUSE_MS = 2_000;
+let recentKey: { root: string; key: string; at: number } | undefined;
+
+function currentKey(root: string): string {
+  const now = performance.now();
+  if (recentKey?.root !== root || now - recentKey.at > KEY_REUSE_MS)
+    recentKey = { root, key: bundleKey(root), at: now };
+  return recentKey.key;
+}
+
+/**
  * The bundle to run for `main`, built first when the cache has none for the
  * current key (in a child process: the caller need not load esbuild).
  * Undefined when `main` is no entry or the build failed (a syntax error, say):
@@ -108,7 +124,7 @@ export function bundleOf(main: string, root = ROOT): string | undefined {
   // The cache is this checkout's (its node_modules); another root runs its sources.
   if (path.resolve(root) !== ROOT) return undefined;
   try {
-    const file = bundleFile(main, bundleKey(root), root);
+    const file = bundleFile(main, currentKey(root), root);
     if (existsSync(file)) return file;
     execFileSync(process.execPath, [path.join(import.meta.dirname, 'warm.ts')], {
       cwd: root,

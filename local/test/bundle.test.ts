@@ -1,0 +1,99 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { bundleEntry } from '../src/bundle.ts';
+import { BUNDLE_CACHE_DIR, bundleEntries, bundleKey, bundleOf } from '../src/bundle-cache.ts';
+import { nodeArgs } from '../src/node-flags.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+// Outside every workspace's src/ (the bundle key covers those), inside the checkout (node_modules resolve).
+mkdirSync(path.join(ROOT, '.run'), { recursive: true });
+const dir = mkdtempSync(path.join(ROOT, '.run', 'bundle-test-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('a bundle', () => {
+  it('runs its sources as they run unbundled: own import.meta, no CLI of an imported module, stack frames naming the .ts files, no stripper', async () => {
+    writeFileSync(path.join(dir, 'package.json'), '{ "type": "module" }\n');
+    writeFileSync(path.join(dir, 'data.txt'), 'next to lib.ts\n');
+    mkdirSync(path.join(dir, 'lib'));
+    writeFileSync(
+      path.join(dir, 'lib', 'lib.ts'),
+      [
+        "import { readFileSync } from 'node:fs';",
+        "import { z } from 'zod';",
+        "export const data: string = readFileSync(new URL('../data.txt', import.meta.url), 'utf8').trim();",
+        'export const dirOk: boolean = import.meta.dirname.endsWith("/lib");',
+        'export function fail(why: string): never {',
+        '  throw new Error(z.string().parse(why));',
+        '}',
+        'if (import.meta.main) console.log("lib CLI ran");',
+        '',
+      ].join('\n'),
+    );
+    const main = path.join(dir, 'main.ts');
+    writeFileSync(
+      main,
+      [
+        "import { data, dirOk, fail } from './lib/lib.ts';",
+        'let at = "";',
+        'try { fail("boom"); } catch (e) { at = String((e as Error).stack).split("\\n")[1] ?? ""; }',
+        'const stripper = process.moduleLoadList.some((m) => m.includes("amaro"));',
+        'console.log(JSON.stringify({ data, dirOk, at, stripper, main: import.meta.main }));',
+        '',
+      ].join('\n'),
+    );
+    const out = path.join(dir, 'out', 'main.mjs');
+    await bundleEntry(main, out);
+    const printed = execFileSync(process.execPath, [out], { encoding: 'utf8', cwd: ROOT });
+    expect(printed).not.toContain('lib CLI ran');
+    expect(JSON.parse(printed)).toEqual({
+      data: 'next to lib.ts',
+      dirOk: true,
+      // `throw` is on line 6, column 9 of lib.ts
+      at: expect.stringContaining(`${path.join(dir, 'lib', 'lib.ts')}:6:9`),
+      stripper: false,
+      main: true,
+    });
+    // The map names our sources only: zod's code (bundled) is not in it.
+    const map = JSON.parse(readFileSync(`${out}.map`, 'utf8')) as { sources: string[] };
+    expect(map.sources.map((s) => path.resolve(path.dirname(out), s)).sort()).toEqual(
+      [
+        path.join(ROOT, 'local', 'src', 'bundle-stack-traces.ts'),
+        path.join(dir, 'lib', 'lib.ts'),
+        main,
+      ].sort(),
+    );
+  });
+});
+
+describe('the bundle cache', () => {
+  it('has an entry per service and the gateway, and a key that changes with any runtime source', () => {
+    expect(bundleEntries(ROOT)).toEqual(
+      expect.arrayContaining(['gateway/src/main.ts', 'services/catalog/src/main.ts']),
+    );
+    const before = bundleKey(ROOT);
+    expect(bundleKey(ROOT)).toBe(before);
+    const extra = mkdtempSync(path.join(ROOT, 'local', 'src', '.bundle-key-test-'));
+    try {
+      writeFileSync(path.join(extra, 'x.ts'), 'export const x = 1;\n');
+      expect(bundleKey(ROOT)).not.toBe(before);
+    } finally {
+      rmSync(extra, { recursive: true, force: true });
+    }
+    expect(bundleKey(ROOT)).toBe(before);
+  });
+
+  it("gives a service its bundle from the cache (built when missing), and another checkout's entry its source", () => {
+    const file = bundleOf('services/catalog/src/main.ts', ROOT);
+    expect(file).toBe(path.join(BUNDLE_CACHE_DIR, bundleKey(ROOT), 'services/catalog/src/main.mjs'));
+    expect(existsSync(`${file}.map`)).toBe(true);
+    expect(nodeArgs('service', 'services/catalog/src/main.ts', ROOT)).toEqual([
+      '--max-semi-space-size=1',
+      file,
+    ]);
+    expect(nodeArgs('gateway', 'gateway/src/main.ts', dir)).toEqual(
+      expect.arrayContaining(['--max-semi-space-size=8', 'gateway/src/main.ts']),
+    );
+  }, 120_000);
+});
