@@ -78,8 +78,11 @@ export async function warmBundles(root = ROOT): Promise<{ dir: string; built: bo
   rmSync(tmp, { recursive: true, force: true });
   // Loaded here only: the supervisor, which imports this file for bundleOf, never loads esbuild.
   const { bundleEntry } = await import('./bundle.ts');
-  for (const main of bundleEntries(root))
-    await bundleEntry(path.join(root, main), path.join(tmp, main.replace(/\.ts$/, '.mjs')));
+  await Promise.all(
+    bundleEntries(root).map((main) =>
+      bundleEntry(path.join(root, main), path.join(tmp, main.replace(/\.ts$/, '.mjs'))),
+    ),
+  );
   mkdirSync(cache, { recursive: true });
   try {
     renameSync(tmp, dir);

@@ -7,8 +7,8 @@
  * from the strip cache, and ~5–10 MiB less RSS.
  *
  * Used by the bundle cache of `npm start` (bundle-cache.ts) and by the
- * Dockerfile's build stage (`node local/src/bundle.ts <root> <out.mjs> <entry>`),
- * so the image runs exactly what `npm start` runs.
+ * Dockerfile's build stage (`node local/src/bundle.ts /app /app/main.mjs main.ts`),
+ * so the image runs what `npm start` runs, without type stripping.
  *
  * What bundling would change, and how it is kept as it was:
  * - `import.meta.url` / `dirname` / `filename` of a source are replaced by
@@ -25,7 +25,7 @@
  *   node_modules: a map of everything costs ~+15 MiB RSS per process with
  *   `--enable-source-maps`; ours alone cost next to nothing.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, type Plugin } from 'esbuild';
@@ -70,36 +70,20 @@ function ownImportMeta(entry: string): Plugin {
 }
 
 const VLQ = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-const VLQ_VALUE = new Map([...VLQ].map((c, i) => [c, i]));
+const VLQ_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < VLQ.length; i++) VLQ_VALUE[VLQ.charCodeAt(i)] = i;
+const COMMA = 44;
+const SEMICOLON = 59;
 
-function decodeSegment(text: string): number[] {
-  const out: number[] = [];
-  let value = 0;
-  let shift = 0;
-  for (const c of text) {
-    const digit = VLQ_VALUE.get(c) as number;
-    value += (digit & 31) << shift;
-    if (digit & 32) shift += 5;
-    else {
-      out.push(value & 1 ? -(value >>> 1) : value >>> 1);
-      value = 0;
-      shift = 0;
-    }
-  }
-  return out;
-}
-
-function encodeSegment(fields: readonly number[]): string {
+function encodeField(f: number): string {
   let out = '';
-  for (const f of fields) {
-    let v = f < 0 ? (-f << 1) | 1 : f << 1;
-    do {
-      let digit = v & 31;
-      v >>>= 5;
-      if (v > 0) digit |= 32;
-      out += VLQ[digit];
-    } while (v > 0);
-  }
+  let v = f < 0 ? (-f << 1) | 1 : f << 1;
+  do {
+    let digit = v & 31;
+    v >>>= 5;
+    if (v > 0) digit |= 32;
+    out += VLQ[digit];
+  } while (v > 0);
   return out;
 }
 
@@ -112,8 +96,9 @@ interface RawSourceMap {
 
 /**
  * The map without node_modules: their segments become unmapped (a frame
- * there names the bundle's line) and their names leave `sources`. Fields are
- * decoded to absolute values, then re-encoded relative to the kept ones.
+ * there names the bundle's line) and their names leave `sources`. One pass
+ * over `mappings` (megabytes for a service): fields are decoded to absolute
+ * values, and kept segments re-encoded relative to the kept ones.
  */
 export function ownSourcesOnly(map: RawSourceMap, mapDir: string): RawSourceMap {
   // Resolved first: the bundle cache itself lives under node_modules, so a relative path may not say it.
@@ -125,61 +110,87 @@ export function ownSourcesOnly(map: RawSourceMap, mapDir: string): RawSourceMap 
   map.sources.forEach((s, i) => {
     if (keep[i]) newIndex[i] = sources.push(s) - 1;
   });
-  let src = 0;
-  let line = 0;
-  let col = 0;
-  let name = 0;
-  let outSrc = 0;
-  let outLine = 0;
-  let outCol = 0;
-  let outName = 0;
-  const lines = map.mappings.split(';').map((l) => {
-    let genCol = 0;
-    let outGenCol = 0;
-    let lastMapped = false;
-    const segments: string[] = [];
-    for (const seg of l === '' ? [] : l.split(',')) {
-      const f = decodeSegment(seg);
-      genCol += f[0] as number;
-      if (f.length > 1) {
-        src += f[1] as number;
-        line += f[2] as number;
-        col += f[3] as number;
-        if (f.length === 5) name += f[4] as number;
-      }
-      if (f.length === 1 || !keep[src]) {
-        // Ends the previous mapped range, so vendor code is not credited to our line.
-        if (lastMapped) {
-          segments.push(encodeSegment([genCol - outGenCol]));
-          outGenCol = genCol;
-        }
-        lastMapped = false;
-        continue;
-      }
-      const s = newIndex[src] as number;
-      const fields = [genCol - outGenCol, s - outSrc, line - outLine, col - outCol];
-      if (f.length === 5) {
-        fields.push(name - outName);
-        outName = name;
-      }
-      segments.push(encodeSegment(fields));
-      outGenCol = genCol;
-      outSrc = s;
-      outLine = line;
-      outCol = col;
-      lastMapped = true;
+  const text = map.mappings;
+  const out: string[] = [];
+  // Absolute values across the map (source, line, column, name), and the last written ones.
+  const abs = [0, 0, 0, 0];
+  const written = [0, 0, 0, 0];
+  const fields = [0, 0, 0, 0, 0];
+  let genCol = 0;
+  let writtenGenCol = 0;
+  let lastMapped = false;
+  let lineHasSegment = false;
+  let i = 0;
+  while (i <= text.length) {
+    const c = i < text.length ? text.charCodeAt(i) : SEMICOLON;
+    if (c === SEMICOLON) {
+      out.push(';');
+      genCol = 0;
+      writtenGenCol = 0;
+      lastMapped = false;
+      lineHasSegment = false;
+      i++;
+      continue;
     }
-    return segments.join(',');
-  });
-  const names = map.names; // indices into names are kept as they are
-  return { ...map, sources, names, mappings: lines.join(';'), sourcesContent: undefined };
+    if (c === COMMA) {
+      i++;
+      continue;
+    }
+    // One segment: up to five VLQ fields until ',' ';' or the end.
+    let n = 0;
+    while (i < text.length) {
+      const d = text.charCodeAt(i);
+      if (d === COMMA || d === SEMICOLON) break;
+      let value = 0;
+      let shift = 0;
+      let digit: number;
+      do {
+        digit = VLQ_VALUE[text.charCodeAt(i++)] as number;
+        value += (digit & 31) << shift;
+        shift += 5;
+      } while (digit & 32);
+      fields[n++] = value & 1 ? -(value >>> 1) : value >>> 1;
+    }
+    genCol += fields[0] as number;
+    for (let k = 1; k < n; k++) abs[k - 1] = (abs[k - 1] as number) + (fields[k] as number);
+    let segment: string | undefined;
+    if (n > 1 && keep[abs[0] as number]) {
+      const src = newIndex[abs[0] as number] as number;
+      segment =
+        encodeField(genCol - writtenGenCol) +
+        encodeField(src - (written[0] as number)) +
+        encodeField((abs[1] as number) - (written[1] as number)) +
+        encodeField((abs[2] as number) - (written[2] as number));
+      written[0] = src;
+      written[1] = abs[1] as number;
+      written[2] = abs[2] as number;
+      if (n === 5) {
+        segment += encodeField((abs[3] as number) - (written[3] as number));
+        written[3] = abs[3] as number;
+      }
+      lastMapped = true;
+    } else if (lastMapped) {
+      // Ends the previous mapped range, so vendor code is not credited to our line.
+      segment = encodeField(genCol - writtenGenCol);
+      lastMapped = false;
+    }
+    if (segment !== undefined) {
+      out.push(lineHasSegment ? `,${segment}` : segment);
+      writtenGenCol = genCol;
+      lineHasSegment = true;
+    }
+  }
+  out.pop(); // the ';' of the end of the text
+  return { ...map, sources, mappings: out.join(''), sourcesContent: undefined };
 }
 
 /**
  * Bundles `entry` (absolute) into `outFile` (absolute, `.mjs`) with its
  * source map beside it (`<outFile>.map`, linked from the bundle).
  */
-export async function bundleEntry(entry: string, outFile: string): Promise<void> {
+export async function bundleEntry(entryPath: string, outFile: string): Promise<void> {
+  // esbuild follows a link (the image's main.ts) to the file; the plugin compares real paths.
+  const entry = realpathSync(entryPath);
   const result = await build({
     entryPoints: [entry],
     outfile: outFile,
