@@ -5,11 +5,11 @@
  * precompiled file per process instead of its whole module graph (README
  * "Benchmarks": ~55 % less CPU to load, a few MiB less RSS).
  *
- * The key is a hash of what a bundle is made of: the Node version, the
- * checkout's path (a bundle names its sources by absolute path), the
- * lockfile (node_modules), every workspace's package.json and runtime
- * source, and the bundler itself. An edit anywhere gives a new key, so the
- * next start rebuilds (~1–2 s for all entries); the source stays the truth.
+ * The key is a hash of what the bundles are made of (bundleKey): the Node
+ * version, the checkout's path, the lockfile, the package.json files, the
+ * bundler, and every file outside node_modules that went into a bundle
+ * (sources, imported JSON). An edit to any gives a new key, so the next start
+ * rebuilds (a few seconds for all entries); the source stays the truth.
  *
  * Filled by `node local/src/warm.ts` before a start (scripts/bw start, the
  * drill runner), with the strip cache. A start that finds no bundle for the
@@ -17,8 +17,17 @@
  * itself in a child process, so every start runs bundles.
  */
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createHash, type Hash } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { workspaceRuntimeSources } from './strip-cache.mjs';
 
@@ -30,10 +39,6 @@ export const BUNDLE_CACHE_DIR = path.join(ROOT, 'node_modules', '.cache', 'bw-bu
 /** Key directories kept: the newest few, so a platform still running an older bundle can restart its processes. */
 const KEEP = 4;
 
-const BUNDLER = ['bundle.ts', 'bundle-stack-traces.ts', 'bundle-cache.ts'].map((f) =>
-  path.join(import.meta.dirname, f),
-);
-
 /** The process entries: every workspace's src/main.ts, repo-relative. */
 export function bundleEntries(root = ROOT): string[] {
   return workspaceRuntimeSources(root)
@@ -42,53 +47,97 @@ export function bundleEntries(root = ROOT): string[] {
     .sort();
 }
 
-/** The cache key of the current sources, lockfile and Node version. */
-export function bundleKey(root = ROOT): string {
-  const hash = createHash('sha256').update(process.version).update('\0').update(root);
-  const files = [
-    path.join(root, 'package-lock.json'),
-    ...BUNDLER,
-    ...workspaceRuntimeSources(root),
-    ...workspaceRuntimeSources(root).map((f) => f.replace(/\/src\/.*$/, '/package.json')),
-  ];
-  for (const f of [...new Set(files)].sort()) {
+const cacheDir = (root: string) => path.join(root, 'node_modules', '.cache', 'bw-bundles');
+
+function hashFiles(hash: Hash, files: readonly string[]): Hash {
+  for (const f of files) {
     hash.update('\0').update(f).update('\0');
     try {
       hash.update(readFileSync(f));
     } catch {
-      hash.update('-'); // absent (a workspace without package.json)
+      hash.update('-'); // absent: a removed source (the key changes), a workspace without package.json
     }
   }
-  return hash.digest('base64url').slice(0, 32);
+  return hash;
+}
+
+/**
+ * What decides how sources resolve and compile, before any source: the Node
+ * version, the checkout's path (a bundle names its sources by absolute path),
+ * the lockfile (node_modules), the package.json files (exports, the entries)
+ * and the bundler.
+ */
+function baseKey(root: string): string {
+  const packages = new Set([path.join(root, 'package.json')]);
+  for (const f of workspaceRuntimeSources(root)) packages.add(f.replace(/\/src\/.*$/, '/package.json'));
+  const hash = createHash('sha256').update(process.version).update('\0').update(root);
+  hashFiles(hash, [
+    path.join(root, 'package-lock.json'),
+    ...[...packages].sort(),
+    ...['bundle.ts', 'bundle-stack-traces.ts'].map((f) => path.join(import.meta.dirname, f)),
+  ]);
+  return hash.digest('base64url').slice(0, 16);
+}
+
+/** The files the last build under `base` was made of (its inputs outside node_modules), if any. */
+const inputsFile = (root: string, base: string) => path.join(cacheDir(root), `${base}.inputs.json`);
+
+function keyOf(base: string, inputs: readonly string[]): string {
+  return `${base}-${hashFiles(createHash('sha256'), inputs).digest('base64url').slice(0, 16)}`;
+}
+
+/**
+ * The cache key of the current sources, or undefined when no build under
+ * the current lockfile, package.json files and Node version recorded its
+ * inputs yet. The key hashes exactly the files the bundles were made of
+ * (esbuild's metafile): an edit to one of them gives a new key, and the
+ * set itself can only change through an edit to one of them (an import) or
+ * to a package.json or the lockfile (the base).
+ */
+export function bundleKey(root = ROOT): string | undefined {
+  const base = baseKey(root);
+  let inputs: string[];
+  try {
+    inputs = JSON.parse(readFileSync(inputsFile(root, base), 'utf8')) as string[];
+  } catch {
+    return undefined;
+  }
+  return keyOf(base, inputs);
 }
 
 /** The bundle of `main` (repo-relative `…/src/main.ts`) under `key`. */
 export function bundleFile(main: string, key: string, root = ROOT): string {
-  return path.join(root, 'node_modules', '.cache', 'bw-bundles', key, main.replace(/\.ts$/, '.mjs'));
+  return path.join(cacheDir(root), key, main.replace(/\.ts$/, '.mjs'));
 }
 
-/** Builds every entry's bundle for the current key unless there; returns the key directory and whether it was built now. */
+/** Builds every entry's bundle unless the current key has them; returns the key directory and whether it was built now. */
 export async function warmBundles(root = ROOT): Promise<{ dir: string; built: boolean }> {
-  const key = bundleKey(root);
-  const cache = path.join(root, 'node_modules', '.cache', 'bw-bundles');
-  const dir = path.join(cache, key);
-  if (existsSync(dir)) return { dir, built: false };
+  const cache = cacheDir(root);
+  const current = bundleKey(root);
+  if (current !== undefined && existsSync(path.join(cache, current)))
+    return { dir: path.join(cache, current), built: false };
   // Built aside and renamed (atomic), so a start never runs half a set.
-  const tmp = `${dir}.${process.pid}.tmp`;
+  mkdirSync(cache, { recursive: true });
+  const tmp = path.join(cache, `build.${process.pid}.tmp`);
   rmSync(tmp, { recursive: true, force: true });
   // Loaded here only: the supervisor, which imports this file for bundleOf, never loads esbuild.
   const { bundleEntry } = await import('./bundle.ts');
-  await Promise.all(
+  const inputs = await Promise.all(
     bundleEntries(root).map((main) =>
       bundleEntry(path.join(root, main), path.join(tmp, main.replace(/\.ts$/, '.mjs'))),
     ),
   );
-  mkdirSync(cache, { recursive: true });
+  const files = [...new Set(inputs.flat())].sort();
+  const base = baseKey(root);
+  const dir = path.join(cache, keyOf(base, files));
   try {
     renameSync(tmp, dir);
   } catch {
     rmSync(tmp, { recursive: true, force: true }); // another process built the same key first
   }
+  const list = `${inputsFile(root, base)}.${process.pid}.tmp`;
+  writeFileSync(list, JSON.stringify(files));
+  renameSync(list, inputsFile(root, base));
   prune(cache);
   return { dir, built: true };
 }
@@ -108,9 +157,9 @@ function prune(cache: string): void {
  * an edit made since is picked up; a restart reruns its process's bundle.
  */
 const KEY_REUSE_MS = 2_000;
-let recentKey: { root: string; key: string; at: number } | undefined;
+let recentKey: { root: string; key: string | undefined; at: number } | undefined;
 
-function currentKey(root: string): string {
+function currentKey(root: string): string | undefined {
   const now = performance.now();
   if (recentKey?.root !== root || now - recentKey.at > KEY_REUSE_MS)
     recentKey = { root, key: bundleKey(root), at: now };
@@ -127,13 +176,17 @@ export function bundleOf(main: string, root = ROOT): string | undefined {
   // The cache is this checkout's (its node_modules); another root runs its sources.
   if (path.resolve(root) !== ROOT) return undefined;
   try {
-    const file = bundleFile(main, currentKey(root), root);
-    if (existsSync(file)) return file;
+    const key = currentKey(root);
+    if (key !== undefined && existsSync(bundleFile(main, key, root))) return bundleFile(main, key, root);
     execFileSync(process.execPath, [path.join(import.meta.dirname, 'warm.ts')], {
       cwd: root,
       stdio: 'ignore',
     });
-    return existsSync(file) ? file : undefined;
+    recentKey = undefined;
+    const built = currentKey(root);
+    return built !== undefined && existsSync(bundleFile(main, built, root))
+      ? bundleFile(main, built, root)
+      : undefined;
   } catch {
     return undefined; // not a checkout with workspaces, or the build failed
   }

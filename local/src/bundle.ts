@@ -186,9 +186,11 @@ export function ownSourcesOnly(map: RawSourceMap, mapDir: string): RawSourceMap 
 
 /**
  * Bundles `entry` (absolute) into `outFile` (absolute, `.mjs`) with its
- * source map beside it (`<outFile>.map`, linked from the bundle).
+ * source map beside it (`<outFile>.map`, linked from the bundle). Returns the
+ * files it was made of outside node_modules (absolute): sources, and JSON
+ * they import (the OpenAPI documents).
  */
-export async function bundleEntry(entryPath: string, outFile: string): Promise<void> {
+export async function bundleEntry(entryPath: string, outFile: string): Promise<string[]> {
   // esbuild follows a link (the image's main.ts) to the file; the plugin compares real paths.
   const entry = realpathSync(entryPath);
   const result = await build({
@@ -205,6 +207,7 @@ export async function bundleEntry(entryPath: string, outFile: string): Promise<v
     plugins: [ownImportMeta(entry)],
     logLevel: 'error',
     write: false,
+    metafile: true,
   });
   mkdirSync(path.dirname(outFile), { recursive: true });
   for (const file of result.outputFiles) {
@@ -213,6 +216,9 @@ export async function bundleEntry(entryPath: string, outFile: string): Promise<v
       : file.text;
     writeFileSync(file.path, text);
   }
+  return Object.keys(result.metafile.inputs)
+    .map((f) => path.resolve(f)) // the metafile's paths are relative to the working directory
+    .filter((f) => !f.includes(`${path.sep}node_modules${path.sep}`));
 }
 
 if (import.meta.main) {

@@ -3,7 +3,14 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bundleEntry } from '../src/bundle.ts';
-import { BUNDLE_CACHE_DIR, bundleEntries, bundleKey, bundleOf } from '../src/bundle-cache.ts';
+import {
+  BUNDLE_CACHE_DIR,
+  bundleEntries,
+  bundleFile,
+  bundleKey,
+  bundleOf,
+  warmBundles,
+} from '../src/bundle-cache.ts';
 import { nodeArgs } from '../src/node-flags.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -68,25 +75,51 @@ describe('a bundle', () => {
 });
 
 describe('the bundle cache', () => {
-  it('has an entry per service and the gateway, and a key that changes with any runtime source', () => {
-    expect(bundleEntries(ROOT)).toEqual(
-      expect.arrayContaining(['gateway/src/main.ts', 'services/catalog/src/main.ts']),
+  it('keys the bundles by the files they were made of: an imported JSON edited rebuilds, a file nothing imports does not', async () => {
+    // A checkout of its own: one workspace whose main.ts imports a source and a JSON file.
+    const root = path.join(dir, 'checkout');
+    mkdirSync(path.join(root, 'app', 'src'), { recursive: true });
+    writeFileSync(path.join(root, 'package.json'), '{ "type": "module", "workspaces": ["app"] }\n');
+    writeFileSync(path.join(root, 'package-lock.json'), '{}\n');
+    writeFileSync(path.join(root, 'app', 'package.json'), '{ "name": "app", "type": "module" }\n');
+    writeFileSync(path.join(root, 'app', 'data.json'), '{ "n": 1 }\n');
+    writeFileSync(
+      path.join(root, 'app', 'src', 'lib.ts'),
+      "import data from '../data.json' with { type: 'json' };\nexport const n: number = data.n;\n",
     );
-    const before = bundleKey(ROOT);
-    expect(bundleKey(ROOT)).toBe(before);
-    const extra = mkdtempSync(path.join(ROOT, 'local', 'src', '.bundle-key-test-'));
-    try {
-      writeFileSync(path.join(extra, 'x.ts'), 'export const x = 1;\n');
-      expect(bundleKey(ROOT)).not.toBe(before);
-    } finally {
-      rmSync(extra, { recursive: true, force: true });
-    }
-    expect(bundleKey(ROOT)).toBe(before);
-  });
+    writeFileSync(
+      path.join(root, 'app', 'src', 'main.ts'),
+      "import { n } from './lib.ts';\nconsole.log(n);\n",
+    );
+    expect(bundleEntries(root)).toEqual(['app/src/main.ts']);
+    expect(bundleKey(root)).toBeUndefined();
+
+    const first = await warmBundles(root);
+    expect(first.built).toBe(true);
+    const key = bundleKey(root) as string;
+    const run = () =>
+      execFileSync(process.execPath, [bundleFile('app/src/main.ts', key, root)], { encoding: 'utf8' }).trim();
+    expect(run()).toBe('1');
+    expect(await warmBundles(root)).toEqual({ dir: first.dir, built: false });
+
+    writeFileSync(path.join(root, 'app', 'src', 'unused.ts'), 'export const x = 1;\n');
+    expect(bundleKey(root)).toBe(key);
+    writeFileSync(path.join(root, 'app', 'data.json'), '{ "n": 2 }\n');
+    expect(bundleKey(root)).not.toBe(key);
+    const second = await warmBundles(root);
+    expect(second.built).toBe(true);
+    expect(
+      execFileSync(process.execPath, [bundleFile('app/src/main.ts', bundleKey(root) as string, root)], {
+        encoding: 'utf8',
+      }).trim(),
+    ).toBe('2');
+  }, 120_000);
 
   it("gives a service its bundle from the cache (built when missing), and another checkout's entry its source", () => {
     const file = bundleOf('services/catalog/src/main.ts', ROOT);
-    expect(file).toBe(path.join(BUNDLE_CACHE_DIR, bundleKey(ROOT), 'services/catalog/src/main.mjs'));
+    expect(file).toBe(
+      path.join(BUNDLE_CACHE_DIR, bundleKey(ROOT) as string, 'services/catalog/src/main.mjs'),
+    );
     expect(existsSync(`${file}.map`)).toBe(true);
     expect(nodeArgs('service', 'services/catalog/src/main.ts', ROOT)).toEqual([
       '--max-semi-space-size=1',
