@@ -1,6 +1,7 @@
 /**
  * The bundle cache: every process entry of the platform (each workspace's
- * src/main.ts: the services and the gateway) bundled once by bundle.ts into
+ * src/main.ts: the services and the gateway; the supervisor's local/src/cli.ts
+ * and drill/platform-up.ts) bundled once by bundle.ts into
  * `node_modules/.cache/bw-bundles/<key>/<entry>.mjs`, so a start loads one
  * precompiled file per process instead of its whole module graph (README
  * "Benchmarks": ~55 % less CPU to load, a few MiB less RSS).
@@ -29,6 +30,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { workspaceRuntimeSources } from './strip-cache.mjs';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -39,12 +41,13 @@ export const BUNDLE_CACHE_DIR = path.join(ROOT, 'node_modules', '.cache', 'bw-bu
 /** Key directories kept: the newest few, so a platform still running an older bundle can restart its processes. */
 const KEEP = 4;
 
-/** The process entries: every workspace's src/main.ts, repo-relative. */
+/** The supervisor's entries: `npm start` (`local up`) and the drill runner's platform. */
+const SUPERVISOR_ENTRIES = ['local/src/cli.ts', 'local/src/drill/platform-up.ts'];
+
+/** The process entries, repo-relative: every workspace's src/main.ts (services, gateway) and the supervisor's. */
 export function bundleEntries(root = ROOT): string[] {
-  return workspaceRuntimeSources(root)
-    .filter((f) => path.basename(f) === 'main.ts' && path.basename(path.dirname(f)) === 'src')
-    .map((f) => path.relative(root, f))
-    .sort();
+  const sources = workspaceRuntimeSources(root).map((f) => path.relative(root, f));
+  return sources.filter((f) => /(^|\/)src\/main\.ts$/.test(f) || SUPERVISOR_ENTRIES.includes(f)).sort();
 }
 
 const cacheDir = (root: string) => path.join(root, 'node_modules', '.cache', 'bw-bundles');
@@ -64,13 +67,14 @@ function hashFiles(hash: Hash, files: readonly string[]): Hash {
 /**
  * What decides how sources resolve and compile, before any source: the Node
  * version, the checkout's path (a bundle names its sources by absolute path),
- * the lockfile (node_modules), the package.json files (exports, the entries)
+ * the lockfile (node_modules), the package.json files (exports), the entries
  * and the bundler.
  */
 function baseKey(root: string): string {
   const packages = new Set([path.join(root, 'package.json')]);
   for (const f of workspaceRuntimeSources(root)) packages.add(f.replace(/\/src\/.*$/, '/package.json'));
   const hash = createHash('sha256').update(process.version).update('\0').update(root);
+  hash.update('\0').update(bundleEntries(root).join('\0'));
   hashFiles(hash, [
     path.join(root, 'package-lock.json'),
     ...[...packages].sort(),
@@ -83,7 +87,8 @@ function baseKey(root: string): string {
 const inputsFile = (root: string, base: string) => path.join(cacheDir(root), `${base}.inputs.json`);
 
 function keyOf(base: string, inputs: readonly string[]): string {
-  return `${base}-${hashFiles(createHash('sha256'), inputs).digest('base64url').slice(0, 16)}`;
+  // '.' between: base64url has '-' and '_' but no '.'.
+  return `${base}.${hashFiles(createHash('sha256'), inputs).digest('base64url').slice(0, 16)}`;
 }
 
 /**
@@ -120,13 +125,21 @@ export async function warmBundles(root = ROOT): Promise<{ dir: string; built: bo
   mkdirSync(cache, { recursive: true });
   const tmp = path.join(cache, `build.${process.pid}.tmp`);
   rmSync(tmp, { recursive: true, force: true });
-  // Loaded here only: the supervisor, which imports this file for bundleOf, never loads esbuild.
-  const { bundleEntry } = await import('./bundle.ts');
-  const inputs = await Promise.all(
-    bundleEntries(root).map((main) =>
-      bundleEntry(path.join(root, main), path.join(tmp, main.replace(/\.ts$/, '.mjs'))),
-    ),
-  );
+  // Loaded here only, and by a computed URL (a bundle does not inline it): the supervisor,
+  // which imports this file for bundleOf, never loads esbuild.
+  const bundler = pathToFileURL(path.join(import.meta.dirname, 'bundle.ts')).href;
+  const { bundleEntry } = (await import(bundler)) as typeof import('./bundle.ts');
+  let inputs: string[][];
+  try {
+    inputs = await Promise.all(
+      bundleEntries(root).map((main) =>
+        bundleEntry(path.join(root, main), path.join(tmp, main.replace(/\.ts$/, '.mjs'))),
+      ),
+    );
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  }
   const files = [...new Set(inputs.flat())].sort();
   const base = baseKey(root);
   const dir = path.join(cache, keyOf(base, files));
@@ -145,9 +158,14 @@ export async function warmBundles(root = ROOT): Promise<{ dir: string; built: bo
 function prune(cache: string): void {
   const dirs = readdirSync(cache, { withFileTypes: true })
     .filter((e) => e.isDirectory() && !e.name.endsWith('.tmp'))
-    .map((e) => path.join(cache, e.name))
-    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
-  for (const d of dirs.slice(KEEP)) rmSync(d, { recursive: true, force: true });
+    .map((e) => e.name)
+    .sort((a, b) => statSync(path.join(cache, b)).mtimeMs - statSync(path.join(cache, a)).mtimeMs);
+  for (const d of dirs.slice(KEEP)) rmSync(path.join(cache, d), { recursive: true, force: true });
+  // An inputs list whose base no kept directory has belongs to a lockfile or Node gone since.
+  const bases = new Set(dirs.slice(0, KEEP).map((d) => d.split('.')[0]));
+  for (const f of readdirSync(cache))
+    if (f.endsWith('.inputs.json') && !bases.has(f.slice(0, -'.inputs.json'.length)))
+      rmSync(path.join(cache, f), { force: true });
 }
 
 /**

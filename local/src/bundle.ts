@@ -56,7 +56,11 @@ function ownImportMeta(entry: string): Plugin {
           return undefined;
         let source = readFileSync(args.path, 'utf8');
         // Imports run in order: this one before the entry's own.
-        if (args.path === entry) source = `import ${JSON.stringify(STACK_TRACES)}; ${source}`; // same line: the lines stay the source's
+        // On the first line of code (after a `#!` line), so every line keeps its number.
+        if (args.path === entry) {
+          const at = source.startsWith('#!') ? source.indexOf('\n') + 1 : 0;
+          source = `${source.slice(0, at)}import ${JSON.stringify(STACK_TRACES)}; ${source.slice(at)}`;
+        }
         const values: Record<string, string> = {
           url: JSON.stringify(pathToFileURL(args.path).href),
           dirname: JSON.stringify(path.dirname(args.path)),

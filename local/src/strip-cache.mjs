@@ -97,12 +97,14 @@ export function registerStripCache() {
   });
 }
 
-/** The runtime sources: every `.ts` under each workspace's src/, tests excepted. */
+/** The runtime sources: every `.ts` under each workspace's src/, tests and hidden folders excepted. */
 function runtimeSources(dir, out = []) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) {
-      if (entry.name !== 'node_modules' && entry.name !== 'test') runtimeSources(full, out);
+      // Hidden folders are no sources (tests write temporary files into .name folders under src/).
+      if (entry.name !== 'node_modules' && entry.name !== 'test' && !entry.name.startsWith('.'))
+        runtimeSources(full, out);
     } else if (
       entry.name.endsWith('.ts') &&
       !entry.name.endsWith('.test.ts') &&
