@@ -11,22 +11,23 @@
  * Hypothesis: zero failed requests — every request in every phase is served,
  * none from a stale copy (a stale answer hides a failed upstream request) —
  * no request was sent to a leaving instance (from the drill's start to the
- * rollout's end no gateway try to catalog or orders was retried for any
- * reason but its per-try timeout — a slow try while five processes start on
- * a small machine is not a leaving instance: `leaving_retries` 0), and the
- * runner's invariants hold.
+ * rollout's end no gateway try to catalog or orders failed to connect or had
+ * its connection broken under it — bw_upstream_retries_total's causes
+ * connect_failure and reset; a slow try while five processes start on a
+ * small machine, cut by its timeout or by the callee's deadline (504), is not
+ * a leaving instance: `leaving_retries` 0), and the runner's invariants hold.
  */
 
 import { Counter } from 'k6/metrics';
 import { env } from '../lib/config.ts';
 import { defineDrill, everyPhase, JOURNEY_ROUTES } from './lib/define-drill.ts';
-import { gatewayRetries, gatewayTryTimeouts } from './lib/replicas.ts';
+import { gatewayConnectionRetries, gatewayRetriesByCause } from './lib/replicas.ts';
 import { isShort, readsHold, shopTraffic } from './lib/traffic.ts';
 
-/** Gateway retries to catalog and orders, less per-try timeouts, from the chaos VU's start until the rollout ended. */
+/** Gateway retries to catalog and orders after a connection failure or reset, from the chaos VU's start until the rollout ended. */
 const leavingRetries = new Counter('leaving_retries');
 const UPSTREAMS = ['catalog', 'orders'];
-const failedTries = () => gatewayRetries(UPSTREAMS) - gatewayTryTimeouts(UPSTREAMS);
+const failedTries = () => gatewayConnectionRetries(UPSTREAMS);
 const drain = env('ROLLOUT_DRAIN') !== 'false';
 const rollout = {
   name: drain ? 'rollout' : 'rollout-no-drain',
@@ -63,12 +64,16 @@ const drill = defineDrill({
   hooks: () => {
     // Before the steady phase (the inject returns only when the rollout is done).
     const before = failedTries();
+    const byCauseBefore = gatewayRetriesByCause(UPSTREAMS);
     return {
       afterInject: () => {
         const n = Math.max(0, failedTries() - before);
         leavingRetries.add(n);
+        const byCause = Object.entries(gatewayRetriesByCause(UPSTREAMS))
+          .map(([cause, total]) => `${cause} ${total - (byCauseBefore[cause] ?? 0)}`)
+          .join(', ');
         console.info(
-          `[rolling-deploy] gateway retries to catalog and orders (not after a per-try timeout) until the rollout ended: ${n}`,
+          `[rolling-deploy] gateway retries to catalog and orders after a connection failure or reset until the rollout ended: ${n} (all retries by cause: ${byCause})`,
         );
       },
     };

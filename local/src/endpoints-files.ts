@@ -21,6 +21,8 @@ export class EndpointsFiles {
   readonly #runDir: string;
   readonly #supervisor: Supervisor;
   readonly #draining = new Set<string>();
+  /** Instances still listed ready after they stopped, until a time (performance.now()): `listAfterStop`. */
+  readonly #lagging = new Map<string, number>();
   /** Probe failures in a row per running instance (start() has just passed one). */
   readonly #failures = new Map<string, number>();
   readonly #written = new Map<string, string>();
@@ -51,6 +53,8 @@ export class EndpointsFiles {
   }
 
   #ready(p: ManagedProcess): boolean {
+    const lagUntil = this.#lagging.get(p.name);
+    if (lagUntil !== undefined && performance.now() < lagUntil) return true;
     return (
       p.state === 'running' &&
       !this.#draining.has(p.name) &&
@@ -78,9 +82,22 @@ export class EndpointsFiles {
     this.write();
   }
 
+  /**
+   * Keeps an instance listed ready for `ms` whatever happens to it — what
+   * callers see of a Pod stopped without readiness gating or a preStop hook:
+   * its endpoint leaves the EndpointSlice, and every proxy's copy of it, only
+   * some time after the process got its signal (the rollout's no-drain
+   * variant; the drain exists to close this window).
+   */
+  listAfterStop(name: string, ms: number): void {
+    this.#lagging.set(name, performance.now() + ms);
+    setTimeout(() => this.write(), ms).unref();
+  }
+
   /** Forgets a removed instance's drain mark. */
   forget(name: string): void {
     this.#draining.delete(name);
+    this.#lagging.delete(name);
     this.#failures.delete(name);
   }
 

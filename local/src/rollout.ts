@@ -16,8 +16,10 @@
  * endpoints file first — callers stop picking it within milliseconds — a
  * grace period for the tries in flight, then SIGTERM (the service's own
  * graceful shutdown finishes what it still holds). `drain: false` SIGKILLs it
- * instead: what a Pod without readiness gating and preStop would see, kept to
- * show what the drain buys (the rolling-deploy drill's broken variant).
+ * instead while callers still list it for the grace period: what a Pod
+ * without readiness gating and preStop would see (its endpoint leaves the
+ * callers' lists only after it is gone), kept to show what the drain buys
+ * (the rolling-deploy drill's broken variant).
  */
 import { LocalError } from './errors.ts';
 
@@ -53,7 +55,7 @@ export interface RolloutDeps {
   instances(): string[];
   /** Adds and starts a new instance; resolves with its name once it is ready. */
   startNew(): Promise<string>;
-  /** Takes an old instance out: drained then SIGTERM, or SIGKILL when `drain` is false. */
+  /** Takes an old instance out: drained then SIGTERM, or SIGKILL while still listed when `drain` is false. */
   remove(name: string, drain: boolean): Promise<void>;
 }
 

@@ -55,14 +55,21 @@ export function createScaler(
       .filter((p) => p.spec.service === service)
       .sort((a, b) => (instanceIndex(service, a.name) ?? 0) - (instanceIndex(service, b.name) ?? 0));
 
-  /** Drained (out of the endpoints file, grace, SIGTERM) or, with `drain` false, SIGKILLed; then forgotten. */
+  /**
+   * Drained (out of the endpoints file, grace, SIGTERM) or, with `drain`
+   * false, SIGKILLed while the endpoints file still lists it for the same
+   * grace (as a Pod without readiness gating or preStop: its endpoint leaves
+   * every caller's list only after it is gone); then forgotten.
+   */
   async function drainAndRemove(name: string, drain = true): Promise<void> {
     if (drain) {
       endpoints?.drain(name);
       await new Promise((r) => setTimeout(r, drainGraceMs));
       await supervisor.act(name, 'stop');
     } else {
+      endpoints?.listAfterStop(name, drainGraceMs);
       await supervisor.act(name, 'kill');
+      await new Promise((r) => setTimeout(r, drainGraceMs));
     }
     supervisor.remove(name);
     endpoints?.forget(name);

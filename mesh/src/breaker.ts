@@ -40,6 +40,18 @@
  * rotates opossum's buckets itself (its `rotateBucketController`) and
  * rotates all of them out on 'close'.
  *
+ * Consecutive failures (`consecutiveFailures`, off by default). An
+ * error-rate window reacts slowly to a dependency that stops answering: the
+ * window's earlier successes must be outweighed first, so with 10 s of
+ * steady traffic behind it the breaker opens seconds into a hang — and every
+ * try until then times out on a connection of its own, which the dependency
+ * must still work through once it is back (catalog-pause: ~330 abandoned TLS
+ * handshakes queued at catalog after a 6 s SIGSTOP, 2 s of catching up
+ * before a probe got through). N failed tries in a row open the breaker
+ * whatever the window holds, as Polly's consecutive-failure breaker and
+ * Envoy's consecutive_gateway_failure ejection do; any success resets the
+ * count.
+ *
  * opossum reads `options.resetTimeout` when it starts its timer on 'open';
  * the next interval is therefore set on 'halfOpen' (before the trial's
  * failure re-opens it) and on 'close'. opossum's own timeout and
@@ -65,7 +77,8 @@ export type BreakerSettings = Pick<
   | 'rollingBuckets'
   | 'openBaseMs'
   | 'resetTimeoutMs'
->;
+> &
+  Partial<Pick<UpstreamPolicy['breaker'], 'consecutiveFailures'>>;
 
 export interface BreakerOptions {
   /** Errors that say nothing about the protected resource (the caller gave up, a malformed call): not counted. */
@@ -137,6 +150,20 @@ export class Breaker<T, R> {
     });
     this.#bucketTimer = setInterval(() => this.#buckets.emit('rotate'), b.rollingWindowMs / b.rollingBuckets);
     this.#bucketTimer.unref();
+    // Consecutive failures (0: off) open the breaker whatever the window holds.
+    const consecutive = b.consecutiveFailures ?? 0;
+    if (consecutive > 0) {
+      let failures = 0;
+      cb.on('success', () => {
+        failures = 0;
+      });
+      cb.on('failure', () => {
+        if (++failures >= consecutive && cb.closed) cb.open();
+      });
+      cb.on('close', () => {
+        failures = 0;
+      });
+    }
     cb.on('open', () => {
       this.#transition('open');
       if (this.#probe) this.#scheduleProbe();

@@ -88,6 +88,13 @@ export const BreakerSchema = z.strictObject({
   /** Tries needed in the window before the breaker may open (default 20). */
   volumeThreshold: z.number().int().min(0).max(1_000_000).default(20),
   /**
+   * Open after this many failed tries in a row, whatever the window holds
+   * (0, the default: off): a dependency that stopped answering trips the
+   * breaker in a few per-try timeouts instead of once its failures outweigh
+   * the window's earlier successes (see breaker.ts).
+   */
+  consecutiveFailures: z.number().int().min(0).max(1_000_000).default(0),
+  /**
    * First time open before one trial call is let through (half-open), ms
    * (default 500 ms). Each failed trial doubles it, up to `resetTimeoutMs`;
    * a close resets it (see client/breaker.ts).
@@ -413,6 +420,13 @@ export const POLICY_MAPPING: readonly PolicyMappingRow[] = Object.freeze([
     envoy: null,
     istio: null,
     note: 'a whole-upstream breaker: no proxy equivalent (see breaker.enabled); per host, outlierDetection.failurePercentageRequestVolume',
+  },
+  {
+    field: 'breaker.consecutiveFailures',
+    unit: 'count',
+    envoy: null,
+    istio: null,
+    note: "Polly's consecutive-failure breaker; a whole-upstream breaker: no proxy equivalent (see breaker.enabled); per host, outlierDetection.consecutiveGatewayFailure",
   },
   {
     field: 'breaker.openBaseMs',

@@ -194,4 +194,30 @@ describe('breaker recovery', () => {
       }),
     ).toThrow(/breaker\.probe\.path/);
   });
+
+  it('opens after consecutiveFailures failed tries in a row although the window holds far more successes; a success resets the count', async () => {
+    const { u, state } = await switchable();
+    const settings = { volumeThreshold: 20, errorThresholdPct: 50, openBaseMs: 5_000, resetTimeoutMs: 5_000 };
+    const withCount = client('consecutive', u.url, { ...settings, consecutiveFailures: 5 });
+    const rateOnly = client('rate-only', u.url, settings);
+    state.failing = false;
+    for (let i = 0; i < 50; i++) {
+      await withCount.request({ path: '/' });
+      await rateOnly.request({ path: '/' });
+    }
+    state.failing = true;
+    // Four failures, a success, four more: never five in a row.
+    for (const fail of [true, true, true, true, false, true, true, true, true]) {
+      state.failing = fail;
+      await withCount.request({ path: '/', throwOnStatus: false });
+    }
+    expect(withCount.state).toBe('closed');
+    state.failing = true;
+    await withCount.request({ path: '/', throwOnStatus: false });
+    expect(withCount.state).toBe('open');
+    expect((await rejection(withCount.request({ path: '/' }))).code).toBe('MESH_ERR_BREAKER_OPEN');
+    // The error rate alone (10 failures against 50 successes) keeps the other one closed.
+    for (let i = 0; i < 10; i++) await rateOnly.request({ path: '/', throwOnStatus: false });
+    expect(rateOnly.state).toBe('closed');
+  });
 });

@@ -92,6 +92,10 @@ describe('retries', () => {
     expect(res.status).toBe(200);
     expect(res.tries).toBe(3);
     expect(u.hits).toBe(3);
+    // Each retry is counted by what the try before failed with.
+    expect((await renderMetrics(undefined)).body).toContain(
+      'bw_upstream_retries_total{upstream="retry-get",cause="status_503"} 2',
+    );
   });
 
   it('never retries a POST without an idempotency key, and does with one', async () => {
@@ -165,6 +169,29 @@ describe('retries', () => {
     expect(err.code).toBe('MESH_ERR_CONNECT');
     expect((err as unknown as MeshError).status).toBe(503);
     expect((err as unknown as MeshError).retryAfterSec).toBe(1);
+    expect((await renderMetrics(undefined)).body).toContain(
+      'bw_upstream_retries_total{upstream="refused",cause="connect_failure"} 2',
+    );
+  });
+
+  it('counts a retry after a connection broken under the request as reset, after a slow try as per_try_timeout', async () => {
+    const u = await upstream((req, res, hit) => {
+      // The instance went away mid-request, then one is slow.
+      if (hit === 1) req.socket.destroy();
+      else if (hit === 2) setTimeout(() => res.end('late'), 400);
+      else res.end('ok');
+    });
+    const c = client('reset-then-slow', u.url, {
+      timeoutMs: 150,
+      breaker: NO_BREAKER,
+      retry: { maxRetries: 2, backoff: FAST_BACKOFF },
+    });
+    expect((await c.request({ path: '/' })).status).toBe(200);
+    const metrics = (await renderMetrics(undefined)).body;
+    expect(metrics).toContain('bw_upstream_retries_total{upstream="reset-then-slow",cause="reset"} 1');
+    expect(metrics).toContain(
+      'bw_upstream_retries_total{upstream="reset-then-slow",cause="per_try_timeout"} 1',
+    );
   });
 });
 

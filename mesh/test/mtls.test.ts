@@ -209,6 +209,29 @@ describe('mTLS between mesh client and server kit', () => {
     await until(() => logLines.some((l) => String(l.check).startsWith('client certificate required')));
   });
 
+  it('does not count or log a caller that hangs up mid-handshake as a refusal (a timed-out try after a pause)', async () => {
+    const url = new URL(catalog);
+    const before = await metricValue('bw_authz_denied_total', {
+      source: 'untrusted',
+      destination: 'catalog',
+    });
+    const refusedBefore = logLines.filter((l) => l.msg === 'mTLS connection refused').length;
+    // The first bytes of a ClientHello, then the caller leaves; the server sees the handshake cut.
+    const socket = net.connect(Number(url.port), url.hostname);
+    socket.on('error', () => {});
+    await new Promise<void>((resolve) => {
+      socket.on('connect', () => socket.end(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01])));
+      socket.on('close', () => resolve());
+    });
+    // A real refusal afterwards shows the server got past the cut connection.
+    await rejection(rawGet(catalog, '/products'));
+    await until(() => logLines.filter((l) => l.msg === 'mTLS connection refused').length > refusedBefore);
+    expect(logLines.filter((l) => l.msg === 'mTLS connection refused').length).toBe(refusedBefore + 1);
+    expect(await metricValue('bw_authz_denied_total', { source: 'untrusted', destination: 'catalog' })).toBe(
+      before,
+    );
+  });
+
   it('refuses a certificate from another CA, naming the check', async () => {
     const leaf = await otherCa.issue(spiffeId('orders'), HOUR);
     await rejection(

@@ -90,6 +90,12 @@ export const METRICS = {
     'Tries sent to an upstream (first tries and retries).',
     ['upstream', 'kind'], // kind: first | retry
   ),
+  upstreamRetries: spec(
+    'bw_upstream_retries_total',
+    'counter',
+    'Retries by what the try before failed with (cause: status_<code>, per_try_timeout, connect_failure, reset — Envoy\'s retry_on words); they sum to bw_upstream_tries_total{kind="retry"}.',
+    ['upstream', 'cause'],
+  ),
   upstreamBudgetExhausted: spec(
     'bw_upstream_retry_budget_exhausted_total',
     'counter',

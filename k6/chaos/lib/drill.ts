@@ -472,28 +472,44 @@ export function gatewayMetricsTexts(): (string | undefined)[] {
     });
 }
 
+/** The breaker for `upstream` in every running gateway process: its state (0 closed, 1 half-open, 2 open) and since when (epoch ms). */
+function breakerReadings(upstream: string): { state: number; sinceMs: number }[] {
+  const sample = (text: string, metric: string) =>
+    new RegExp(`^${metric}\\{[^}]*upstream="${upstream}"[^}]*\\}\\s+(\\S+)`, 'm').exec(text)?.[1];
+  return gatewayMetricsTexts().map((text) =>
+    text === undefined
+      ? { state: Number.NaN, sinceMs: Number.NaN }
+      : {
+          // No sample yet means the breaker never changed state: closed.
+          state: Number(sample(text, 'bw_breaker_state') ?? 0),
+          sinceMs: Number(sample(text, 'bw_breaker_state_since_seconds') ?? 0) * 1_000,
+        },
+  );
+}
+
 /** `bw_breaker_state{upstream}` of every running gateway process (0 closed, 1 half-open, 2 open). */
 export function breakerStates(upstream: string): number[] {
-  const pattern = new RegExp(`^bw_breaker_state\\{[^}]*upstream="${upstream}"[^}]*\\}\\s+(\\S+)`, 'm');
-  return gatewayMetricsTexts().map((text) =>
-    // No sample yet means the breaker never changed state: closed.
-    text === undefined ? Number.NaN : Number(pattern.exec(text)?.[1] ?? 0),
-  );
+  return breakerReadings(upstream).map((r) => r.state);
 }
 
 /**
  * Polls every gateway's breaker for `upstream` every 50 ms from the fault's
- * end (`endedAt`, epoch ms) until all are closed, and records the time in
- * breaker_recovery_ms — or the time until `deadlineMs` (test clock) if they
- * never close.
+ * end (`endedAt`, epoch ms) until all are closed, and records in
+ * breaker_recovery_ms when the last of them closed — its own transition
+ * time (bw_breaker_state_since_seconds), so how long a poll takes on a busy
+ * machine adds nothing — or the time until `deadlineMs` (test clock) if
+ * they never close.
  */
 function watchBreaker(upstream: string, endedAt: number, deadlineMs: number): void {
   for (let i = 0; i < 100_000; i++) {
-    const states = breakerStates(upstream);
-    if (states.length > 0 && states.every((v) => v === 0)) {
-      const took = Math.max(0, Date.now() - endedAt);
+    const readings = breakerReadings(upstream);
+    if (readings.length > 0 && readings.every((r) => r.state === 0)) {
+      const closedAt = Math.max(...readings.map((r) => r.sinceMs));
+      const took = Math.max(0, closedAt - endedAt);
       breakerRecoveryMs.add(took);
-      console.info(`[${drillName()}] ${upstream} breaker closed on every gateway ${took} ms after the fault`);
+      console.info(
+        `[${drillName()}] ${upstream} breaker closed on every gateway ${Math.round(took)} ms after the fault (seen ${Date.now() - endedAt} ms after it)`,
+      );
       return;
     }
     if (elapsedMs() >= deadlineMs) break;

@@ -113,19 +113,49 @@ export function instanceCounts(urls: readonly string[], method: string, route: s
   });
 }
 
-/** `metric{upstream, kind}` over every gateway and every one of `upstreams`, summed (a gateway that did not answer adds 0). */
-function gatewayTotal(metric: string, kind: string, upstreams: readonly string[]): number {
+/** `metric{upstream, <label>}` over every gateway, every one of `upstreams` and every label value, summed (a gateway that did not answer adds 0). */
+function gatewayTotal(
+  metric: string,
+  label: string,
+  values: readonly string[],
+  upstreams: readonly string[],
+): number {
   return upstreams
-    .flatMap((upstream) => gatewaySums(metric, { upstream, kind }))
+    .flatMap((upstream) => values.flatMap((value) => gatewaySums(metric, { upstream, [label]: value })))
     .reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
 }
 
 /** Retries every gateway sent to `upstreams` so far (bw_upstream_tries_total{kind="retry"}), summed. */
 export function gatewayRetries(upstreams: readonly string[]): number {
-  return gatewayTotal('bw_upstream_tries_total', 'retry', upstreams);
+  return gatewayTotal('bw_upstream_tries_total', 'kind', ['retry'], upstreams);
 }
 
-/** Per-try timeouts every gateway counted for `upstreams` so far (bw_upstream_timeouts_total{kind="try"}), summed. */
-export function gatewayTryTimeouts(upstreams: readonly string[]): number {
-  return gatewayTotal('bw_upstream_timeouts_total', 'try', upstreams);
+/**
+ * Retries every gateway sent to `upstreams` so far after a try that never
+ * reached an instance or whose connection broke under it
+ * (bw_upstream_retries_total{cause="connect_failure"|"reset"}), summed: what
+ * calling a leaving or gone instance looks like, unlike a slow try's timeout.
+ */
+export function gatewayConnectionRetries(upstreams: readonly string[]): number {
+  return gatewayTotal('bw_upstream_retries_total', 'cause', ['connect_failure', 'reset'], upstreams);
+}
+
+/** The causes a gateway's retry policy can count (bw_upstream_retries_total). */
+const RETRY_CAUSES = [
+  'connect_failure',
+  'reset',
+  'per_try_timeout',
+  'status_502',
+  'status_503',
+  'status_504',
+];
+
+/** Retries every gateway sent to `upstreams` so far, by cause (for a drill's log). */
+export function gatewayRetriesByCause(upstreams: readonly string[]): Record<string, number> {
+  return Object.fromEntries(
+    RETRY_CAUSES.map((cause) => [
+      cause,
+      gatewayTotal('bw_upstream_retries_total', 'cause', [cause], upstreams),
+    ]),
+  );
 }

@@ -50,6 +50,23 @@ export function tryTimeoutError(call: Call): MeshError {
   );
 }
 
+/** Socket codes of a connection that broke under a sent request (the rest of MESH_ERR_CONNECT never reached the upstream). */
+const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+
+/**
+ * What a failed try is counted as when it is retried (bw_upstream_retries_total's
+ * cause), in the words of Envoy's retry_on: the status for a retried status
+ * (only the policy's few), `per_try_timeout`, `reset` for a connection that
+ * broke under the request, `connect_failure` for one never made (refused, no
+ * ready endpoint, connect timeout). A drill tells a leaving instance (reset,
+ * connect_failure) from a slow one (per_try_timeout) by it.
+ */
+export function retryCause(failure: MeshError | FailedTry): string {
+  if (failure instanceof FailedTry) return `status_${failure.response.status}`;
+  if (failure.code === 'MESH_ERR_TIMEOUT') return 'per_try_timeout';
+  return RESET_CODES.has(String(failure.extensions?.errno)) ? 'reset' : 'connect_failure';
+}
+
 /**
  * Any thrown value as a MeshError of this upstream. Whatever is left after
  * the known codes is a failure to reach the upstream or a connection it cut

@@ -9,7 +9,7 @@
 import { backoffDelay, parseRetryAfter } from '../backoff.ts';
 import { MeshError } from '../errors.ts';
 import type { Call } from './call.ts';
-import { asMeshError, statusError } from './error-mapping.ts';
+import { asMeshError, retryCause, statusError } from './error-mapping.ts';
 import { tryOnce } from './try.ts';
 import { FailedTry, type TryResult } from './try-result.ts';
 
@@ -36,6 +36,7 @@ export async function retryLoop(call: Call, firstError: unknown): Promise<TryRes
     const retryNo = call.tries - 1; // 0 for the first retry
     if (!shouldRetry(call, failure, retryNo)) return finalFailure(failure);
     if (!up.budget.tryWithdraw()) return budgetExhausted(call, failure);
+    up.metrics.countRetry(retryCause(failure));
     const delay = nextDelay(call, failure, retryNo, prevDelay);
     prevDelay = delay;
     // A backoff that would end at or after the deadline cannot lead to a useful try.

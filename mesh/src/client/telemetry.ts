@@ -91,6 +91,11 @@ export class UpstreamMetrics {
     gauge('breakerState').labels(name).set(0);
   }
 
+  /** Counts a retry by what the try before failed with (error-mapping's retryCause). */
+  countRetry(cause: string): void {
+    counter('upstreamRetries').labels(this.#name, cause).inc();
+  }
+
   /** Counts try number `n` of a call (1 = first). */
   countTry(n: number): void {
     if (n === 1) this.#firstTries++;

@@ -45,6 +45,9 @@ export function refusalOf(socket: TLSSocket): { check: string; source: 'none' | 
   return { check: `client certificate not issued by this mesh's CA (${code})`, source: 'untrusted' };
 }
 
+/** Errors of a handshake whose caller closed the connection (socket hang up, reset, broken pipe). */
+const HANG_UP_CODES = new Set(['ECONNRESET', 'EPIPE']);
+
 export interface MtlsServerOptions {
   identity: WorkloadIdentity;
   /** The service this server is (the `destination` label). */
@@ -75,6 +78,14 @@ export function createMtlsServer(app: RequestListener, o: MtlsServerOptions): ht
     socket.destroy();
   });
   server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
+    // A caller that left before the handshake ended (its connect timeout or try timeout ran
+    // out while this process was stopped or swamped) refused nothing and was refused nothing:
+    // not a denial, and after a pause hundreds of them arrive at once — a warning each would
+    // only slow the catch-up.
+    if (HANG_UP_CODES.has(String(err.code))) {
+      o.logger.debug({ code: err.code }, 'caller left during the TLS handshake');
+      return;
+    }
     // An alert from the caller: it refused this server (e.g. `unknown ca` from a client without the mesh CA).
     const alert = /alert (.+?):/.exec(err.message)?.[1];
     const check = alert

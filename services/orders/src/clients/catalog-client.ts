@@ -25,13 +25,15 @@ export const CATALOG_POLICY: UpstreamPolicyInput = {
   deadlineMs: 1_700,
   retry: { maxRetries: 2, backoff: { baseMs: 25, capMs: 250 } },
   // Open 200 ms at first, growing to 400 ms, probing a cheap read itself:
-  // a recovered catalog takes orders again within a second.
+  // a recovered catalog takes orders again within a second. Ten failed tries
+  // in a row open it too: a frozen catalog trips it in a few per-try timeouts.
   breaker: {
     errorThresholdPct: 50,
     volumeThreshold: 20,
+    consecutiveFailures: 10,
     openBaseMs: 200,
     resetTimeoutMs: 400,
-    probe: { path: '/products?limit=1', timeoutMs: 250 },
+    probe: { path: '/products?limit=1', timeoutMs: 500 },
   },
   bulkhead: { maxConcurrent: 32, maxQueue: 64 },
 };

@@ -14,14 +14,14 @@ const rate = (metric: string, extra = '') =>
   `rate(${metric}{${sel}${extra ? `, ${extra}` : ''}}[$__rate_interval])`;
 
 /** An upstream counter per second, by caller → upstream and `kind` (first/retry, try/deadline). */
-const perKind = (title: string, description: string, metric: string) =>
+const perKind = (title: string, description: string, metric: string, label = 'kind') =>
   timeseries({
     title,
     description,
     queries: [
       {
-        expr: `sum by (service, upstream, kind) (${rate(metric)})`,
-        legend: '{{service}} → {{upstream}}: {{kind}}',
+        expr: `sum by (service, upstream, ${label}) (${rate(metric)})`,
+        legend: `{{service}} → {{upstream}}: {{${label}}}`,
       },
     ],
     unit: 'reqps',
@@ -173,6 +173,14 @@ export function resilienceDashboard() {
         'Tries: first and retry',
         'Tries sent per second; retries only where they are safe.',
         'bw_upstream_tries_total',
+      ),
+    )
+    .withPanel(
+      perKind(
+        'Retries by cause',
+        "What the try before each retry failed with: a status the policy retries (status_503), per_try_timeout (a slow instance), connect_failure or reset (an instance that left or crashed — a rollout's drain should keep these at 0).",
+        'bw_upstream_retries_total',
+        'cause',
       ),
     )
     .withPanel(

@@ -49,6 +49,7 @@ const LABEL_VALUES: Record<string, readonly string[]> = {
   source: ['notifications', 'none'],
   destination: ['payments'],
   identity: ['catalog'],
+  cause: ['status_503', 'per_try_timeout', 'connect_failure', 'reset'],
 };
 
 function combinations(labels: readonly string[]): Record<string, string>[] {
