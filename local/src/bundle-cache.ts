@@ -17,7 +17,7 @@
  * current key (a test's harness, an edit since the warm step) builds them
  * itself in a child process, so every start runs bundles.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createHash, type Hash } from 'node:crypto';
 import {
   existsSync,
@@ -184,6 +184,15 @@ function currentKey(root: string): string | undefined {
   return recentKey.key;
 }
 
+function cachedBundle(main: string, root: string): string | undefined {
+  const key = currentKey(root);
+  return key !== undefined && existsSync(bundleFile(main, key, root))
+    ? bundleFile(main, key, root)
+    : undefined;
+}
+
+const WARM = path.join(import.meta.dirname, 'warm.ts');
+
 /**
  * The bundle to run for `main`, built first when the cache has none for the
  * current key (in a child process: the caller need not load esbuild).
@@ -194,18 +203,33 @@ export function bundleOf(main: string, root = ROOT): string | undefined {
   // The cache is this checkout's (its node_modules); another root runs its sources.
   if (path.resolve(root) !== ROOT) return undefined;
   try {
-    const key = currentKey(root);
-    if (key !== undefined && existsSync(bundleFile(main, key, root))) return bundleFile(main, key, root);
-    execFileSync(process.execPath, [path.join(import.meta.dirname, 'warm.ts')], {
-      cwd: root,
-      stdio: 'ignore',
-    });
+    const cached = cachedBundle(main, root);
+    if (cached !== undefined) return cached;
+    execFileSync(process.execPath, [WARM], { cwd: root, stdio: 'ignore' });
     recentKey = undefined;
-    const built = currentKey(root);
-    return built !== undefined && existsSync(bundleFile(main, built, root))
-      ? bundleFile(main, built, root)
-      : undefined;
+    return cachedBundle(main, root);
   } catch {
     return undefined; // not a checkout with workspaces, or the build failed
+  }
+}
+
+/**
+ * Builds the bundles of the current key when missing, without blocking the
+ * caller's event loop: for a running supervisor (`scale`, `rollout`), whose
+ * control API must keep answering while an edited checkout is rebuilt.
+ * bundleOf then finds them. A failed build is bundleOf's to report.
+ */
+export async function prepareBundles(root = ROOT): Promise<void> {
+  if (path.resolve(root) !== ROOT) return;
+  try {
+    if (bundleEntries(root).every((main) => cachedBundle(main, root) !== undefined)) return;
+    await new Promise<void>((resolve) =>
+      execFile(process.execPath, [WARM], { cwd: root }, () => {
+        recentKey = undefined;
+        resolve();
+      }),
+    );
+  } catch {
+    // bundleOf tries again and falls back to the source
   }
 }

@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { findPostgres, findPrometheus, findRedisServer, PROMETHEUS_MISSING } from './binaries.ts';
+import { prepareBundles } from './bundle-cache.ts';
 import {
   type CertificateAuthority,
   PROMETHEUS_IDENTITY,
@@ -677,6 +678,8 @@ export async function buildPlatform(options: PlatformOptions): Promise<Platform>
     else layout.port.set(name, layout.port.get(shares.sharesPortWith) as number);
     layout.adminPort.set(name, admin as number);
     const { sharesPortWith: _s, notes: _n, ...rest } = model;
+    // Sources edited since the start: rebuild the bundles without stalling the supervisor.
+    await prepareBundles(b.options.root);
     return nodeSpec({ ...rest, ...shares, name }, b);
   };
   return { specs, skipped: b.skipped, notes: b.notes, discovery: b.discovery, newInstance };

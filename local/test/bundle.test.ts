@@ -9,6 +9,7 @@ import {
   bundleFile,
   bundleKey,
   bundleOf,
+  prepareBundles,
   warmBundles,
 } from '../src/bundle-cache.ts';
 import { nodeArgs } from '../src/node-flags.ts';
@@ -113,6 +114,15 @@ describe('the bundle cache', () => {
         encoding: 'utf8',
       }).trim(),
     ).toBe('2');
+  }, 120_000);
+
+  it('prepares the bundle of every entry of the checkout (scale, rollout), the supervisor included', async () => {
+    await prepareBundles(ROOT);
+    const key = bundleKey(ROOT) as string;
+    for (const main of bundleEntries(ROOT)) expect(bundleOf(main, ROOT)).toBe(bundleFile(main, key, ROOT));
+    expect(bundleEntries(ROOT)).toEqual(
+      expect.arrayContaining(['local/src/cli.ts', 'local/src/drill/platform-up.ts']),
+    );
   }, 120_000);
 
   it("gives a service its bundle from the cache (built when missing), and another checkout's entry its source", () => {
