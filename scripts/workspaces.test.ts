@@ -120,12 +120,15 @@ describe('the Dockerfile', () => {
     const copies = [...text.matchAll(/^COPY\s+(.+)$/gm)].map((m) => m[1]);
     expect(copies).toEqual(['. .', '--from=build /app ./']);
     for (const w of workspaces) expect(text).not.toContain(`${w.dir}/`);
-    expect(text).toContain('CMD ["main.ts"]');
+    // the bundle of the service's main.ts, which workspaces.ts builds
+    expect(text).toContain('CMD ["main.mjs"]');
   });
 
   it('.dockerignore lets the picker and every package.json npm ci checks into the context, and keeps out tools, tests and dev keys', () => {
     expect(ignored('scripts/workspaces.ts')).toBe(false);
     expect(ignored('scripts/bw')).toBe(true);
+    for (const f of ['local/src/bundle.ts', 'local/src/bundle-stack-traces.ts'])
+      expect(ignored(f), f).toBe(false);
     for (const f of imagePlan(ROOT, 'catalog').manifests) {
       expect(existsSync(resolve(ROOT, f)), f).toBe(true);
       expect(ignored(f), f).toBe(false);

@@ -13,10 +13,12 @@
  * package.json (npm ci checks the lockfile against all of them), the whole
  * workspace folder of the service and of each workspace it depends on (what
  * .dockerignore let into the build context), installs their production
- * dependencies and links <out-dir>/main.ts to the service's entry.
+ * dependencies and bundles the service's entry into <out-dir>/main.mjs
+ * (local/src/bundle.ts, as `npm start` does; esbuild must be installed
+ * where that file resolves it: the Dockerfile does so).
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
 export interface PackageJson {
@@ -119,7 +121,14 @@ export function buildImageTree(root: string, service: string, out: string): Imag
     ],
     { cwd: out, stdio: 'inherit' },
   );
-  symlinkSync(plan.entry, join(out, 'main.ts'));
+  // Bundled at its final paths, from the production tree: what the image runs.
+  execFileSync(
+    process.execPath,
+    [join(root, 'local/src/bundle.ts'), out, join(out, 'main.mjs'), plan.entry],
+    {
+      stdio: 'inherit',
+    },
+  );
   return plan;
 }
 
@@ -132,7 +141,7 @@ if (import.meta.main) {
   try {
     const plan = buildImageTree(resolve(import.meta.dirname, '..'), service, resolve(out));
     process.stdout.write(
-      `${service}: ${plan.workspaces.map((w) => w.dir).join(', ')}; main.ts -> ${plan.entry}\n`,
+      `${service}: ${plan.workspaces.map((w) => w.dir).join(', ')}; main.mjs: bundle of ${plan.entry}\n`,
     );
   } catch (err) {
     process.stderr.write(`workspaces: ${(err as Error).message}\n`);

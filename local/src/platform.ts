@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { findPostgres, findPrometheus, findRedisServer, PROMETHEUS_MISSING } from './binaries.ts';
+import { prepareBundles } from './bundle-cache.ts';
 import {
   type CertificateAuthority,
   PROMETHEUS_IDENTITY,
@@ -17,7 +18,7 @@ import {
 import { LocalError } from './errors.ts';
 import { findGrafana, GRAFANA_MISSING, grafanaSpec } from './grafana.ts';
 import type { ProcessKind, ProcessSpec } from './managed-process.ts';
-import { nodeFlags } from './node-flags.ts';
+import { nodeArgs } from './node-flags.ts';
 import { freePorts, isPortFree, LOOPBACK } from './ports.ts';
 import { type PostgresInstance, postgresInstance } from './postgres.ts';
 import { prometheusSpec } from './prometheus.ts';
@@ -431,7 +432,7 @@ function nodeSpec(e: PlatformEntry, b: Build): ProcessSpec {
     kind: e.kind,
     service,
     command: process.execPath,
-    args: [...nodeFlags(e.kind === 'gateway' ? 'gateway' : 'service'), e.main as string],
+    args: nodeArgs(e.kind === 'gateway' ? 'gateway' : 'service', e.main as string, b.options.root),
     cwd: b.options.root,
     env: nodeEnv(e, b),
     port: b.layout.port.get(e.name) as number,
@@ -677,6 +678,8 @@ export async function buildPlatform(options: PlatformOptions): Promise<Platform>
     else layout.port.set(name, layout.port.get(shares.sharesPortWith) as number);
     layout.adminPort.set(name, admin as number);
     const { sharesPortWith: _s, notes: _n, ...rest } = model;
+    // Sources edited since the start: rebuild the bundles without stalling the supervisor.
+    await prepareBundles(b.options.root);
     return nodeSpec({ ...rest, ...shares, name }, b);
   };
   return { specs, skipped: b.skipped, notes: b.notes, discovery: b.discovery, newInstance };

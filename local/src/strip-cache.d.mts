@@ -3,3 +3,4 @@ export declare const STRIP_CACHE_DIR: string;
 export declare function strippedOf(source: string): { code: string; hit: boolean };
 export declare function registerStripCache(): void;
 export declare function warmStripCache(root?: string): { stripped: number; cached: number };
+export declare function workspaceRuntimeSources(root?: string): string[];

@@ -19,7 +19,7 @@
  * own URL (import.meta, relative imports).
  *
  * Use: `node --import ./local/src/strip-cache-register.mjs main.ts`
- * (local/src/node-flags.ts gives the flags); `node <this file> warm` strips every runtime source of the
+ * (local/src/node-flags.ts gives the flags); `node local/src/warm.ts` strips every runtime source of the
  * workspaces into the cache ahead of a start (scripts/bw start does), so no
  * process of the platform meets a miss. A miss is still correct, only
  * heavier: that process strips the file itself, loading the stripper.
@@ -30,7 +30,6 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { registerHooks, stripTypeScriptTypes } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 /** Where stripped files live (per worktree: node_modules is). */
@@ -98,12 +97,14 @@ export function registerStripCache() {
   });
 }
 
-/** The runtime sources: every `.ts` under each workspace's src/, tests excepted. */
+/** The runtime sources: every `.ts` under each workspace's src/, tests and hidden folders excepted. */
 function runtimeSources(dir, out = []) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) {
-      if (entry.name !== 'node_modules' && entry.name !== 'test') runtimeSources(full, out);
+      // Hidden folders are no sources (tests write temporary files into .name folders under src/).
+      if (entry.name !== 'node_modules' && entry.name !== 'test' && !entry.name.startsWith('.'))
+        runtimeSources(full, out);
     } else if (
       entry.name.endsWith('.ts') &&
       !entry.name.endsWith('.test.ts') &&
@@ -114,8 +115,8 @@ function runtimeSources(dir, out = []) {
   return out;
 }
 
-/** Strips every runtime source of the workspaces into the cache; returns how many were stripped now and how many were there. */
-export function warmStripCache(root = ROOT) {
+/** Every runtime source (absolute path) of every workspace the root package.json lists. */
+export function workspaceRuntimeSources(root = ROOT) {
   const { workspaces = [] } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
   const dirs = [];
   for (const ws of workspaces) {
@@ -125,28 +126,24 @@ export function warmStripCache(root = ROOT) {
         if (e.isDirectory()) dirs.push(path.join(parent, e.name, 'src'));
     } else dirs.push(path.join(root, ws, 'src'));
   }
-  let stripped = 0;
-  let cached = 0;
+  const files = [];
   for (const dir of dirs) {
-    let files;
     try {
-      files = runtimeSources(dir);
+      runtimeSources(dir, files);
     } catch {
-      continue; // a workspace without src/
-    }
-    for (const file of files) {
-      if (strippedOf(readFileSync(file, 'utf8')).hit) cached++;
-      else stripped++;
+      // a workspace without src/
     }
   }
-  return { stripped, cached };
+  return files;
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  if (process.argv[2] !== 'warm') {
-    process.stderr.write('usage: node local/src/strip-cache.mjs warm\n');
-    process.exit(2);
+/** Strips every runtime source of the workspaces into the cache; returns how many were stripped now and how many were there. */
+export function warmStripCache(root = ROOT) {
+  let stripped = 0;
+  let cached = 0;
+  for (const file of workspaceRuntimeSources(root)) {
+    if (strippedOf(readFileSync(file, 'utf8')).hit) cached++;
+    else stripped++;
   }
-  const { stripped, cached } = warmStripCache();
-  if (stripped > 0) process.stderr.write(`strip cache: ${stripped} file(s) stripped, ${cached} cached\n`);
+  return { stripped, cached };
 }

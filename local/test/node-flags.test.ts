@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { stripTypeScriptTypes } from 'node:module';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { nodeFlags } from '../src/node-flags.ts';
+import { nodeArgs, nodeFlags } from '../src/node-flags.ts';
 import { strippedOf, warmStripCache } from '../src/strip-cache.mjs';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -59,7 +59,8 @@ describe('nodeFlags', () => {
     const fresh = path.join(dir, `fresh-${Date.now()}.ts`);
     writeFileSync(
       fresh,
-      'const n: number = 41;\nconsole.log(JSON.stringify({ n: n + 1, stripper: process.moduleLoadList.some((m) => m.includes("amaro")) }));\n',
+      // Content of its own (the cache is keyed by content): a fixed text would hit from the second run on.
+      `const n: number = 41; // ${Date.now()}-${process.pid}\nconsole.log(JSON.stringify({ n: n + 1, stripper: process.moduleLoadList.some((m) => m.includes("amaro")) }));\n`,
     );
     const out = JSON.parse(
       execFileSync(process.execPath, [...nodeFlags('gateway'), fresh], { encoding: 'utf8', cwd: ROOT }),
@@ -68,11 +69,20 @@ describe('nodeFlags', () => {
     expect(strippedOf(readFileSync(fresh, 'utf8')).hit).toBe(true);
   });
 
-  it('gives scripts/bw the supervisor flags of nodeFlags', () => {
+  it('has scripts/bw run the supervisor with the arguments warm.ts prints: nodeArgs, its bundle', () => {
     const bw = readFileSync(path.join(ROOT, 'scripts', 'bw'), 'utf8');
-    const flags = nodeFlags('supervisor')
-      .map((f) => (path.isAbsolute(f) ? `./${path.relative(ROOT, f)}` : f))
-      .join(' ');
-    expect(bw).toContain(`exec node ${flags} local/src/cli.ts up`);
-  });
+    expect(bw).toContain('mapfile -t supervisor < <(node local/src/warm.ts local/src/cli.ts)');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: bash's array expansion, not a template
+    expect(bw).toContain('exec node "${supervisor[@]}" up "$@"');
+    const printed = execFileSync(process.execPath, ['local/src/warm.ts', 'local/src/cli.ts'], {
+      encoding: 'utf8',
+      cwd: ROOT,
+    });
+    const args = printed.trim().split('\n');
+    expect(args).toEqual(nodeArgs('supervisor', 'local/src/cli.ts'));
+    expect(args).toEqual([
+      '--max-semi-space-size=1',
+      expect.stringMatching(/bw-bundles\/[^/]+\/local\/src\/cli\.mjs$/),
+    ]);
+  }, 120_000);
 });

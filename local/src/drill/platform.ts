@@ -9,9 +9,9 @@ import { closeSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs'
 import path from 'node:path';
 import { controlCall, liveRun } from '../control-client.ts';
 import type { ProcessStatus } from '../managed-process.ts';
-import { nodeFlags } from '../node-flags.ts';
+import { nodeArgs } from '../node-flags.ts';
 import { type RunState, readState } from '../state.ts';
-import { warmStripCache } from '../strip-cache.mjs';
+import { warmCaches } from '../warm.ts';
 
 export interface PlatformHandle {
   state: RunState;
@@ -91,12 +91,12 @@ export async function ensurePlatform(options: EnsureOptions): Promise<PlatformHa
   const offset = statSync(logFile).size;
   const newLog = () => readFileSync(logFile).subarray(offset).toString('utf8');
   log(`starting the platform with the fault controller (log: ${logFile}) …`);
-  // Every process of the platform loads its .ts modules from the strip cache: fill it here,
-  // where the stripper is loaded anyway (this process runs .ts), not in each of them.
-  warmStripCache(options.root);
+  // The supervisor, services and gateways run their bundles: build them here, where the
+  // stripper is loaded anyway (this process runs .ts), not in each of them.
+  await warmCaches(options.root);
   const child = spawn(
     process.execPath,
-    [...nodeFlags('supervisor'), path.join(options.root, 'local/src/drill/platform-up.ts')],
+    nodeArgs('supervisor', 'local/src/drill/platform-up.ts', options.root),
     {
       cwd: options.root,
       env: {

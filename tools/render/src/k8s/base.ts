@@ -81,7 +81,8 @@ function nodeContainer(policy: MeshPolicy, w: NodeWorkload, config: readonly Con
     name: w.name,
     image: image(w.name),
     imagePullPolicy: 'IfNotPresent',
-    args: [w.entry],
+    // The image's bundle of w.entry (the Dockerfile builds it): no type stripping at run time.
+    args: ['main.mjs'],
     ports: [{ name: 'http', containerPort: port, protocol: 'TCP' }],
     envFrom: [{ configMapRef: { name: `${w.name}-env` } }, { secretRef: { name: `${w.name}-secrets` } }],
     ...(w.consumerNameEnv

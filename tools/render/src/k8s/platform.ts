@@ -30,7 +30,7 @@ export interface ConfigFile {
 /** Where a workload's config files are mounted. */
 export const configDir = (name: string) => `/etc/breakwater/${name}`;
 
-/** The Node processes: `node <entry>` in the image built from the Dockerfile (build argument SERVICE=<name>). */
+/** The Node processes: `node main.mjs` (the bundle of <entry>) in the image built from the Dockerfile (build argument SERVICE=<name>). */
 export interface NodeWorkload {
   name: string;
   entry: string;
