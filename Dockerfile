@@ -22,10 +22,11 @@ WORKDIR /src
 # the build context is runtime code only: .dockerignore keeps build-time tools,
 # tests, benches, k8s, k6, docs and development keys out
 COPY . .
-# esbuild (the version the lockfile pins), for this stage only: the image tree
-# below is bundled with it
-RUN npm install --prefix /bundler --no-save --ignore-scripts --no-audit --no-fund \
-      "esbuild@$(node -p "require('./package-lock.json').packages['node_modules/esbuild'].version")" \
+# esbuild and the source-map codec (the versions the lockfile pins), for this
+# stage only: the image tree below is bundled with them
+RUN pinned() { node -p "require('./package-lock.json').packages['node_modules/$1'].version"; } \
+ && npm install --prefix /bundler --no-save --ignore-scripts --no-audit --no-fund \
+      "esbuild@$(pinned esbuild)" "@jridgewell/sourcemap-codec@$(pinned @jridgewell/sourcemap-codec)" \
  && ln -s /bundler/node_modules node_modules
 RUN node scripts/workspaces.ts image "$SERVICE" /app
 

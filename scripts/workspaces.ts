@@ -14,8 +14,9 @@
  * workspace folder of the service and of each workspace it depends on (what
  * .dockerignore let into the build context), installs their production
  * dependencies and bundles the service's entry into <out-dir>/main.mjs
- * (local/src/bundle.ts, as `npm start` does; esbuild must be installed
- * where that file resolves it: the Dockerfile does so).
+ * (local/src/bundle.ts, as `npm start` does; esbuild and the source-map
+ * codec must be installed where that file resolves them: the Dockerfile
+ * does so).
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';

@@ -32,6 +32,7 @@
 import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { decode, encode, type SourceMapSegment } from '@jridgewell/sourcemap-codec';
 import { build, type Plugin } from 'esbuild';
 
 /** A dependency loaded only on demand and not installed: left as a run-time import. */
@@ -77,24 +78,6 @@ function ownImportMeta(entry: string): Plugin {
   };
 }
 
-const VLQ = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-const VLQ_VALUE = new Int8Array(128).fill(-1);
-for (let i = 0; i < VLQ.length; i++) VLQ_VALUE[VLQ.charCodeAt(i)] = i;
-const COMMA = 44;
-const SEMICOLON = 59;
-
-function encodeField(f: number): string {
-  let out = '';
-  let v = f < 0 ? (-f << 1) | 1 : f << 1;
-  do {
-    let digit = v & 31;
-    v >>>= 5;
-    if (v > 0) digit |= 32;
-    out += VLQ[digit];
-  } while (v > 0);
-  return out;
-}
-
 interface RawSourceMap {
   sources: string[];
   names: string[];
@@ -104,92 +87,35 @@ interface RawSourceMap {
 
 /**
  * The map without node_modules: their segments become unmapped (a frame
- * there names the bundle's line) and their names leave `sources`. One pass
- * over `mappings` (megabytes for a service): fields are decoded to absolute
- * values, and kept segments re-encoded relative to the kept ones.
+ * there names the bundle's line) and their names leave `sources`. The
+ * mappings (megabytes for a service) are decoded to absolute segments and
+ * encoded again by @jridgewell/sourcemap-codec.
  */
 export function ownSourcesOnly(map: RawSourceMap, mapDir: string): RawSourceMap {
   // Resolved first: the bundle cache itself lives under node_modules, so a relative path may not say it.
-  const keep = map.sources.map(
-    (s) => !path.resolve(mapDir, s).includes(`${path.sep}node_modules${path.sep}`),
-  );
-  const newIndex: number[] = [];
+  const newIndex: (number | undefined)[] = [];
   const sources: string[] = [];
-  map.sources.forEach((s, i) => {
-    if (keep[i]) newIndex[i] = sources.push(s) - 1;
-  });
-  const text = map.mappings;
-  const out: string[] = [];
-  // Absolute values across the map (source, line, column, name), and the last written ones.
-  const abs = [0, 0, 0, 0];
-  const written = [0, 0, 0, 0];
-  const fields = [0, 0, 0, 0, 0];
-  let genCol = 0;
-  let writtenGenCol = 0;
-  let lastMapped = false;
-  let lineHasSegment = false;
-  let i = 0;
-  while (i <= text.length) {
-    const c = i < text.length ? text.charCodeAt(i) : SEMICOLON;
-    if (c === SEMICOLON) {
-      out.push(';');
-      genCol = 0;
-      writtenGenCol = 0;
-      lastMapped = false;
-      lineHasSegment = false;
-      i++;
-      continue;
-    }
-    if (c === COMMA) {
-      i++;
-      continue;
-    }
-    // One segment: up to five VLQ fields until ',' ';' or the end.
-    let n = 0;
-    while (i < text.length) {
-      const d = text.charCodeAt(i);
-      if (d === COMMA || d === SEMICOLON) break;
-      let value = 0;
-      let shift = 0;
-      let digit: number;
-      do {
-        digit = VLQ_VALUE[text.charCodeAt(i++)] as number;
-        value += (digit & 31) << shift;
-        shift += 5;
-      } while (digit & 32);
-      fields[n++] = value & 1 ? -(value >>> 1) : value >>> 1;
-    }
-    genCol += fields[0] as number;
-    for (let k = 1; k < n; k++) abs[k - 1] = (abs[k - 1] as number) + (fields[k] as number);
-    let segment: string | undefined;
-    if (n > 1 && keep[abs[0] as number]) {
-      const src = newIndex[abs[0] as number] as number;
-      segment =
-        encodeField(genCol - writtenGenCol) +
-        encodeField(src - (written[0] as number)) +
-        encodeField((abs[1] as number) - (written[1] as number)) +
-        encodeField((abs[2] as number) - (written[2] as number));
-      written[0] = src;
-      written[1] = abs[1] as number;
-      written[2] = abs[2] as number;
-      if (n === 5) {
-        segment += encodeField((abs[3] as number) - (written[3] as number));
-        written[3] = abs[3] as number;
-      }
-      lastMapped = true;
-    } else if (lastMapped) {
-      // Ends the previous mapped range, so vendor code is not credited to our line.
-      segment = encodeField(genCol - writtenGenCol);
-      lastMapped = false;
-    }
-    if (segment !== undefined) {
-      out.push(lineHasSegment ? `,${segment}` : segment);
-      writtenGenCol = genCol;
-      lineHasSegment = true;
-    }
+  for (const s of map.sources) {
+    const own = !path.resolve(mapDir, s).includes(`${path.sep}node_modules${path.sep}`);
+    newIndex.push(own ? sources.push(s) - 1 : undefined);
   }
-  out.pop(); // the ';' of the end of the text
-  return { ...map, sources, mappings: out.join(''), sourcesContent: undefined };
+  const lines = decode(map.mappings).map((line) => {
+    const kept: SourceMapSegment[] = [];
+    let lastMapped = false;
+    for (const seg of line) {
+      const src = seg.length === 1 ? undefined : newIndex[seg[1]];
+      if (seg.length !== 1 && src !== undefined) {
+        kept.push(seg.length === 5 ? [seg[0], src, seg[2], seg[3], seg[4]] : [seg[0], src, seg[2], seg[3]]);
+        lastMapped = true;
+      } else if (lastMapped) {
+        // Ends the previous mapped range, so vendor code is not credited to our line.
+        kept.push([seg[0]]);
+        lastMapped = false;
+      }
+    }
+    return kept;
+  });
+  return { ...map, sources, mappings: encode(lines), sourcesContent: undefined };
 }
 
 /**
