@@ -44,7 +44,8 @@ describe('nodeFlags', () => {
         '',
       ].join('\n'),
     );
-    warmStripCache(ROOT);
+    // Warmed as the start's warm step would (it skips hidden folders such as this test's).
+    for (const f of [main, path.join(dir, 'dep.ts')]) strippedOf(readFileSync(f, 'utf8'));
     const out = JSON.parse(
       execFileSync(process.execPath, [...nodeFlags('service'), main], { encoding: 'utf8', cwd: ROOT }),
     ) as { loaded: string[]; at: string; semi: string[] };
