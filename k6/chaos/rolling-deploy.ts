@@ -21,13 +21,12 @@
 import { Counter } from 'k6/metrics';
 import { env } from '../lib/config.ts';
 import { defineDrill, everyPhase, JOURNEY_ROUTES } from './lib/define-drill.ts';
-import { gatewayConnectionRetries, gatewayRetriesByCause } from './lib/replicas.ts';
+import { gatewayRetriesByCause } from './lib/replicas.ts';
 import { isShort, readsHold, shopTraffic } from './lib/traffic.ts';
 
 /** Gateway retries to catalog and orders after a connection failure or reset, from the chaos VU's start until the rollout ended. */
 const leavingRetries = new Counter('leaving_retries');
 const UPSTREAMS = ['catalog', 'orders'];
-const failedTries = () => gatewayConnectionRetries(UPSTREAMS);
 const drain = env('ROLLOUT_DRAIN') !== 'false';
 const rollout = {
   name: drain ? 'rollout' : 'rollout-no-drain',
@@ -63,14 +62,15 @@ const drill = defineDrill({
   faults: [{ fault: rollout }],
   hooks: () => {
     // Before the steady phase (the inject returns only when the rollout is done).
-    const before = failedTries();
-    const byCauseBefore = gatewayRetriesByCause(UPSTREAMS);
+    const before = gatewayRetriesByCause(UPSTREAMS);
     return {
       afterInject: () => {
-        const n = Math.max(0, failedTries() - before);
+        const after = gatewayRetriesByCause(UPSTREAMS);
+        const since = (cause: keyof typeof after) => after[cause] - before[cause];
+        const n = Math.max(0, since('connect_failure') + since('reset'));
         leavingRetries.add(n);
-        const byCause = Object.entries(gatewayRetriesByCause(UPSTREAMS))
-          .map(([cause, total]) => `${cause} ${total - (byCauseBefore[cause] ?? 0)}`)
+        const byCause = (Object.keys(after) as (keyof typeof after)[])
+          .map((cause) => `${cause} ${since(cause)}`)
           .join(', ');
         console.info(
           `[rolling-deploy] gateway retries to catalog and orders after a connection failure or reset until the rollout ended: ${n} (all retries by cause: ${byCause})`,

@@ -113,31 +113,26 @@ export function instanceCounts(urls: readonly string[], method: string, route: s
   });
 }
 
-/** `metric{upstream, <label>}` over every gateway, every one of `upstreams` and every label value, summed (a gateway that did not answer adds 0). */
-function gatewayTotal(
+/** `metric` summed over every gateway's /metrics text and every one of `labelSets` (a gateway that did not answer adds 0). */
+function totalIn(
+  texts: readonly (string | undefined)[],
   metric: string,
-  label: string,
-  values: readonly string[],
-  upstreams: readonly string[],
+  labelSets: Record<string, string>[],
 ): number {
-  return upstreams
-    .flatMap((upstream) => values.flatMap((value) => gatewaySums(metric, { upstream, [label]: value })))
-    .reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
+  let sum = 0;
+  for (const text of texts) {
+    if (text !== undefined) for (const labels of labelSets) sum += sumSamples(text, metric, labels);
+  }
+  return sum;
 }
 
 /** Retries every gateway sent to `upstreams` so far (bw_upstream_tries_total{kind="retry"}), summed. */
 export function gatewayRetries(upstreams: readonly string[]): number {
-  return gatewayTotal('bw_upstream_tries_total', 'kind', ['retry'], upstreams);
-}
-
-/**
- * Retries every gateway sent to `upstreams` so far after a try that never
- * reached an instance or whose connection broke under it
- * (bw_upstream_retries_total{cause="connect_failure"|"reset"}), summed: what
- * calling a leaving or gone instance looks like, unlike a slow try's timeout.
- */
-export function gatewayConnectionRetries(upstreams: readonly string[]): number {
-  return gatewayTotal('bw_upstream_retries_total', 'cause', ['connect_failure', 'reset'], upstreams);
+  return totalIn(
+    gatewayMetricsTexts(),
+    'bw_upstream_tries_total',
+    upstreams.map((upstream) => ({ upstream, kind: 'retry' })),
+  );
 }
 
 /** The causes a gateway's retry policy can count (bw_upstream_retries_total). */
@@ -148,14 +143,26 @@ const RETRY_CAUSES = [
   'status_502',
   'status_503',
   'status_504',
-];
+] as const;
+export type RetryCause = (typeof RETRY_CAUSES)[number];
 
-/** Retries every gateway sent to `upstreams` so far, by cause (for a drill's log). */
-export function gatewayRetriesByCause(upstreams: readonly string[]): Record<string, number> {
+/**
+ * Retries every gateway sent to `upstreams` so far, by what the try before
+ * failed with (bw_upstream_retries_total{cause}), summed over the gateways:
+ * one read of each gateway's /metrics. `connect_failure` and `reset` are
+ * what calling a leaving or gone instance looks like, unlike a slow try's
+ * `per_try_timeout`.
+ */
+export function gatewayRetriesByCause(upstreams: readonly string[]): Record<RetryCause, number> {
+  const texts = gatewayMetricsTexts();
   return Object.fromEntries(
     RETRY_CAUSES.map((cause) => [
       cause,
-      gatewayTotal('bw_upstream_retries_total', 'cause', [cause], upstreams),
+      totalIn(
+        texts,
+        'bw_upstream_retries_total',
+        upstreams.map((upstream) => ({ upstream, cause })),
+      ),
     ]),
-  );
+  ) as Record<RetryCause, number>;
 }
