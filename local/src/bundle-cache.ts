@@ -169,19 +169,17 @@ function prune(cache: string): void {
 }
 
 /**
- * A start builds the specs of all its processes within a moment: one hash
- * serves them all (each takes ~15 ms on a quiet machine, far more under load,
- * in the supervisor's start). A spec built later (`scale`) hashes again, so
- * an edit made since is picked up; a restart reruns its process's bundle.
+ * The key this process runs bundles under: hashed once (it reads every
+ * source: ~15 ms on a quiet machine, far more under load) for all the specs
+ * of a start, and again whenever prepareBundles runs — before each new
+ * instance (`scale`, `rollout`), so an edit made since is picked up; a
+ * restart reruns its process's bundle.
  */
-const KEY_REUSE_MS = 2_000;
-let recentKey: { root: string; key: string | undefined; at: number } | undefined;
+let knownKey: { root: string; key: string | undefined } | undefined;
 
 function currentKey(root: string): string | undefined {
-  const now = performance.now();
-  if (recentKey?.root !== root || now - recentKey.at > KEY_REUSE_MS)
-    recentKey = { root, key: bundleKey(root), at: now };
-  return recentKey.key;
+  if (knownKey?.root !== root) knownKey = { root, key: bundleKey(root) };
+  return knownKey.key;
 }
 
 function cachedBundle(main: string, root: string): string | undefined {
@@ -206,7 +204,7 @@ export function bundleOf(main: string, root = ROOT): string | undefined {
     const cached = cachedBundle(main, root);
     if (cached !== undefined) return cached;
     execFileSync(process.execPath, [WARM], { cwd: root, stdio: 'ignore' });
-    recentKey = undefined;
+    knownKey = undefined;
     return cachedBundle(main, root);
   } catch {
     return undefined; // not a checkout with workspaces, or the build failed
@@ -221,11 +219,12 @@ export function bundleOf(main: string, root = ROOT): string | undefined {
  */
 export async function prepareBundles(root = ROOT): Promise<void> {
   if (path.resolve(root) !== ROOT) return;
+  knownKey = undefined; // sources may have been edited since the key was taken
   try {
     if (bundleEntries(root).every((main) => cachedBundle(main, root) !== undefined)) return;
     await new Promise<void>((resolve) =>
       execFile(process.execPath, [WARM], { cwd: root }, () => {
-        recentKey = undefined;
+        knownKey = undefined;
         resolve();
       }),
     );

@@ -4,13 +4,14 @@
  * chosen by measurement (`npm run bench -- footprint` and `-- gateway`;
  * figures in README "Benchmarks"):
  *
- * - Services and gateways run their bundle (`nodeArgs`; bundle-cache.ts):
- *   one precompiled ESM file per entry, ~55 % less CPU to load than the
- *   module graph file by file. Without `--enable-source-maps`, which costs
+ * - Services, gateways and the supervisor run their bundle (`nodeArgs`;
+ *   bundle-cache.ts): one precompiled ESM file per entry, ~55 % less CPU
+ *   to load than the module graph file by file. Without
+ *   `--enable-source-maps`, which costs
  *   +8 MiB RSS per process: bundle-stack-traces.ts maps stack frames to the
  *   `.ts` files when a stack is formatted.
- * - `--import strip-cache-register.mjs` (the supervisor, and a process whose
- *   bundle could not be built): `.ts` modules come from the strip cache, so
+ * - `--import strip-cache-register.mjs` (a process whose bundle could not
+ *   be built): `.ts` modules come from the strip cache, so
  *   no process carries Node's TypeScript stripper (~14 MiB PSS each;
  *   strip-cache.mjs says why and how).
  * - `--max-semi-space-size` (MiB): V8 grows each of the young generation's

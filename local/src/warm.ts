@@ -1,25 +1,30 @@
 /**
  * `node local/src/warm.ts [supervisor entry]`: fills the caches a start
- * needs, in this short-lived process (which may load the TypeScript stripper
- * and esbuild) rather than in the platform's long-lived ones: the bundle
- * cache (every service, gateway and supervisor process, bundle-cache.ts)
- * and the strip cache (a process whose bundle could not be built,
- * strip-cache.mjs). scripts/bw start and the drill runner call it; a start
- * that finds the bundles missing calls it too. Given the supervisor's entry
- * (repo-relative), it prints the arguments to run it with, one a line
- * (`nodeArgs`): scripts/bw execs node with them.
+ * needs, in this short-lived process (which may load esbuild and the
+ * TypeScript stripper) rather than in the platform's long-lived ones: the
+ * bundle cache (every service, gateway and supervisor process,
+ * bundle-cache.ts) and — only when the bundles cannot be built, so every
+ * process runs its sources — the strip cache (strip-cache.mjs). scripts/bw
+ * start and the drill runner call it; a start that finds the bundles missing
+ * calls it too. Given the supervisor's entry (repo-relative), it prints the
+ * arguments to run it with, one a line (`nodeArgs`): scripts/bw execs node
+ * with them.
  */
 import { warmBundles } from './bundle-cache.ts';
 import { nodeArgs } from './node-flags.ts';
 import { warmStripCache } from './strip-cache.mjs';
 
-/** Fills both caches; says on stderr what it had to do. */
+/** Fills the bundle cache, or the strip cache for the sources when a bundle fails; says on stderr what it had to do. */
 export async function warmCaches(root?: string): Promise<void> {
-  const { stripped, cached } = warmStripCache(root);
-  if (stripped > 0) process.stderr.write(`strip cache: ${stripped} file(s) stripped, ${cached} cached\n`);
   const started = performance.now();
-  const { built } = await warmBundles(root);
-  if (built) process.stderr.write(`bundles: built in ${Math.round(performance.now() - started)} ms\n`);
+  try {
+    const { built } = await warmBundles(root);
+    if (built) process.stderr.write(`bundles: built in ${Math.round(performance.now() - started)} ms\n`);
+  } catch (err) {
+    const { stripped, cached } = warmStripCache(root);
+    if (stripped > 0) process.stderr.write(`strip cache: ${stripped} file(s) stripped, ${cached} cached\n`);
+    throw err;
+  }
 }
 
 if (import.meta.main) {
