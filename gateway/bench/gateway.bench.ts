@@ -54,10 +54,11 @@ import { cpus as cpuList, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CertificateAuthority } from '@breakwater/local/certificate-authority';
-import { nodeFlags } from '@breakwater/local/node-flags';
+import { nodeArgs } from '@breakwater/local/node-flags';
 import { stringify } from 'yaml';
 
 const GATEWAY_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = resolve(GATEWAY_DIR, '..');
 const NGINX = '/usr/sbin/nginx';
 const DURATION_S = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = 32;
@@ -350,8 +351,9 @@ async function main(): Promise<void> {
     }),
   );
   const startGateway = (port: number, admin: number, name: string, mtls = true): ChildProcess => {
-    // The flags `npm start` gives a gateway (local/src/node-flags.ts), so the row is the deployed process.
-    const child = spawn(process.execPath, [...nodeFlags('gateway'), join(GATEWAY_DIR, 'src/main.ts')], {
+    // What `npm start` runs for a gateway (its bundle and flags: local/src/node-flags.ts), so the row is the deployed process.
+    const child = spawn(process.execPath, nodeArgs('gateway', 'gateway/src/main.ts', ROOT), {
+      cwd: ROOT,
       env: {
         PATH: process.env.PATH ?? '',
         GATEWAY_CONFIG: configFile,
